@@ -1,0 +1,96 @@
+// Package event is the vocabulary between the engine, which observes
+// connections, and the report, which counts them. Events are plain values so
+// that recording one allocates nothing; times are offsets from the run's
+// start on the monotonic clock, in nanoseconds.
+package event
+
+import "strconv"
+
+// DropKind says how an upgraded connection ended before the harness closed it.
+type DropKind uint8
+
+const (
+	// CloseFrame: the server (or proxy) sent a WebSocket close frame;
+	// Drop.CloseCode holds its code.
+	CloseFrame DropKind = iota + 1
+	// EOF: TCP FIN without a close frame (a browser would report 1006).
+	// This is how nginx, HAProxy and Apache end idle tunnels.
+	EOF
+	// Reset: TCP RST (ECONNRESET).
+	Reset
+	// PongTimeout: the harness gave up waiting for a pong.
+	PongTimeout
+	// ProtocolError: the server sent something a client must reject
+	// (masked frame, bad opcode, reserved bits, oversized or fragmented
+	// control frame, frame beyond the size limit).
+	ProtocolError
+)
+
+// Name is the stable code used in results: "close_<code>", "eof", "reset",
+// "pong_timeout", "protocol_error".
+func (k DropKind) Name(closeCode uint16) string {
+	switch k {
+	case CloseFrame:
+		if closeCode == 0 {
+			return "close_1005"
+		}
+		return "close_" + strconv.Itoa(int(closeCode))
+	case EOF:
+		return "eof"
+	case Reset:
+		return "reset"
+	case PongTimeout:
+		return "pong_timeout"
+	case ProtocolError:
+		return "protocol_error"
+	}
+	return "unknown"
+}
+
+// Upgraded is a successful handshake.
+type Upgraded struct {
+	// AtNs is when the 101 was received, since run start.
+	AtNs int64
+	// LatencyNs runs from the intended start of the attempt (its slot in
+	// the rate schedule, so a stalled harness cannot hide latency) to the
+	// validated 101.
+	LatencyNs int64
+}
+
+// Failed is a connection attempt that did not end in a valid upgrade.
+type Failed struct {
+	AtNs int64
+	// Cause is a stable code: "http" (non-101 answer; Status set),
+	// "refused", "timeout", "reset", "eof", "tls", "dns", "emfile",
+	// "eaddrnotavail", "bad_accept", "bad_upgrade", "bad_response", ...
+	Cause string
+	// Status is the HTTP status for Cause "http", else 0.
+	Status int
+	// Example is the status line and a short body excerpt, or the error
+	// text. It must not contain secrets (request headers are never copied).
+	Example string
+}
+
+// Dropped is an upgraded connection that ended before the hold was over.
+type Dropped struct {
+	// AtNs is when the end was observed, since run start.
+	AtNs int64
+	// AgeNs is the time since that connection's upgrade.
+	AgeNs int64
+	// IdleNs is the time since the last frame in either direction on that
+	// connection (the upgrade counts as one), which is what proxy idle
+	// timers measure.
+	IdleNs    int64
+	Kind      DropKind
+	CloseCode uint16
+	// Pinging is true when this connection was in the pinging group.
+	Pinging bool
+}
+
+// Sink receives events. Implementations must be safe for concurrent use
+// and must not retain pointers into the engine.
+type Sink interface {
+	Upgraded(Upgraded)
+	Failed(Failed)
+	Dropped(Dropped)
+}

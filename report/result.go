@@ -1,0 +1,181 @@
+package report
+
+import (
+	"time"
+
+	"github.com/wshold/wshold/scenario"
+)
+
+// Schema identifies the result format. Field names are stable within v1;
+// additions are allowed, renames and removals need v2.
+const Schema = "wshold.result/v1"
+
+// Result is everything one run (or a merge of shard runs) observed. It is
+// written as JSON with -o and is the only input of every renderer, of
+// compare and of merge.
+type Result struct {
+	Schema   string            `json:"schema"`
+	Version  string            `json:"wshold_version"`
+	Scenario scenario.Scenario `json:"scenario"`
+	// Target is the URL actually dialled (the built-in target's address
+	// when Scenario.Target is empty).
+	Target string `json:"target"`
+	// Start and End are wall-clock; HoldStart is when the last connection
+	// attempt finished and the hold began (zero if never reached).
+	Start     time.Time `json:"start"`
+	HoldStart time.Time `json:"hold_start,omitzero"`
+	End       time.Time `json:"end"`
+	// EndReason is "completed", "interrupted" or "error".
+	EndReason   string `json:"end_reason"`
+	Interrupted bool   `json:"interrupted"`
+	// Shards is how many runs this result combines (1 for a plain run).
+	Shards       int           `json:"shards"`
+	ProxyConfigs []ProxyConfig `json:"proxy_configs"`
+	Counts       Counts        `json:"counts"`
+	Handshake    Latency       `json:"handshake"`
+	Failures     []Failure     `json:"failures"`
+	Drops        Drops         `json:"drops"`
+	Timeline     []Second      `json:"timeline"`
+	// Marks are moments the run annotated (e.g. an --at command).
+	Marks        []Mark        `json:"marks,omitempty"`
+	Expectations []Expectation `json:"expectations"`
+	// Verdict is "pass" when every expectation held, else "fail".
+	Verdict   string    `json:"verdict"`
+	Resources Resources `json:"resources"`
+	// Warnings are things the reader must know to trust the numbers
+	// (e.g. TLS verification disabled, rate not reached).
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// ProxyConfig fingerprints a proxy configuration file given with
+// --proxy-config, so a result says exactly which config produced it.
+type ProxyConfig struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
+}
+
+// Counts obey two invariants: Attempted = Upgraded + Failed and
+// Upgraded = Held + Dropped (+ connections still being closed when the run
+// was cut short, which count as held).
+type Counts struct {
+	Attempted int64 `json:"attempted"`
+	Upgraded  int64 `json:"upgraded"`
+	Failed    int64 `json:"failed"`
+	// Held is how many were alive when the hold ended.
+	Held    int64 `json:"held"`
+	Dropped int64 `json:"dropped"`
+}
+
+// Latency summarises a latency distribution in milliseconds. Histogram is
+// the HDR histogram (microseconds, 1 µs .. 1 h, 3 significant figures),
+// base64 of hdrhistogram-go's Encode, so merges are exact.
+type Latency struct {
+	Count     int64   `json:"count"`
+	MinMs     float64 `json:"min_ms"`
+	MeanMs    float64 `json:"mean_ms"`
+	P50Ms     float64 `json:"p50_ms"`
+	P90Ms     float64 `json:"p90_ms"`
+	P99Ms     float64 `json:"p99_ms"`
+	P999Ms    float64 `json:"p999_ms"`
+	MaxMs     float64 `json:"max_ms"`
+	Histogram string  `json:"histogram"`
+}
+
+// Failure groups failed attempts by cause (and status for "http").
+type Failure struct {
+	Cause   string `json:"cause"`
+	Status  int    `json:"status"`
+	Count   int64  `json:"count"`
+	Example string `json:"example"`
+	// Hint says what the cause usually means and the fix.
+	Hint string `json:"hint,omitempty"`
+}
+
+// Drops describes connections that ended before the hold was over.
+type Drops struct {
+	Count int64 `json:"count"`
+	// ByKind counts drops per kind code: "eof", "reset", "close_1001",
+	// "pong_timeout", "protocol_error".
+	ByKind map[string]int64 `json:"by_kind"`
+	// Age is the distribution of time since upgrade at the drop.
+	Age Latency `json:"age"`
+	// Idle is the distribution of time since the last frame at the drop.
+	Idle     Latency   `json:"idle"`
+	Clusters []Cluster `json:"clusters"`
+	// Events lists every drop so merge can recompute clusters exactly.
+	Events []DropEvent `json:"events,omitempty"`
+}
+
+// DropEvent is one drop. Times in milliseconds: AtMs since the run's Start
+// (wall-clock aligned when merged), AgeMs since the connection's upgrade,
+// IdleMs since its last frame.
+type DropEvent struct {
+	AtMs    float64 `json:"at_ms"`
+	AgeMs   float64 `json:"age_ms"`
+	IdleMs  float64 `json:"idle_ms"`
+	Kind    string  `json:"kind"`
+	Pinging bool    `json:"pinging,omitempty"`
+}
+
+// Cluster is a group of drops close together on one clock.
+type Cluster struct {
+	// Clock is what the drops cluster on: "age" (since upgrade), "idle"
+	// (since the last frame) or "wall" (the same moment of the run).
+	Clock    string  `json:"clock"`
+	AtMs     float64 `json:"at_ms"`
+	SpreadMs float64 `json:"spread_ms"`
+	Count    int64   `json:"count"`
+	// Kind is the dominant drop kind in the cluster.
+	Kind string `json:"kind"`
+	// Cause is the attribution: "idle_timeout", "max_lifetime", "event",
+	// or "" when it cannot be told.
+	Cause string `json:"cause,omitempty"`
+	// Hint names the known defaults this matches, e.g. "nginx
+	// proxy_read_timeout default (60 s)".
+	Hint string `json:"hint,omitempty"`
+}
+
+// Second is one second of the run's timeline. Upgraded, Failed and Dropped
+// count events within that second; Alive is the number open at its end.
+type Second struct {
+	T        int   `json:"t"`
+	Alive    int64 `json:"alive"`
+	Upgraded int64 `json:"upgraded"`
+	Failed   int64 `json:"failed"`
+	Dropped  int64 `json:"dropped"`
+}
+
+// Mark is a labelled moment of the run, in ms since Start.
+type Mark struct {
+	AtMs  float64 `json:"at_ms"`
+	Label string  `json:"label"`
+}
+
+// Expectation is one evaluated expectation.
+type Expectation struct {
+	// Want is the expectation as written (e.g. "drop-at=60s±2s").
+	Want string `json:"want"`
+	// Got is what was observed, in the expectation's terms.
+	Got  string `json:"got"`
+	Pass bool   `json:"pass"`
+}
+
+// Resources is the harness's own cost, so a reader can tell the harness was
+// not the bottleneck.
+type Resources struct {
+	PeakRSSBytes int64   `json:"peak_rss_bytes"`
+	CPUSeconds   float64 `json:"cpu_seconds"`
+	// RSSPerConnBytes is RSS growth from before the first connection to
+	// the start of the hold, divided by connections held.
+	RSSPerConnBytes float64         `json:"rss_per_conn_bytes"`
+	Procs           []ProcResources `json:"procs,omitempty"`
+}
+
+// ProcResources is one worker process's share of Resources.
+type ProcResources struct {
+	PID             int     `json:"pid"`
+	PeakRSSBytes    int64   `json:"peak_rss_bytes"`
+	CPUSeconds      float64 `json:"cpu_seconds"`
+	RSSPerConnBytes float64 `json:"rss_per_conn_bytes"`
+	Held            int64   `json:"held"`
+}
