@@ -1,0 +1,175 @@
+package engine
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gobwas/ws"
+	"golang.org/x/sys/unix"
+
+	"github.com/wshold/wshold/internal/event"
+)
+
+// attempt opens connection i. intended is its slot in the rate schedule:
+// latency is measured from there, not from when the harness got round to
+// it, so a harness that falls behind shows up as latency instead of hiding
+// it (no coordinated omission).
+func (e *engine) attempt(ctx context.Context, i int, intended time.Time) {
+	var captured string
+	d := ws.Dialer{
+		Timeout:   e.cfg.HandshakeTimeout,
+		Header:    ws.HandshakeHeaderHTTP(e.cfg.Header),
+		Protocols: e.cfg.Subprotocols,
+		TLSConfig: e.cfg.TLS,
+		NetDial:   e.netDial(i),
+		OnStatusError: func(status int, reason []byte, resp io.Reader) {
+			captured = describeResponse(resp)
+		},
+	}
+	conn, br, _, err := d.Dial(ctx, e.target)
+	if err != nil {
+		if conn != nil {
+			conn.Close()
+		}
+		cause, status := classify(err)
+		example := captured
+		if example == "" {
+			example = err.Error()
+		}
+		e.sink.Failed(event.Failed{AtNs: e.now(), Cause: cause, Status: status, Example: example})
+		return
+	}
+	upgradedAt := e.now()
+	latency := upgradedAt - intended.Sub(e.start).Nanoseconds()
+	var early []byte
+	if br != nil {
+		// The server wrote frames right behind its 101 and gobwas read them
+		// into its buffer; they are part of the connection's life.
+		early, _ = br.Peek(br.Buffered())
+		early = append([]byte(nil), early...)
+		ws.PutReader(br)
+	}
+	if e.cfg.URL.Scheme == "wss" {
+		e.sink.Upgraded(event.Upgraded{AtNs: upgradedAt, LatencyNs: latency})
+		e.holdTLS(conn, e.cfg.pings(i), upgradedAt, early)
+		return
+	}
+	fd, err := detach(conn)
+	if err != nil {
+		cause, _ := classify(err)
+		e.sink.Failed(event.Failed{AtNs: e.now(), Cause: cause, Example: "taking over the socket: " + err.Error()})
+		return
+	}
+	if fd >= len(e.conns) {
+		// The open-files limit was raised after the table was sized.
+		unix.Close(fd)
+		e.sink.Failed(event.Failed{AtNs: e.now(), Cause: "emfile", Example: "descriptor beyond the open-files limit seen at start"})
+		return
+	}
+	e.sink.Upgraded(event.Upgraded{AtNs: upgradedAt, LatencyNs: latency})
+	e.loopFor(fd).add(fd, upgradedAt, e.cfg.pings(i), early)
+}
+
+// netDial returns the dial function for attempt i: plain, or bound to one of
+// the source addresses in turn.
+func (e *engine) netDial(i int) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	if len(e.cfg.SourceIPs) == 0 {
+		return e.dialer.DialContext
+	}
+	src := e.cfg.SourceIPs[i%len(e.cfg.SourceIPs)]
+	d := net.Dialer{
+		LocalAddr: &net.TCPAddr{IP: src.AsSlice(), Zone: src.Zone()},
+		// Binding a source address normally reserves a port at bind time
+		// from one pool shared by every destination; with this option the
+		// kernel picks it at connect time per destination. Without it,
+		// tcpkali and Tsung stall at half the ephemeral range.
+		Control: func(network, address string, c syscall.RawConn) error {
+			return c.Control(func(fd uintptr) {
+				_ = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
+			})
+		},
+	}
+	return d.DialContext
+}
+
+// detach takes the socket out of the Go runtime: it duplicates the
+// descriptor and closes the net.Conn, so exactly one descriptor remains and
+// it is ours to put in an epoll set. (Keeping the net.Conn alive next to a
+// dup, as conn.File() does, would cost two descriptors per connection.)
+func detach(conn net.Conn) (int, error) {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		conn.Close()
+		return -1, fmt.Errorf("connection of type %T has no descriptor", conn)
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		conn.Close()
+		return -1, err
+	}
+	nfd := -1
+	var derr error
+	cerr := raw.Control(func(fd uintptr) {
+		nfd, derr = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0)
+	})
+	conn.Close()
+	if cerr != nil {
+		return -1, cerr
+	}
+	if derr != nil {
+		return -1, derr
+	}
+	// The duplicate shares the open file description, and with it the
+	// non-blocking flag Go set; say so explicitly anyway.
+	if err := unix.SetNonblock(nfd, true); err != nil {
+		unix.Close(nfd)
+		return -1, err
+	}
+	return nfd, nil
+}
+
+// describeResponse summarises a non-101 answer: its status line, the Server
+// header (who answered) and the start of its body — enough to tell an
+// nginx page from a backend's one-line refusal.
+func describeResponse(r io.Reader) string {
+	resp, err := http.ReadResponse(bufio.NewReader(r), nil)
+	if err != nil {
+		return "unparseable response: " + err.Error()
+	}
+	defer resp.Body.Close()
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s", resp.Proto, resp.Status)
+	if s := resp.Header.Get("Server"); s != "" {
+		fmt.Fprintf(&b, "; Server: %s", s)
+	}
+	body := make([]byte, 512)
+	n, _ := io.ReadFull(io.LimitReader(resp.Body, int64(len(body))), body)
+	if text := summarizeBody(body[:n]); text != "" {
+		fmt.Fprintf(&b, "; body: %s", text)
+	}
+	return b.String()
+}
+
+// summarizeBody reduces a body to one short line; for an HTML error page
+// that is its <title>.
+func summarizeBody(p []byte) string {
+	s := string(p)
+	if i := strings.Index(strings.ToLower(s), "<title>"); i >= 0 {
+		rest := s[i+len("<title>"):]
+		if j := strings.Index(strings.ToLower(rest), "</title>"); j >= 0 {
+			s = rest[:j]
+		}
+	}
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 120 {
+		s = s[:117] + "..."
+	}
+	return s
+}

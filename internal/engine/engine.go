@@ -1,0 +1,217 @@
+package engine
+
+import (
+	"context"
+	"net"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/wshold/wshold/internal/event"
+)
+
+// Outcome is what the engine knows that the events do not say.
+type Outcome struct {
+	// HoldStart is when the last attempt ended and the hold began; zero if
+	// the run was interrupted before.
+	HoldStart time.Time
+	// HoldEnd is when closing began.
+	HoldEnd time.Time
+	// Interrupted is true when ctx was cancelled before the hold ended.
+	Interrupted bool
+	// ForcedClose counts connections that did not finish the closing
+	// handshake within CloseTimeout and were closed without it.
+	ForcedClose int
+}
+
+type engine struct {
+	cfg    Config
+	target string
+	start  time.Time
+	sink   event.Sink
+	dialer net.Dialer
+
+	loops []*loop
+	// conns is indexed by descriptor; entry fd belongs to loops[fd%len]
+	// and is only touched under that loop's mutex.
+	conns []connState
+
+	// closing is set when the hold ends: endings after it are not drops.
+	closing atomic.Bool
+
+	tlsMu    sync.Mutex
+	tlsConns map[*tlsConn]struct{}
+	tlsWG    sync.WaitGroup
+}
+
+// Run opens cfg.Conns connections, holds them, closes them, and reports
+// every handshake, failure and drop to sink. start is the run's time origin
+// for event offsets. Cancelling ctx ends the ramp and the hold early; the
+// connections are still closed cleanly and Outcome.Interrupted is set.
+func Run(ctx context.Context, cfg Config, start time.Time, sink event.Sink) (Outcome, error) {
+	if err := cfg.withDefaults(); err != nil {
+		return Outcome{}, err
+	}
+	e := &engine{cfg: cfg, target: cfg.URL.String(), start: start, sink: sink, tlsConns: map[*tlsConn]struct{}{}}
+	if err := e.startLoops(); err != nil {
+		return Outcome{}, err
+	}
+	defer e.stopLoops()
+
+	var out Outcome
+	e.ramp(ctx)
+	if ctx.Err() == nil {
+		out.HoldStart = time.Now()
+		if cfg.OnHoldStart != nil {
+			cfg.OnHoldStart(out.HoldStart)
+		}
+		e.hold(ctx)
+	}
+	out.Interrupted = ctx.Err() != nil
+	out.HoldEnd = time.Now()
+	out.ForcedClose = e.closeAll()
+	return out, nil
+}
+
+func (e *engine) now() int64 { return time.Since(e.start).Nanoseconds() }
+
+// ramp starts the attempts on schedule and returns when every started
+// attempt has ended (upgraded or failed).
+func (e *engine) ramp(ctx context.Context) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, e.cfg.MaxInFlight)
+	rampStart := time.Now()
+	var sleeper *time.Timer
+	for i := 0; i < e.cfg.Conns; i++ {
+		var intended time.Time
+		if e.cfg.Rate > 0 {
+			intended = rampStart.Add(time.Duration(float64(i) / e.cfg.Rate * float64(time.Second)))
+			if d := time.Until(intended); d > 0 {
+				if sleeper == nil {
+					sleeper = time.NewTimer(d)
+				} else {
+					sleeper.Reset(d)
+				}
+				select {
+				case <-ctx.Done():
+				case <-sleeper.C:
+				}
+			}
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		if e.cfg.Rate <= 0 {
+			intended = time.Now()
+		}
+		wg.Add(1)
+		go func(i int, intended time.Time) {
+			defer func() { <-sem; wg.Done() }()
+			e.attempt(ctx, i, intended)
+		}(i, intended)
+	}
+	wg.Wait()
+}
+
+// hold waits for the hold to end: its duration, an interrupt, or (with
+// EndWhenNoneAlive) the last connection's end.
+func (e *engine) hold(ctx context.Context) {
+	timer := time.NewTimer(e.cfg.Hold)
+	defer timer.Stop()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+			return
+		case <-tick.C:
+			if e.cfg.EndWhenNoneAlive && e.alive() == 0 {
+				return
+			}
+		}
+	}
+}
+
+func (e *engine) alive() int {
+	n := 0
+	for _, l := range e.loops {
+		n += int(l.open.Load())
+	}
+	e.tlsMu.Lock()
+	n += len(e.tlsConns)
+	e.tlsMu.Unlock()
+	return n
+}
+
+// closeAll ends the hold: from here on endings are not drops. Every open
+// connection gets a close frame (1000); those that have not finished the
+// closing handshake by CloseTimeout are closed anyway.
+func (e *engine) closeAll() int {
+	e.closing.Store(true)
+	for _, l := range e.loops {
+		l.beginClose()
+	}
+	e.closeTLS()
+	deadline := time.Now().Add(e.cfg.CloseTimeout)
+	for e.alive() > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	forced := 0
+	for _, l := range e.loops {
+		forced += l.forceClose()
+	}
+	forced += e.forceCloseTLS()
+	return forced
+}
+
+func (e *engine) startLoops() error {
+	var rl unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
+		return err
+	}
+	size := min(rl.Cur, 1<<22)
+	e.conns = make([]connState, size)
+	for i := 0; i < e.cfg.Loops; i++ {
+		l, err := newLoop(e, i)
+		if err != nil {
+			e.stopLoops()
+			return err
+		}
+		e.loops = append(e.loops, l)
+	}
+	for _, l := range e.loops {
+		l.wg.Add(1)
+		go l.run()
+	}
+	return nil
+}
+
+func (e *engine) stopLoops() {
+	for _, l := range e.loops {
+		l.stop()
+	}
+	e.tlsWG.Wait()
+}
+
+func (e *engine) loopFor(fd int) *loop { return e.loops[fd%len(e.loops)] }
+
+// ParseTarget checks a target URL for the engine.
+func ParseTarget(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
+}

@@ -1,0 +1,113 @@
+package engine
+
+import (
+	"encoding/binary"
+	"errors"
+)
+
+// WebSocket opcodes (RFC 6455 §5.2).
+const (
+	opContinuation = 0x0
+	opText         = 0x1
+	opBinary       = 0x2
+	opClose        = 0x8
+	opPing         = 0x9
+	opPong         = 0xA
+)
+
+// maxControlPayload is the RFC limit for control frames; it also bounds how
+// much of a partial frame a connection ever has to carry between reads.
+const maxControlPayload = 125
+
+// maxServerHeader is the longest frame header a server may send: 2 bytes,
+// 8 bytes of extended length, and a mask key (which is itself an error for a
+// server frame, but we must parse it to say so).
+const maxServerHeader = 14
+
+// carryCap is the most bytes a connection can leave unparsed between two
+// reads: an incomplete header, or an incomplete control frame.
+const carryCap = maxServerHeader + maxControlPayload
+
+var (
+	errLengthOverflow = errors.New("frame length has its most significant bit set")
+)
+
+type frameHeader struct {
+	fin    bool
+	rsv    byte
+	op     byte
+	masked bool
+	length int64
+}
+
+// parseHeader reads a frame header from the front of p. ok is false when p
+// holds only part of a header. It never allocates.
+func parseHeader(p []byte) (h frameHeader, n int, ok bool, err error) {
+	if len(p) < 2 {
+		return h, 0, false, nil
+	}
+	b0, b1 := p[0], p[1]
+	h.fin = b0&0x80 != 0
+	h.rsv = (b0 >> 4) & 0x7
+	h.op = b0 & 0x0f
+	h.masked = b1&0x80 != 0
+	n = 2
+	switch l7 := b1 & 0x7f; l7 {
+	case 126:
+		if len(p) < 4 {
+			return h, 0, false, nil
+		}
+		h.length = int64(binary.BigEndian.Uint16(p[2:4]))
+		n = 4
+	case 127:
+		if len(p) < 10 {
+			return h, 0, false, nil
+		}
+		u := binary.BigEndian.Uint64(p[2:10])
+		if u>>63 != 0 {
+			return h, 0, false, errLengthOverflow
+		}
+		h.length = int64(u)
+		n = 10
+	default:
+		h.length = int64(l7)
+	}
+	if h.masked {
+		n += 4
+		if len(p) < n {
+			return h, 0, false, nil
+		}
+	}
+	return h, n, true, nil
+}
+
+// appendClientFrame appends one final, masked frame with a payload of at
+// most 125 bytes — what a client sends for pings, pongs and closes. Clients
+// must mask every frame (RFC 6455 §5.3); gobwas' precompiled frames are
+// server frames and unmasked, which is why this exists.
+func appendClientFrame(dst []byte, op byte, payload []byte, mask uint32) []byte {
+	dst = append(dst, 0x80|op, 0x80|byte(len(payload)))
+	var key [4]byte
+	binary.BigEndian.PutUint32(key[:], mask)
+	dst = append(dst, key[:]...)
+	start := len(dst)
+	dst = append(dst, payload...)
+	for i := range payload {
+		dst[start+i] ^= key[i&3]
+	}
+	return dst
+}
+
+// validCloseCode reports whether a received close code may appear on the
+// wire (RFC 6455 §7.4).
+func validCloseCode(code uint16) bool {
+	switch {
+	case code >= 1000 && code <= 1003:
+		return true
+	case code >= 1007 && code <= 1014:
+		return true
+	case code >= 3000 && code <= 4999:
+		return true
+	}
+	return false
+}

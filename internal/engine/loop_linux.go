@@ -1,0 +1,378 @@
+package engine
+
+import (
+	"encoding/binary"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/wshold/wshold/internal/event"
+)
+
+// connState is everything the engine keeps per held connection: a fixed
+// record in a table indexed by descriptor, no buffers, no goroutine, no
+// timer. Times are ns since run start.
+type connState struct {
+	upgradedAt int64
+	lastFrame  int64 // last frame in either direction (the upgrade counts)
+	pingSentAt int64 // oldest unanswered ping; 0 when none
+	skip       int64 // bytes of the current data frame still to discard
+	carry      int32 // 1 + index of a carry buffer holding a partial frame; 0 none
+	carryLen   uint8
+	open       bool
+	pinging    bool
+	closing    bool // our close frame was sent: the end is ours, not a drop
+}
+
+// loop is one epoll set and the goroutine that waits on it. A connection
+// belongs to loop fd % len(loops) for its whole life, so its table entry is
+// only ever touched under that loop's mutex.
+type loop struct {
+	e    *engine
+	id   int
+	epfd int
+	wake int // eventfd: wakes epoll_wait for stop and close requests
+
+	mu      sync.Mutex
+	buf     []byte // one read buffer for every connection of this loop
+	out     []byte // scratch for outgoing control frames
+	events  []unix.EpollEvent
+	carries [][carryCap]byte
+	free    []int32
+	rng     uint64
+
+	// ping schedule: the table is walked in slices so that each pinging
+	// connection is visited once per ping interval, by position. One walk,
+	// shared by all connections, instead of a timer per connection.
+	tick     time.Duration
+	nextTick int64
+	scanPos  int
+
+	open    atomic.Int64
+	stopped atomic.Bool
+	wg      sync.WaitGroup
+}
+
+func newLoop(e *engine, id int) (*loop, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	wake, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, err
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wake)}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wake, &ev); err != nil {
+		unix.Close(epfd)
+		unix.Close(wake)
+		return nil, err
+	}
+	l := &loop{
+		e: e, id: id, epfd: epfd, wake: wake,
+		buf:    make([]byte, 64<<10),
+		out:    make([]byte, 0, 2+4+maxControlPayload),
+		events: make([]unix.EpollEvent, 256),
+		rng:    uint64(time.Now().UnixNano()) | 1,
+	}
+	if p := e.cfg.Ping; p > 0 {
+		l.tick = min(max(p/20, 10*time.Millisecond), 500*time.Millisecond)
+		l.nextTick = e.now() + int64(l.tick)
+	}
+	return l, nil
+}
+
+// add puts a freshly upgraded connection into the loop. early holds bytes
+// the server sent right behind its 101.
+func (l *loop) add(fd int, upgradedAt int64, pinging bool, early []byte) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := &l.e.conns[fd]
+	*c = connState{upgradedAt: upgradedAt, lastFrame: upgradedAt, open: true, pinging: pinging}
+	l.open.Add(1)
+	if len(early) > 0 && !l.consume(fd, c, early, l.e.now()) {
+		return
+	}
+	if l.e.closing.Load() {
+		// The hold ended while this handshake was in flight.
+		l.sendClose(fd, c, 1000)
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(fd)}
+	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		l.end(fd, c, event.Reset, 0, l.e.now())
+	}
+}
+
+func (l *loop) run() {
+	defer l.wg.Done()
+	for {
+		timeout := -1
+		if l.tick > 0 {
+			timeout = int(max(0, (l.nextTick-l.e.now()+int64(time.Millisecond)-1)/int64(time.Millisecond)))
+		}
+		n, err := unix.EpollWait(l.epfd, l.events, timeout)
+		if err != nil && !errors.Is(err, unix.EINTR) {
+			return
+		}
+		if l.stopped.Load() {
+			return
+		}
+		l.mu.Lock()
+		now := l.e.now()
+		for i := 0; i < n; i++ {
+			fd := int(l.events[i].Fd)
+			if fd == l.wake {
+				var b [8]byte
+				_, _ = unix.Read(l.wake, b[:])
+				continue
+			}
+			l.readable(fd, now)
+		}
+		if l.tick > 0 && now >= l.nextTick {
+			l.scan(now)
+			l.nextTick = now + int64(l.tick)
+		}
+		l.mu.Unlock()
+	}
+}
+
+// readable reads what one connection has and acts on every complete frame.
+func (l *loop) readable(fd int, now int64) {
+	c := &l.e.conns[fd]
+	if !c.open {
+		return
+	}
+	off := 0
+	if c.carry != 0 {
+		off = copy(l.buf, l.carries[c.carry-1][:c.carryLen])
+	}
+	n, err := unix.Read(fd, l.buf[off:])
+	switch {
+	case errors.Is(err, unix.EAGAIN), errors.Is(err, unix.EINTR):
+		return
+	case err != nil:
+		l.end(fd, c, event.Reset, 0, now)
+		return
+	case n == 0:
+		l.end(fd, c, event.EOF, 0, now)
+		return
+	}
+	if c.carry != 0 {
+		l.free = append(l.free, c.carry-1)
+		c.carry, c.carryLen = 0, 0
+	}
+	l.consume(fd, c, l.buf[:off+n], now)
+}
+
+// consume acts on the frames in p. It returns false if the connection ended.
+// Data frames are skipped as they arrive, never buffered: memory stays flat
+// however much a server sends.
+func (l *loop) consume(fd int, c *connState, p []byte, now int64) bool {
+	for len(p) > 0 {
+		if c.skip > 0 {
+			k := min(c.skip, int64(len(p)))
+			c.skip -= k
+			p = p[k:]
+			continue
+		}
+		h, hl, ok, err := parseHeader(p)
+		if err != nil {
+			return l.protocolError(fd, c, 1002, now)
+		}
+		if !ok {
+			l.keep(c, p)
+			return true
+		}
+		if h.masked || h.rsv != 0 {
+			return l.protocolError(fd, c, 1002, now)
+		}
+		switch h.op {
+		case opContinuation, opText, opBinary:
+			if h.length > l.e.cfg.MaxFrame {
+				return l.protocolError(fd, c, 1009, now)
+			}
+			c.lastFrame = now
+			c.skip = h.length
+			p = p[hl:]
+		case opPing, opPong, opClose:
+			if !h.fin || h.length > maxControlPayload {
+				return l.protocolError(fd, c, 1002, now)
+			}
+			if int64(len(p)) < int64(hl)+h.length {
+				l.keep(c, p)
+				return true
+			}
+			payload := p[hl : hl+int(h.length)]
+			p = p[hl+int(h.length):]
+			c.lastFrame = now
+			switch h.op {
+			case opPing:
+				l.write(fd, opPong, payload)
+			case opPong:
+				c.pingSentAt = 0
+			case opClose:
+				return l.closeReceived(fd, c, payload, now)
+			}
+		default:
+			return l.protocolError(fd, c, 1002, now)
+		}
+	}
+	return true
+}
+
+// closeReceived handles a close frame: the reply is sent (RFC 6455 §5.5.1)
+// and the socket closed; unless we started the closing, it is a drop.
+func (l *loop) closeReceived(fd int, c *connState, payload []byte, now int64) bool {
+	var code uint16 = 1005 // no status code present
+	if len(payload) >= 2 {
+		code = binary.BigEndian.Uint16(payload)
+	}
+	if len(payload) == 1 || (len(payload) >= 2 && !validCloseCode(code)) {
+		return l.protocolError(fd, c, 1002, now)
+	}
+	if !c.closing {
+		reply := payload
+		if len(reply) > 2 {
+			reply = reply[:2]
+		}
+		l.write(fd, opClose, reply)
+	}
+	l.end(fd, c, event.CloseFrame, code, now)
+	return false
+}
+
+// protocolError ends a connection whose server broke the protocol, telling
+// the server why with a close frame.
+func (l *loop) protocolError(fd int, c *connState, code uint16, now int64) bool {
+	var b [2]byte
+	binary.BigEndian.PutUint16(b[:], code)
+	l.write(fd, opClose, b[:])
+	l.end(fd, c, event.ProtocolError, 0, now)
+	return false
+}
+
+// keep saves an incomplete frame (at most a header and a control payload)
+// until the next read completes it.
+func (l *loop) keep(c *connState, p []byte) {
+	var idx int32
+	if n := len(l.free); n > 0 {
+		idx = l.free[n-1]
+		l.free = l.free[:n-1]
+	} else {
+		l.carries = append(l.carries, [carryCap]byte{})
+		idx = int32(len(l.carries) - 1)
+	}
+	c.carryLen = uint8(copy(l.carries[idx][:], p))
+	c.carry = idx + 1
+}
+
+// end closes a connection and, unless the harness is closing it, records
+// the drop. This is where a proxy's cut becomes a number.
+func (l *loop) end(fd int, c *connState, kind event.DropKind, code uint16, now int64) {
+	if !c.closing && !l.e.closing.Load() {
+		l.e.sink.Dropped(event.Dropped{
+			AtNs:      now,
+			AgeNs:     now - c.upgradedAt,
+			IdleNs:    now - c.lastFrame,
+			Kind:      kind,
+			CloseCode: code,
+			Pinging:   c.pinging,
+		})
+	}
+	if c.carry != 0 {
+		l.free = append(l.free, c.carry-1)
+	}
+	*c = connState{}
+	unix.Close(fd) // also removes it from the epoll set: it has no duplicate
+	l.open.Add(-1)
+}
+
+// write sends one masked control frame. A full socket buffer (the server is
+// not reading) loses the frame; control frames are small and that server is
+// in trouble anyway, which the drop that follows will show.
+func (l *loop) write(fd int, op byte, payload []byte) {
+	l.rng ^= l.rng << 13
+	l.rng ^= l.rng >> 7
+	l.rng ^= l.rng << 17
+	l.out = appendClientFrame(l.out[:0], op, payload, uint32(l.rng))
+	_, _ = unix.Write(fd, l.out)
+}
+
+// scan visits the slice of the table due at this tick: it ends connections
+// whose pong is overdue and pings the rest of the pinging group.
+func (l *loop) scan(now int64) {
+	table := l.e.conns
+	per := int(int64(len(table))*int64(l.tick)/int64(l.e.cfg.Ping)) + 1
+	nloops := len(l.e.loops)
+	for k := 0; k < per; k++ {
+		fd := l.scanPos
+		l.scanPos++
+		if l.scanPos >= len(table) {
+			l.scanPos = 0
+		}
+		if fd%nloops != l.id {
+			continue
+		}
+		c := &table[fd]
+		if !c.open || !c.pinging || c.closing {
+			continue
+		}
+		if c.pingSentAt != 0 && now-c.pingSentAt > int64(l.e.cfg.PongTimeout) {
+			l.end(fd, c, event.PongTimeout, 0, now)
+			continue
+		}
+		l.write(fd, opPing, nil)
+		if c.pingSentAt == 0 {
+			c.pingSentAt = now
+		}
+		c.lastFrame = now
+	}
+}
+
+func (l *loop) sendClose(fd int, c *connState, code uint16) {
+	var b [2]byte
+	binary.BigEndian.PutUint16(b[:], code)
+	l.write(fd, opClose, b[:])
+	c.closing = true
+}
+
+// beginClose sends every open connection of this loop a close frame.
+func (l *loop) beginClose() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := len(l.e.loops)
+	for fd := l.id; fd < len(l.e.conns); fd += n {
+		if c := &l.e.conns[fd]; c.open && !c.closing {
+			l.sendClose(fd, c, 1000)
+		}
+	}
+}
+
+// forceClose closes whatever is still open and returns how many.
+func (l *loop) forceClose() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n, forced := len(l.e.loops), 0
+	for fd := l.id; fd < len(l.e.conns); fd += n {
+		if c := &l.e.conns[fd]; c.open {
+			c.closing = true
+			l.end(fd, c, event.EOF, 0, 0)
+			forced++
+		}
+	}
+	return forced
+}
+
+func (l *loop) stop() {
+	l.stopped.Store(true)
+	var one [8]byte
+	one[0] = 1
+	_, _ = unix.Write(l.wake, one[:])
+	l.wg.Wait()
+	unix.Close(l.epfd)
+	unix.Close(l.wake)
+}
