@@ -1,0 +1,265 @@
+package runner
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/wshold/wshold/internal/engine"
+	"github.com/wshold/wshold/internal/server"
+	"github.com/wshold/wshold/report"
+	"github.com/wshold/wshold/scenario"
+)
+
+// Options are the run's settings that are not part of the scenario.
+type Options struct {
+	// Progress receives progress lines while the run goes on; nil = none.
+	Progress func(Progress)
+	// ProgressInterval is how often Progress is called. Default 2 s.
+	ProgressInterval time.Duration
+	// Version is recorded in the result.
+	Version string
+	// Checkpoint, if set, is called with a partial result every
+	// CheckpointInterval during the hold (so a killed run leaves one).
+	Checkpoint         func(*report.Result)
+	CheckpointInterval time.Duration
+}
+
+// Progress is a snapshot for a progress display.
+type Progress struct {
+	Phase string // "ramping", "holding", "closing"
+	Live  report.Live
+	// HoldLeft is the remaining hold time (0 outside the hold).
+	HoldLeft time.Duration
+	Elapsed  time.Duration
+}
+
+// StartError means the run could not start: bad input or an unusable
+// target. The CLI maps it to exit status 2.
+type StartError struct{ Err error }
+
+func (e *StartError) Error() string { return e.Err.Error() }
+func (e *StartError) Unwrap() error { return e.Err }
+
+func startErr(format string, a ...any) error { return &StartError{fmt.Errorf(format, a...)} }
+
+// Run executes one scenario and returns its evaluated result. ctx
+// cancellation (Ctrl-C) ends the run early; the result is still complete
+// and marked interrupted.
+func Run(ctx context.Context, sc scenario.Scenario, o Options) (*report.Result, error) {
+	if err := sc.Validate(); err != nil {
+		return nil, &StartError{err}
+	}
+	exps, err := scenario.ParseExpectations(expectations(sc))
+	if err != nil {
+		return nil, &StartError{err}
+	}
+	cfg, warnings, cleanup, err := engineConfig(sc)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	configs, err := fingerprint(sc.ProxyConfigs)
+	if err != nil {
+		return nil, &StartError{err}
+	}
+	if err := checkLimits(sc); err != nil {
+		return nil, &StartError{err}
+	}
+
+	start := time.Now()
+	rec := report.NewRecorder(start, sc.Conns)
+	meter := startMeter()
+	var holdStart time.Time
+	phase := make(chan string, 4)
+	cfg.OnHoldStart = func(t time.Time) {
+		holdStart = t
+		meter.holdStarted()
+		phase <- "holding"
+	}
+	stopWatch := watch(o, rec, start, sc.Hold.D(), phase, func(t time.Time) *report.Result {
+		return rec.Result(report.Meta{Scenario: sc, Version: o.Version, Target: cfg.URL.String(), Start: start,
+			HoldStart: holdStart, End: t, EndReason: "checkpoint", ProxyConfigs: configs,
+			Resources: meter.resources(rec.Live().Alive), Warnings: warnings})
+	})
+	out, err := engine.Run(ctx, cfg, start, rec)
+	stopWatch()
+	if err != nil {
+		return nil, &StartError{err}
+	}
+	end := time.Now()
+	live := rec.Live()
+	if out.ForcedClose > 0 {
+		warnings = append(warnings, fmt.Sprintf("%d connections did not finish the closing handshake within %s and were closed without it", out.ForcedClose, cfg.CloseTimeout))
+	}
+	res := rec.Result(report.Meta{
+		Scenario: sc, Version: o.Version, Target: cfg.URL.String(),
+		Start: start, HoldStart: out.HoldStart, End: end,
+		Interrupted: out.Interrupted, ProxyConfigs: configs,
+		Resources: meter.resources(live.Alive), Warnings: warnings,
+	})
+	report.Evaluate(res, exps)
+	return res, nil
+}
+
+func expectations(sc scenario.Scenario) []string {
+	if len(sc.Expect) == 0 {
+		return scenario.DefaultExpectations
+	}
+	return sc.Expect
+}
+
+// engineConfig resolves the scenario into the engine's terms. cleanup stops
+// the built-in server when one was started.
+func engineConfig(sc scenario.Scenario) (engine.Config, []string, func(), error) {
+	cleanup := func() {}
+	var warnings []string
+	target := sc.Target
+	if target == "" {
+		srv, err := server.Start(server.Config{Listen: []string{"127.0.0.1:0"}})
+		if err != nil {
+			return engine.Config{}, nil, cleanup, startErr("starting the built-in target: %w", err)
+		}
+		cleanup = func() { srv.Close() }
+		target = "ws://" + srv.Addrs()[0].String() + "/"
+	}
+	u, err := url.Parse(target)
+	if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+		cleanup()
+		return engine.Config{}, nil, func() {}, startErr("target %q is not a ws:// or wss:// URL (example: ws://127.0.0.1:8080/ws)", target)
+	}
+	if err := resolvable(u); err != nil {
+		cleanup()
+		return engine.Config{}, nil, func() {}, err
+	}
+	header := http.Header{}
+	for _, h := range sc.Headers {
+		name, value, _ := strings.Cut(h, ":")
+		header.Add(strings.TrimSpace(name), strings.TrimSpace(value))
+	}
+	if sc.Origin != "" {
+		header.Set("Origin", sc.Origin)
+	}
+	ips, err := scenario.ParseSourceIPs(sc.SourceIPs)
+	if err != nil {
+		cleanup()
+		return engine.Config{}, nil, func() {}, &StartError{err}
+	}
+	cfg := engine.Config{
+		URL: u, Conns: sc.Conns, Rate: sc.Rate, MaxInFlight: sc.MaxInFlight,
+		HandshakeTimeout: sc.HandshakeTimeout.D(), Hold: sc.Hold.D(),
+		Ping: sc.Ping.D(), PingFraction: sc.PingFraction, PongTimeout: sc.PongTimeout.D(),
+		Header: header, Subprotocols: sc.Subprotocols, SourceIPs: ips,
+		// Once every connection is gone there is nothing left to watch;
+		// ending then keeps failed CI runs short.
+		EndWhenNoneAlive: true,
+	}
+	if u.Scheme == "wss" {
+		tc, w, err := tlsConfig(sc)
+		if err != nil {
+			cleanup()
+			return engine.Config{}, nil, func() {}, &StartError{err}
+		}
+		cfg.TLS = tc
+		warnings = append(warnings, w...)
+	}
+	return cfg, warnings, cleanup, nil
+}
+
+// resolvable fails early, with exit status 2, on a host name that does not
+// resolve: every attempt would fail the same way.
+func resolvable(u *url.URL) error {
+	host := u.Hostname()
+	if net.ParseIP(host) != nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := net.DefaultResolver.LookupHost(ctx, host); err != nil {
+		return startErr("target host %q does not resolve (%v): check the URL, or use an IP address", host, err)
+	}
+	return nil
+}
+
+func tlsConfig(sc scenario.Scenario) (*tls.Config, []string, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	var warnings []string
+	if sc.Insecure {
+		tc.InsecureSkipVerify = true
+		warnings = append(warnings, "TLS certificate verification was disabled (--insecure)")
+	}
+	if sc.CA != "" {
+		pem, err := os.ReadFile(sc.CA)
+		if err != nil {
+			return nil, nil, fmt.Errorf("reading --ca: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, nil, fmt.Errorf("--ca %s: no PEM certificate found in it", sc.CA)
+		}
+		tc.RootCAs = pool
+	}
+	return tc, warnings, nil
+}
+
+// fingerprint hashes each --proxy-config file so the result says exactly
+// which configuration produced it.
+func fingerprint(paths []string) ([]report.ProxyConfig, error) {
+	out := []report.ProxyConfig{}
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, fmt.Errorf("--proxy-config: %w", err)
+		}
+		h := sha256.New()
+		_, err = io.Copy(h, f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("--proxy-config %s: %w", p, err)
+		}
+		out = append(out, report.ProxyConfig{Path: p, SHA256: hex.EncodeToString(h.Sum(nil))})
+	}
+	return out, nil
+}
+
+// checkLimits says before the run, not 19,000 connections into it, when the
+// open-files limit cannot hold the connections.
+func checkLimits(sc scenario.Scenario) error {
+	var rl unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
+		return nil
+	}
+	need := uint64(sc.Conns) + 64
+	if sc.Target == "" {
+		need += uint64(sc.Conns) // the built-in target holds the other end
+	}
+	if need > rl.Cur {
+		return errors.New(limitMessage(sc.Conns, rl.Cur, rl.Max, sc.Target == ""))
+	}
+	return nil
+}
+
+func limitMessage(conns int, cur, max uint64, embedded bool) string {
+	msg := fmt.Sprintf("%d connections need about %d open files, but this process may open %d (hard limit %d)",
+		conns, conns+64, cur, max)
+	if embedded {
+		msg += "; the built-in target runs in the same process and needs as many again: run 'wshold serve' separately and pass its URL"
+	}
+	return msg + "; raise 'ulimit -n' up to the hard limit, or split the run into several processes (--procs when available, or several runs with their results merged by 'wshold merge')"
+}

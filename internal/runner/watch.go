@@ -1,0 +1,65 @@
+package runner
+
+import (
+	"time"
+
+	"github.com/wshold/wshold/report"
+)
+
+// watch calls o.Progress and o.Checkpoint periodically until the returned
+// stop function is called.
+func watch(o Options, rec *report.Recorder, start time.Time, hold time.Duration, phases <-chan string, snapshot func(time.Time) *report.Result) func() {
+	if o.Progress == nil && o.Checkpoint == nil {
+		return func() {}
+	}
+	every := o.ProgressInterval
+	if every <= 0 {
+		every = 2 * time.Second
+	}
+	cpEvery := o.CheckpointInterval
+	if cpEvery <= 0 {
+		cpEvery = 10 * time.Second
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		cp := time.NewTicker(cpEvery)
+		defer cp.Stop()
+		phase := "ramping"
+		var holdStart time.Time
+		report := func() {
+			if o.Progress == nil {
+				return
+			}
+			p := Progress{Phase: phase, Live: rec.Live(), Elapsed: time.Since(start)}
+			if !holdStart.IsZero() {
+				p.HoldLeft = max(0, hold-time.Since(holdStart))
+			}
+			o.Progress(p)
+		}
+		for {
+			select {
+			case <-done:
+				if o.Progress != nil {
+					phase = "closing"
+					report()
+				}
+				return
+			case ph := <-phases:
+				phase = ph
+				holdStart = time.Now()
+				report()
+			case <-tick.C:
+				report()
+			case t := <-cp.C:
+				if o.Checkpoint != nil && !holdStart.IsZero() {
+					o.Checkpoint(snapshot(t))
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
