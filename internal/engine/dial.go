@@ -33,6 +33,7 @@ func (e *engine) attempt(ctx context.Context, i int, intended time.Time) {
 			captured = describeResponse(resp)
 		},
 	}
+	began := e.now()
 	conn, br, _, err := d.Dial(ctx, e.target)
 	if err != nil {
 		if conn != nil {
@@ -46,7 +47,7 @@ func (e *engine) attempt(ctx context.Context, i int, intended time.Time) {
 		e.sink.Failed(event.Failed{AtNs: e.now(), Cause: cause, Status: status, Example: example})
 		return
 	}
-	upgradedAt := e.now()
+	upgradedAt := max(began, e.now()-sinceLastData(conn))
 	latency := upgradedAt - intended.Sub(e.start).Nanoseconds()
 	var early []byte
 	if br != nil {
@@ -172,4 +173,31 @@ func summarizeBody(p []byte) string {
 		s = s[:117] + "..."
 	}
 	return s
+}
+
+// sinceLastData asks the kernel how long ago the last data (here: the 101)
+// arrived on conn, in ns (ms resolution). On a busy machine a goroutine may
+// get to the response tens or hundreds of milliseconds after it arrived;
+// dating the upgrade by the kernel's clock keeps both the handshake latency
+// and every drop's age true — a proxy starts its idle timer when it relays
+// the 101, not when the harness notices it.
+func sinceLastData(conn net.Conn) int64 {
+	if nc, ok := conn.(interface{ NetConn() net.Conn }); ok {
+		conn = nc.NetConn()
+	}
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return 0
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	var lag int64
+	_ = raw.Control(func(fd uintptr) {
+		if ti, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO); err == nil {
+			lag = int64(ti.Last_data_recv) * int64(time.Millisecond)
+		}
+	})
+	return lag
 }

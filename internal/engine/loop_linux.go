@@ -49,7 +49,9 @@ type loop struct {
 	// shared by all connections, instead of a timer per connection.
 	tick     time.Duration
 	nextTick int64
+	lastScan int64
 	scanPos  int
+	scanFrac int64 // remainder of table*elapsed/ping carried to the next scan
 
 	open    atomic.Int64
 	stopped atomic.Bool
@@ -81,7 +83,8 @@ func newLoop(e *engine, id int) (*loop, error) {
 	}
 	if p := e.cfg.Ping; p > 0 {
 		l.tick = min(max(p/20, 10*time.Millisecond), 500*time.Millisecond)
-		l.nextTick = e.now() + int64(l.tick)
+		l.lastScan = e.now()
+		l.nextTick = l.lastScan + int64(l.tick)
 	}
 	return l, nil
 }
@@ -306,7 +309,14 @@ func (l *loop) write(fd int, op byte, payload []byte) {
 // whose pong is overdue and pings the rest of the pinging group.
 func (l *loop) scan(now int64) {
 	table := l.e.conns
-	per := int(int64(len(table))*int64(l.tick)/int64(l.e.cfg.Ping)) + 1
+	// How far to walk follows the time elapsed, not the number of ticks:
+	// a loop that woke late (a busy ramp, a loaded machine) walks further,
+	// so each connection is still visited once per ping interval.
+	num := int64(len(table))*(now-l.lastScan) + l.scanFrac
+	per := int(num / int64(l.e.cfg.Ping))
+	l.scanFrac = num % int64(l.e.cfg.Ping)
+	l.lastScan = now
+	per = min(per, len(table))
 	nloops := len(l.e.loops)
 	for k := 0; k < per; k++ {
 		fd := l.scanPos

@@ -1,0 +1,73 @@
+package integration
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/wshold/wshold/internal/runner"
+	"github.com/wshold/wshold/internal/server"
+	"github.com/wshold/wshold/report"
+	"github.com/wshold/wshold/scenario"
+)
+
+// backend starts the built-in target on a free loopback port and returns
+// its host:port, for a proxy's upstream.
+func backend(t *testing.T) string {
+	t.Helper()
+	srv, err := server.Start(server.Config{Listen: []string{"127.0.0.1:0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv.Addrs()[0].String()
+}
+
+// scenarioFor returns the defaults with target, conns, rate and hold set.
+func scenarioFor(target string, conns int, rate float64, hold time.Duration, expect ...string) scenario.Scenario {
+	sc := scenario.Defaults()
+	sc.Name = "test"
+	sc.Target = target
+	sc.Conns = conns
+	sc.Rate = rate
+	sc.Hold = scenario.Duration(hold)
+	sc.Expect = expect
+	return sc
+}
+
+// run runs sc, bounded by the hold plus a generous margin.
+func run(t *testing.T, sc scenario.Scenario) *report.Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), sc.Hold.D()+2*time.Minute)
+	defer cancel()
+	res, err := runner.Run(ctx, sc, runner.Options{})
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	checkInvariants(t, res)
+	return res
+}
+
+// checkInvariants holds for every result: attempts are upgraded or failed,
+// upgraded connections are held or dropped.
+func checkInvariants(t *testing.T, res *report.Result) {
+	t.Helper()
+	c := res.Counts
+	if c.Attempted != c.Upgraded+c.Failed || c.Upgraded != c.Held+c.Dropped {
+		t.Fatalf("counts break the invariants: %+v", c)
+	}
+	var byKind int64
+	for _, n := range res.Drops.ByKind {
+		byKind += n
+	}
+	if byKind != c.Dropped || res.Drops.Count != c.Dropped {
+		t.Fatalf("drops by kind add to %d, drops.count %d, counts.dropped %d", byKind, res.Drops.Count, c.Dropped)
+	}
+	var failures int64
+	for _, f := range res.Failures {
+		failures += f.Count
+	}
+	if failures != c.Failed {
+		t.Fatalf("failures add to %d, counts.failed %d", failures, c.Failed)
+	}
+}
