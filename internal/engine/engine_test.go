@@ -27,9 +27,13 @@ type sink struct {
 	dropped  []event.Dropped
 }
 
-func (s *sink) Upgraded(e event.Upgraded) { s.mu.Lock(); s.upgraded = append(s.upgraded, e); s.mu.Unlock() }
-func (s *sink) Failed(e event.Failed)     { s.mu.Lock(); s.failed = append(s.failed, e); s.mu.Unlock() }
-func (s *sink) Dropped(e event.Dropped)   { s.mu.Lock(); s.dropped = append(s.dropped, e); s.mu.Unlock() }
+func (s *sink) Upgraded(e event.Upgraded) {
+	s.mu.Lock()
+	s.upgraded = append(s.upgraded, e)
+	s.mu.Unlock()
+}
+func (s *sink) Failed(e event.Failed)   { s.mu.Lock(); s.failed = append(s.failed, e); s.mu.Unlock() }
+func (s *sink) Dropped(e event.Dropped) { s.mu.Lock(); s.dropped = append(s.dropped, e); s.mu.Unlock() }
 
 // testServer upgrades every connection and hands it to behave, one
 // goroutine per connection (fine for a test server; the harness is what is
