@@ -80,6 +80,7 @@ func Run(ctx context.Context, sc scenario.Scenario, o Options) (*report.Result, 
 		return nil, &StartError{err}
 	}
 
+	asRun := redacted(sc, nil)
 	start := time.Now()
 	rec := report.NewRecorder(start, sc.Conns)
 	meter := startMeter()
@@ -91,7 +92,7 @@ func Run(ctx context.Context, sc scenario.Scenario, o Options) (*report.Result, 
 		phase <- "holding"
 	}
 	stopWatch := watch(o, rec, start, sc.Hold.D(), phase, func(t time.Time) *report.Result {
-		return rec.Result(report.Meta{Scenario: sc, Version: o.Version, Target: cfg.URL.String(), Start: start,
+		return rec.Result(report.Meta{Scenario: asRun, Version: o.Version, Target: cfg.URL.Redacted(), Start: start,
 			HoldStart: holdStart, End: t, EndReason: "checkpoint", ProxyConfigs: configs,
 			Resources: meter.resources(rec.Live().Alive), Warnings: warnings})
 	})
@@ -106,7 +107,7 @@ func Run(ctx context.Context, sc scenario.Scenario, o Options) (*report.Result, 
 		warnings = append(warnings, fmt.Sprintf("%d connections did not finish the closing handshake within %s and were closed without it", out.ForcedClose, cfg.CloseTimeout))
 	}
 	res := rec.Result(report.Meta{
-		Scenario: sc, Version: o.Version, Target: cfg.URL.String(),
+		Scenario: asRun, Version: o.Version, Target: cfg.URL.Redacted(),
 		Start: start, HoldStart: out.HoldStart, End: end,
 		Interrupted: out.Interrupted, ProxyConfigs: configs,
 		Resources: meter.resources(live.Alive), Warnings: warnings,
