@@ -66,6 +66,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	junitOut := fs.String("junit", "", "also write JUnit XML here (one test suite per scenario, one test case per expectation)")
 	progress := fs.String("progress", "auto", "progress on stderr: auto (live line on a terminal, plain lines every --progress-interval otherwise), always (live line), never")
 	progressEvery := fs.Duration("progress-interval", 5*time.Second, "how often to print a plain progress line when stderr is not a terminal")
+	atFlags := fs.StringArray("at", nil, "run a shell command at an offset into the hold and mark it on the timeline, e.g. --at '2s=nginx -s reload' (repeatable); drops that follow it are attributed to it")
 	quiet := fs.BoolP("quiet", "q", false, "no progress and no report on stdout (use with -o); the exit status still tells")
 	fs.Usage = func() {
 		fmt.Fprint(stdout, runUsage)
@@ -96,6 +97,14 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var ats []runner.At
+	for _, a := range *atFlags {
+		at, err := runner.ParseAt(a)
+		if err != nil {
+			return usagef("run: %v", err)
+		}
+		ats = append(ats, at)
+	}
 
 	ctx, stop := interruptible(stderr)
 	defer stop()
@@ -107,7 +116,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stderr, "== scenario %s (%d of %d)\n", sc.Name, i+1, len(scenarios))
 		}
 		outPath := perScenario(*out, sc.Name, len(scenarios))
-		opts := runner.Options{Version: version}
+		opts := runner.Options{Version: version, At: ats, CommandOutput: stderr}
 		if !*quiet && *progress != "never" {
 			opts.Progress, opts.ProgressInterval = progressPrinter(stderr, *progress, *progressEvery)
 		}

@@ -36,6 +36,10 @@ type Options struct {
 	// CheckpointInterval during the hold (so a killed run leaves one).
 	Checkpoint         func(*report.Result)
 	CheckpointInterval time.Duration
+	// At are commands to run during the hold; see At.
+	At []At
+	// CommandOutput receives the output of At commands; nil discards it.
+	CommandOutput io.Writer
 }
 
 // Progress is a snapshot for a progress display.
@@ -86,9 +90,11 @@ func Run(ctx context.Context, sc scenario.Scenario, o Options) (*report.Result, 
 	meter := startMeter()
 	var holdStart time.Time
 	phase := make(chan string, 4)
+	sched := &scheduler{out: o.CommandOutput}
 	cfg.OnHoldStart = func(t time.Time) {
 		holdStart = t
 		meter.holdStarted()
+		sched.start(ctx, o.At, start, t)
 		phase <- "holding"
 	}
 	stopWatch := watch(o, rec, start, sc.Hold.D(), phase, func(t time.Time) *report.Result {
@@ -98,6 +104,7 @@ func Run(ctx context.Context, sc scenario.Scenario, o Options) (*report.Result, 
 	})
 	out, err := engine.Run(ctx, cfg, start, rec)
 	stopWatch()
+	marks := sched.stop()
 	if err != nil {
 		return nil, &StartError{err}
 	}
@@ -109,7 +116,7 @@ func Run(ctx context.Context, sc scenario.Scenario, o Options) (*report.Result, 
 	res := rec.Result(report.Meta{
 		Scenario: asRun, Version: o.Version, Target: cfg.URL.Redacted(),
 		Start: start, HoldStart: out.HoldStart, End: end,
-		Interrupted: out.Interrupted, ProxyConfigs: configs,
+		Interrupted: out.Interrupted, ProxyConfigs: configs, Marks: marks,
 		Resources: meter.resources(live.Alive), Warnings: warnings,
 	})
 	report.Evaluate(res, exps)
