@@ -1,0 +1,101 @@
+package report
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Text forms of numbers and codes shared by the renderers, so that a
+// result reads the same in every format.
+
+// kindText spells out a drop kind code for readers who do not know the
+// codes: "eof" is "FIN, no close frame".
+func kindText(kind string) string {
+	switch kind {
+	case "eof":
+		return "FIN, no close frame"
+	case "reset":
+		return "RST"
+	case "pong_timeout":
+		return "no pong in time"
+	case "protocol_error":
+		return "protocol error"
+	}
+	if code, ok := strings.CutPrefix(kind, "close_"); ok {
+		return "close frame " + code
+	}
+	return kind
+}
+
+// causeText is a cluster's attribution in words.
+func causeText(cause string) string {
+	switch cause {
+	case "idle_timeout":
+		return "idle timeout"
+	case "max_lifetime":
+		return "maximum lifetime"
+	case "event":
+		return "an event (reload, restart, backend death?)"
+	}
+	return ""
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// msText formats milliseconds for people: "850 ms", "12.5 ms", "3.00 s".
+func msText(ms float64) string {
+	a := max(ms, -ms)
+	switch {
+	case a >= 1000:
+		return strconv.FormatFloat(ms/1000, 'f', 2, 64) + " s"
+	case a >= 100:
+		return strconv.FormatFloat(ms, 'f', 0, 64) + " ms"
+	case a >= 10:
+		return strconv.FormatFloat(ms, 'f', 1, 64) + " ms"
+	case a == 0:
+		return "0 ms"
+	}
+	return strconv.FormatFloat(ms, 'f', 2, 64) + " ms"
+}
+
+// secText is the coarser form for times on the seconds scale, "3.0 s",
+// falling back to msText below a second.
+func secText(ms float64) string {
+	if max(ms, -ms) < 1000 {
+		return msText(ms)
+	}
+	return strconv.FormatFloat(ms/1000, 'f', 1, 64) + " s"
+}
+
+func secondsCPU(s float64) string { return strconv.FormatFloat(s, 'f', 2, 64) + " s" }
+
+func bytesText(b int64) string {
+	const kib, mib = 1 << 10, 1 << 20
+	switch {
+	case b >= mib:
+		return strconv.FormatFloat(float64(b)/mib, 'f', 1, 64) + " MiB"
+	case b >= kib:
+		return strconv.FormatFloat(float64(b)/kib, 'f', 1, 64) + " KiB"
+	}
+	return strconv.FormatInt(b, 10) + " B"
+}
+
+// pmText formats a tolerance or spread after "±": whole milliseconds read
+// best there ("±12 ms"); below 1 ms one decimal, above 1 s seconds.
+func pmText(ms float64) string {
+	a := max(ms, -ms)
+	switch {
+	case a >= 1000:
+		return msText(ms)
+	case a >= 1:
+		return strconv.FormatFloat(ms, 'f', 0, 64) + " ms"
+	}
+	return strconv.FormatFloat(ms, 'f', 1, 64) + " ms"
+}

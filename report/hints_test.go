@@ -1,0 +1,93 @@
+package report
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestHintFor(t *testing.T) {
+	tests := []struct {
+		name    string
+		c       Cluster
+		want    []string
+		notWant []string
+	}{
+		{"60 s idle names every 60 s default",
+			Cluster{Clock: "idle", AtMs: 60_004, Kind: "eof", Cause: "idle_timeout"},
+			[]string{"matches nginx proxy_read_timeout default (60 s): raise proxy_read_timeout", "ingress-nginx", "AWS ALB", "Apache"},
+			[]string{"Heroku", "no known default"}},
+		{"within max(1 s, 2 %) still matches", Cluster{Clock: "age", AtMs: 58_900, Kind: "eof"},
+			[]string{"nginx proxy_read_timeout"}, nil},
+		{"beyond the tolerance does not", Cluster{Clock: "age", AtMs: 58_700, Kind: "eof", Cause: "idle_timeout"},
+			[]string{"no known default"}, []string{"matches"}},
+		{"Heroku 55 s", Cluster{Clock: "idle", AtMs: 55_010, Kind: "eof"}, []string{"Heroku"}, []string{"nginx"}},
+		{"Cloudflare 100 s", Cluster{Clock: "idle", AtMs: 100_300, Kind: "eof"}, []string{"Cloudflare"}, nil},
+		{"GCP 30 s", Cluster{Clock: "age", AtMs: 30_000, Kind: "eof"}, []string{"GCP", "pings do not help"}, nil},
+		{"Traefik 180 s", Cluster{Clock: "idle", AtMs: 180_000, Kind: "eof"}, []string{"Traefik"}, nil},
+		{"Azure 240 s", Cluster{Clock: "idle", AtMs: 240_500, Kind: "reset"}, []string{"Azure", "RST rather than FIN"}, nil},
+		{"Envoy 300 s", Cluster{Clock: "idle", AtMs: 299_000, Kind: "eof"}, []string{"Envoy stream_idle_timeout"}, nil},
+		{"AWS NLB 350 s", Cluster{Clock: "idle", AtMs: 350_000, Kind: "eof"}, []string{"AWS NLB"}, nil},
+		{"wall clock is an event", Cluster{Clock: "wall", AtMs: 60_000, Kind: "eof", Cause: "event"},
+			[]string{"an event at that moment (reload, restart, backend death), not an idle timeout"}, []string{"nginx"}},
+		{"close 1001 is going away", Cluster{Clock: "wall", AtMs: 3_000, Kind: "close_1001", Cause: "event"},
+			[]string{"going away", "Caddy"}, nil},
+		{"pong timeout", Cluster{Clock: "age", AtMs: 40_000, Kind: "pong_timeout"}, []string{"--pong-timeout"}, nil},
+		{"lifetime of no known value", Cluster{Clock: "age", AtMs: 7_000, Kind: "eof", Cause: "max_lifetime"},
+			[]string{"at most 7.00 s whatever their traffic"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := HintFor(tt.c)
+			for _, w := range tt.want {
+				if !strings.Contains(h, w) {
+					t.Errorf("hint lacks %q:\n%s", w, h)
+				}
+			}
+			for _, w := range tt.notWant {
+				if strings.Contains(h, w) {
+					t.Errorf("hint should not contain %q:\n%s", w, h)
+				}
+			}
+		})
+	}
+}
+
+func TestFailureHint(t *testing.T) {
+	tests := []struct {
+		cause  string
+		status int
+		want   string
+	}{
+		{"http", 400, `proxy_set_header Connection "upgrade"`},
+		{"http", 426, "stripped Upgrade/Connection or spoke HTTP/1.0"},
+		{"http", 502, "backend"},
+		{"http", 503, "backend"},
+		{"http", 504, "too slow"},
+		{"http", 301, "redirected"},
+		{"http", 308, "Location"},
+		{"http", 403, "--origin"},
+		{"http", 404, "wrong path"},
+		{"http", 200, "instead of 101"},
+		{"http", 418, "rejected"},
+		{"refused", 0, "nothing is listening"},
+		{"timeout", 0, "--handshake-timeout"},
+		{"reset", 0, "worker_connections"},
+		{"eof", 0, "before answering"},
+		{"emfile", 0, "ulimit -n"},
+		{"emfile", 0, "--procs"},
+		{"eaddrnotavail", 0, "--source-ip"},
+		{"eaddrnotavail", 0, "ip_local_port_range"},
+		{"tls", 0, "--ca"},
+		{"dns", 0, "did not resolve"},
+		{"bad_accept", 0, "Sec-WebSocket-Accept"},
+		{"bad_upgrade", 0, "Upgrade: websocket"},
+	}
+	for _, tt := range tests {
+		if h := FailureHint(tt.cause, tt.status); !strings.Contains(h, tt.want) {
+			t.Errorf("FailureHint(%q, %d) = %q, want it to mention %q", tt.cause, tt.status, h, tt.want)
+		}
+	}
+	if h := FailureHint("no_such_cause", 0); h != "" {
+		t.Errorf("an unknown cause gets no hint, got %q", h)
+	}
+}
