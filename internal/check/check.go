@@ -1,0 +1,289 @@
+package check
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha1"
+	"crypto/tls"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/gobwas/ws"
+)
+
+// bodyGrace bounds how long the body of a failed answer is read once its
+// headers are in: a server that sends neither Content-Length nor closes
+// the connection would otherwise hold the check until its timeout.
+const bodyGrace = 2 * time.Second
+
+// Run performs one upgrade to rawURL and explains the outcome. The error is
+// non-nil only when the input is unusable (bad URL, scheme, header, CA
+// file) or ctx ended before the check did; every outcome of the attempt itself —
+// including a refused connection or an unknown host (Cause "dns") — is a
+// Report, with OK true only for a valid upgrade.
+func Run(ctx context.Context, rawURL string, o Options) (*Report, error) {
+	t, err := prepare(rawURL, o)
+	if err != nil {
+		return nil, err
+	}
+	r := t.run(ctx)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("check of %s interrupted: %w", t.display, err)
+	}
+	return r, nil
+}
+
+func (t *target) run(parent context.Context) *Report {
+	r := &Report{Schema: Schema, URL: t.display, Explanation: []string{}, Fixes: []Fix{}}
+	if t.insecureWS {
+		r.Notes = append(r.Notes, "--insecure and --ca only apply to wss:// URLs; this is ws://, so they had no effect.")
+	}
+	if t.tlsConf != nil && t.tlsConf.InsecureSkipVerify {
+		r.Notes = append(r.Notes, "TLS certificate verification was disabled (--insecure): a browser would refuse a certificate this check accepted.")
+	}
+	ctx, cancel := context.WithTimeout(parent, t.timeout)
+	defer cancel()
+	deadline, _ := ctx.Deadline()
+
+	start := time.Now()
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", t.addr)
+	r.ConnectMs = ms(time.Since(start))
+	if err != nil {
+		t.netFailure(r, PhaseConnect, err)
+		return r
+	}
+	defer conn.Close()
+	r.Address = conn.RemoteAddr().String()
+
+	if t.tlsConf != nil {
+		start := time.Now()
+		tc := tls.Client(conn, t.tlsConf)
+		err := tc.HandshakeContext(ctx)
+		r.TLSMs = ms(time.Since(start))
+		if err != nil {
+			t.netFailure(r, PhaseTLS, err)
+			return r
+		}
+		r.TLS = tlsInfo(tc.ConnectionState(), !t.tlsConf.InsecureSkipVerify)
+		conn = tc
+	}
+
+	// The deadline bounds the handshake; cancelling ctx (e.g. Ctrl-C)
+	// interrupts a read that is already waiting.
+	_ = conn.SetDeadline(deadline)
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+
+	rec := &recorder{Conn: conn}
+	dialer := ws.Dialer{Protocols: t.protocols, Header: t.header, Host: t.host}
+	start = time.Now()
+	// The library writes the request and validates the answer; its verdict
+	// is not used, because it stops reading at the first header it rejects
+	// and refuses HTTP/1.0 error pages unread. The recorder has every byte,
+	// and the checks below are made on all of them.
+	_, _, _ = dialer.Upgrade(rec, t.u)
+	t.completeHead(rec)
+	r.HandshakeMs = ms(time.Since(start))
+
+	t.fillRequest(r, rec.tx)
+	t.examine(r, rec, deadline)
+	return r
+}
+
+// completeHead keeps reading until the recorder holds the answer's whole
+// header block, the peer stops sending, or the answer is clearly not HTTP.
+// The library may have returned after the status line (any non-101) or
+// at a header it rejected.
+func (t *target) completeHead(rec *recorder) {
+	buf := make([]byte, 4096)
+	for headEnd(rec.rx) < 0 && rec.rerr == nil && len(rec.rx) < maxHead && looksLikeHTTP(rec.rx) {
+		if _, err := rec.Read(buf); err != nil {
+			return
+		}
+	}
+}
+
+// fillRequest shows the request as sent, secrets redacted, and derives the
+// accept value a correct server must answer with.
+func (t *target) fillRequest(r *Report, tx []byte) {
+	if len(tx) == 0 {
+		return
+	}
+	end := headEnd(tx)
+	if end < 0 {
+		end = len(tx)
+	}
+	line, headers := splitHead(tx[:end])
+	r.Request.Line = printable([]byte(line))
+	for _, h := range headers {
+		if equalFold(h.Name, "Sec-WebSocket-Key") {
+			r.Key = h.Value
+			r.AcceptExpected = acceptFor(h.Value)
+		}
+		h = t.redact.header(h)
+		h.Value = t.redact.scrub(printable([]byte(h.Value)))
+		r.Request.Headers = append(r.Request.Headers, h)
+	}
+}
+
+// examine turns what was received into the report's response, verdict and
+// advice.
+func (t *target) examine(r *Report, rec *recorder, deadline time.Time) {
+	r.Phase = PhaseHandshake
+	rx := rec.rx
+	end := headEnd(rx)
+	switch {
+	case len(rx) == 0:
+		err := rec.rerr
+		if err == nil {
+			err = rec.werr
+		}
+		t.netFailure(r, PhaseHandshake, err)
+		return
+	case !looksLikeHTTP(rx):
+		t.notHTTP(r, rx)
+		return
+	case end < 0 && len(rx) >= maxHead:
+		t.badResponse(r, rx, fmt.Sprintf("the answer's header block is larger than %d KiB without ending", maxHead>>10))
+		return
+	case end < 0:
+		t.partialAnswer(r, rx, rec.rerr)
+		return
+	}
+
+	first, headers := splitHead(rx[:end])
+	proto, status, reason, ok := parseStatusLine(first)
+	if !ok {
+		t.badResponse(r, rx, "the first line is not an HTTP status line")
+		return
+	}
+	resp := &Response{
+		StatusLine: t.redact.scrub(printable([]byte(first))),
+		Proto:      proto,
+		Status:     status,
+		Reason:     printable([]byte(reason)),
+	}
+	for _, h := range headers {
+		h.Name = printable([]byte(h.Name))
+		h.Value = printable([]byte(h.Value))
+		resp.raw = append(resp.raw, h)
+		h.Value = t.redact.scrub(h.Value)
+		resp.Headers = append(resp.Headers, t.redact.header(h))
+	}
+	r.Response = resp
+
+	if status == http.StatusSwitchingProtocols {
+		if t.validate(r) {
+			closeNormally(rec.Conn)
+		}
+		return
+	}
+	t.readBody(resp, rx, rec, deadline)
+	t.diagnoseHTTP(r)
+}
+
+// readBody keeps an excerpt of a failed answer's body. Framing (length,
+// chunks) is left to net/http; if it cannot parse the answer, the bytes
+// after the head that already arrived are shown instead.
+func (t *target) readBody(resp *Response, rx []byte, rec *recorder, deadline time.Time) {
+	_ = rec.SetReadDeadline(earlier(deadline, time.Now().Add(bodyGrace)))
+	stream := bufio.NewReader(io.MultiReader(bytes.NewReader(bytes.Clone(rx)), rec))
+	var body []byte
+	hr, err := http.ReadResponse(stream, &http.Request{Method: http.MethodGet})
+	if err == nil {
+		body, _ = io.ReadAll(io.LimitReader(hr.Body, int64(t.bodyLimit)+1))
+		_ = hr.Body.Close()
+	} else {
+		body = rx[headEnd(rx):]
+	}
+	if len(body) > t.bodyLimit {
+		body, resp.BodyTruncated = body[:t.bodyLimit], true
+	}
+	resp.Body = t.redact.scrub(printable(body))
+}
+
+// validate checks a 101 the way RFC 6455 §4.1 tells a client to, with
+// header names compared case-insensitively (HAProxy sends "upgrade:",
+// Caddy "Sec-Websocket-Accept"), and records every problem found.
+func (t *target) validate(r *Report) bool {
+	resp := r.Response
+	upgrade := resp.values("Upgrade")
+	connection := resp.values("Connection")
+	accept, hasAccept := resp.Get("Sec-WebSocket-Accept")
+	r.AcceptOK = hasAccept && accept == r.AcceptExpected && r.AcceptExpected != ""
+	upgradeOK := hasToken(upgrade, "websocket")
+	connectionOK := hasToken(connection, "upgrade")
+	proto, hasProto := resp.Get("Sec-WebSocket-Protocol")
+	protoOK := !hasProto || slices.Contains(t.protocols, proto)
+	if hasProto && protoOK {
+		r.Subprotocol = proto
+	}
+	p := detectProxy(resp)
+	r.Proxy, r.ProxyEvidence = p.name, p.evidence
+
+	if upgradeOK && connectionOK && r.AcceptOK && protoOK {
+		r.OK, r.Cause = true, CauseOK
+		r.Verdict = fmt.Sprintf("upgraded in %s: 101 with Upgrade, Connection and Sec-WebSocket-Accept valid", fmtMs(r.HandshakeMs))
+		if len(t.protocols) > 0 && !hasProto {
+			r.Notes = append(r.Notes, fmt.Sprintf("The server selected none of the offered subprotocols (%s). That is allowed, but a client that needs one will close the connection.", joinQuoted(t.protocols)))
+		}
+		if p.name != "" {
+			r.AnsweredBy = fmt.Sprintf("the backend, through %s (%s)", proxyTitle(p.name), p.evidence)
+			if note := idleNote(p.name); note != "" {
+				r.Notes = append(r.Notes, note)
+			}
+		}
+		return true
+	}
+	t.diagnose101(r, upgradeOK, connectionOK, hasAccept, accept, protoOK, proto, p)
+	return false
+}
+
+// closeNormally ends a successful check politely: a masked close frame
+// (1000), as a client must send, then the TCP close.
+func closeNormally(c net.Conn) {
+	f := ws.NewCloseFrame(ws.NewCloseFrameBody(ws.StatusNormalClosure, ""))
+	_ = ws.WriteFrame(c, ws.MaskFrameInPlace(f))
+}
+
+// acceptFor computes Sec-WebSocket-Accept for a key (RFC 6455 §4.2.2).
+func acceptFor(key string) string {
+	h := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+	return base64.StdEncoding.EncodeToString(h[:])
+}
+
+func tlsInfo(cs tls.ConnectionState, verified bool) *TLSInfo {
+	info := &TLSInfo{
+		Version:    tls.VersionName(cs.Version),
+		Cipher:     tls.CipherSuiteName(cs.CipherSuite),
+		ServerName: cs.ServerName,
+		ALPN:       cs.NegotiatedProtocol,
+		Verified:   verified,
+	}
+	if len(cs.PeerCertificates) > 0 {
+		c := cs.PeerCertificates[0]
+		info.Subject = c.Subject.String()
+		info.Issuer = c.Issuer.String()
+		info.DNSNames = c.DNSNames
+		info.NotAfter = c.NotAfter.UTC().Format(time.RFC3339)
+	}
+	return info
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func fmtMs(v float64) string { return fmt.Sprintf("%.1f ms", v) }

@@ -1,0 +1,326 @@
+package check
+
+import (
+	"fmt"
+	"strings"
+)
+
+// diagnoseHTTP explains a non-101 answer: whose answer it is (the backend
+// relayed by a proxy, or the proxy's own page), what it means for a
+// WebSocket upgrade, and what to change.
+func (t *target) diagnoseHTTP(r *Report) {
+	resp := r.Response
+	r.Cause = HTTPCause(resp.Status)
+	p := detectProxy(resp)
+	r.Proxy, r.ProxyEvidence = p.name, p.evidence
+	switch {
+	case p.name != "" && p.ownPage:
+		r.AnsweredBy = fmt.Sprintf("%s itself (its own error page)", proxyTitle(p.name))
+	case p.name != "":
+		r.AnsweredBy = fmt.Sprintf("the backend, relayed by %s (%s)", proxyTitle(p.name), p.evidence)
+	}
+	if resp.Proto == "HTTP/1.0" {
+		r.Notes = append(r.Notes, "The answer is HTTP/1.0. A WebSocket upgrade needs HTTP/1.1 on every hop; an HTTP/1.0 answer often means a proxy spoke HTTP/1.0 to the backend.")
+	}
+
+	switch s := resp.Status; {
+	case s == 400 || s == 426:
+		t.refusedUpgrade(r, p)
+	case s == 301 || s == 302 || s == 303 || s == 307 || s == 308:
+		t.redirect(r)
+	case s == 401 || s == 407:
+		t.unauthorized(r)
+	case s == 403:
+		t.forbidden(r, p)
+	case s == 404:
+		t.notFound(r, p)
+	case s == 502 || s == 503 || s == 504:
+		t.badGateway(r, p)
+	default:
+		t.otherStatus(r, p)
+	}
+}
+
+// refusedUpgrade explains a 400 or 426: most often the backend saw a
+// plain GET because a proxy dropped the hop-by-hop Upgrade and Connection
+// headers (or spoke HTTP/1.0 to it).
+func (t *target) refusedUpgrade(r *Report, p proxyGuess) {
+	resp := r.Response
+	body := firstLine(resp.Body)
+	if v, ok := resp.Get("Sec-WebSocket-Version"); ok && !hasToken([]string{v}, "13") {
+		r.Verdict = fmt.Sprintf("the server does not speak WebSocket version 13 (it offers %s)", v)
+		r.explain("The answer lists the WebSocket versions the server supports in Sec-WebSocket-Version: %s. Every current client uses version 13 (RFC 6455).", v)
+		r.fix("backend", "Upgrade the server's WebSocket library to one that implements RFC 6455.", "")
+		return
+	}
+	if p.ownPage {
+		t.proxyOwn400(r, p)
+		return
+	}
+	who := "the server's answer"
+	if p.name != "" {
+		who = "the backend's answer, relayed by " + proxyTitle(p.name) + ","
+		r.Verdict = fmt.Sprintf("%s relayed the backend's refusal: %s did not forward Upgrade", proxyTitle(p.name), proxyTitle(p.name))
+	} else {
+		r.Verdict = fmt.Sprintf("%d to a complete upgrade request: a proxy on the way most likely did not forward Upgrade/Connection", resp.Status)
+		r.AnsweredBy = "the backend, as far as can be told (no proxy named itself)"
+	}
+	r.explain("The request above carried \"Upgrade: websocket\" and \"Connection: Upgrade\" over HTTP/1.1, yet %s is %d, as if the request had neither — a plain GET.", who, resp.Status)
+	if body != "" && (containsFold(body, "upgrade") || containsFold(body, "websocket") || containsFold(body, "connection")) {
+		r.explain("The body says %q: that is a WebSocket server complaining about the missing upgrade headers, so the request reached the backend without them.", excerpt(body, 120))
+	}
+	r.explain("Upgrade and Connection are hop-by-hop headers: a proxy does not pass them on unless configured to, and an upgrade is impossible over HTTP/1.0, which nginx speaks to backends by default. The backend then refuses the plain GET — Go servers and wshold serve with 400 Bad Request, Node's ws with 426 Upgrade Required.")
+	r.Fixes = append(r.Fixes, upgradeFixes(p.name, t.u.Path)...)
+	if p.name != "" {
+		r.fix("client", "To confirm, check the backend directly (it should answer 101): wshold check ws://BACKEND:PORT"+t.u.RequestURI(), "")
+	}
+}
+
+// proxyOwn400 explains a 400 the proxy produced itself: the request never
+// reached a backend.
+func (t *target) proxyOwn400(r *Report, p proxyGuess) {
+	resp := r.Response
+	name := proxyTitle(p.name)
+	switch {
+	case containsFold(resp.Body, "plain HTTP request was sent to HTTPS port"):
+		r.Verdict = fmt.Sprintf("%s expects TLS on this port: use wss://", name)
+		r.explain("%s answered with its own page saying a plain HTTP request was sent to its HTTPS port.", name)
+		wss := *t.u
+		wss.Scheme = "wss"
+		r.fix("client", "Connect with TLS: "+wss.Redacted(), "")
+	case containsFold(resp.Body, "Header Or Cookie Too Large") || containsFold(resp.Body, "header too large"):
+		r.Verdict = fmt.Sprintf("%s refused the request: its headers are too large", name)
+		r.explain("%s's own page says the request headers are too large. Long cookies or tokens passed with -H are the usual cause.", name)
+		r.fix(ProxyNginx, "nginx: raise the header buffers in the server block", "large_client_header_buffers 4 32k;")
+	default:
+		r.Verdict = fmt.Sprintf("%s itself rejected the request as malformed (%d); no backend saw it", name, resp.Status)
+		r.explain("The body is %s's own error page, so the request was refused before any backend saw it. A request header the proxy considers invalid is the usual cause.", name)
+		r.fix("client", "Remove the -H headers one at a time to find the one it rejects, and read the proxy's error log.", "")
+	}
+}
+
+func (t *target) redirect(r *Report) {
+	resp := r.Response
+	loc, ok := resp.Get("Location")
+	if !ok || loc == "" {
+		r.Verdict = fmt.Sprintf("redirect (%d) without a Location header", resp.Status)
+		r.explain("The server answered %d but did not say where to go. WebSocket clients do not follow redirects in any case.", resp.Status)
+		r.fix("proxy", "Serve the upgrade at this URL instead of redirecting it.", "")
+		return
+	}
+	next, err := t.u.Parse(loc)
+	if err != nil {
+		r.Verdict = fmt.Sprintf("redirect (%d) to an unparsable Location %q", resp.Status, loc)
+		r.explain("The Location header is not a URL (%v).", err)
+		return
+	}
+	wsNext := *next
+	switch wsNext.Scheme {
+	case "http":
+		wsNext.Scheme = "ws"
+	case "https":
+		wsNext.Scheme = "wss"
+	}
+	wsNext.User = nil
+	r.Verdict = fmt.Sprintf("redirected (%d) to %s: WebSocket clients do not follow redirects; connect to %s", resp.Status, loc, wsNext.String())
+	r.explain("The server answered %d with Location: %s. Browsers and most WebSocket clients fail the handshake on any status other than 101 instead of following it.", resp.Status, loc)
+	switch {
+	case t.u.Scheme == "ws" && wsNext.Scheme == "wss":
+		r.explain("The redirect goes from plain HTTP to HTTPS: the site wants TLS, so use wss://.")
+	case !strings.EqualFold(next.Host, t.u.Host):
+		r.explain("The redirect goes to another host (%s instead of %s).", next.Host, t.u.Host)
+	case next.Path == t.u.Path+"/":
+		r.explain("The redirect only adds a trailing slash: the path matches a directory-style location (nginx location %s/, Apache ProxyPass %s/), and the server redirects to it.", t.u.Path, t.u.Path)
+	case next.Path != t.u.Path:
+		r.explain("The redirect goes to another path (%s instead of %s).", next.Path, t.u.Path)
+	}
+	r.fix("client", "Connect to the final URL: "+wsNext.String(), "")
+	r.fix("proxy", "Or exempt the WebSocket path from the redirect (e.g. an nginx location for it that proxies instead of returning 301).", "")
+}
+
+func (t *target) unauthorized(r *Report) {
+	resp := r.Response
+	hdr := "WWW-Authenticate"
+	if resp.Status == 407 {
+		hdr = "Proxy-Authenticate"
+	}
+	challenge, _ := resp.Get(hdr)
+	r.Verdict = fmt.Sprintf("%d: credentials are needed", resp.Status)
+	if t.sentAuth {
+		r.Verdict = fmt.Sprintf("%d: the credentials sent were refused", resp.Status)
+		r.explain("The request carried credentials (shown redacted above) and the server refused them: expired, wrong, or meant for another realm.")
+	} else {
+		r.explain("The server wants authentication before it upgrades.")
+	}
+	if challenge != "" {
+		r.explain("It asks for: %s: %s.", hdr, challenge)
+	}
+	r.explain("Browsers cannot set an Authorization header on a WebSocket, so applications often take a cookie or a token in the query string instead; use whatever the real client sends.")
+	r.fix("client", "Pass the credentials, e.g. -H 'Authorization: Bearer TOKEN' or -H 'Cookie: session=…' (values are redacted in the output).", "")
+}
+
+func (t *target) forbidden(r *Report, p proxyGuess) {
+	if p.ownPage {
+		r.Verdict = fmt.Sprintf("%s itself refused the request (403)", proxyTitle(p.name))
+		r.explain("The body is %s's own error page: an access rule in the proxy (allow/deny, an auth subrequest, a WAF) refused the request before any backend saw it.", proxyTitle(p.name))
+		r.fix("proxy", "Check the access rules of the location that serves "+t.u.Path+" and the proxy's error log.", "")
+		return
+	}
+	origin := "https://" + t.u.Host
+	if t.u.Scheme == "ws" {
+		origin = "http://" + t.u.Host
+	}
+	if t.origin == "" {
+		r.Verdict = "403: refused, most likely by an Origin check; try --origin"
+		r.explain("The server refused the upgrade. This request had no Origin header; browsers always send one, and many WebSocket servers refuse a handshake whose Origin is missing or not on their list (gorilla's CheckOrigin, Socket.IO's cors, Spring's setAllowedOrigins).")
+		r.fix("client", "Send the origin of the page that opens the socket: wshold check --origin "+origin+" "+t.display, "")
+	} else {
+		r.Verdict = fmt.Sprintf("403: refused, most likely because Origin %s is not allowed", t.origin)
+		r.explain("The server refused the upgrade. The request's Origin was %q; servers that check the origin refuse one that is not on their list.", t.origin)
+		r.fix("client", "Try the origin of the page that opens the socket with --origin.", "")
+	}
+	r.fix("backend", "Or add the origin to the server's allowed list.", "")
+}
+
+func (t *target) notFound(r *Report, p proxyGuess) {
+	path := t.u.Path
+	if path == "" {
+		path = "/"
+	}
+	r.Verdict = fmt.Sprintf("404: nothing serves WebSockets at %s", path)
+	if p.ownPage {
+		r.explain("The body is %s's own error page: no location or route in the proxy matches %s, so nothing was proxied.", proxyTitle(p.name), path)
+		r.fix("proxy", "Add a location/route for "+path+" that proxies to the backend, or use the path the proxy routes.", "")
+		return
+	}
+	r.explain("The path %s reached a server that has no handler for it.", path)
+	if p.name != "" {
+		r.explain("Behind a proxy, check how it rewrites the path: in nginx, proxy_pass with a URI part (proxy_pass http://backend/;) replaces the matched location prefix, without one the path is passed unchanged; Apache's ProxyPass maps one prefix onto another.")
+	}
+	r.fix("client", "Check the path in the URL against the backend's WebSocket route.", "")
+}
+
+func (t *target) badGateway(r *Report, p proxyGuess) {
+	resp := r.Response
+	who, subject := "The server", "the server"
+	if p.name != "" {
+		who, subject = proxyTitle(p.name), proxyTitle(p.name)
+	}
+	switch resp.Status {
+	case 502:
+		r.Verdict = fmt.Sprintf("502: %s could not reach the backend, or the backend broke the connection", subject)
+		r.explain("%s answered 502 Bad Gateway: it could not connect to the backend (not running, or not listening where the proxy connects) or the backend closed the connection without a valid answer.", who)
+	case 503:
+		r.Verdict = fmt.Sprintf("503: %s has no backend available", subject)
+		switch p.name {
+		case ProxyHAProxy:
+			r.explain("HAProxy answered 503: every server of the backend is down or failing its health check.")
+		case ProxyApache:
+			r.explain("Apache answered 503: it could not connect to the backend, and it then leaves that backend alone for retry seconds (60 by default) before trying again.")
+		default:
+			r.explain("%s answered 503 Service Unavailable: no backend is available, or a rate or connection limit refused the request (nginx's limit_req and limit_conn answer 503 by default).", who)
+		}
+	case 504:
+		r.Verdict = fmt.Sprintf("504: the backend did not answer %s in time", subject)
+		r.explain("%s answered 504 Gateway Timeout: it connected to the backend (or tried to) and got no answer in time — nginx waits proxy_connect_timeout / proxy_read_timeout, HAProxy timeout connect / timeout server.", who)
+	}
+	if p.ownPage {
+		r.AnsweredBy = fmt.Sprintf("%s itself (its own error page): the backend did not answer", proxyTitle(p.name))
+	}
+	r.fix("backend", "Check that the backend runs and listens on the address the proxy connects to (ss -ltnp), and check it directly: wshold check ws://BACKEND:PORT"+t.u.RequestURI(), "")
+	r.fix("proxy", "Read the proxy's error log at the time of this check; nginx names the cause (e.g. \"connect() failed (111: Connection refused) while connecting to upstream\").", "")
+}
+
+func (t *target) otherStatus(r *Report, p proxyGuess) {
+	resp := r.Response
+	r.Verdict = fmt.Sprintf("%d %s instead of 101 Switching Protocols", resp.Status, resp.Reason)
+	r.explain("The server answered %d %s: it did not accept the upgrade.", resp.Status, resp.Reason)
+	switch {
+	case resp.Status >= 200 && resp.Status < 300:
+		r.explain("A 2xx answer means the request was served as an ordinary page: the path is not the WebSocket endpoint, or the proxy routes it to a static or plain-HTTP handler that ignores Upgrade.")
+		r.fix("proxy", "Route this path to the WebSocket backend, forwarding the upgrade headers.", "")
+		r.Fixes = append(r.Fixes, upgradeFixes(p.name, t.u.Path)...)
+	case resp.Status == 405:
+		r.explain("405 Method Not Allowed: the route does not accept GET, which every WebSocket handshake uses.")
+		r.fix("backend", "Check that the path is the WebSocket route.", "")
+	case resp.Status == 429:
+		r.explain("429 Too Many Requests: a rate limit refused the handshake.")
+		r.fix("proxy", "Slow down, or raise the limit for this client.", "")
+	case resp.Status == 431:
+		r.explain("431: the request headers are too large.")
+		r.fix("client", "Send fewer or shorter headers.", "")
+	case resp.Status >= 500:
+		r.explain("A 5xx answer means the server failed while handling the upgrade; its log says why.")
+		r.fix("backend", "Read the backend's log at the time of this check.", "")
+	default:
+		r.fix("backend", "Read the answer's body and the server's log for the reason.", "")
+	}
+}
+
+// diagnose101 explains a 101 that is not a valid WebSocket upgrade.
+func (t *target) diagnose101(r *Report, upgradeOK, connectionOK, hasAccept bool, accept string, protoOK bool, proto string, p proxyGuess) {
+	var problems []string
+	if !upgradeOK {
+		v, ok := r.Response.Get("Upgrade")
+		if ok {
+			problems = append(problems, fmt.Sprintf("Upgrade is %q, not \"websocket\"", v))
+		} else {
+			problems = append(problems, "there is no Upgrade header")
+		}
+	}
+	if !connectionOK {
+		v, ok := r.Response.Get("Connection")
+		if ok {
+			problems = append(problems, fmt.Sprintf("Connection is %q, without the token \"upgrade\"", v))
+		} else {
+			problems = append(problems, "there is no Connection header")
+		}
+	}
+	if !r.AcceptOK {
+		if hasAccept {
+			problems = append(problems, fmt.Sprintf("Sec-WebSocket-Accept is %q, but the key sent requires %q", accept, r.AcceptExpected))
+		} else {
+			problems = append(problems, "there is no Sec-WebSocket-Accept header")
+		}
+	}
+	if !protoOK {
+		problems = append(problems, fmt.Sprintf("Sec-WebSocket-Protocol selects %q, which was not offered", proto))
+	}
+	switch {
+	case !upgradeOK || !connectionOK:
+		r.Cause = CauseBadUpgrade
+	case !r.AcceptOK:
+		r.Cause = CauseBadAccept
+	default:
+		r.Cause = CauseBadSubprotocol
+	}
+	r.Verdict = "101, but not a valid WebSocket upgrade: " + strings.Join(problems, "; ")
+	if p.name != "" {
+		r.AnsweredBy = fmt.Sprintf("%s or the server behind it (%s)", proxyTitle(p.name), p.evidence)
+	}
+	switch r.Cause {
+	case CauseBadUpgrade:
+		r.explain("A 101 Switching Protocols must say what it switches to: \"Upgrade: websocket\" and \"Connection: Upgrade\". Without them a client must fail the connection (RFC 6455 §4.1). Either a proxy rewrote or dropped these headers on the way back, or the server that answered 101 is not a WebSocket server (it switched to another protocol, e.g. h2c).")
+	case CauseBadAccept:
+		r.explain("A WebSocket server proves it read this handshake by answering Sec-WebSocket-Accept = base64(SHA-1(key + \"258EAFA5-E914-47DA-95CA-C5AB0DC85B11\")) for the Sec-WebSocket-Key it received. A wrong or missing value means the key was changed on the way (a proxy that generates its own key), the 101 was not produced for this request (a cache or a replayed answer), or the server's WebSocket code is broken.")
+	default:
+		r.explain("The server selected a subprotocol the client did not offer (offered: %s). A client must fail the connection (RFC 6455 §4.1).", joinQuoted(t.protocols))
+	}
+	r.fix("client", "Check the backend directly to find which hop breaks the handshake: wshold check ws://BACKEND:PORT"+t.u.RequestURI(), "")
+	if r.Cause != CauseBadSubprotocol {
+		r.fix("proxy", "Make sure the proxy passes the 101's headers unchanged and does not cache or rewrite this path.", "")
+	} else {
+		r.fix("backend", "Make the server select only a subprotocol from the client's list, or offer the one it selects with --subprotocol.", "")
+	}
+}
+
+func joinQuoted(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	if len(q) == 0 {
+		return "none"
+	}
+	return strings.Join(q, ", ")
+}

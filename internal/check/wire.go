@@ -1,0 +1,211 @@
+package check
+
+import (
+	"net"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// maxHead bounds how much of the answer is kept while looking for the end of
+// its header block; an answer with a larger head is reported as bad_response.
+const maxHead = 64 << 10
+
+// recorder is the connection the handshake runs over. It keeps a copy of
+// every byte written and read, so the report shows the request and the
+// answer as they were on the wire, whatever the WebSocket library made of
+// them (it stops at the first header it dislikes).
+type recorder struct {
+	net.Conn
+	tx, rx []byte
+	// rerr is the last read error; once set, nothing more will arrive.
+	rerr error
+	// werr is the last write error.
+	werr error
+}
+
+func (c *recorder) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if room := maxHead - len(c.rx); room > 0 {
+		c.rx = append(c.rx, p[:min(n, room)]...)
+	}
+	if err != nil {
+		c.rerr = err
+	}
+	return n, err
+}
+
+func (c *recorder) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.tx = append(c.tx, p[:n]...)
+	if err != nil {
+		c.werr = err
+	}
+	return n, err
+}
+
+// headEnd returns the offset just past the blank line that ends the header
+// block in b, or -1 if b does not hold a complete one yet. Bare LF line ends
+// are accepted, as lenient HTTP clients do.
+func headEnd(b []byte) int {
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\n' {
+			continue
+		}
+		switch {
+		case i+1 < len(b) && b[i+1] == '\n':
+			return i + 2
+		case i+2 < len(b) && b[i+1] == '\r' && b[i+2] == '\n':
+			return i + 3
+		}
+	}
+	return -1
+}
+
+// looksLikeHTTP reports whether b can be the start of an HTTP response: it
+// begins with "HTTP/" or is a prefix of it. It lets the check give up on a
+// non-HTTP answer at once instead of waiting for a blank line that will
+// never come.
+func looksLikeHTTP(b []byte) bool {
+	const p = "HTTP/"
+	if len(b) < len(p) {
+		return string(b) == p[:len(b)]
+	}
+	return string(b[:len(p)]) == p
+}
+
+// splitHead splits a header block into its first line and header lines.
+// Continuation lines (obsolete folding) are joined to the header before
+// them; a line without a colon is kept with an empty name so it is still
+// shown.
+func splitHead(b []byte) (first string, headers []Header) {
+	lines := strings.Split(string(b), "\n")
+	for i, l := range lines {
+		l = strings.TrimSuffix(l, "\r")
+		if i == 0 {
+			first = l
+			continue
+		}
+		if l == "" {
+			break
+		}
+		if (l[0] == ' ' || l[0] == '\t') && len(headers) > 0 {
+			headers[len(headers)-1].Value += " " + strings.TrimSpace(l)
+			continue
+		}
+		name, value, ok := strings.Cut(l, ":")
+		if !ok {
+			headers = append(headers, Header{Value: l})
+			continue
+		}
+		headers = append(headers, Header{Name: strings.TrimSpace(name), Value: strings.TrimSpace(value)})
+	}
+	return first, headers
+}
+
+// parseStatusLine parses "HTTP/1.1 400 Bad Request".
+func parseStatusLine(l string) (proto string, status int, reason string, ok bool) {
+	proto, rest, _ := strings.Cut(l, " ")
+	if !strings.HasPrefix(proto, "HTTP/") {
+		return "", 0, "", false
+	}
+	code, reason, _ := strings.Cut(strings.TrimLeft(rest, " "), " ")
+	if len(code) != 3 {
+		return "", 0, "", false
+	}
+	status, err := strconv.Atoi(code)
+	if err != nil || status < 100 {
+		return "", 0, "", false
+	}
+	return proto, status, strings.TrimSpace(reason), true
+}
+
+// printable makes bytes from the network safe to show on a terminal and in
+// JSON: control characters other than newline and tab, and invalid UTF-8,
+// become \xNN escapes, so a hostile answer cannot move the cursor or
+// recolour the screen.
+func printable(b []byte) string {
+	var sb strings.Builder
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			sb.WriteString(`\x`)
+			sb.WriteString(hex2(b[0]))
+		case r == '\n' || r == '\t':
+			sb.WriteRune(r)
+		case r == '\r':
+			// CRLF line ends are shown as line ends; a lone CR is escaped.
+			if len(b) < 2 || b[1] != '\n' {
+				sb.WriteString(`\r`)
+			}
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+			for _, c := range b[:size] {
+				sb.WriteString(`\x`)
+				sb.WriteString(hex2(c))
+			}
+		default:
+			sb.Write(b[:size])
+		}
+		b = b[size:]
+	}
+	return sb.String()
+}
+
+func hex2(c byte) string {
+	const digits = "0123456789abcdef"
+	return string([]byte{digits[c>>4], digits[c&0xf]})
+}
+
+// equalFold compares header names the way HTTP does: case-insensitively.
+func equalFold(a, b string) bool { return strings.EqualFold(a, b) }
+
+// hasToken reports whether any of the comma-separated lists in values holds
+// token, case-insensitively ("keep-alive, Upgrade" holds "upgrade").
+func hasToken(values []string, token string) bool {
+	for _, v := range values {
+		for t := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// values returns every value of the named header, in order.
+func (r *Response) values(name string) []string {
+	var vs []string
+	for _, h := range r.headers() {
+		if equalFold(h.Name, name) {
+			vs = append(vs, h.Value)
+		}
+	}
+	return vs
+}
+
+// excerpt shortens s to at most n bytes on a rune boundary.
+func excerpt(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// firstLine returns the first non-empty line of s, trimmed.
+func firstLine(s string) string {
+	for l := range strings.SplitSeq(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			return l
+		}
+	}
+	return ""
+}
+
+// containsFold reports whether s contains sub, ignoring case.
+func containsFold(s, sub string) bool {
+	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
+}

@@ -1,0 +1,207 @@
+package check
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"testing"
+)
+
+func TestHeadEnd(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		in   string
+		want int
+	}{
+		{"HTTP/1.1 101 OK\r\nA: b\r\n\r\nrest", 25},
+		{"HTTP/1.1 101 OK\nA: b\n\nrest", 22},
+		{"HTTP/1.1 101 OK\r\nA: b\r\n", -1},
+		{"", -1},
+	}
+	for _, tc := range cases {
+		if got := headEnd([]byte(tc.in)); got != tc.want {
+			t.Errorf(
+				"headEnd(%q) = %d, want %d",
+				tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestParseStatusLine(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		in     string
+		ok     bool
+		status int
+		reason string
+	}{
+		{"HTTP/1.1 101 Switching Protocols", true, 101, "Switching Protocols"},
+		{"HTTP/1.0 400 Bad Request", true, 400, "Bad Request"},
+		{"HTTP/1.1 426", true, 426, ""},
+		{"HTTP/1.1 OK", false, 0, ""},
+		{"HTTP/1.1 20", false, 0, ""},
+		{"ICY 200 OK", false, 0, ""},
+		{"HTTP/1.1 099 Low", false, 0, ""},
+	}
+	for _, tc := range cases {
+		_, status, reason, ok := parseStatusLine(tc.in)
+		if ok != tc.ok || status != tc.status || reason != tc.reason {
+			t.Errorf(
+				"parseStatusLine(%q) = %d %q %v, want %d %q %v",
+				tc.in, status, reason, ok, tc.status, tc.reason, tc.ok)
+		}
+	}
+}
+
+func TestSplitHeadKeepsCaseOrderAndOddLines(t *testing.T) {
+	t.Parallel()
+	first, hs := splitHead([]byte("HTTP/1.1 101 X\r\nupgrade: websocket\r\nX-Long: a\r\n  b\r\nno colon here\r\n\r\n"))
+	want := []Header{{"upgrade", "websocket"}, {"X-Long", "a b"}, {"", "no colon here"}}
+	if first != "HTTP/1.1 101 X" || fmt.Sprint(hs) != fmt.Sprint(want) {
+		t.Errorf(
+			"splitHead = %q %v, want %v",
+			first, hs, want)
+	}
+}
+
+func TestHasToken(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		values []string
+		token  string
+		want   bool
+	}{
+		{[]string{"Upgrade"}, "upgrade", true},
+		{[]string{"keep-alive, Upgrade"}, "upgrade", true},
+		{[]string{"keep-alive", "upgrade"}, "upgrade", true},
+		{[]string{"upgraded"}, "upgrade", false},
+		{nil, "upgrade", false},
+	}
+	for _, tc := range cases {
+		if got := hasToken(tc.values, tc.token); got != tc.want {
+			t.Errorf(
+				"hasToken(%q, %q) = %v, want %v",
+				tc.values, tc.token, got, tc.want)
+		}
+	}
+}
+
+func TestPrintableEscapesControlBytes(t *testing.T) {
+	t.Parallel()
+	cases := []struct{ in, want string }{
+		{"plain text\r\nnext\tline", "plain text\nnext\tline"},
+		{"\x1b[31mred", `\x1b[31mred`},
+		{"bad \xff utf8", `bad \xff utf8`},
+		{"lone\rcr", `lone\rcr`},
+		{"héllo", "héllo"},
+	}
+	for _, tc := range cases {
+		if got := printable([]byte(tc.in)); got != tc.want {
+			t.Errorf(
+				"printable(%q) = %q, want %q",
+				tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestAcceptFor(t *testing.T) {
+	t.Parallel()
+	// The example of RFC 6455 §1.3.
+	if got := acceptFor("dGhlIHNhbXBsZSBub25jZQ=="); got != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" {
+		t.Errorf(
+			"acceptFor(RFC example) = %q",
+			got)
+	}
+}
+
+func TestClassify(t *testing.T) {
+	t.Parallel()
+	op := func(err error) error {
+		return &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", err)}
+	}
+	cases := []struct {
+		err  error
+		want string
+	}{
+		{op(syscall.ECONNREFUSED), CauseRefused},
+		{op(syscall.ECONNRESET), CauseReset},
+		{op(syscall.EPIPE), CauseReset},
+		{op(syscall.EHOSTUNREACH), CauseUnreachable},
+		{op(syscall.ENETUNREACH), CauseUnreachable},
+		{&net.OpError{Op: "dial", Err: &net.DNSError{Err: "no such host", Name: "x", IsNotFound: true}}, CauseDNS},
+		{&net.OpError{Op: "dial", Err: &net.DNSError{Err: "i/o timeout", Name: "x", IsTimeout: true}}, CauseDNS},
+		{fmt.Errorf("read: %w", os.ErrDeadlineExceeded), CauseTimeout},
+		{context.DeadlineExceeded, CauseTimeout},
+		{io.EOF, CauseEOF},
+		{io.ErrUnexpectedEOF, CauseEOF},
+		{errors.New("something else"), ""},
+		{nil, ""},
+	}
+	for _, tc := range cases {
+		if got := classify(tc.err); got != tc.want {
+			t.Errorf(
+				"classify(%v) = %q, want %q",
+				tc.err, got, tc.want)
+		}
+	}
+}
+
+func TestRedactorScrubsLearnedSecrets(t *testing.T) {
+	t.Parallel()
+	r := newRedactor([]string{"X-Api-Key"})
+	r.learn("Bearer tok3n-value")
+	r.learn("a=cookieone; b=cookietwo")
+	r.learn("x") // too short to hunt for in text
+	got := r.scrub("echo: Bearer tok3n-value, tok3n-value, cookieone cookietwo, x marks")
+	want := "echo: [redacted], [redacted], [redacted] [redacted], x marks"
+	if got != want {
+		t.Errorf(
+			"scrub = %q, want %q",
+			got, want)
+	}
+	for _, name := range []string{"authorization", "COOKIE", "Proxy-Authorization", "Set-Cookie", "x-api-key"} {
+		if !r.secret(name) {
+			t.Errorf(
+				"%s is not treated as secret",
+				name)
+		}
+	}
+	if r.secret("X-Trace") {
+		t.Errorf("X-Trace is treated as secret")
+	}
+}
+
+func TestDetectProxy(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name    string
+		resp    Response
+		want    string
+		ownPage bool
+	}{
+		{"nginx relaying", Response{Status: 400, Headers: []Header{{"Server", "nginx/1.22.1"}}, Body: "missing upgrade"}, ProxyNginx, false},
+		{"nginx page", Response{Status: 502, Headers: []Header{{"Server", "nginx"}}, Body: nginx502}, ProxyNginx, true},
+		{"openresty", Response{Status: 400, Headers: []Header{{"Server", "openresty/1.21"}}}, ProxyNginx, false},
+		{"Caddy by Via", Response{Status: 400, Headers: []Header{{"Via", "1.1 Caddy"}}, Body: "x"}, ProxyCaddy, false},
+		{"Caddy empty 502", Response{Status: 502, Headers: []Header{{"Server", "Caddy"}}}, ProxyCaddy, true},
+		{"Apache page", Response{Status: 503, Headers: []Header{{"Server", "Apache/2.4.71 (Debian)"}}, Body: "<address>Apache/2.4.71 (Debian) Server at 127.0.0.1 Port 80</address>"}, ProxyApache, true},
+		{"Apache page, Server hidden", Response{Status: 503, Body: "<hr>\n<address>Apache Server at x Port 80</address>"}, ProxyApache, true},
+		{"HAProxy page", Response{Status: 504, Body: "<html><body><h1>504 Gateway Time-out</h1>\nThe server didn't respond in time.\n</body></html>"}, ProxyHAProxy, true},
+		{"HAProxy by lower-case names", Response{Status: 426, Headers: []Header{{"content-type", "text/plain"}, {"keep-alive", "timeout=5"}}}, ProxyHAProxy, false},
+		{"one lower-case name proves nothing", Response{Status: 426, Headers: []Header{{"content-type", "text/plain"}}}, "", false},
+		{"AWS load balancer", Response{Status: 502, Headers: []Header{{"Server", "awselb/2.0"}}}, "aws-elb", false},
+		{"a backend's own Server", Response{Status: 400, Headers: []Header{{"Server", "Jetty(9.4)"}}}, "", false},
+	}
+	for _, tc := range cases {
+		g := detectProxy(&tc.resp)
+		if g.name != tc.want || g.ownPage != tc.ownPage {
+			t.Errorf(
+				"%s: detectProxy = %q (own page %v, %s), want %q (own page %v)",
+				tc.name, g.name, g.ownPage, g.evidence, tc.want, tc.ownPage)
+		}
+	}
+}
