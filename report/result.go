@@ -29,7 +29,10 @@ type Result struct {
 	EndReason   string `json:"end_reason"`
 	Interrupted bool   `json:"interrupted"`
 	// Shards is how many runs this result combines (1 for a plain run).
-	Shards       int           `json:"shards"`
+	Shards int `json:"shards"`
+	// Shard is the share this run took with --shard, "I/N" (shard I of N,
+	// counted from 0); empty for a whole run.
+	Shard        string        `json:"shard,omitempty"`
 	ProxyConfigs []ProxyConfig `json:"proxy_configs"`
 	Counts       Counts        `json:"counts"`
 	Handshake    Latency       `json:"handshake"`
@@ -167,8 +170,12 @@ type Resources struct {
 	CPUSeconds   float64 `json:"cpu_seconds"`
 	// RSSPerConnBytes is RSS growth from before the first connection to
 	// the start of the hold, divided by connections held.
-	RSSPerConnBytes float64         `json:"rss_per_conn_bytes"`
-	Procs           []ProcResources `json:"procs,omitempty"`
+	RSSPerConnBytes float64 `json:"rss_per_conn_bytes"`
+	// HoldCPUSeconds is the part of CPUSeconds spent during the hold
+	// (from its start to its planned end, or the run's end if sooner):
+	// what holding idle connections costs. 0 if the hold never began.
+	HoldCPUSeconds float64         `json:"hold_cpu_seconds,omitempty"`
+	Procs          []ProcResources `json:"procs,omitempty"`
 }
 
 // ProcResources is one worker process's share of Resources.
@@ -177,5 +184,6 @@ type ProcResources struct {
 	PeakRSSBytes    int64   `json:"peak_rss_bytes"`
 	CPUSeconds      float64 `json:"cpu_seconds"`
 	RSSPerConnBytes float64 `json:"rss_per_conn_bytes"`
+	HoldCPUSeconds  float64 `json:"hold_cpu_seconds,omitempty"`
 	Held            int64   `json:"held"`
 }

@@ -1,0 +1,326 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
+)
+
+// Thresholds of a handshake p99 change worth reporting: both must be
+// exceeded, so that 0.4 ms → 0.6 ms (+50 %) and 400 ms → 406 ms (+1.5 %)
+// stay quiet.
+const (
+	compareP99Ratio = 0.20
+	compareP99Ms    = 5.0
+)
+
+// WriteCompare writes the results side by side, one column per run, and
+// then the differences that matter (see Differences). names label the
+// columns; a missing or empty name becomes "run N".
+func WriteCompare(w io.Writer, results []*Result, names []string) error {
+	if len(results) == 0 {
+		return fmt.Errorf("compare: no results given")
+	}
+	for i, r := range results {
+		if r == nil {
+			return fmt.Errorf("compare: result %d is missing", i+1)
+		}
+	}
+	names = compareNames(results, names)
+
+	t := tablewriter.NewTable(w,
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithRowAutoWrap(tw.WrapNone),
+		tablewriter.WithHeaderAutoWrap(tw.WrapNone),
+		tablewriter.WithHeaderAlignment(tw.AlignLeft),
+		tablewriter.WithRowAlignment(tw.AlignLeft),
+	)
+	t.Header(append([]string{""}, names...))
+	for _, row := range compareRows {
+		cells := []string{row.label}
+		for _, r := range results {
+			cells = append(cells, row.cell(r))
+		}
+		if err := t.Append(cells); err != nil {
+			return fmt.Errorf("compare: %w", err)
+		}
+	}
+	if err := t.Render(); err != nil {
+		return fmt.Errorf("compare: %w", err)
+	}
+
+	diffs := compareDifferences(results, names)
+	if len(diffs) == 0 {
+		_, err := fmt.Fprintln(w, "\nNo differences that matter.")
+		return err
+	}
+	if _, err := fmt.Fprintln(w, "\nDifferences that matter:"); err != nil {
+		return err
+	}
+	for _, d := range diffs {
+		if _, err := fmt.Fprintf(w, "  - %s\n", d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// compareRows are the table's rows, top to bottom.
+var compareRows = []struct {
+	label string
+	cell  func(*Result) string
+}{
+	{"verdict", func(r *Result) string { return strings.ToUpper(r.Verdict) }},
+	{"scenario", func(r *Result) string { return outOneLine(r.Scenario.Name) }},
+	{"target", func(r *Result) string { return outOneLine(r.Target) }},
+	{"conns", func(r *Result) string { return fmt.Sprint(r.Scenario.Conns) }},
+	{"upgraded / failed", func(r *Result) string { return fmt.Sprintf("%d / %d", r.Counts.Upgraded, r.Counts.Failed) }},
+	{"handshake p50", func(r *Result) string { return outLatency(r.Handshake, r.Handshake.P50Ms) }},
+	{"handshake p99", func(r *Result) string { return outLatency(r.Handshake, r.Handshake.P99Ms) }},
+	{"handshake max", func(r *Result) string { return outLatency(r.Handshake, r.Handshake.MaxMs) }},
+	{"held", func(r *Result) string { return fmt.Sprint(r.Counts.Held) }},
+	{"dropped", func(r *Result) string { return fmt.Sprint(r.Counts.Dropped) }},
+	{"clusters", func(r *Result) string {
+		if len(r.Drops.Clusters) == 0 {
+			return "none"
+		}
+		lines := make([]string, len(r.Drops.Clusters))
+		for i, c := range r.Drops.Clusters {
+			lines[i] = compareCluster(c)
+		}
+		return strings.Join(lines, "\n")
+	}},
+	{"failures", func(r *Result) string {
+		if len(r.Failures) == 0 {
+			return "none"
+		}
+		lines := make([]string, len(r.Failures))
+		for i, f := range r.Failures {
+			lines[i] = fmt.Sprintf("%s ×%d", compareFailureKey(f), f.Count)
+		}
+		return strings.Join(lines, "\n")
+	}},
+	{"expectations", func(r *Result) string {
+		pass := 0
+		for _, e := range r.Expectations {
+			if e.Pass {
+				pass++
+			}
+		}
+		return fmt.Sprintf("%d/%d held", pass, len(r.Expectations))
+	}},
+	{"proxy configs", func(r *Result) string {
+		if len(r.ProxyConfigs) == 0 {
+			return "none"
+		}
+		lines := make([]string, len(r.ProxyConfigs))
+		for i, pc := range r.ProxyConfigs {
+			lines[i] = fmt.Sprintf("%s %s", outOneLine(compareBase(pc.Path)), outShortHash(pc.SHA256))
+		}
+		return strings.Join(lines, "\n")
+	}},
+	{"shards", func(r *Result) string {
+		s := fmt.Sprint(max(r.Shards, 1))
+		if r.Interrupted {
+			s += " (interrupted)"
+		}
+		return s
+	}},
+}
+
+func compareCluster(c Cluster) string {
+	s := fmt.Sprintf("%s ±%s %s ×%d", secText(c.AtMs), msText(c.SpreadMs/2), c.Kind, c.Count)
+	if c.Clock != "" && c.Clock != "age" {
+		s += " (" + c.Clock + ")"
+	}
+	return s
+}
+
+func compareFailureKey(f Failure) string {
+	if f.Status != 0 {
+		return fmt.Sprintf("%s %d", f.Cause, f.Status)
+	}
+	return f.Cause
+}
+
+// compareBase is the last element of a slash-separated path.
+func compareBase(p string) string {
+	if i := strings.LastIndexByte(p, '/'); i >= 0 && i < len(p)-1 {
+		return p[i+1:]
+	}
+	return p
+}
+
+func compareNames(results []*Result, names []string) []string {
+	out := make([]string, len(results))
+	for i := range results {
+		if i < len(names) && names[i] != "" {
+			out[i] = outOneLine(names[i])
+		} else {
+			out[i] = fmt.Sprintf("run %d", i+1)
+		}
+	}
+	return out
+}
+
+// Differences lists, in plain sentences, what differs between the runs in
+// ways that change a conclusion: the verdict; a drop cluster present in one
+// run and not another (or of another kind); a handshake p99 that moved by
+// more than 20 % and 5 ms; a proxy config whose hash changed or that only
+// one run used; the set of failure causes; the number of connections run.
+// Each run after the first is compared with the first; runs are called
+// "run 1", "run 2", … (WriteCompare uses its column names instead).
+func Differences(results []*Result) []string {
+	return compareDifferences(results, compareNames(results, nil))
+}
+
+func compareDifferences(results []*Result, names []string) []string {
+	var out []string
+	if len(results) < 2 {
+		return nil
+	}
+	a, an := results[0], names[0]
+	for i, b := range results[1:] {
+		if b == nil || a == nil {
+			continue
+		}
+		out = append(out, compareDiffPair(a, b, an, names[i+1])...)
+	}
+	return out
+}
+
+func compareDiffPair(a, b *Result, an, bn string) []string {
+	var out []string
+	add := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
+
+	if a.Verdict != b.Verdict {
+		add("verdict: %s %s, %s %s", an, strings.ToUpper(a.Verdict), bn, strings.ToUpper(b.Verdict))
+	}
+	if a.Scenario.Conns != b.Scenario.Conns {
+		add("conns: %s ran %d, %s ran %d; counts are not directly comparable", an, a.Scenario.Conns, bn, b.Scenario.Conns)
+	}
+	out = append(out, compareDiffClusters(a, b, an, bn)...)
+
+	pa, pb := a.Handshake.P99Ms, b.Handshake.P99Ms
+	if a.Handshake.Count > 0 && b.Handshake.Count > 0 {
+		lo, hi := math.Min(pa, pb), math.Max(pa, pb)
+		if hi-lo > compareP99Ms && hi > lo*(1+compareP99Ratio) {
+			dir := "higher"
+			if pb < pa {
+				dir = "lower"
+			}
+			add("handshake p99: %s %s, %s %s (%s, %+.0f %%)", an, msText(pa), bn, msText(pb), dir, (pb-pa)/pa*100)
+		}
+	}
+
+	out = append(out, compareDiffConfigs(a, b, an, bn)...)
+
+	fa, fb := compareFailureSet(a), compareFailureSet(b)
+	if fa != fb {
+		add("failure causes: %s %s, %s %s", an, fa, bn, fb)
+	}
+	return out
+}
+
+// compareDiffClusters pairs clusters on the same clock whose centres lie within
+// tolerance of each other, and reports those left unpaired and pairs whose
+// kind differs (FIN versus a close frame is a different proxy behaviour).
+func compareDiffClusters(a, b *Result, an, bn string) []string {
+	var out []string
+	used := make([]bool, len(b.Drops.Clusters))
+	for _, ca := range a.Drops.Clusters {
+		j := -1
+		for k, cb := range b.Drops.Clusters {
+			if !used[k] && ca.Clock == cb.Clock && compareClustersMatch(ca, cb) {
+				j = k
+				break
+			}
+		}
+		if j < 0 {
+			out = append(out, fmt.Sprintf("drop cluster at %s (%s, %s ×%d) in %s, none near it in %s",
+				secText(ca.AtMs), compareClockName(ca.Clock), ca.Kind, ca.Count, an, bn))
+			continue
+		}
+		used[j] = true
+		if cb := b.Drops.Clusters[j]; cb.Kind != ca.Kind {
+			out = append(out, fmt.Sprintf("drop cluster at %s: %s drops by %s, %s by %s",
+				secText(ca.AtMs), an, kindText(ca.Kind), bn, kindText(cb.Kind)))
+		}
+	}
+	for k, cb := range b.Drops.Clusters {
+		if !used[k] {
+			out = append(out, fmt.Sprintf("drop cluster at %s (%s, %s ×%d) in %s, none near it in %s",
+				secText(cb.AtMs), compareClockName(cb.Clock), cb.Kind, cb.Count, bn, an))
+		}
+	}
+	return out
+}
+
+// compareClustersMatch: the same timeout seen twice lands within a second or 2 %
+// of itself (more if the clusters themselves are wide); 60 s versus 75 s
+// is a different timeout.
+func compareClustersMatch(a, b Cluster) bool {
+	tol := math.Max(1000, 0.02*math.Max(a.AtMs, b.AtMs))
+	tol = math.Max(tol, a.SpreadMs+b.SpreadMs)
+	return math.Abs(a.AtMs-b.AtMs) <= tol
+}
+
+func compareClockName(clock string) string {
+	switch clock {
+	case "age", "":
+		return "since upgrade"
+	case "idle":
+		return "since last frame"
+	case "wall":
+		return "at the same moment"
+	}
+	return clock
+}
+
+func compareDiffConfigs(a, b *Result, an, bn string) []string {
+	var out []string
+	bByPath := map[string]string{}
+	for _, pc := range b.ProxyConfigs {
+		bByPath[pc.Path] = pc.SHA256
+	}
+	aPaths := map[string]bool{}
+	for _, pc := range a.ProxyConfigs {
+		aPaths[pc.Path] = true
+		hb, ok := bByPath[pc.Path]
+		switch {
+		case !ok:
+			out = append(out, fmt.Sprintf("proxy config %s (%s) only in %s", pc.Path, outShortHash(pc.SHA256), an))
+		case hb != pc.SHA256:
+			out = append(out, fmt.Sprintf("proxy config %s changed: %s %s, %s %s", pc.Path, an, outShortHash(pc.SHA256), bn, outShortHash(hb)))
+		}
+	}
+	for _, pc := range b.ProxyConfigs {
+		if !aPaths[pc.Path] {
+			out = append(out, fmt.Sprintf("proxy config %s (%s) only in %s", pc.Path, outShortHash(pc.SHA256), bn))
+		}
+	}
+	return out
+}
+
+// compareFailureSet names the distinct failure causes of a run, sorted.
+func compareFailureSet(r *Result) string {
+	if len(r.Failures) == 0 {
+		return "none"
+	}
+	seen := map[string]bool{}
+	var keys []string
+	for _, f := range r.Failures {
+		k := compareFailureKey(f)
+		if !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return strings.Join(keys, ", ")
+}

@@ -1,0 +1,441 @@
+package report
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/wshold/wshold/scenario"
+)
+
+// Merge combines shard results (the processes of one --procs run, or the
+// pods of an Indexed Job) into one result, losslessly: counts add, HDR
+// histograms are merged bucket by bucket and summarised again (never
+// averaged), drop events are re-based onto the earliest shard's clock and
+// clustered again, timelines are summed second by wall-clock second, and
+// the expectations of the scenario are evaluated again on the whole.
+//
+// The output does not depend on the order of results: merging the same
+// inputs in any order gives byte-identical JSON. Merge does not modify its
+// inputs. It fails when a result cannot be merged exactly: a wrong schema,
+// a latency summary without its histogram, drop events missing, or
+// histogram values beyond the merged histogram's range.
+func Merge(results []*Result) (*Result, error) {
+	if len(results) == 0 {
+		return nil, fmt.Errorf("merge: no results given; pass the result files of every shard")
+	}
+	rs, names, err := mergeOrder(results)
+	if err != nil {
+		return nil, err
+	}
+	first := rs[0]
+	t0 := first.Start // mergeOrder sorts by Start, so this is the earliest
+
+	out := &Result{
+		Schema:    Schema,
+		Version:   first.Version,
+		Scenario:  first.Scenario,
+		Target:    first.Target,
+		Start:     t0,
+		EndReason: mergeEndReason(rs),
+	}
+	out.Scenario.Conns = 0
+	var warnings []string
+	var events []DropEvent
+	byKind := map[string]int64{}
+	for i, r := range rs {
+		out.Scenario.Conns += r.Scenario.Conns
+		if r.End.After(out.End) {
+			out.End = r.End
+		}
+		if r.HoldStart.After(out.HoldStart) {
+			out.HoldStart = r.HoldStart
+		}
+		out.Interrupted = out.Interrupted || r.Interrupted
+		out.Shards += max(r.Shards, 1)
+		out.Counts.Attempted += r.Counts.Attempted
+		out.Counts.Upgraded += r.Counts.Upgraded
+		out.Counts.Failed += r.Counts.Failed
+		out.Counts.Held += r.Counts.Held
+		out.Counts.Dropped += r.Counts.Dropped
+		out.Drops.Count += r.Drops.Count
+		for k, n := range r.Drops.ByKind {
+			byKind[k] += n
+		}
+		if int64(len(r.Drops.Events)) != r.Drops.Count {
+			return nil, fmt.Errorf("merge: %s has %d drops but %d drop events; merge needs every drop event to cluster them again (was the file edited or written by an older wshold?)",
+				names[i], r.Drops.Count, len(r.Drops.Events))
+		}
+		shift := mergeMsBetween(t0, r.Start)
+		for _, e := range r.Drops.Events {
+			e.AtMs = roundMs(e.AtMs + shift)
+			events = append(events, e)
+		}
+		for _, m := range r.Marks {
+			m.AtMs = roundMs(m.AtMs + shift)
+			out.Marks = append(out.Marks, m)
+		}
+		if r.Version != first.Version {
+			warnings = append(warnings, fmt.Sprintf("merged results of different wshold versions (%s, %s)", first.Version, r.Version))
+		}
+		if r.Target != first.Target {
+			warnings = append(warnings, fmt.Sprintf("merged shards dialled different targets (%s, %s)", first.Target, r.Target))
+		}
+		if r.Scenario.Name != first.Scenario.Name || !slices.Equal(r.Scenario.Expect, first.Scenario.Expect) {
+			warnings = append(warnings, fmt.Sprintf("merged shards ran different scenarios (%q, %q); expectations are those of %q",
+				first.Scenario.Name, r.Scenario.Name, first.Scenario.Name))
+		}
+	}
+	out.Drops.ByKind = byKind
+
+	if out.Handshake, err = mergeLatency("handshake", rs, names, func(r *Result) Latency { return r.Handshake }); err != nil {
+		return nil, err
+	}
+	if out.Drops.Age, err = mergeLatency("drop age", rs, names, func(r *Result) Latency { return r.Drops.Age }); err != nil {
+		return nil, err
+	}
+	if out.Drops.Idle, err = mergeLatency("drop idle", rs, names, func(r *Result) Latency { return r.Drops.Idle }); err != nil {
+		return nil, err
+	}
+
+	// Every shard of a run records the same --at marks: keep each once.
+	slices.SortFunc(out.Marks, func(a, b Mark) int {
+		return cmp.Or(cmp.Compare(a.AtMs, b.AtMs), strings.Compare(a.Label, b.Label))
+	})
+	out.Marks = slices.Compact(out.Marks)
+	slices.SortFunc(events, mergeCmpDropEvents)
+	out.Drops.Events = events
+	Recluster(out) // after Marks: a cluster right after a mark is attributed to it
+	AttributeMarks(out)
+
+	out.Failures = mergeFailures(rs)
+	out.Timeline = mergeTimeline(rs, t0)
+	out.ProxyConfigs = mergeProxyConfigs(rs)
+	out.Resources = mergeResources(rs)
+	warnings = append(warnings, mergeShardCoverage(rs)...)
+	for _, r := range rs {
+		warnings = append(warnings, r.Warnings...)
+	}
+	out.Warnings = mergeUnique(warnings)
+
+	exps, err := mergeExpectations(out.Scenario.Expect)
+	if err != nil {
+		return nil, err
+	}
+	Evaluate(out, exps)
+	return out, nil
+}
+
+// mergeOrder checks the inputs and returns them in a canonical order
+// (earliest Start first, then by content), which is what makes Merge
+// independent of the order it was given, with the names that errors call
+// them by (their positions as given).
+func mergeOrder(results []*Result) ([]*Result, []string, error) {
+	type keyed struct {
+		r    *Result
+		key  []byte
+		name string
+	}
+	ks := make([]keyed, len(results))
+	for i, r := range results {
+		if r == nil {
+			return nil, nil, fmt.Errorf("merge: result %d is missing", i+1)
+		}
+		if r.Schema != Schema {
+			return nil, nil, fmt.Errorf("merge: %s has schema %q, not %q; merge only results written by 'wshold run -o' or 'wshold merge'",
+				mergeName(r, i), r.Schema, Schema)
+		}
+		b, err := json.Marshal(r)
+		if err != nil {
+			return nil, nil, fmt.Errorf("merge: %s: %w", mergeName(r, i), err)
+		}
+		ks[i] = keyed{r, b, mergeName(r, i)}
+	}
+	slices.SortStableFunc(ks, func(a, b keyed) int {
+		return cmp.Or(a.r.Start.Compare(b.r.Start), bytes.Compare(a.key, b.key))
+	})
+	rs, names := make([]*Result, len(ks)), make([]string, len(ks))
+	for i, k := range ks {
+		rs[i], names[i] = k.r, k.name
+	}
+	return rs, names, nil
+}
+
+// mergeName names the i-th result given (from 0) in an error message.
+func mergeName(r *Result, i int) string {
+	if r.Scenario.Name != "" {
+		return fmt.Sprintf("result %d (scenario %q, started %s)", i+1, r.Scenario.Name, r.Start.Format(time.RFC3339))
+	}
+	return fmt.Sprintf("result %d", i+1)
+}
+
+// mergeMsBetween is b-a in milliseconds.
+func mergeMsBetween(a, b time.Time) float64 { return float64(b.Sub(a)) / float64(time.Millisecond) }
+
+func mergeCmpDropEvents(a, b DropEvent) int {
+	return cmp.Or(
+		cmp.Compare(a.AtMs, b.AtMs),
+		cmp.Compare(a.AgeMs, b.AgeMs),
+		cmp.Compare(a.IdleMs, b.IdleMs),
+		strings.Compare(a.Kind, b.Kind),
+		mergeCmpBool(a.Pinging, b.Pinging),
+	)
+}
+
+func mergeCmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case !a:
+		return -1
+	}
+	return 1
+}
+
+// mergeShardCoverage checks the --shard labels ("I/N") of the inputs: a
+// missing share makes the merged counts describe part of the run, and a
+// share given twice (a retried pod) counts its connections twice. Neither
+// is an error (a partial merge is still worth reading) but both must be
+// said.
+func mergeShardCoverage(rs []*Result) []string {
+	var out []string
+	count := 0
+	seen := map[int]int{}
+	for _, r := range rs {
+		var i, n int
+		if r.Shard == "" {
+			continue
+		}
+		if _, err := fmt.Sscanf(r.Shard, "%d/%d", &i, &n); err != nil || n < 1 || i < 0 || i >= n {
+			out = append(out, fmt.Sprintf("a result has shard label %q, which is not I/N", r.Shard))
+			continue
+		}
+		if count != 0 && n != count {
+			out = append(out, fmt.Sprintf("merged shards of different splits (%d and %d shares): were they one run?", count, n))
+		}
+		count = max(count, n)
+		seen[i]++
+	}
+	var missing, twice []string
+	for i := range count {
+		switch {
+		case seen[i] == 0:
+			missing = append(missing, fmt.Sprintf("%d/%d", i, count))
+		case seen[i] > 1:
+			twice = append(twice, fmt.Sprintf("%d/%d", i, count))
+		}
+	}
+	if len(missing) > 0 {
+		out = append(out, fmt.Sprintf("shard %s missing: the merged result covers %d of %d shares of the run",
+			strings.Join(missing, ", "), count-len(missing), count))
+	}
+	if len(twice) > 0 {
+		out = append(out, fmt.Sprintf("shard %s given more than once (a retried pod?): its connections are counted twice",
+			strings.Join(twice, ", ")))
+	}
+	return out
+}
+
+// mergeEndReason: one shard's error or interruption is the whole run's.
+func mergeEndReason(rs []*Result) string {
+	reason := ""
+	rank := map[string]int{"": 0, "completed": 1, "interrupted": 2, "error": 3}
+	for _, r := range rs {
+		why := r.EndReason
+		if r.Interrupted && rank[why] < rank["interrupted"] {
+			why = "interrupted"
+		}
+		if rank[why] > rank[reason] || (reason == "" && why != "") {
+			reason = why
+		}
+	}
+	return reason
+}
+
+// mergeLatency merges the histograms of one latency field of every result
+// and summarises the sum. Results that recorded nothing (no count, no
+// histogram) are skipped; if none recorded anything the zero Latency is
+// returned.
+func mergeLatency(what string, rs []*Result, names []string, get func(*Result) Latency) (Latency, error) {
+	var sum *hdrhistogram.Histogram
+	for i, r := range rs {
+		l := get(r)
+		if l.Histogram == "" {
+			if l.Count == 0 {
+				continue
+			}
+			return Latency{}, fmt.Errorf("merge: %s: %s has %d values but no histogram; merge needs the encoded histogram to stay exact",
+				names[i], what, l.Count)
+		}
+		h, err := DecodeHistogram(l.Histogram)
+		if err != nil {
+			return Latency{}, fmt.Errorf("merge: %s: %s histogram: %w", names[i], what, err)
+		}
+		if sum == nil {
+			sum = hdrhistogram.New(h.LowestTrackableValue(), h.HighestTrackableValue(), int(h.SignificantFigures()))
+		}
+		if dropped := sum.Merge(h); dropped != 0 {
+			return Latency{}, fmt.Errorf("merge: %s: %d %s values lie outside the range of the first histogram (1..%d µs); the shards were recorded with different histogram bounds",
+				names[i], dropped, what, sum.HighestTrackableValue())
+		}
+	}
+	if sum == nil {
+		return Latency{}, nil
+	}
+	return Summarize(sum), nil
+}
+
+// mergeFailures groups failures again by cause and status; the example and
+// hint are the first seen in canonical order.
+func mergeFailures(rs []*Result) []Failure {
+	type key struct {
+		cause  string
+		status int
+	}
+	idx := map[key]int{}
+	out := []Failure{}
+	for _, r := range rs {
+		for _, f := range r.Failures {
+			k := key{f.Cause, f.Status}
+			i, ok := idx[k]
+			if !ok {
+				idx[k] = len(out)
+				out = append(out, f)
+				continue
+			}
+			out[i].Count += f.Count
+			if out[i].Example == "" {
+				out[i].Example = f.Example
+			}
+			if out[i].Hint == "" {
+				out[i].Hint = f.Hint
+			}
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Failure) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Cause, b.Cause), cmp.Compare(a.Status, b.Status))
+	})
+	return out
+}
+
+// mergeTimeline sums the shards' timelines by wall-clock second: a shard
+// that started k seconds (rounded) after the earliest contributes its
+// second T to merged second T+k. A shard counts as zero alive outside its
+// own timeline; inside, a missing second repeats the alive count before it.
+func mergeTimeline(rs []*Result, t0 time.Time) []Second {
+	out := []Second{}
+	at := func(t int) *Second {
+		for len(out) <= t {
+			out = append(out, Second{T: len(out)})
+		}
+		return &out[t]
+	}
+	for _, r := range rs {
+		if len(r.Timeline) == 0 {
+			continue
+		}
+		shift := int(math.Round(r.Start.Sub(t0).Seconds()))
+		tl := slices.Clone(r.Timeline)
+		slices.SortStableFunc(tl, func(a, b Second) int { return cmp.Compare(a.T, b.T) })
+		for i, s := range tl {
+			if s.T < 0 {
+				continue
+			}
+			m := at(s.T + shift)
+			m.Alive += s.Alive
+			m.Upgraded += s.Upgraded
+			m.Failed += s.Failed
+			m.Dropped += s.Dropped
+			if i+1 < len(tl) {
+				for gap := s.T + 1; gap < tl[i+1].T; gap++ {
+					at(gap + shift).Alive += s.Alive
+				}
+			}
+		}
+	}
+	return out
+}
+
+// mergeProxyConfigs is the union of the configs, in canonical order.
+func mergeProxyConfigs(rs []*Result) []ProxyConfig {
+	seen := map[ProxyConfig]bool{}
+	out := []ProxyConfig{}
+	for _, r := range rs {
+		for _, pc := range r.ProxyConfigs {
+			if !seen[pc] {
+				seen[pc] = true
+				out = append(out, pc)
+			}
+		}
+	}
+	return out
+}
+
+// mergeResources adds the shards' costs. Each shard contributes its
+// per-process list, or itself as one process when it has none. Peak RSS is
+// the sum of the per-process peaks (processes on different machines or
+// cores peak independently, so this bounds the real peak from above); RSS
+// per connection is weighted by the connections each process held.
+func mergeResources(rs []*Result) Resources {
+	var out Resources
+	var growth float64
+	var held int64
+	for _, r := range rs {
+		out.CPUSeconds += r.Resources.CPUSeconds
+		procs := r.Resources.Procs
+		if len(procs) == 0 {
+			procs = []ProcResources{{
+				PeakRSSBytes:    r.Resources.PeakRSSBytes,
+				CPUSeconds:      r.Resources.CPUSeconds,
+				RSSPerConnBytes: r.Resources.RSSPerConnBytes,
+				Held:            r.Counts.Held,
+			}}
+		}
+		for _, p := range procs {
+			out.PeakRSSBytes += p.PeakRSSBytes
+			growth += p.RSSPerConnBytes * float64(p.Held)
+			held += p.Held
+			out.Procs = append(out.Procs, p)
+		}
+	}
+	if held > 0 {
+		out.RSSPerConnBytes = growth / float64(held)
+	}
+	return out
+}
+
+// mergeExpectations parses the merged scenario's expectations, or the
+// defaults when it names none.
+func mergeExpectations(raw []string) ([]scenario.Expectation, error) {
+	if len(raw) == 0 {
+		raw = scenario.DefaultExpectations
+	}
+	exps := make([]scenario.Expectation, 0, len(raw))
+	for _, s := range raw {
+		e, err := scenario.ParseExpectation(s)
+		if err != nil {
+			return nil, fmt.Errorf("merge: the merged scenario's %w", err)
+		}
+		exps = append(exps, e)
+	}
+	return exps, nil
+}
+
+func mergeUnique(ss []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range ss {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
