@@ -168,10 +168,10 @@ func (t *target) examine(r *Report, rec *recorder, deadline time.Time) {
 		StatusLine: t.redact.scrub(printable([]byte(first))),
 		Proto:      proto,
 		Status:     status,
-		Reason:     printable([]byte(reason)),
+		Reason:     t.redact.scrub(printable([]byte(reason))),
 	}
 	for _, h := range headers {
-		h.Name = printable([]byte(h.Name))
+		h.Name = t.redact.scrub(printable([]byte(h.Name)))
 		h.Value = printable([]byte(h.Value))
 		resp.raw = append(resp.raw, h)
 		h.Value = t.redact.scrub(h.Value)

@@ -44,6 +44,7 @@ func (e *engine) attempt(ctx context.Context, i int, intended time.Time) {
 		if example == "" {
 			example = err.Error()
 		}
+		example = scrub(example, e.cfg.Secrets)
 		e.sink.Failed(event.Failed{AtNs: e.now(), Cause: cause, Status: status, Example: example})
 		return
 	}
@@ -200,4 +201,15 @@ func sinceLastData(conn net.Conn) int64 {
 		}
 	})
 	return lag
+}
+
+// scrub replaces every secret in s; a server that refuses the upgrade may
+// echo the request, credentials included, in the body quoted in the example.
+func scrub(s string, secrets []string) string {
+	for _, v := range secrets {
+		if len(v) >= 4 {
+			s = strings.ReplaceAll(s, v, "[redacted]")
+		}
+	}
+	return s
 }
