@@ -1,0 +1,166 @@
+package progress
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Snapshot is the state of a run at one moment.
+type Snapshot struct {
+	// Phase is "ramping", "holding" or "closing".
+	Phase string
+	// Attempted counts attempts that ended (upgraded or failed).
+	Attempted, Upgraded, Failed, Dropped int64
+	// Alive is the connections open now.
+	Alive int64
+	// HandshakeP99Ms is the handshake latency p99 so far, in ms.
+	HandshakeP99Ms float64
+	// HoldLeft is the hold's remaining time; 0 outside the hold.
+	HoldLeft time.Duration
+	// Elapsed is the time since the run started.
+	Elapsed time.Duration
+}
+
+// Options configure a Display.
+type Options struct {
+	// Mode is "auto" (live area on a terminal, plain lines otherwise),
+	// "always" (live area even when not a terminal) or "never" (nothing).
+	// Default "auto".
+	Mode string
+	// Interval is how often a plain line is printed; Update calls in
+	// between are folded into the next line. Default 5 s.
+	Interval time.Duration
+	// Conns is the number of connections the run attempts (the first
+	// bar's total).
+	Conns int
+	// Hold is the hold's length (the second bar's total).
+	Hold time.Duration
+	// Width is the live area's width in columns when the output is not a
+	// terminal (Mode "always"); on a terminal its own width is used.
+	// Default 100.
+	Width int
+}
+
+// Display is a progress display for one run. Its methods are safe for
+// concurrent use; after Close they do nothing.
+type Display struct {
+	w    io.Writer
+	o    Options
+	live *live // nil: plain lines
+
+	mu     sync.Mutex
+	prev   Snapshot
+	rate   float64 // attempts per second between the last two updates
+	last   time.Time
+	closed bool
+	now    func() time.Time
+}
+
+// New returns a display writing to w (normally os.Stderr). It fails only
+// on an unknown mode.
+func New(w io.Writer, o Options) (*Display, error) {
+	if o.Mode == "" {
+		o.Mode = "auto"
+	}
+	if o.Interval <= 0 {
+		o.Interval = 5 * time.Second
+	}
+	if o.Width <= 0 {
+		o.Width = 100
+	}
+	d := &Display{w: w, o: o, now: time.Now}
+	switch o.Mode {
+	case "never":
+		d.closed = true
+	case "always":
+		d.live = newLive(w, o, true)
+	case "auto":
+		if IsTerminal(w) {
+			d.live = newLive(w, o, false)
+		}
+	default:
+		return nil, fmt.Errorf("progress mode %q: use auto, always or never", o.Mode)
+	}
+	return d, nil
+}
+
+// Live reports whether the display is the live area (a terminal, or Mode
+// "always") rather than plain lines.
+func (d *Display) Live() bool { return d.live != nil }
+
+// Interval is how often the caller should call Update: often for the live
+// area (it redraws by itself, but the numbers come from Update), at
+// Options.Interval for plain lines.
+func (d *Display) Interval() time.Duration {
+	if d.live != nil {
+		return 250 * time.Millisecond
+	}
+	return d.o.Interval
+}
+
+// Update shows s. A plain line is printed at most once per interval,
+// except that a change of phase is always printed at once.
+func (d *Display) Update(s Snapshot) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return
+	}
+	if dt := (s.Elapsed - d.prev.Elapsed).Seconds(); dt > 0 {
+		d.rate = float64(s.Attempted-d.prev.Attempted) / dt
+	}
+	phaseChanged := s.Phase != d.prev.Phase
+	d.prev = s
+	if d.live != nil {
+		d.live.update(s, d.rate)
+		return
+	}
+	now := d.now()
+	if !phaseChanged && !d.last.IsZero() && now.Sub(d.last) < d.o.Interval {
+		return
+	}
+	d.last = now
+	fmt.Fprintln(d.w, Line(s, d.rate))
+}
+
+// Close ends the display: the live area is completed and left on screen
+// with its final numbers, and nothing is drawn after Close returns.
+func (d *Display) Close() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return
+	}
+	d.closed = true
+	if d.live != nil {
+		d.live.close()
+	}
+}
+
+// Line formats s as one plain line (no control characters), rate being
+// the open rate in attempts per second.
+func Line(s Snapshot, rate float64) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-7s %7.1fs  up %d  alive %d  failed %d  dropped %d  rate %.0f/s  p99 %.1f ms",
+		s.Phase, s.Elapsed.Seconds(), s.Upgraded, s.Alive, s.Failed, s.Dropped, max(rate, 0), s.HandshakeP99Ms)
+	if s.Phase == "holding" {
+		fmt.Fprintf(&b, "  hold left %s", s.HoldLeft.Round(time.Second))
+	}
+	return b.String()
+}
+
+// IsTerminal reports whether w is a terminal.
+func IsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}

@@ -1,0 +1,219 @@
+package progress
+
+import (
+	"bytes"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer that mpb's goroutine may write while the
+// test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// fakeClock lets plain mode's interval be tested without sleeping.
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) now() time.Time { return c.t }
+
+func snap(phase string, elapsed time.Duration, attempted int64) Snapshot {
+	return Snapshot{Phase: phase, Elapsed: elapsed, Attempted: attempted, Upgraded: attempted, Alive: attempted, HandshakeP99Ms: 1.5}
+}
+
+func hasControl(s string) bool {
+	for _, r := range s {
+		if (r < 0x20 && r != '\n') || r == 0x7f {
+			return true
+		}
+	}
+	return false
+}
+
+func TestPlainModePrintsOneCleanLinePerInterval(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	d, err := New(&out, Options{Mode: "auto", Interval: 5 * time.Second, Conns: 1000, Hold: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Live() {
+		t.Fatal("a bytes.Buffer is not a terminal: want plain lines")
+	}
+	clock := &fakeClock{t: time.Unix(0, 0)}
+	d.now = clock.now
+	// Updates every second for 12 s of ramp: lines at 0, 5 and 10 s.
+	for i := range 13 {
+		d.Update(snap("ramping", time.Duration(i)*time.Second, int64(i*100)))
+		clock.t = clock.t.Add(time.Second)
+	}
+	// A new phase is printed at once, even inside the interval.
+	h := snap("holding", 13*time.Second, 1000)
+	h.HoldLeft = 59 * time.Second
+	d.Update(h)
+	d.Close()
+	d.Update(snap("closing", 14*time.Second, 1000)) // after Close: nothing
+
+	text := out.String()
+	if hasControl(text) {
+		t.Fatalf("plain output has control characters: %q", text)
+	}
+	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+	want := []string{
+		"ramping     0.0s  up 0  alive 0  failed 0  dropped 0  rate 0/s  p99 1.5 ms",
+		"ramping     5.0s  up 500  alive 500  failed 0  dropped 0  rate 100/s  p99 1.5 ms",
+		"ramping    10.0s  up 1000  alive 1000  failed 0  dropped 0  rate 100/s  p99 1.5 ms",
+		"holding    13.0s  up 1000  alive 1000  failed 0  dropped 0  rate 0/s  p99 1.5 ms  hold left 59s",
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("got %d lines, want %d:\n%s", len(lines), len(want), text)
+	}
+	for i := range want {
+		if lines[i] != want[i] {
+			t.Errorf("line %d:\n got %q\nwant %q", i, lines[i], want[i])
+		}
+	}
+}
+
+func TestPlainModeWithIntervalElapsedPrintsEveryUpdate(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	d, err := New(&out, Options{Interval: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &fakeClock{t: time.Unix(0, 0)}
+	d.now = clock.now
+	for i := range 7 {
+		d.Update(snap("holding", time.Duration(i)*time.Second, 10))
+		clock.t = clock.t.Add(time.Second)
+	}
+	d.Close()
+	if n := strings.Count(out.String(), "\n"); n != 7 {
+		t.Fatalf("%d lines for 7 updates a full interval apart:\n%s", n, out.String())
+	}
+}
+
+func TestLine(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		s    Snapshot
+		rate float64
+		want string
+	}{
+		{"ramping shows no hold", Snapshot{Phase: "ramping", Elapsed: 1500 * time.Millisecond, Attempted: 30, Upgraded: 28, Failed: 2, Alive: 28, HandshakeP99Ms: 12.34},
+			2000, "ramping     1.5s  up 28  alive 28  failed 2  dropped 0  rate 2000/s  p99 12.3 ms"},
+		{"holding rounds the time left", Snapshot{Phase: "holding", Elapsed: 70 * time.Second, Upgraded: 1000, Alive: 400, Dropped: 600, HoldLeft: 4600 * time.Millisecond},
+			0, "holding    70.0s  up 1000  alive 400  failed 0  dropped 600  rate 0/s  p99 0.0 ms  hold left 5s"},
+		{"a negative rate shows as 0", Snapshot{Phase: "closing"}, -3, "closing     0.0s  up 0  alive 0  failed 0  dropped 0  rate 0/s  p99 0.0 ms"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Line(tt.s, tt.rate); got != tt.want {
+				t.Errorf("\n got %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestNewRefusesAnUnknownMode(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []string{"yes", "Auto", "tty"} {
+		if _, err := New(&bytes.Buffer{}, Options{Mode: mode}); err == nil || !strings.Contains(err.Error(), "auto, always or never") {
+			t.Errorf("mode %q: err %v, want one naming the valid modes", mode, err)
+		}
+	}
+}
+
+func TestNeverPrintsNothing(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	d, err := New(&out, Options{Mode: "never"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Update(snap("ramping", time.Second, 1))
+	d.Close()
+	if out.Len() != 0 {
+		t.Fatalf("mode never wrote %q", out.String())
+	}
+}
+
+// The live area drawn into a buffer (Mode always): the bars redraw in place
+// with cursor movement, show the phase and the counts, and Close returns
+// with the final numbers on screen, also when the ramp was cut short.
+func TestLiveAreaRendersAndCloses(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		updates []Snapshot
+		want    []string
+	}{
+		{"a full run", []Snapshot{
+			snap("ramping", 100*time.Millisecond, 500),
+			{Phase: "holding", Elapsed: time.Second, Attempted: 1000, Upgraded: 1000, Alive: 990, Dropped: 10, HoldLeft: 2 * time.Second, HandshakeP99Ms: 3.2},
+			{Phase: "closing", Elapsed: 3 * time.Second, Attempted: 1000, Upgraded: 1000, Alive: 990, Dropped: 10},
+		}, []string{"1000/1000", "closing", "up 1000  alive 990  failed 0  dropped 10"}},
+		{"interrupted while ramping", []Snapshot{
+			snap("ramping", 100*time.Millisecond, 123),
+		}, []string{"123/123", "ramping", "up 123"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var out syncBuffer
+			d, err := New(&out, Options{Mode: "always", Conns: 1000, Hold: 3 * time.Second, Width: 120})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !d.Live() || d.Interval() >= time.Second {
+				t.Fatalf("mode always: live %v interval %v, want a live area updated often", d.Live(), d.Interval())
+			}
+			for _, s := range tt.updates {
+				d.Update(s)
+				time.Sleep(250 * time.Millisecond) // let a redraw happen between updates
+			}
+			closed := make(chan struct{})
+			go func() { d.Close(); close(closed) }()
+			select {
+			case <-closed:
+			case <-time.After(30 * time.Second):
+				t.Fatal("Close did not return within 30 s")
+			}
+			text := out.String()
+			if !strings.Contains(text, "\x1b[") {
+				t.Errorf("no cursor movement in the live area: %q", text)
+			}
+			// The last frame is what stays on screen.
+			last := text[strings.LastIndex(text, "\x1b[J")+3:]
+			for _, w := range tt.want {
+				if !strings.Contains(last, w) {
+					t.Errorf("final frame lacks %q:\n%s", w, last)
+				}
+			}
+			n := len(out.String())
+			d.Update(tt.updates[0])
+			d.Close()
+			time.Sleep(300 * time.Millisecond)
+			if len(out.String()) != n {
+				t.Errorf("the display drew after Close")
+			}
+		})
+	}
+}
