@@ -223,3 +223,16 @@ func TestLateTimerBatchOfConnectionsOpenedTogetherIsNoEvent(t *testing.T) {
 		t.Fatalf("cluster %+v: want the drops attributed to the mark", c)
 	}
 }
+
+// At 60 s, 300 connections opened over 0.3 s and cut by a busy nginx in
+// one 0.1 s batch: tighter in time than in age, but within the 1 % window
+// the clocks cannot be told apart, and the 60 s default is the story.
+func TestLateTimerBatchAtSixtySecondsStillMatchesNginx(t *testing.T) {
+	t.Parallel()
+	ev := dropGen{n: 300, openSpan: 300, wallMs: 60_250, jitter: 50, kind: "eof", seed: 11}.events()
+	res := markedResult(ev)
+	c := res.Drops.Clusters[0]
+	if c.Clock == "wall" || c.Count != 300 || !strings.Contains(c.Hint, "nginx proxy_read_timeout") {
+		t.Fatalf("cluster %+v: want all 300 on the age or idle clock, matching nginx's default", c)
+	}
+}

@@ -52,6 +52,11 @@ type candidate struct {
 	members []int
 	at      float64
 	spread  float64
+	// sameAge marks a wall-clock candidate whose connections were opened
+	// no further apart than they dropped: their ages are about as tight
+	// as the moments, so the wall clock explains them no better than a
+	// timer does (see better).
+	sameAge bool
 }
 
 // FindClusters finds groups of drops that happened close together on one
@@ -189,7 +194,24 @@ func newCandidate(events []DropEvent, clock int, members []int) candidate {
 	if len(m) < 20 {
 		lo, hi = v(0), v(1)
 	}
-	return candidate{clock: clock, members: m, at: median(events, clock, m), spread: roundMs(hi - lo)}
+	c := candidate{clock: clock, members: m, at: median(events, clock, m), spread: roundMs(hi - lo)}
+	c.sameAge = clock == clockWall && upgradeSpread(events, m) <= 2*c.spread
+	return c
+}
+
+// upgradeSpread is how far apart the members' connections were upgraded:
+// p5–p95 of their upgrade times, max–min under 20.
+func upgradeSpread(events []DropEvent, members []int) float64 {
+	ups := make([]float64, len(members))
+	for i, m := range members {
+		ups[i] = events[m].AtMs - events[m].AgeMs
+	}
+	slices.Sort(ups)
+	if len(ups) < 20 {
+		return ups[len(ups)-1] - ups[0]
+	}
+	q := func(p float64) float64 { return ups[int(math.Round(p*float64(len(ups)-1)))] }
+	return q(0.95) - q(0.05)
 }
 
 func median(events []DropEvent, clock int, sorted []int) float64 {
@@ -205,8 +227,22 @@ func median(events []DropEvent, clock int, sorted []int) float64 {
 // the candidate covering more drops (silent and pinging connections dropping
 // at one age is one max-lifetime cluster, not an idle cluster of the silent
 // ones), then the clock order idle, age, wall.
+//
+// A wall-clock candidate of connections opened together (sameAge) never
+// beats an age or idle one: a proxy that fires a batch of timers late on a
+// busy machine makes drops tighter in time than in age, and that is no
+// event. (An --at mark right before such drops still makes them one; see
+// AttributeMarks.)
 func better(a, b candidate) bool {
-	if math.Abs(a.spread-b.spread) > max(tieAbsoluteMs, tieShare*max(a.spread, b.spread)) {
+	if a.sameAge != b.sameAge && (a.clock == clockWall) != (b.clock == clockWall) {
+		return b.sameAge
+	}
+	// Spreads closer than the clustering window (1 % of the value: 600 ms
+	// at 60 s) cannot tell two clocks apart: at 60 s, 300 connections
+	// opened over 0.3 s and cut by timers a busy proxy fired in one 0.1 s
+	// batch are as tight in age as in time.
+	tie := max(tieAbsoluteMs, tieShare*max(a.spread, b.spread), min(windowMs(a.at), windowMs(b.at))-windowMinMs)
+	if math.Abs(a.spread-b.spread) > tie {
 		return a.spread < b.spread
 	}
 	if len(a.members) != len(b.members) {

@@ -139,6 +139,9 @@ func kindHint(kind string) string {
 	case "close_1001":
 		return "close 1001 (going away): the server or proxy shut down or reloaded; " +
 			"Caddy closes every WebSocket with 1001 on any config reload"
+	case "close_1002":
+		return "close 1002 (protocol error): the server or proxy rejected a frame; during a Caddy reload it is " +
+			"the backend refusing the unmasked close frame Caddy 2.6 sends it, relayed before Caddy's own 1001"
 	case "reset":
 		return "RST rather than FIN: the proxy or a middlebox aborted the connection " +
 			"(e.g. nginx reset_timedout_connection, a load balancer's idle reset)"

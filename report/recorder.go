@@ -262,6 +262,7 @@ func (r *Recorder) result(m Meta) *Result {
 	res.Drops, clamped = r.dropSummary(offsetMs, clamped)
 	res.Drops.Clusters = findClusters(res.Drops.Events, res.Counts.Upgraded,
 		hasControlGroup(m.Scenario, res.Drops.Events))
+	AttributeMarks(res)
 	res.Timeline = r.timeline(m.End)
 	if clamped > 0 {
 		res.Warnings = append(res.Warnings, fmt.Sprintf(

@@ -111,7 +111,9 @@ func dropPhrase(res *Result) string {
 		b.WriteString(" into the run")
 	}
 	fmt.Fprintf(&b, " ±%s (%s)", pmText(cl.SpreadMs/2), kindText(cl.Kind))
-	if m, more := shortMatch(cl); m != "" {
+	if mark := verdictMark(res, cl); mark != "" {
+		b.WriteString(" — event: " + mark)
+	} else if m, more := shortMatch(cl); m != "" {
 		b.WriteString(" — " + m)
 		if more > 0 {
 			fmt.Fprintf(&b, " (+%d more)", more)

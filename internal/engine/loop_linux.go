@@ -211,13 +211,16 @@ func (l *loop) consume(fd int, c *connState, p []byte, now int64) bool {
 			}
 			payload := p[hl : hl+int(h.length)]
 			p = p[hl+int(h.length):]
-			c.lastFrame = now
 			switch h.op {
 			case opPing:
+				c.lastFrame = now
 				l.write(fd, opPong, payload)
 			case opPong:
+				c.lastFrame = now
 				c.pingSentAt = 0
 			case opClose:
+				// The close frame is the drop, not traffic before it: the
+				// drop's idle time is the silence that preceded it.
 				return l.closeReceived(fd, c, payload, now)
 			}
 		default:

@@ -108,7 +108,11 @@ func (e *engine) readTLS(tc *tlsConn, r io.Reader) (event.DropKind, uint16) {
 		if _, err := io.ReadFull(r, p); err != nil {
 			return endKind(err), 0
 		}
-		tc.touch(now)
+		// A close frame is the drop, not traffic before it: the drop's
+		// idle time is the silence that preceded it.
+		if h.OpCode != ws.OpClose {
+			tc.touch(now)
+		}
 		switch h.OpCode {
 		case ws.OpPing:
 			tc.write(ws.OpPong, p, now)
@@ -156,7 +160,9 @@ func (tc *tlsConn) write(op ws.OpCode, p []byte, now int64) {
 	defer tc.mu.Unlock()
 	_ = tc.conn.SetWriteDeadline(time.Now().Add(2 * time.Second))
 	_ = wsutil.WriteClientMessage(tc.conn, op, p)
-	tc.lastFrame = now
+	if op != ws.OpClose { // closing is not traffic that re-arms an idle timer
+		tc.lastFrame = now
+	}
 }
 
 func (tc *tlsConn) sendClose() {
