@@ -51,10 +51,12 @@ conntrack=$(get net/netfilter/nf_conntrack_max)
 per_proc=$((hard > 100 ? hard - 100 : 1))
 client_procs=$(ceil_div "$N" "$per_proc")
 nginx_workers=$(ceil_div $((2 * N)) "$per_proc")
-# Source addresses: 10% to spare and, when more than one is needed, a
-# multiple of the client processes, because wshold --procs deals them out
-# round-robin: 2 addresses over 3 processes put two shares on one address.
-source_ips=$(ceil_div $((N * 11 / 10)) "$ports")
+# Source addresses: at most 45% of the port range each (past half, connect()
+# slows down sharply: the kernel tries the even ports first) and, when more
+# than one is needed, a multiple of the client processes, because wshold
+# --procs deals them out round-robin: 2 addresses over 3 processes put two
+# shares on one address.
+source_ips=$(ceil_div "$N" $((ports * 45 / 100)))
 if ((source_ips > 1)); then
 	source_ips=$(($(ceil_div "$source_ips" "$client_procs") * client_procs))
 fi

@@ -68,6 +68,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	progressEvery := fs.Duration("progress-interval", 5*time.Second, "how often to print a plain progress line when stderr is not a terminal")
 	atFlags := fs.StringArray("at", nil, "run a shell command at an offset into the hold and mark it on the timeline, e.g. --at '2s=nginx -s reload' (repeatable); drops that follow it are attributed to it")
 	quiet := fs.BoolP("quiet", "q", false, "no progress and no report on stdout (use with -o); the exit status still tells")
+	shardFlag := fs.String("shard", "", "run only shard `I/N` of the scenario (0 <= I < N): its share of --conns, --rate and --source-ip addresses; "+
+		"merge the shards' -o files with 'wshold merge' (e.g. one shard per pod of a Kubernetes Indexed Job)")
+	checkpointEvery := fs.Duration("checkpoint-interval", 10*time.Second, "how often -o gets a checkpoint of the run so far (a killed run leaves it; --procs reads its workers' progress from them)")
 	fs.Usage = func() {
 		fmt.Fprint(stdout, runUsage)
 		fs.SetOutput(stdout)
@@ -93,6 +96,16 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		return usagef("run: one URL at most, got %d: %s", fs.NArg(), strings.Join(fs.Args(), " "))
 	}
 
+	if *checkpointEvery <= 0 {
+		return usagef("run: --checkpoint-interval %v: use a positive duration, e.g. 10s", *checkpointEvery)
+	}
+	var shard runner.Shard
+	if *shardFlag != "" {
+		var err error
+		if shard, err = runner.ParseShard(*shardFlag); err != nil {
+			return usagef("run: %v", err)
+		}
+	}
 	scenarios, err := runScenarios(fs, sflags, *file, *names)
 	if err != nil {
 		return err
@@ -116,14 +129,15 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stderr, "== scenario %s (%d of %d)\n", sc.Name, i+1, len(scenarios))
 		}
 		outPath := perScenario(*out, sc.Name, len(scenarios))
-		opts := runner.Options{Version: version, At: ats, CommandOutput: stderr}
+		opts := runner.Options{Version: version, At: ats, CommandOutput: stderr, Shard: shard.String(),
+			CheckpointInterval: *checkpointEvery}
 		if !*quiet && *progress != "never" {
 			opts.Progress, opts.ProgressInterval = progressPrinter(stderr, *progress, *progressEvery)
 		}
 		if outPath != "" {
 			opts.Checkpoint = func(r *report.Result) { _ = writeResult(outPath, r) }
 		}
-		res, err := runner.Run(ctx, sc, opts)
+		res, err := runOne(ctx, sc, shard, opts, runExtras{ats: *atFlags, quiet: *quiet, stderr: stderr})
 		if err != nil {
 			var se *runner.StartError
 			if errors.As(err, &se) {
@@ -147,7 +161,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 				return err
 			}
 		}
-		if res.Verdict != "pass" || res.Interrupted {
+		if res.Verdict != "pass" || res.Interrupted || res.EndReason == "error" {
 			failed = true
 		}
 		if res.Interrupted {

@@ -128,7 +128,10 @@ func (e *engine) ramp(ctx context.Context) {
 func (e *engine) hold(ctx context.Context) {
 	timer := time.NewTimer(e.cfg.Hold)
 	defer timer.Stop()
-	tick := time.NewTicker(100 * time.Millisecond)
+	// Twice a second is soon enough to notice that every connection is
+	// gone, and rare enough that an idle hold costs next to no CPU (each
+	// wake-up also wakes the runtime's scheduler).
+	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {

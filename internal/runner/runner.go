@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -15,8 +14,6 @@ import (
 	"os"
 	"strings"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/wshold/wshold/internal/engine"
 	"github.com/wshold/wshold/internal/server"
@@ -32,14 +29,21 @@ type Options struct {
 	ProgressInterval time.Duration
 	// Version is recorded in the result.
 	Version string
-	// Checkpoint, if set, is called with a partial result every
-	// CheckpointInterval during the hold (so a killed run leaves one).
+	// Checkpoint, if set, is called with a partial result (EndReason
+	// "checkpoint") every CheckpointInterval, default 10 s, from the start
+	// of the run: a killed run leaves one, and a parent process reads its
+	// workers' progress from them.
 	Checkpoint         func(*report.Result)
 	CheckpointInterval time.Duration
 	// At are commands to run during the hold; see At.
 	At []At
 	// CommandOutput receives the output of At commands; nil discards it.
 	CommandOutput io.Writer
+	// Shard is recorded in the result ("I/N"); the scenario given to Run
+	// is already the shard's share (see Shard.Of).
+	Shard string
+	// Warnings are added to the result's (e.g. Plan.Warnings).
+	Warnings []string
 }
 
 // Progress is a snapshot for a progress display.
@@ -71,38 +75,44 @@ func Run(ctx context.Context, sc scenario.Scenario, o Options) (*report.Result, 
 	if err != nil {
 		return nil, &StartError{err}
 	}
+	// This process holds every connection (and, for the embedded default,
+	// the server's ends too); PlanRun has split bigger runs already.
+	if err := checkPlan(sc, Plan{Workers: 1}, ReadHost()); err != nil {
+		return nil, &StartError{err}
+	}
 	cfg, warnings, cleanup, err := engineConfig(sc)
 	if err != nil {
 		return nil, err
 	}
+	warnings = append(warnings, o.Warnings...)
 	defer cleanup()
 	configs, err := fingerprint(sc.ProxyConfigs)
 	if err != nil {
 		return nil, &StartError{err}
 	}
-	if err := checkLimits(sc); err != nil {
-		return nil, &StartError{err}
-	}
 
 	asRun := redacted(sc, nil)
+	// The meter settles the heap first, so the run's clock starts after
+	// it: a ramp's time is the connections' alone.
+	meter := startMeter()
 	start := time.Now()
 	rec := report.NewRecorder(start, sc.Conns)
-	meter := startMeter()
-	var holdStart time.Time
-	phase := make(chan string, 4)
+	holding := make(chan time.Time, 1)
 	sched := &scheduler{out: o.CommandOutput}
 	cfg.OnHoldStart = func(t time.Time) {
-		holdStart = t
-		meter.holdStarted()
+		meter.holdStarted(cfg.Hold)
 		sched.start(ctx, o.At, start, t)
-		phase <- "holding"
+		holding <- t
 	}
-	stopWatch := watch(o, rec, start, sc.Hold.D(), phase, func(t time.Time) *report.Result {
-		return rec.Result(report.Meta{Scenario: asRun, Version: o.Version, Target: cfg.URL.Redacted(), Start: start,
+	stopWatch := watch(o, rec, start, sc.Hold.D(), holding, func(t, holdStart time.Time) *report.Result {
+		res := rec.Result(report.Meta{Scenario: asRun, Version: o.Version, Target: cfg.URL.Redacted(), Start: start,
 			HoldStart: holdStart, End: t, EndReason: "checkpoint", ProxyConfigs: configs,
 			Resources: meter.resources(rec.Live().Alive), Warnings: warnings})
+		res.Shard = o.Shard
+		return res
 	})
 	out, err := engine.Run(ctx, cfg, start, rec)
+	meter.stop()
 	stopWatch()
 	marks := sched.stop()
 	if err != nil {
@@ -119,6 +129,7 @@ func Run(ctx context.Context, sc scenario.Scenario, o Options) (*report.Result, 
 		Interrupted: out.Interrupted, ProxyConfigs: configs, Marks: marks,
 		Resources: meter.resources(live.Alive), Warnings: warnings,
 	})
+	res.Shard = o.Shard
 	report.Evaluate(res, exps)
 	return res, nil
 }
@@ -170,10 +181,11 @@ func engineConfig(sc scenario.Scenario) (engine.Config, []string, func(), error)
 		URL: u, Conns: sc.Conns, Rate: sc.Rate, MaxInFlight: sc.MaxInFlight,
 		HandshakeTimeout: sc.HandshakeTimeout.D(), Hold: sc.Hold.D(),
 		Ping: sc.Ping.D(), PingFraction: sc.PingFraction, PongTimeout: sc.PongTimeout.D(),
-		Header: header, Subprotocols: sc.Subprotocols, SourceIPs: ips,
+		Header: header, Secrets: secretValues(sc.Headers, nil), Subprotocols: sc.Subprotocols, SourceIPs: ips,
 		// Once every connection is gone there is nothing left to watch;
 		// ending then keeps failed CI runs short.
 		EndWhenNoneAlive: true,
+		CloseTimeout:     closeTimeout(sc.Conns),
 	}
 	if u.Scheme == "wss" {
 		tc, w, err := tlsConfig(sc)
@@ -185,6 +197,14 @@ func engineConfig(sc scenario.Scenario) (engine.Config, []string, func(), error)
 		warnings = append(warnings, w...)
 	}
 	return cfg, warnings, cleanup, nil
+}
+
+// closeTimeout bounds the closing handshakes after the hold. Tens of
+// thousands of close frames through a proxy on a busy machine take more
+// than the engine's 2 s default; closing ends as soon as every connection
+// is closed, so the longer bound costs nothing when they are quick.
+func closeTimeout(conns int) time.Duration {
+	return min(2*time.Second+time.Duration(conns/4000)*time.Second, 15*time.Second)
 }
 
 // resolvable fails early, with exit status 2, on a host name that does not
@@ -244,30 +264,4 @@ func fingerprint(paths []string) ([]report.ProxyConfig, error) {
 		out = append(out, report.ProxyConfig{Path: p, SHA256: hex.EncodeToString(h.Sum(nil))})
 	}
 	return out, nil
-}
-
-// checkLimits says before the run, not 19,000 connections into it, when the
-// open-files limit cannot hold the connections.
-func checkLimits(sc scenario.Scenario) error {
-	var rl unix.Rlimit
-	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
-		return nil
-	}
-	need := uint64(sc.Conns) + 64
-	if sc.Target == "" {
-		need += uint64(sc.Conns) // the built-in target holds the other end
-	}
-	if need > rl.Cur {
-		return errors.New(limitMessage(sc.Conns, rl.Cur, rl.Max, sc.Target == ""))
-	}
-	return nil
-}
-
-func limitMessage(conns int, cur, max uint64, embedded bool) string {
-	msg := fmt.Sprintf("%d connections need about %d open files, but this process may open %d (hard limit %d)",
-		conns, conns+64, cur, max)
-	if embedded {
-		msg += "; the built-in target runs in the same process and needs as many again: run 'wshold serve' separately and pass its URL"
-	}
-	return msg + "; raise 'ulimit -n' up to the hard limit, or split the run into several processes (--procs when available, or several runs with their results merged by 'wshold merge')"
 }

@@ -7,8 +7,10 @@ import (
 )
 
 // watch calls o.Progress and o.Checkpoint periodically until the returned
-// stop function is called.
-func watch(o Options, rec *report.Recorder, start time.Time, hold time.Duration, phases <-chan string, snapshot func(time.Time) *report.Result) func() {
+// stop function is called. holding delivers the hold's start once;
+// snapshot builds a checkpoint at t, given the hold's start (zero while
+// ramping).
+func watch(o Options, rec *report.Recorder, start time.Time, hold time.Duration, holding <-chan time.Time, snapshot func(t, holdStart time.Time) *report.Result) func() {
 	if o.Progress == nil && o.Checkpoint == nil {
 		return func() {}
 	}
@@ -48,15 +50,14 @@ func watch(o Options, rec *report.Recorder, start time.Time, hold time.Duration,
 					report()
 				}
 				return
-			case ph := <-phases:
-				phase = ph
-				holdStart = time.Now()
+			case holdStart = <-holding:
+				phase = "holding"
 				report()
 			case <-tick.C:
 				report()
 			case t := <-cp.C:
-				if o.Checkpoint != nil && !holdStart.IsZero() {
-					o.Checkpoint(snapshot(t))
+				if o.Checkpoint != nil {
+					o.Checkpoint(snapshot(t, holdStart))
 				}
 			}
 		}

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/wshold/wshold/internal/procs"
+	"github.com/wshold/wshold/internal/runner"
+	"github.com/wshold/wshold/report"
+	"github.com/wshold/wshold/scenario"
+)
+
+// runExtras are run's settings that only matter when the run is spread
+// over worker processes.
+type runExtras struct {
+	ats    []string // --at as given: passed to the first worker only
+	quiet  bool
+	stderr io.Writer
+}
+
+// runOne runs one scenario: this process's shard of it, laid out over as
+// many processes as the open-files limit needs (--procs), in this process
+// when one is enough.
+func runOne(ctx context.Context, sc scenario.Scenario, shard runner.Shard, opts runner.Options, x runExtras) (*report.Result, error) {
+	whole := sc.Conns
+	sc, err := shard.Of(sc)
+	if err != nil {
+		return nil, &runner.StartError{Err: err}
+	}
+	if sc.Conns < 1 {
+		return nil, &runner.StartError{Err: fmt.Errorf("--shard %s of %d connections leaves this shard none; use fewer shards than connections", shard, whole)}
+	}
+	plan, err := runner.PlanRun(sc, runner.ReadHost())
+	if err != nil {
+		return nil, &runner.StartError{Err: err}
+	}
+	sc.Procs = plan.Workers
+	opts.Warnings = append(opts.Warnings, plan.Warnings...)
+	if !plan.Spawn {
+		return runner.Run(ctx, sc, opts)
+	}
+	if !x.quiet {
+		where := "against " + sc.Target
+		switch {
+		case sc.Target == "" && plan.Servers == 0:
+			where = "against the built-in target in this process"
+		case sc.Target == "":
+			where = fmt.Sprintf("against the built-in target in %d 'wshold serve' processes", plan.Servers)
+		}
+		fmt.Fprintf(x.stderr, "wshold: %d connections over %d worker processes (about %d each) %s\n",
+			sc.Conns, plan.Workers, (sc.Conns+plan.Workers-1)/plan.Workers, where)
+	}
+	return procs.Run(ctx, sc, procs.Options{
+		Plan:             plan,
+		Shard:            opts.Shard,
+		Progress:         opts.Progress,
+		ProgressInterval: max(opts.ProgressInterval, time.Second),
+		Checkpoint:       opts.Checkpoint,
+		Stderr:           x.stderr,
+		Warnings:         opts.Warnings,
+		WorkerArgs: func(i int) []string {
+			if i != 0 {
+				return nil
+			}
+			var args []string
+			for _, a := range x.ats {
+				args = append(args, "--at", a)
+			}
+			return args
+		},
+	})
+}

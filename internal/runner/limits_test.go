@@ -1,0 +1,139 @@
+package runner
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/wshold/wshold/scenario"
+)
+
+// thisBox is the machine these numbers were planned on: 20000 open files,
+// the Debian default port range (28232 ports).
+var thisBox = Host{NoFile: 20000, NoFileMax: 20000, PortLo: 32768, PortHi: 60999}
+
+func TestPlanRunLaysOutProcessesForTheOpenFilesLimit(t *testing.T) {
+	t.Parallel()
+	const url = "ws://127.0.0.1:8080/ws"
+	cases := []struct {
+		name    string
+		target  string
+		conns   int
+		procs   int
+		ips     []string
+		want    Plan
+		wantErr []string // every fragment must be in the error; nil = no error
+	}{
+		{name: "small run in one process", target: url, conns: 1000, want: Plan{Workers: 1}},
+		{name: "embedded default, both ends fit", conns: 9000, want: Plan{Workers: 1}},
+		{name: "embedded default, server moves to the parent", conns: 15000, want: Plan{Workers: 1, Spawn: true}},
+		{name: "15k to a URL fits one process", target: url, conns: 15000, want: Plan{Workers: 1}},
+		{name: "50k to a URL: 3 processes", target: url, conns: 50000, ips: []string{"127.0.0.1-127.0.0.3"},
+			want: Plan{Workers: 3, Spawn: true}},
+		{name: "embedded 50k: serve processes too", conns: 50000, ips: []string{"127.0.0.1-127.0.0.3"},
+			want: Plan{Workers: 3, Spawn: true, Servers: 3}},
+		{name: "explicit procs", target: url, conns: 1000, procs: 2, want: Plan{Workers: 2, Spawn: true}},
+		{name: "no more processes than connections", target: url, conns: 3, procs: 8, want: Plan{Workers: 3, Spawn: true}},
+		{name: "explicit procs too few", target: url, conns: 25000, procs: 1, want: Plan{Workers: 1},
+			wantErr: []string{"25000 connections in one process need about 25064 open files", "may open 20000", "--procs 2", "hard limit"}},
+		{name: "one source address cannot reach 50k", target: url, conns: 50000, want: Plan{Workers: 3, Spawn: true},
+			wantErr: []string{"50000 connections from one source address", "28232", "EADDRNOTAVAIL",
+				"--source-ip 127.0.0.1-127.0.0.3", "sysctl -w net.ipv4.ip_local_port_range"}},
+		{name: "both problems at once", target: url, conns: 60000, procs: 1, want: Plan{Workers: 1},
+			wantErr: []string{"--procs 4", "--source-ip 127.0.0.1-127.0.0.3"}},
+		{name: "a remote target needs local addresses", target: "ws://10.0.0.9:80/", conns: 30000, want: Plan{Workers: 2, Spawn: true},
+			wantErr: []string{"at least 2 local addresses of this machine"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			sc := scenario.Defaults()
+			sc.Target, sc.Conns, sc.Procs, sc.SourceIPs = tc.target, tc.conns, tc.procs, tc.ips
+			got, err := PlanRun(sc, thisBox)
+			got.Warnings = nil // see TestPlanWarnsPastHalfThePortRange
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("plan %+v, want %+v", got, tc.want)
+			}
+			switch {
+			case tc.wantErr == nil && err != nil:
+				t.Errorf("unexpected error: %v", err)
+			case tc.wantErr != nil && err == nil:
+				t.Errorf("no error; want one saying %q", tc.wantErr)
+			case err != nil:
+				for _, frag := range tc.wantErr {
+					if !strings.Contains(err.Error(), frag) {
+						t.Errorf("error %q\ndoes not say %q", err, frag)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestPortsCountPerSourceAddressAfterTheShardsSplitThem(t *testing.T) {
+	t.Parallel()
+	sc := scenario.Defaults()
+	sc.Target, sc.Conns = "ws://127.0.0.1:8080/", 56000
+	// Two addresses over three workers: worker 2 shares 127.0.0.1 with
+	// worker 0, which then carries 18667 + 18666 = 37333 > 28232.
+	sc.SourceIPs = []string{"127.0.0.1-127.0.0.2"}
+	if err := checkPorts(sc, 3, thisBox); err == nil || !strings.Contains(err.Error(), "(127.0.0.1)") {
+		t.Errorf("uneven deal not caught: %v", err)
+	}
+	sc.SourceIPs = []string{"127.0.0.1-127.0.0.3"}
+	if err := checkPorts(sc, 3, thisBox); err != nil {
+		t.Errorf("three addresses for three workers: %v", err)
+	}
+	unknown := thisBox
+	unknown.PortLo, unknown.PortHi = 0, 0
+	sc.SourceIPs = nil
+	if err := checkPorts(sc, 1, unknown); err != nil {
+		t.Errorf("an unknown port range must not refuse a run: %v", err)
+	}
+}
+
+func TestSoftLimitBelowHardSaysUlimit(t *testing.T) {
+	t.Parallel()
+	h := Host{NoFile: 1024, NoFileMax: 20000}
+	sc := scenario.Defaults()
+	sc.Target, sc.Conns, sc.Procs = "ws://127.0.0.1:1/", 5000, 1
+	_, err := PlanRun(sc, h)
+	if err == nil || !strings.Contains(err.Error(), "ulimit -n 20000") {
+		t.Errorf("error %v; want the ulimit -n fix", err)
+	}
+}
+
+func TestASmallLimitGetsFewProcessesOrAnAnswer(t *testing.T) {
+	t.Parallel()
+	sc := scenario.Defaults()
+	sc.Target, sc.Conns = "ws://127.0.0.1:1/", 300
+	p, err := PlanRun(sc, Host{NoFile: 420, NoFileMax: 420})
+	if err != nil || !reflect.DeepEqual(p, Plan{Workers: 1}) {
+		t.Errorf("300 connections under 420 files: %+v, %v; want one process", p, err)
+	}
+	sc.Conns = 100000
+	_, err = PlanRun(sc, Host{NoFile: 1024, NoFileMax: 4096})
+	if err == nil || !strings.Contains(err.Error(), "raise the limit") {
+		t.Errorf("100000 connections under 1024 files: %v; want an answer, not 130 processes", err)
+	}
+}
+
+func TestPlanWarnsPastHalfThePortRange(t *testing.T) {
+	t.Parallel()
+	sc := scenario.Defaults()
+	sc.Target, sc.Conns = "ws://127.0.0.1:8080/", 18000
+	p, err := PlanRun(sc, thisBox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := strings.Join(p.Warnings, "\n")
+	for _, want := range []string{"18000 connections from one source address", "more than half of the 28232", "--source-ip 127.0.0.1-127.0.0.2"} {
+		if !strings.Contains(w, want) {
+			t.Errorf("warnings %q do not say %q", w, want)
+		}
+	}
+	sc.SourceIPs = []string{"127.0.0.1-127.0.0.2"}
+	if p, _ := PlanRun(sc, thisBox); len(p.Warnings) != 0 {
+		t.Errorf("9000 per address is well under half the range, yet: %q", p.Warnings)
+	}
+}

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# bench.sh - what holding idle WebSockets costs wshold, next to the usual Go
+# client (a goroutine per connection, internal/bench/baseline), measured in
+# one run on this machine and printed as one Markdown table with ratios.
+#
+#   scripts/bench.sh [--sizes 5000,15000] [--rate 2000] [--hold 20s] [--port 18190]
+#
+# For each size, each client in turn opens that many connections at --rate
+# per second to a fresh `wshold serve` process on loopback (a separate
+# process, so only the client's own cost is counted), holds them idle for
+# --hold and closes them. Figures: connections upgraded, upgrades per second
+# reached, handshake p50/p99 (from each attempt's intended start), RSS
+# growth per held connection (after a GC at the hold's start), peak RSS,
+# CPU seconds (user + system) for ramp and close, and during the idle hold.
+# --rate 0 opens as fast as each client goes (wshold: 256 handshakes in
+# flight; the baseline: all at once).
+#
+# The machine, the date and the load average are printed above the table:
+# figures from a shared or busy machine are not comparable with a quiet one.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export PATH=/usr/local/go/bin:$HOME/go/bin:$PATH
+
+SIZES=5000,15000 RATE=2000 HOLD=20s PORT=18190
+die() {
+	echo "bench.sh: $*" >&2
+	exit 2
+}
+while (($#)); do
+	case $1 in
+	-h | --help)
+		sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
+		exit 0
+		;;
+	--sizes) SIZES=${2:?--sizes needs N[,N...]} && shift 2 ;;
+	--rate) RATE=${2:?--rate needs connections per second} && shift 2 ;;
+	--hold) HOLD=${2:?--hold needs a duration} && shift 2 ;;
+	--port) PORT=${2:?--port needs a port} && shift 2 ;;
+	*) die "unknown argument '$1'; see --help" ;;
+	esac
+done
+[[ $SIZES =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || die "--sizes '$SIZES': want N[,N...]"
+[[ $RATE =~ ^[0-9]+$ ]] || die "--rate '$RATE': want whole connections per second"
+
+DIR=$(mktemp -d "${TMPDIR:-/tmp}/wshold-bench-XXXXXX")
+SERVE_PID=""
+stop_serve() {
+	[[ -n $SERVE_PID ]] || return 0
+	kill -TERM "$SERVE_PID" 2>/dev/null || true
+	wait "$SERVE_PID" 2>/dev/null || true
+	SERVE_PID=""
+}
+trap 'stop_serve' EXIT
+trap 'stop_serve; exit 130' INT TERM
+
+accepts() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+start_serve() {
+	accepts "$PORT" && die "127.0.0.1:$PORT is in use; choose another with --port"
+	"$DIR/wshold" serve --listen "127.0.0.1:$PORT" </dev/null >>"$DIR/serve.log" 2>&1 &
+	SERVE_PID=$!
+	local i
+	for ((i = 0; i < 100; i++)); do
+		accepts "$PORT" && return 0
+		sleep 0.1
+	done
+	die "wshold serve did not come up on 127.0.0.1:$PORT; see $DIR/serve.log"
+}
+
+echo "bench.sh: building into $DIR" >&2
+(cd "$ROOT" && go build -o "$DIR/wshold" ./cmd/wshold &&
+	go build -o "$DIR/baseline" ./internal/bench/baseline &&
+	go build -o "$DIR/benchtable" ./internal/bench/benchtable) || die "go build failed"
+
+URL="ws://127.0.0.1:$PORT/"
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+FILES=()
+IFS=, read -r -a NS <<<"$SIZES"
+for n in "${NS[@]}"; do
+	echo "bench.sh: $n connections at ${RATE}/s, hold $HOLD: wshold" >&2
+	start_serve
+	# -r 0 means "as fast as it goes" for both clients.
+	"$DIR/wshold" run -c "$n" -r "$RATE" --hold "$HOLD" --procs 1 -q -o "$DIR/wshold-$n.json" "$URL" ||
+		echo "bench.sh: wshold run exited $? (see the table's failed + dropped)" >&2
+	stop_serve
+	echo "bench.sh: $n connections at ${RATE}/s, hold $HOLD: baseline" >&2
+	start_serve
+	"$DIR/baseline" -url "$URL" -c "$n" -r "$RATE" -hold "$HOLD" >"$DIR/baseline-$n.json"
+	stop_serve
+	FILES+=("$DIR/wshold-$n.json" "$DIR/baseline-$n.json")
+done
+
+model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+echo
+echo "wshold vs goroutine-per-connection Go client (gobwas/ws + wsutil), idle WebSockets against wshold serve on loopback"
+echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) CPUs ($model), $(awk '/^MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM; Linux $(uname -r); $(go version | cut -d' ' -f3)"
+echo "load average before/after: $LOAD_BEFORE / $(cut -d' ' -f1-3 /proc/loadavg); rate ${RATE}/s, hold $HOLD; client and server share the machine"
+echo
+"$DIR/benchtable" "${FILES[@]}"
+echo
+echo "Raw figures: $DIR"
