@@ -10,13 +10,13 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/spf13/pflag"
-	"golang.org/x/sys/unix"
 
+	"github.com/wshold/wshold/internal/metrics"
+	"github.com/wshold/wshold/internal/progress"
 	"github.com/wshold/wshold/internal/runner"
 	"github.com/wshold/wshold/report"
 	"github.com/wshold/wshold/scenario"
@@ -64,8 +64,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	format := fs.String("format", "table", "report on stdout: table, json or markdown")
 	htmlOut := fs.String("html", "", "also write a self-contained HTML report here")
 	junitOut := fs.String("junit", "", "also write JUnit XML here (one test suite per scenario, one test case per expectation)")
-	progress := fs.String("progress", "auto", "progress on stderr: auto (live line on a terminal, plain lines every --progress-interval otherwise), always (live line), never")
+	progressMode := fs.String("progress", "auto", "progress on stderr: auto (live line on a terminal, plain lines every --progress-interval otherwise), always (live line), never")
 	progressEvery := fs.Duration("progress-interval", 5*time.Second, "how often to print a plain progress line when stderr is not a terminal")
+	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics during the run, e.g. 127.0.0.1:9464 (wshold_connections_alive, ..._failed_total{cause}, ..._dropped_total{kind}, wshold_handshake_seconds)")
+	startAt := fs.String("start-at", "", "wait until this wall-clock time (RFC 3339, e.g. 2026-11-24T10:00:00Z) before the first connection, so shards on several machines ramp together")
 	atFlags := fs.StringArray("at", nil, "run a shell command at an offset into the hold and mark it on the timeline, e.g. --at '2s=nginx -s reload' (repeatable); drops that follow it are attributed to it")
 	quiet := fs.BoolP("quiet", "q", false, "no progress and no report on stdout (use with -o); the exit status still tells")
 	shardFlag := fs.String("shard", "", "run only shard `I/N` of the scenario (0 <= I < N): its share of --conns, --rate and --source-ip addresses; "+
@@ -87,10 +89,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	default:
 		return usagef("run: --format %q: use table, json or markdown", *format)
 	}
-	switch *progress {
+	switch *progressMode {
 	case "auto", "always", "never":
 	default:
-		return usagef("run: --progress %q: use auto, always or never", *progress)
+		return usagef("run: --progress %q: use auto, always or never", *progressMode)
 	}
 	if fs.NArg() > 1 {
 		return usagef("run: one URL at most, got %d: %s", fs.NArg(), strings.Join(fs.Args(), " "))
@@ -119,8 +121,43 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		ats = append(ats, at)
 	}
 
+	var startTime time.Time
+	if *startAt != "" {
+		if startTime, err = time.Parse(time.RFC3339, *startAt); err != nil {
+			return usagef("run: --start-at %q: write an RFC 3339 time, e.g. 2026-11-24T10:00:00Z", *startAt)
+		}
+		if time.Until(startTime) > 24*time.Hour {
+			return usagef("run: --start-at %s is more than 24 h ahead", *startAt)
+		}
+	}
+	var m *metrics.Metrics
+	if *metricsAddr != "" {
+		m = metrics.New()
+		srv, err := m.Serve(*metricsAddr)
+		if err != nil {
+			return usagef("run: --metrics-addr %s: %v", *metricsAddr, err)
+		}
+		defer srv.Close()
+		if !*quiet {
+			fmt.Fprintf(stderr, "wshold: metrics at http://%s/metrics\n", srv.Addr)
+		}
+	}
+
 	ctx, stop := interruptible(stderr)
 	defer stop()
+
+	if !startTime.IsZero() {
+		if wait := time.Until(startTime); wait > 0 {
+			fmt.Fprintf(stderr, "wshold: waiting %s until --start-at %s\n", wait.Round(time.Second), *startAt)
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
+				return errFail
+			}
+		} else if wait < -5*time.Second {
+			fmt.Fprintf(stderr, "wshold: warning: --start-at %s passed %s ago; starting now\n", *startAt, (-wait).Round(time.Second))
+		}
+	}
 
 	var results []*report.Result
 	failed := false
@@ -131,13 +168,34 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		outPath := perScenario(*out, sc.Name, len(scenarios))
 		opts := runner.Options{Version: version, At: ats, CommandOutput: stderr, Shard: shard.String(),
 			CheckpointInterval: *checkpointEvery}
-		if !*quiet && *progress != "never" {
-			opts.Progress, opts.ProgressInterval = progressPrinter(stderr, *progress, *progressEvery)
+		mode := *progressMode
+		if *quiet {
+			mode = "never"
+		}
+		display, err := progress.New(stderr, progress.Options{Mode: mode, Interval: *progressEvery, Conns: sc.Conns, Hold: sc.Hold.D()})
+		if err != nil {
+			return usagef("run: %v", err)
+		}
+		opts.ProgressInterval = display.Interval()
+		opts.Progress = func(p runner.Progress) {
+			display.Update(progress.Snapshot{Phase: p.Phase, Attempted: p.Live.Attempted, Upgraded: p.Live.Upgraded,
+				Failed: p.Live.Failed, Dropped: p.Live.Dropped, Alive: p.Live.Alive,
+				HandshakeP99Ms: p.Live.HandshakeP99Ms, HoldLeft: p.HoldLeft, Elapsed: p.Elapsed})
+			if m != nil {
+				m.SetPhase(p.Phase)
+			}
+		}
+		if m != nil {
+			opts.Sink = m.Sink
 		}
 		if outPath != "" {
 			opts.Checkpoint = func(r *report.Result) { _ = writeResult(outPath, r) }
 		}
 		res, err := runOne(ctx, sc, shard, opts, runExtras{ats: *atFlags, quiet: *quiet, stderr: stderr})
+		display.Close()
+		if m != nil {
+			m.SetAlive(0)
+		}
 		if err != nil {
 			var se *runner.StartError
 			if errors.As(err, &se) {
@@ -278,44 +336,4 @@ func render(w io.Writer, res *report.Result, format string) error {
 	default:
 		return report.WriteTable(w, res)
 	}
-}
-
-// progressPrinter prints a live status line on a terminal, plain lines
-// elsewhere (CI logs get no control characters).
-func progressPrinter(w io.Writer, mode string, every time.Duration) (func(runner.Progress), time.Duration) {
-	live := mode == "always" || (mode == "auto" && isTerminal(w))
-	var mu sync.Mutex
-	format := func(p runner.Progress) string {
-		s := fmt.Sprintf("%-8s %6.1fs  up %d  alive %d  failed %d  dropped %d  p99 %.1f ms",
-			p.Phase, p.Elapsed.Seconds(), p.Live.Upgraded, p.Live.Alive, p.Live.Failed, p.Live.Dropped, p.Live.HandshakeP99Ms)
-		if p.HoldLeft > 0 {
-			s += fmt.Sprintf("  hold left %s", p.HoldLeft.Round(time.Second))
-		}
-		return s
-	}
-	if live {
-		return func(p runner.Progress) {
-			mu.Lock()
-			defer mu.Unlock()
-			end := ""
-			if p.Phase == "closing" {
-				end = "\n"
-			}
-			fmt.Fprintf(w, "\r\x1b[2K%s%s", format(p), end)
-		}, 250 * time.Millisecond
-	}
-	return func(p runner.Progress) {
-		mu.Lock()
-		defer mu.Unlock()
-		fmt.Fprintln(w, format(p))
-	}, every
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/wshold/wshold/internal/engine"
+	"github.com/wshold/wshold/internal/event"
 	"github.com/wshold/wshold/internal/server"
 	"github.com/wshold/wshold/report"
 	"github.com/wshold/wshold/scenario"
@@ -23,6 +24,9 @@ import (
 
 // Options are the run's settings that are not part of the scenario.
 type Options struct {
+	// Sink, if set, wraps the recorder: every event goes through the
+	// returned sink (e.g. Prometheus counters), which must pass it on.
+	Sink func(event.Sink) event.Sink
 	// Progress receives progress lines while the run goes on; nil = none.
 	Progress func(Progress)
 	// ProgressInterval is how often Progress is called. Default 2 s.
@@ -111,7 +115,11 @@ func Run(ctx context.Context, sc scenario.Scenario, o Options) (*report.Result, 
 		res.Shard = o.Shard
 		return res
 	})
-	out, err := engine.Run(ctx, cfg, start, rec)
+	var sink event.Sink = rec
+	if o.Sink != nil {
+		sink = o.Sink(rec)
+	}
+	out, err := engine.Run(ctx, cfg, start, sink)
 	meter.stop()
 	stopWatch()
 	marks := sched.stop()
