@@ -29,6 +29,7 @@ type Flags struct {
 	CA               string
 	Expect           []string
 	ProxyConfigs     []string
+	Redact           []string
 }
 
 // AddFlags defines run's scenario flags on fs, with Defaults() as the
@@ -74,6 +75,8 @@ func AddFlags(fs *pflag.FlagSet) *Flags {
 			"Default: upgraded>=100% and no-drops")
 	fs.StringArrayVar(&f.ProxyConfigs, "proxy-config", nil,
 		"record this proxy configuration `FILE`'s path and SHA-256 in the result, so compared runs show what changed; repeatable")
+	fs.StringArrayVar(&f.Redact, "redact", nil,
+		"never write the value of this header `NAME` into results or reports (Authorization, Proxy-Authorization and Cookie never are); repeatable")
 	return f
 }
 
@@ -103,6 +106,7 @@ func (f *Flags) Apply(fs *pflag.FlagSet, s *Scenario) {
 		{"ca", func() { s.CA = f.CA }},
 		{"expect", func() { s.Expect = slices.Clone(f.Expect) }},
 		{"proxy-config", func() { s.ProxyConfigs = slices.Clone(f.ProxyConfigs) }},
+		{"redact", func() { s.Redact = slices.Clone(f.Redact) }},
 	}
 	for _, b := range set {
 		if fs.Changed(b.flag) {

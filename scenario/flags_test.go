@@ -104,7 +104,7 @@ func TestEveryFlagReachesTheScenario(t *testing.T) {
 	// Every scenario key has a flag: a key added to Scenario without one
 	// fails here.
 	for _, k := range schemaKeys() {
-		name := map[string]string{"headers": "header", "subprotocols": "subprotocol", "source_ips": "source-ip", "proxy_configs": "proxy-config", "target": ""}[k]
+		name := map[string]string{"headers": "header", "subprotocols": "subprotocol", "source_ips": "source-ip", "proxy_configs": "proxy-config", "target": "", "redact": "redact"}[k]
 		if name == "" && k != "target" {
 			name = strings.ReplaceAll(k, "_", "-")
 		}

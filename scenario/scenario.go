@@ -56,6 +56,9 @@ type Scenario struct {
 	CA string `toml:"ca" json:"ca,omitempty"`
 	// ProxyConfigs are files whose path and SHA-256 go into the result.
 	ProxyConfigs []string `toml:"proxy_configs" json:"proxy_configs,omitempty"`
+	// Redact names headers whose values never reach results or reports,
+	// besides Authorization, Proxy-Authorization and Cookie, which never do.
+	Redact []string `toml:"redact" json:"redact,omitempty"`
 	// Expect lists expectations (see Expectation); empty = the default
 	// (every upgrade succeeds, no connection drops).
 	Expect []string `toml:"expect" json:"expect,omitempty"`

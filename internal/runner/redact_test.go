@@ -13,7 +13,8 @@ import (
 func TestCredentialsNeverReachTheResult(t *testing.T) {
 	sc := scenario.Defaults()
 	sc.Conns, sc.Hold = 3, scenario.Duration(100*time.Millisecond)
-	sc.Headers = []string{"Authorization: Bearer s3cret", "cookie: session=s3cret", "X-Trace: visible"}
+	sc.Headers = []string{"Authorization: Bearer s3cret", "cookie: session=s3cret", "X-Api-Key: s3cret", "X-Trace: visible"}
+	sc.Redact = []string{"x-api-key"}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	res, err := Run(ctx, sc, Options{})

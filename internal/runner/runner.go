@@ -95,7 +95,7 @@ func Run(ctx context.Context, sc scenario.Scenario, o Options) (*report.Result, 
 		return nil, &StartError{err}
 	}
 
-	asRun := redacted(sc, nil)
+	asRun := redacted(sc, sc.Redact)
 	// The meter settles the heap first, so the run's clock starts after
 	// it: a ramp's time is the connections' alone.
 	meter := startMeter()
@@ -189,7 +189,7 @@ func engineConfig(sc scenario.Scenario) (engine.Config, []string, func(), error)
 		URL: u, Conns: sc.Conns, Rate: sc.Rate, MaxInFlight: sc.MaxInFlight,
 		HandshakeTimeout: sc.HandshakeTimeout.D(), Hold: sc.Hold.D(),
 		Ping: sc.Ping.D(), PingFraction: sc.PingFraction, PongTimeout: sc.PongTimeout.D(),
-		Header: header, Secrets: secretValues(sc.Headers, nil), Subprotocols: sc.Subprotocols, SourceIPs: ips,
+		Header: header, Secrets: secretValues(sc.Headers, sc.Redact), Subprotocols: sc.Subprotocols, SourceIPs: ips,
 		// Once every connection is gone there is nothing left to watch;
 		// ending then keeps failed CI runs short.
 		EndWhenNoneAlive: true,
