@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -56,6 +57,8 @@ type loop struct {
 	open    atomic.Int64
 	stopped atomic.Bool
 	wg      sync.WaitGroup
+
+	ti unix.TCPInfo // reused by arrival, so dating a drop allocates nothing
 }
 
 func newLoop(e *engine, id int) (*loop, error) {
@@ -280,6 +283,9 @@ func (l *loop) keep(c *connState, p []byte) {
 // the drop. This is where a proxy's cut becomes a number.
 func (l *loop) end(fd int, c *connState, kind event.DropKind, code uint16, now int64) {
 	if !c.closing && !l.e.closing.Load() {
+		if kind == event.EOF || kind == event.CloseFrame || kind == event.ProtocolError {
+			now = max(c.lastFrame, l.arrival(fd, kind == event.EOF))
+		}
 		l.e.sink.Dropped(event.Dropped{
 			AtNs:      now,
 			AgeNs:     now - c.upgradedAt,
@@ -295,6 +301,27 @@ func (l *loop) end(fd int, c *connState, kind event.DropKind, code uint16, now i
 	*c = connState{}
 	unix.Close(fd) // also removes it from the epoll set: it has no duplicate
 	l.open.Add(-1)
+}
+
+// arrival dates what ended a connection by the kernel's clock: when the
+// last data segment (a close frame, a bad frame) or, for a bare FIN, the
+// last segment carrying an ACK arrived. A busy machine can keep the loop
+// from reading for hundreds of milliseconds; the proxy cut the connection
+// when its FIN left, and the kernel knows when that was (to the
+// millisecond). Falls back to now when the kernel cannot say.
+func (l *loop) arrival(fd int, fin bool) int64 {
+	size := uint32(unsafe.Sizeof(l.ti))
+	_, _, errno := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.IPPROTO_TCP, unix.TCP_INFO,
+		uintptr(unsafe.Pointer(&l.ti)), uintptr(unsafe.Pointer(&size)), 0)
+	now := l.e.now()
+	if errno != 0 {
+		return now
+	}
+	lag := l.ti.Last_data_recv
+	if fin {
+		lag = l.ti.Last_ack_recv
+	}
+	return now - int64(lag)*int64(time.Millisecond)
 }
 
 // write sends one masked control frame. A full socket buffer (the server is
