@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -143,7 +144,20 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	ctx, stop := interruptible(stderr)
+	// What a second interrupt writes before quitting: the current
+	// scenario's result so far, to its -o file.
+	var snapMu sync.Mutex
+	var snapshot func() *report.Result
+	var snapPath string
+	ctx, stop := interruptible(stderr, func() {
+		snapMu.Lock()
+		defer snapMu.Unlock()
+		if snapshot != nil && snapPath != "" {
+			if err := writeResult(snapPath, snapshot()); err == nil {
+				fmt.Fprintf(stderr, "wshold: wrote what it had to %s\n", snapPath)
+			}
+		}
+	})
 	defer stop()
 
 	if !startTime.IsZero() {
@@ -190,6 +204,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		}
 		if outPath != "" {
 			opts.Checkpoint = func(r *report.Result) { _ = writeResult(outPath, r) }
+			opts.Snapshot = func(f func() *report.Result) {
+				snapMu.Lock()
+				snapshot, snapPath = f, outPath
+				snapMu.Unlock()
+			}
 		}
 		res, err := runOne(ctx, sc, shard, opts, runExtras{ats: *atFlags, quiet: *quiet, stderr: stderr})
 		display.Close()
@@ -279,8 +298,9 @@ func runScenarios(fs *pflag.FlagSet, sflags *scenario.Flags, file string, names 
 
 // interruptible returns a context cancelled by the first SIGINT/SIGTERM:
 // the run stops opening connections, closes the held ones and writes its
-// result. A second signal exits at once; the last checkpoint stays on disk.
-func interruptible(stderr io.Writer) (context.Context, func()) {
+// result. A second signal writes the result so far (when -o is set) and
+// exits at once, without the closing handshakes.
+func interruptible(stderr io.Writer, onSecond func()) (context.Context, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
@@ -295,7 +315,8 @@ func interruptible(stderr io.Writer) (context.Context, func()) {
 		cancel()
 		select {
 		case <-sigs:
-			fmt.Fprintln(stderr, "wshold: interrupted twice: quitting; the result file holds the last checkpoint")
+			fmt.Fprintln(stderr, "wshold: interrupted twice: writing what it has and quitting without closing connections")
+			onSecond()
 			os.Exit(exitFail)
 		case <-done:
 		}

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/wshold/wshold/internal/engine"
@@ -39,6 +40,10 @@ type Options struct {
 	// workers' progress from them.
 	Checkpoint         func(*report.Result)
 	CheckpointInterval time.Duration
+	// Snapshot, if set, is handed a function that returns the run's result
+	// so far, marked interrupted, callable at any moment while the run
+	// goes on: what a second Ctrl-C writes before quitting.
+	Snapshot func(func() *report.Result)
 	// At are commands to run during the hold; see At.
 	At []At
 	// CommandOutput receives the output of At commands; nil discards it.
@@ -103,7 +108,23 @@ func Run(ctx context.Context, sc scenario.Scenario, o Options) (*report.Result, 
 	rec := report.NewRecorder(start, sc.Conns)
 	holding := make(chan time.Time, 1)
 	sched := &scheduler{out: o.CommandOutput}
+	var holdAt atomic.Int64 // UnixNano of the hold's start; 0 before
+	if o.Snapshot != nil {
+		o.Snapshot(func() *report.Result {
+			var hs time.Time
+			if ns := holdAt.Load(); ns != 0 {
+				hs = time.Unix(0, ns)
+			}
+			res := rec.Result(report.Meta{Scenario: asRun, Version: o.Version, Target: cfg.URL.Redacted(), Start: start,
+				HoldStart: hs, End: time.Now(), EndReason: "interrupted", Interrupted: true, ProxyConfigs: configs,
+				Resources: meter.resources(rec.Live().Alive), Warnings: append(warnings[:len(warnings):len(warnings)],
+					"interrupted twice: the result was written at once, without closing the held connections")})
+			res.Shard = o.Shard
+			return res
+		})
+	}
 	cfg.OnHoldStart = func(t time.Time) {
+		holdAt.Store(t.UnixNano())
 		meter.holdStarted(cfg.Hold)
 		sched.start(ctx, o.At, start, t)
 		holding <- t
