@@ -236,8 +236,8 @@ func loadText(res *Result) string {
 		}
 	}
 	text := fmt.Sprintf("%d conns at %s, hold %s, %s", s.Conns, rate, s.Hold, ping)
-	if s.Procs > 0 {
-		text += fmt.Sprintf(", %d procs", s.Procs)
+	if s.Procs > 1 {
+		text += fmt.Sprintf(", %d processes", s.Procs)
 	}
 	return text
 }
