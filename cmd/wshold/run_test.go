@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"io"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -26,5 +29,39 @@ func TestStartAtRefusesWhatIsNotATime(t *testing.T) {
 		if code := dispatch([]string{"run", "--start-at", bad}, &out, &errb); code != exitUsage || !strings.Contains(errb.String(), "--start-at") {
 			t.Errorf("--start-at %q: exit %d, stderr %q; want 2 naming the flag", bad, code, errb.String())
 		}
+	}
+}
+
+// --metrics-addr serves Prometheus metrics while the run goes on; during
+// the hold the alive gauge is the number of held connections.
+func TestMetricsAddrServesTheAliveGaugeDuringTheHold(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	done := make(chan int, 1)
+	go func() {
+		var out, errb bytes.Buffer
+		done <- dispatch([]string{"run", "-c", "50", "--hold", "3s", "-q", "--metrics-addr", addr}, &out, &errb)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	seen := ""
+	for time.Now().Before(deadline) && !strings.Contains(seen, "\nwshold_connections_alive 50\n") {
+		time.Sleep(100 * time.Millisecond)
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		seen = string(b)
+	}
+	if !strings.Contains(seen, "\nwshold_connections_alive 50\n") || !strings.Contains(seen, `wshold_phase{phase="holding"} 1`) {
+		t.Fatalf("never saw 50 alive while holding; last scrape:\n%s", seen)
+	}
+	if code := <-done; code != exitPass {
+		t.Fatalf("run exit %d", code)
 	}
 }
