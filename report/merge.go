@@ -46,12 +46,22 @@ func Merge(results []*Result) (*Result, error) {
 		Start:     t0,
 		EndReason: mergeEndReason(rs),
 	}
-	out.Scenario.Conns = 0
+	// Shards split conns, rate, the in-flight bound and the source
+	// addresses: the whole run had their sums (and union).
+	out.Scenario.Conns, out.Scenario.Rate, out.Scenario.MaxInFlight = 0, 0, 0
+	out.Scenario.SourceIPs = nil
 	var warnings []string
 	var events []DropEvent
 	byKind := map[string]int64{}
 	for i, r := range rs {
 		out.Scenario.Conns += r.Scenario.Conns
+		out.Scenario.Rate += r.Scenario.Rate
+		out.Scenario.MaxInFlight += r.Scenario.MaxInFlight
+		for _, ip := range r.Scenario.SourceIPs {
+			if !slices.Contains(out.Scenario.SourceIPs, ip) {
+				out.Scenario.SourceIPs = append(out.Scenario.SourceIPs, ip)
+			}
+		}
 		if r.End.After(out.End) {
 			out.End = r.End
 		}
@@ -389,11 +399,13 @@ func mergeResources(rs []*Result) Resources {
 	var held int64
 	for _, r := range rs {
 		out.CPUSeconds += r.Resources.CPUSeconds
+		out.HoldCPUSeconds += r.Resources.HoldCPUSeconds
 		procs := r.Resources.Procs
 		if len(procs) == 0 {
 			procs = []ProcResources{{
 				PeakRSSBytes:    r.Resources.PeakRSSBytes,
 				CPUSeconds:      r.Resources.CPUSeconds,
+				HoldCPUSeconds:  r.Resources.HoldCPUSeconds,
 				RSSPerConnBytes: r.Resources.RSSPerConnBytes,
 				Held:            r.Counts.Held,
 			}}

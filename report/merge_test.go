@@ -125,7 +125,12 @@ func TestMergeOfShardsEqualsOneRun(t *testing.T) {
 		}
 		var results []*Result
 		for j, p := range parts {
-			results = append(results, mergeRecord(t, p, time.Duration(j%3)*time.Second, holdAt, endAt))
+			r := mergeRecord(t, p, time.Duration(j%3)*time.Second, holdAt, endAt)
+			// Each shard ran its share of the rate and of the in-flight
+			// bound, as --shard gives it.
+			r.Scenario.Rate = float64(mergeShare(int(single.Scenario.Rate), shards, j))
+			r.Scenario.MaxInFlight = mergeShare(single.Scenario.MaxInFlight, shards, j)
+			results = append(results, r)
 		}
 
 		merged, err := Merge(results)
@@ -389,4 +394,13 @@ func TestMergeErrorsNameTheResultAsGiven(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `result 2 (scenario "nginx-default"`) {
 		t.Fatalf("err = %v; want it to name result 2, the broken one", err)
 	}
+}
+
+// mergeShare is shard j's part of total split over n, remainder first.
+func mergeShare(total, n, j int) int {
+	share := total / n
+	if j < total%n {
+		share++
+	}
+	return share
 }
