@@ -28,13 +28,23 @@ func (e *engine) attempt(ctx context.Context, i int, intended time.Time) {
 		Header:    ws.HandshakeHeaderHTTP(e.cfg.Header),
 		Protocols: e.cfg.Subprotocols,
 		TLSConfig: e.cfg.TLS,
-		NetDial:   e.netDial(i),
+		// The run's context reaches the connect through NetDial; the
+		// upgrade itself is bounded by Timeout. Handing Dial a context
+		// that can be cancelled would cost a watcher goroutine per attempt.
+		NetDial: func(_ context.Context, network, addr string) (net.Conn, error) {
+			dctx, cancel := context.WithTimeout(ctx, e.cfg.HandshakeTimeout)
+			defer cancel()
+			return e.netDial(i)(dctx, network, addr)
+		},
 		OnStatusError: func(status int, reason []byte, resp io.Reader) {
 			captured = describeResponse(resp)
 		},
 	}
 	began := e.now()
-	conn, br, _, err := d.Dial(ctx, e.target)
+	conn, br, _, err := d.Dial(context.Background(), e.target)
+	if err != nil && ctx.Err() != nil {
+		err = fmt.Errorf("%w: %w", context.Canceled, err)
+	}
 	if err != nil {
 		if conn != nil {
 			conn.Close()
