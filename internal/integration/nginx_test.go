@@ -21,14 +21,19 @@ func TestNginxIdleTimeoutDropsEveryIdleConnectionAtTheTimeout(t *testing.T) {
 	if res.Counts.Upgraded != 1000 || res.Counts.Dropped != 1000 {
 		t.Fatalf("upgraded %d dropped %d, want 1000/1000; failures %+v", res.Counts.Upgraded, res.Counts.Dropped, res.Failures)
 	}
-	if len(res.Drops.Clusters) != 1 {
-		t.Fatalf("clusters %+v, want exactly one", res.Drops.Clusters)
-	}
+	// The first cluster is the largest. Nearly every drop lands in it,
+	// within a few ms of 3 s. A busy nginx dates its timers by a clock it
+	// refreshes once per event-loop pass, so under load a few connections
+	// are cut up to ~150 ms early; they may fall outside the main window,
+	// even form a small cluster of their own — but never away from 3 s.
 	c := res.Drops.Clusters[0]
-	// On a quiet machine every drop lands within ±15 ms of 3 s; on a busy
-	// one a few stragglers may fall outside the cluster's window.
-	if c.AtMs < 2700 || c.AtMs > 3300 || c.Kind != "eof" || c.Count < 950 {
-		t.Fatalf("cluster %+v, want (nearly) 1000 eof at 3000 ms ± 300", c)
+	if c.AtMs < 2700 || c.AtMs > 3300 || c.Kind != "eof" || c.Count < 900 {
+		t.Fatalf("cluster %+v, want (nearly) 1000 eof at 3000 ms ± 300; all: %+v", c, res.Drops.Clusters)
+	}
+	for _, other := range res.Drops.Clusters[1:] {
+		if other.AtMs < 2700 || other.AtMs > 3300 || other.Clock == "wall" {
+			t.Fatalf("a second cluster %+v away from the 3 s idle timeout", other)
+		}
 	}
 	if res.Drops.ByKind["eof"] != 1000 {
 		t.Fatalf("by kind %v, want 1000 eof (nginx sends FIN without a close frame)", res.Drops.ByKind)
