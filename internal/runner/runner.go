@@ -95,6 +95,11 @@ func Run(ctx context.Context, sc scenario.Scenario, o Options) (*report.Result, 
 	}
 	warnings = append(warnings, o.Warnings...)
 	defer cleanup()
+	if h := ReadHost(); h.PortHi > h.PortLo {
+		if w := timeWaitWarning(cfg.URL, h.PortLo, h.PortHi); w != "" {
+			warnings = append(warnings, w)
+		}
+	}
 	configs, err := fingerprint(sc.ProxyConfigs)
 	if err != nil {
 		return nil, &StartError{err}
