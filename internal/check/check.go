@@ -127,8 +127,8 @@ func (t *target) fillRequest(r *Report, tx []byte) {
 			r.Key = h.Value
 			r.AcceptExpected = acceptFor(h.Value)
 		}
-		h = t.redact.header(h)
-		h.Value = t.redact.scrub(printable([]byte(h.Value)))
+		h = hide(t.redact, h)
+		h.Value = t.redact.Scrub(printable([]byte(h.Value)))
 		r.Request.Headers = append(r.Request.Headers, h)
 	}
 }
@@ -165,17 +165,17 @@ func (t *target) examine(r *Report, rec *recorder, deadline time.Time) {
 		return
 	}
 	resp := &Response{
-		StatusLine: t.redact.scrub(printable([]byte(first))),
+		StatusLine: t.redact.Scrub(printable([]byte(first))),
 		Proto:      proto,
 		Status:     status,
-		Reason:     t.redact.scrub(printable([]byte(reason))),
+		Reason:     t.redact.Scrub(printable([]byte(reason))),
 	}
 	for _, h := range headers {
-		h.Name = t.redact.scrub(printable([]byte(h.Name)))
+		h.Name = t.redact.Scrub(printable([]byte(h.Name)))
 		h.Value = printable([]byte(h.Value))
 		resp.raw = append(resp.raw, h)
-		h.Value = t.redact.scrub(h.Value)
-		resp.Headers = append(resp.Headers, t.redact.header(h))
+		h.Value = t.redact.Scrub(h.Value)
+		resp.Headers = append(resp.Headers, hide(t.redact, h))
 	}
 	r.Response = resp
 
@@ -206,7 +206,7 @@ func (t *target) readBody(resp *Response, rx []byte, rec *recorder, deadline tim
 	if len(body) > t.bodyLimit {
 		body, resp.BodyTruncated = body[:t.bodyLimit], true
 	}
-	resp.Body = t.redact.scrub(printable(body))
+	resp.Body = t.redact.Scrub(printable(body))
 }
 
 // validate checks a 101 the way RFC 6455 §4.1 tells a client to, with

@@ -44,7 +44,7 @@ func classify(err error) string {
 func (t *target) netFailure(r *Report, phase string, err error) {
 	r.Phase = phase
 	if err != nil {
-		r.Error = t.redact.scrub(err.Error())
+		r.Error = t.redact.Scrub(err.Error())
 	}
 	cause := classify(err)
 	if phase == PhaseTLS && cause != CauseTimeout {
@@ -152,7 +152,7 @@ func (t *target) notHTTP(r *Report, rx []byte) {
 	r.Cause = CauseBadResponse
 	r.Verdict = "the answer is not HTTP"
 	r.Response = nil
-	show := t.redact.scrub(string(rx[:min(len(rx), 64)]))
+	show := t.redact.Scrub(string(rx[:min(len(rx), 64)]))
 	switch {
 	case len(rx) > 0 && (rx[0] == 0x15 || rx[0] == 0x16):
 		r.Verdict = "the server answered with TLS: use wss://"
@@ -170,21 +170,21 @@ func (t *target) notHTTP(r *Report, rx []byte) {
 func (t *target) badResponse(r *Report, rx []byte, why string) {
 	r.Cause = CauseBadResponse
 	r.Verdict = "the answer is not valid HTTP: " + why
-	r.explain("%s. The first bytes were %q.", upperFirst(why), t.redact.scrub(string(rx[:min(len(rx), 80)])))
+	r.explain("%s. The first bytes were %q.", upperFirst(why), t.redact.Scrub(string(rx[:min(len(rx), 80)])))
 	r.fix("client", "Check that the URL's port belongs to an HTTP server or proxy.", "")
 }
 
 // partialAnswer explains an answer that stopped before its headers ended.
 func (t *target) partialAnswer(r *Report, rx []byte, err error) {
 	if err != nil {
-		r.Error = t.redact.scrub(err.Error())
+		r.Error = t.redact.Scrub(err.Error())
 	}
 	cause := classify(err)
 	if cause == "" {
 		cause = CauseEOF
 	}
 	r.Cause = cause
-	got := firstLine(t.redact.scrub(printable(rx)))
+	got := firstLine(t.redact.Scrub(printable(rx)))
 	if cause == CauseTimeout {
 		r.Verdict = fmt.Sprintf("the answer started but its headers did not finish within %v", t.timeout)
 	} else {

@@ -13,6 +13,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/wshold/wshold/internal/redact"
 	"time"
 )
 
@@ -63,7 +65,7 @@ type target struct {
 	protocols  []string
 	timeout    time.Duration
 	bodyLimit  int
-	redact     *redactor
+	redact     *redact.Redactor
 	sentAuth   bool // an Authorization or Cookie header was sent
 	insecureWS bool // --insecure given for a ws:// URL (no effect)
 }
@@ -118,7 +120,7 @@ func prepare(raw string, o Options) (*target, error) {
 		protocols: o.Subprotocols,
 		timeout:   o.Timeout,
 		bodyLimit: o.BodyLimit,
-		redact:    newRedactor(o.Redact),
+		redact:    redact.New(o.Redact),
 	}
 	if t.timeout == 0 {
 		t.timeout = DefaultTimeout
@@ -181,8 +183,8 @@ func (t *target) addHeaders(o Options) error {
 		case "Authorization", "Cookie":
 			t.sentAuth = true
 		}
-		if t.redact.secret(name) {
-			t.redact.learn(value)
+		if t.redact.Secret(name) {
+			t.redact.Learn(value)
 		}
 		t.header = append(t.header, Header{Name: name, Value: value})
 	}
@@ -198,8 +200,8 @@ func (t *target) addHeaders(o Options) error {
 	if ui := t.u.User; ui != nil && !t.has("Authorization") {
 		pw, _ := ui.Password()
 		v := "Basic " + base64.StdEncoding.EncodeToString([]byte(ui.Username()+":"+pw))
-		t.redact.learn(v)
-		t.redact.learn(pw)
+		t.redact.Learn(v)
+		t.redact.Learn(pw)
 		t.header = append(t.header, Header{Name: "Authorization", Value: v})
 		t.sentAuth = true
 	}

@@ -37,11 +37,9 @@ type Config struct {
 	PongTimeout time.Duration
 	// Header holds extra request headers (Origin included).
 	Header http.Header
-	// Secrets are credential values sent in Header (or parts of them)
-	// that must never reach a result: each is replaced by "[redacted]"
-	// in a failure's example, which quotes the server's answer and may
-	// echo the request. Values shorter than 4 bytes are ignored.
-	Secrets []string
+	// Scrub, if set, hides credentials in a failure's example, which quotes
+	// the server's answer and may echo the request's headers.
+	Scrub func(string) string
 	// Subprotocols are offered in Sec-WebSocket-Protocol.
 	Subprotocols []string
 	// SourceIPs spread connections over local addresses; each socket is

@@ -54,7 +54,9 @@ func (e *engine) attempt(ctx context.Context, i int, intended time.Time) {
 		if example == "" {
 			example = err.Error()
 		}
-		example = scrub(example, e.cfg.Secrets)
+		if e.cfg.Scrub != nil {
+			example = e.cfg.Scrub(example)
+		}
 		e.sink.Failed(event.Failed{AtNs: e.now(), Cause: cause, Status: status, Example: example})
 		return
 	}
@@ -211,15 +213,4 @@ func sinceLastData(conn net.Conn) int64 {
 		}
 	})
 	return lag
-}
-
-// scrub replaces every secret in s; a server that refuses the upgrade may
-// echo the request, credentials included, in the body quoted in the example.
-func scrub(s string, secrets []string) string {
-	for _, v := range secrets {
-		if len(v) >= 4 {
-			s = strings.ReplaceAll(s, v, "[redacted]")
-		}
-	}
-	return s
 }

@@ -2,29 +2,18 @@ package runner
 
 import (
 	"net/url"
-	"strings"
 
+	"github.com/wshold/wshold/internal/redact"
 	"github.com/wshold/wshold/scenario"
 )
 
-// alwaysRedacted are headers whose values are credentials. Their values
-// never reach a result, a report or a log: results get shared, attached to
-// CI runs and pasted into issues.
-var alwaysRedacted = []string{"Authorization", "Proxy-Authorization", "Cookie"}
-
-// redacted returns sc as it may be written down: header values of
-// credential headers (and of those named in extra) replaced.
-func redacted(sc scenario.Scenario, extra []string) scenario.Scenario {
-	names := append(append([]string{}, alwaysRedacted...), extra...)
+// redacted returns sc as it may be written down: the values of credential
+// headers (and of those sc.Redact names) hidden, a URL's password too. r
+// learns the hidden values, so that an echo of them can be scrubbed later.
+func redacted(sc scenario.Scenario, r *redact.Redactor) scenario.Scenario {
 	headers := make([]string, len(sc.Headers))
 	for i, h := range sc.Headers {
-		name, _, _ := strings.Cut(h, ":")
-		headers[i] = h
-		for _, n := range names {
-			if strings.EqualFold(strings.TrimSpace(name), n) {
-				headers[i] = strings.TrimSpace(name) + ": [redacted]"
-			}
-		}
+		headers[i] = r.Line(h)
 	}
 	sc.Headers = headers
 	if u, err := url.Parse(sc.Target); err == nil && u.User != nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wshold/wshold/internal/redact"
 	"github.com/wshold/wshold/report"
 	"github.com/wshold/wshold/scenario"
 )
@@ -37,7 +38,7 @@ func TestCredentialsNeverReachTheResult(t *testing.T) {
 }
 
 func TestUserinfoPasswordIsRedacted(t *testing.T) {
-	sc := redacted(scenario.Scenario{Target: "ws://user:s3cret@127.0.0.1:1/ws"}, nil)
+	sc := redacted(scenario.Scenario{Target: "ws://user:s3cret@127.0.0.1:1/ws"}, redact.New(nil))
 	if bytes.Contains([]byte(sc.Target), []byte("s3cret")) {
 		t.Fatalf("target %q", sc.Target)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/wshold/wshold/internal/engine"
 	"github.com/wshold/wshold/internal/event"
+	"github.com/wshold/wshold/internal/redact"
 	"github.com/wshold/wshold/internal/server"
 	"github.com/wshold/wshold/report"
 	"github.com/wshold/wshold/scenario"
@@ -89,7 +90,9 @@ func Run(ctx context.Context, sc scenario.Scenario, o Options) (*report.Result, 
 	if err := checkPlan(sc, Plan{Workers: 1}, ReadHost()); err != nil {
 		return nil, &StartError{err}
 	}
-	cfg, warnings, cleanup, err := engineConfig(sc)
+	red := redact.New(sc.Redact)
+	asRun := redacted(sc, red)
+	cfg, warnings, cleanup, err := engineConfig(sc, red.Scrub)
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +108,6 @@ func Run(ctx context.Context, sc scenario.Scenario, o Options) (*report.Result, 
 		return nil, &StartError{err}
 	}
 
-	asRun := redacted(sc, sc.Redact)
 	// The meter settles the heap first, so the run's clock starts after
 	// it: a ramp's time is the connections' alone.
 	meter := startMeter()
@@ -177,7 +179,7 @@ func expectations(sc scenario.Scenario) []string {
 
 // engineConfig resolves the scenario into the engine's terms. cleanup stops
 // the built-in server when one was started.
-func engineConfig(sc scenario.Scenario) (engine.Config, []string, func(), error) {
+func engineConfig(sc scenario.Scenario, scrub func(string) string) (engine.Config, []string, func(), error) {
 	cleanup := func() {}
 	var warnings []string
 	target := sc.Target
@@ -215,7 +217,7 @@ func engineConfig(sc scenario.Scenario) (engine.Config, []string, func(), error)
 		URL: u, Conns: sc.Conns, Rate: sc.Rate, MaxInFlight: sc.MaxInFlight,
 		HandshakeTimeout: sc.HandshakeTimeout.D(), Hold: sc.Hold.D(),
 		Ping: sc.Ping.D(), PingFraction: sc.PingFraction, PongTimeout: sc.PongTimeout.D(),
-		Header: header, Secrets: secretValues(sc.Headers, sc.Redact), Subprotocols: sc.Subprotocols, SourceIPs: ips,
+		Header: header, Scrub: scrub, Subprotocols: sc.Subprotocols, SourceIPs: ips,
 		// Once every connection is gone there is nothing left to watch;
 		// ending then keeps failed CI runs short.
 		EndWhenNoneAlive: true,
