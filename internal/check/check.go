@@ -4,17 +4,17 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha1"
 	"crypto/tls"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gobwas/ws"
+	"github.com/wshold/wshold/internal/handshake"
 )
 
 // bodyGrace bounds how long the body of a failed answer is read once its
@@ -123,9 +123,9 @@ func (t *target) fillRequest(r *Report, tx []byte) {
 	line, headers := splitHead(tx[:end])
 	r.Request.Line = printable([]byte(line))
 	for _, h := range headers {
-		if equalFold(h.Name, "Sec-WebSocket-Key") {
+		if strings.EqualFold(h.Name, "Sec-WebSocket-Key") {
 			r.Key = h.Value
-			r.AcceptExpected = acceptFor(h.Value)
+			r.AcceptExpected = handshake.Accept(h.Value)
 		}
 		h = hide(t.redact, h)
 		h.Value = t.redact.Scrub(printable([]byte(h.Value)))
@@ -218,8 +218,8 @@ func (t *target) validate(r *Report) bool {
 	connection := resp.values("Connection")
 	accept, hasAccept := resp.Get("Sec-WebSocket-Accept")
 	r.AcceptOK = hasAccept && accept == r.AcceptExpected && r.AcceptExpected != ""
-	upgradeOK := hasToken(upgrade, "websocket")
-	connectionOK := hasToken(connection, "upgrade")
+	upgradeOK := handshake.HasToken(upgrade, "websocket")
+	connectionOK := handshake.HasToken(connection, "upgrade")
 	proto, hasProto := resp.Get("Sec-WebSocket-Protocol")
 	protoOK := !hasProto || slices.Contains(t.protocols, proto)
 	if hasProto && protoOK {
@@ -251,12 +251,6 @@ func (t *target) validate(r *Report) bool {
 func closeNormally(c net.Conn) {
 	f := ws.NewCloseFrame(ws.NewCloseFrameBody(ws.StatusNormalClosure, ""))
 	_ = ws.WriteFrame(c, ws.MaskFrameInPlace(f))
-}
-
-// acceptFor computes Sec-WebSocket-Accept for a key (RFC 6455 §4.2.2).
-func acceptFor(key string) string {
-	h := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
-	return base64.StdEncoding.EncodeToString(h[:])
 }
 
 func tlsInfo(cs tls.ConnectionState, verified bool) *TLSInfo {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wshold/wshold/internal/handshake"
 )
 
 // nginx's own error page, as nginx 1.22 writes it.
@@ -421,7 +423,7 @@ func TestRunSendsWhatWasAsked(t *testing.T) {
 			"Request.Line = %q",
 			r.Request.Line)
 	}
-	if r.Key != req.Header.Get("Sec-WebSocket-Key") || r.AcceptExpected != acceptFor(r.Key) {
+	if r.Key != req.Header.Get("Sec-WebSocket-Key") || r.AcceptExpected != handshake.Accept(r.Key) {
 		t.Errorf(
 			"the report's key/accept (%q, %q) do not match what was sent (%q)",
 			r.Key, r.AcceptExpected, req.Header.Get("Sec-WebSocket-Key"))

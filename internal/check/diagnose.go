@@ -3,6 +3,8 @@ package check
 import (
 	"fmt"
 	"strings"
+
+	"github.com/wshold/wshold/internal/handshake"
 )
 
 // diagnoseHTTP explains a non-101 answer: whose answer it is (the backend
@@ -47,7 +49,7 @@ func (t *target) diagnoseHTTP(r *Report) {
 func (t *target) refusedUpgrade(r *Report, p proxyGuess) {
 	resp := r.Response
 	body := firstLine(resp.Body)
-	if v, ok := resp.Get("Sec-WebSocket-Version"); ok && !hasToken([]string{v}, "13") {
+	if v, ok := resp.Get("Sec-WebSocket-Version"); ok && !handshake.HasToken([]string{v}, "13") {
 		r.Verdict = fmt.Sprintf("the server does not speak WebSocket version 13 (it offers %s)", v)
 		r.explain("The answer lists the WebSocket versions the server supports in Sec-WebSocket-Version: %s. Every current client uses version 13 (RFC 6455).", v)
 		r.fix("backend", "Upgrade the server's WebSocket library to one that implements RFC 6455.", "")

@@ -14,8 +14,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/wshold/wshold/internal/redact"
 	"time"
+
+	"github.com/wshold/wshold/internal/redact"
 )
 
 // DefaultTimeout bounds a whole check when Options.Timeout is zero.
@@ -210,7 +211,7 @@ func (t *target) addHeaders(o Options) error {
 
 func (t *target) has(name string) bool {
 	for _, h := range t.header {
-		if equalFold(h.Name, name) {
+		if strings.EqualFold(h.Name, name) {
 			return true
 		}
 	}

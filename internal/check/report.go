@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"strconv"
+	"strings"
 )
 
 // Schema identifies the JSON form of a Report (`wshold check --json`).
@@ -173,7 +174,7 @@ func (r *Response) Get(name string) (string, bool) {
 		return "", false
 	}
 	for _, h := range r.headers() {
-		if equalFold(h.Name, name) {
+		if strings.EqualFold(h.Name, name) {
 			return h.Value, true
 		}
 	}

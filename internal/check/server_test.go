@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wshold/wshold/internal/handshake"
 )
 
 // ioLimit bounds every read and write of a scripted server, so a test that
@@ -88,7 +90,7 @@ func upgrade101(lines ...string) func(*http.Request) string {
 		var b strings.Builder
 		b.WriteString("HTTP/1.1 101 Switching Protocols\r\n")
 		for _, l := range lines {
-			b.WriteString(strings.ReplaceAll(l, "{accept}", acceptFor(key)) + "\r\n")
+			b.WriteString(strings.ReplaceAll(l, "{accept}", handshake.Accept(key)) + "\r\n")
 		}
 		b.WriteString("\r\n")
 		return b.String()

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/wshold/wshold/internal/handshake"
 )
 
 // textWidth is where explanations wrap.
@@ -121,8 +123,8 @@ func (r *Report) writeChecks(w io.Writer) {
 	}
 	fmt.Fprintf(w, "\nChecks:\n")
 	fmt.Fprintf(w, "  [%s] status 101\n", mark(true))
-	fmt.Fprintf(w, "  [%s] Upgrade: websocket — got %s\n", mark(hasToken(resp.values("Upgrade"), "websocket")), show(up, hasUp))
-	fmt.Fprintf(w, "  [%s] Connection: upgrade — got %s\n", mark(hasToken(resp.values("Connection"), "upgrade")), show(conn, hasConn))
+	fmt.Fprintf(w, "  [%s] Upgrade: websocket — got %s\n", mark(handshake.HasToken(resp.values("Upgrade"), "websocket")), show(up, hasUp))
+	fmt.Fprintf(w, "  [%s] Connection: upgrade — got %s\n", mark(handshake.HasToken(resp.values("Connection"), "upgrade")), show(conn, hasConn))
 	fmt.Fprintf(w, "  [%s] Sec-WebSocket-Accept — got %s, expected %s for key %s\n", mark(r.AcceptOK), show(accept, hasAccept), r.AcceptExpected, r.Key)
 	if p, ok := resp.Get("Sec-WebSocket-Protocol"); ok {
 		fmt.Fprintf(w, "  [%s] Sec-WebSocket-Protocol — got %s\n", mark(r.Cause != CauseBadSubprotocol), p)

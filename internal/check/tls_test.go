@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wshold/wshold/internal/handshake"
 )
 
 // upgradeHandler answers a WebSocket upgrade with a valid 101 and closes.
@@ -20,7 +22,7 @@ func upgradeHandler(w http.ResponseWriter, req *http.Request) {
 	}
 	defer c.Close()
 	_, _ = buf.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
-		acceptFor(req.Header.Get("Sec-WebSocket-Key")) + "\r\n\r\n")
+		handshake.Accept(req.Header.Get("Sec-WebSocket-Key")) + "\r\n\r\n")
 	_ = buf.Flush()
 }
 

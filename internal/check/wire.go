@@ -157,27 +157,11 @@ func hex2(c byte) string {
 	return string([]byte{digits[c>>4], digits[c&0xf]})
 }
 
-// equalFold compares header names the way HTTP does: case-insensitively.
-func equalFold(a, b string) bool { return strings.EqualFold(a, b) }
-
-// hasToken reports whether any of the comma-separated lists in values holds
-// token, case-insensitively ("keep-alive, Upgrade" holds "upgrade").
-func hasToken(values []string, token string) bool {
-	for _, v := range values {
-		for t := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(t), token) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // values returns every value of the named header, in order.
 func (r *Response) values(name string) []string {
 	var vs []string
 	for _, h := range r.headers() {
-		if equalFold(h.Name, name) {
+		if strings.EqualFold(h.Name, name) {
 			vs = append(vs, h.Value)
 		}
 	}

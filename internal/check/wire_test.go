@@ -9,6 +9,8 @@ import (
 	"os"
 	"syscall"
 	"testing"
+
+	"github.com/wshold/wshold/internal/handshake"
 )
 
 func TestHeadEnd(t *testing.T) {
@@ -82,9 +84,9 @@ func TestHasToken(t *testing.T) {
 		{nil, "upgrade", false},
 	}
 	for _, tc := range cases {
-		if got := hasToken(tc.values, tc.token); got != tc.want {
+		if got := handshake.HasToken(tc.values, tc.token); got != tc.want {
 			t.Errorf(
-				"hasToken(%q, %q) = %v, want %v",
+				"handshake.HasToken(%q, %q) = %v, want %v",
 				tc.values, tc.token, got, tc.want)
 		}
 	}
@@ -111,9 +113,9 @@ func TestPrintableEscapesControlBytes(t *testing.T) {
 func TestAcceptFor(t *testing.T) {
 	t.Parallel()
 	// The example of RFC 6455 §1.3.
-	if got := acceptFor("dGhlIHNhbXBsZSBub25jZQ=="); got != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" {
+	if got := handshake.Accept("dGhlIHNhbXBsZSBub25jZQ=="); got != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" {
 		t.Errorf(
-			"acceptFor(RFC example) = %q",
+			"handshake.Accept(RFC example) = %q",
 			got)
 	}
 }

@@ -3,8 +3,6 @@ package engine
 import (
 	"bufio"
 	"context"
-	"crypto/sha1"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
@@ -17,6 +15,7 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/wshold/wshold/internal/event"
+	"github.com/wshold/wshold/internal/handshake"
 )
 
 // sink collects events for assertions.
@@ -336,7 +335,7 @@ func TestEarlyFramesBehindThe101AreNotLost(t *testing.T) {
 		if err != nil {
 			return
 		}
-		resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + accept(req) + "\r\n\r\n"
+		resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + handshake.Accept(req) + "\r\n\r\n"
 		close := []byte{0x88, 0x02, 0x03, 0xE9} // close 1001, in the same write as the 101
 		_, _ = c.Write(append([]byte(resp), close...))
 		_, _ = io.Copy(io.Discard, c)
@@ -360,7 +359,7 @@ func TestFailedUpgradesAreClassified(t *testing.T) {
 			if err != nil {
 				return
 			}
-			_, _ = c.Write([]byte(strings.ReplaceAll(answer, "ACCEPT", accept(req))))
+			_, _ = c.Write([]byte(strings.ReplaceAll(answer, "ACCEPT", handshake.Accept(req))))
 			if strings.HasPrefix(answer, "HTTP/1.1 101") {
 				_, _ = io.Copy(io.Discard, c)
 			}
@@ -458,12 +457,6 @@ func readRequest(br *bufio.Reader) (key string, err error) {
 			key = strings.TrimSpace(v)
 		}
 	}
-}
-
-// accept computes Sec-WebSocket-Accept (RFC 6455 §4.2.2).
-func accept(key string) string {
-	h := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
-	return base64.StdEncoding.EncodeToString(h[:])
 }
 
 // readFrame reads one client frame, refusing payloads over 64 KiB.

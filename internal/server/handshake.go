@@ -1,13 +1,14 @@
 package server
 
 import (
-	"crypto/sha1"
 	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/wshold/wshold/internal/handshake"
 )
 
 // Problem texts of a request that cannot be upgraded. Each is one line; the
@@ -25,9 +26,6 @@ const (
 	problemHost       = "missing Host header"
 )
 
-// websocketGUID is the constant RFC 6455 appends to the key before hashing.
-const websocketGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-
 // requestProblems lists why req is not a valid WebSocket upgrade, in the
 // order a client has to fix them; it is empty for a valid one.
 func requestProblems(req *http.Request) []string {
@@ -44,14 +42,14 @@ func requestProblems(req *http.Request) []string {
 	} else if req.Host == "" {
 		ps = append(ps, problemHost)
 	}
-	if up := req.Header.Values("Upgrade"); !hasToken(up, "websocket") {
+	if up := req.Header.Values("Upgrade"); !handshake.HasToken(up, "websocket") {
 		p := problemUpgrade
 		if len(up) > 0 {
 			p += fmt.Sprintf(" (got %q)", strings.Join(up, ", "))
 		}
 		ps = append(ps, p)
 	}
-	if c := req.Header.Values("Connection"); !hasToken(c, "upgrade") {
+	if c := req.Header.Values("Connection"); !handshake.HasToken(c, "upgrade") {
 		p := problemConnection
 		if len(c) > 0 {
 			p += fmt.Sprintf(" (got %q)", strings.Join(c, ", "))
@@ -73,28 +71,9 @@ func requestProblems(req *http.Request) []string {
 	return ps
 }
 
-// hasToken reports whether a comma-separated header (possibly repeated)
-// holds token, ignoring case: "Connection: keep-alive, Upgrade" upgrades.
-func hasToken(values []string, token string) bool {
-	for _, v := range values {
-		for t := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(t), token) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 func validKey(key string) bool {
 	b, err := base64.StdEncoding.DecodeString(key)
 	return err == nil && len(b) == 16
-}
-
-// acceptKey is the Sec-WebSocket-Accept answering key.
-func acceptKey(key string) string {
-	h := sha1.Sum([]byte(key + websocketGUID))
-	return base64.StdEncoding.EncodeToString(h[:])
 }
 
 // writeUpgrade answers req with a 101 according to how (ansUpgrade,
@@ -102,9 +81,9 @@ func acceptKey(key string) string {
 // client offers, because some clients (Node's ws) fail a handshake that
 // offered subprotocols and got none.
 func writeUpgrade(w io.Writer, req *http.Request, how answer) error {
-	accept := acceptKey(req.Header.Get("Sec-WebSocket-Key"))
+	accept := handshake.Accept(req.Header.Get("Sec-WebSocket-Key"))
 	if how == ansBadAccept {
-		accept = acceptKey("wshold-wrong-key-on-purpose")
+		accept = handshake.Accept("wshold-wrong-key-on-purpose")
 	}
 	var b strings.Builder
 	b.WriteString("HTTP/1.1 101 Switching Protocols\r\n")
