@@ -339,23 +339,20 @@ func (l *loop) write(fd int, op byte, payload []byte) {
 // whose pong is overdue and pings the rest of the pinging group.
 func (l *loop) scan(now int64) {
 	table := l.e.conns
+	n := len(l.e.loops)
+	// This loop's slots are fds id, id+n, id+2n, ...: it walks only those.
+	slots := (len(table) - l.id + n - 1) / n
 	// How far to walk follows the time elapsed, not the number of ticks:
 	// a loop that woke late (a busy ramp, a loaded machine) walks further,
 	// so each connection is still visited once per ping interval.
-	num := int64(len(table))*(now-l.lastScan) + l.scanFrac
-	per := int(num / int64(l.e.cfg.Ping))
+	num := int64(slots)*(now-l.lastScan) + l.scanFrac
+	per := min(int(num/int64(l.e.cfg.Ping)), slots)
 	l.scanFrac = num % int64(l.e.cfg.Ping)
 	l.lastScan = now
-	per = min(per, len(table))
-	nloops := len(l.e.loops)
-	for k := 0; k < per; k++ {
-		fd := l.scanPos
-		l.scanPos++
-		if l.scanPos >= len(table) {
+	for range per {
+		fd := l.id + l.scanPos*n
+		if l.scanPos++; l.scanPos >= slots {
 			l.scanPos = 0
-		}
-		if fd%nloops != l.id {
-			continue
 		}
 		c := &table[fd]
 		if !c.open || !c.pinging || c.closing {
