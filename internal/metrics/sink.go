@@ -15,8 +15,18 @@ import (
 // nothing; a new failure cause or an unusual close code allocates its
 // series once.
 func (m *Metrics) Sink(next event.Sink) event.Sink {
+	if next == nil {
+		next = discard{}
+	}
 	return &tee{m: m, next: next}
 }
+
+// discard is the next sink when there is none.
+type discard struct{}
+
+func (discard) Upgraded(event.Upgraded) {}
+func (discard) Failed(event.Failed)     {}
+func (discard) Dropped(event.Dropped)   {}
 
 type tee struct {
 	m    *Metrics
@@ -29,27 +39,21 @@ func (t *tee) Upgraded(e event.Upgraded) {
 	m.upgraded.Inc()
 	m.alive.Inc()
 	m.handshake.Observe(float64(e.LatencyNs) / 1e9)
-	if t.next != nil {
-		t.next.Upgraded(e)
-	}
+	t.next.Upgraded(e)
 }
 
 func (t *tee) Failed(e event.Failed) {
 	m := t.m
 	m.attempted.Inc()
 	m.failedCounter(e.Cause, e.Status).Inc()
-	if t.next != nil {
-		t.next.Failed(e)
-	}
+	t.next.Failed(e)
 }
 
 func (t *tee) Dropped(e event.Dropped) {
 	m := t.m
 	m.alive.Dec()
 	m.droppedCounter(e.Kind, e.CloseCode).Inc()
-	if t.next != nil {
-		t.next.Dropped(e)
-	}
+	t.next.Dropped(e)
 }
 
 func (m *Metrics) failedCounter(cause string, status int) prometheus.Counter {
