@@ -22,21 +22,12 @@ func (l *loop) closeWhenFlushed(c *conn) {
 // if the connection broke and was dropped.
 func (l *loop) send(c *conn, b []byte) bool {
 	if len(c.out) == 0 {
-		for len(b) > 0 {
-			n, err := unix.Write(c.fd, b)
-			if errors.Is(err, unix.EINTR) {
-				continue
-			}
-			if errors.Is(err, unix.EAGAIN) {
-				break
-			}
-			if err != nil {
-				l.drop(c, dropPlain)
-				return false
-			}
-			b = b[n:]
+		n, broken := writeNow(c.fd, b)
+		if broken {
+			l.drop(c, dropPlain)
+			return false
 		}
-		if len(b) == 0 {
+		if b = b[n:]; len(b) == 0 {
 			return true
 		}
 	}
@@ -50,20 +41,12 @@ func (l *loop) send(c *conn, b []byte) bool {
 
 // writable flushes queued output and keeps a flood going.
 func (l *loop) writable(c *conn) {
-	for len(c.out) > 0 {
-		n, err := unix.Write(c.fd, c.out)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if errors.Is(err, unix.EAGAIN) {
-			break
-		}
-		if err != nil {
-			l.drop(c, dropPlain)
-			return
-		}
-		c.out = c.out[:copy(c.out, c.out[n:])]
+	n, broken := writeNow(c.fd, c.out)
+	if broken {
+		l.drop(c, dropPlain)
+		return
 	}
+	c.out = c.out[:copy(c.out, c.out[n:])]
 	if len(c.out) == 0 {
 		if c.lingering {
 			l.drop(c, dropFIN)
@@ -155,4 +138,22 @@ func (l *loop) drop(c *conn, how dropHow) {
 	c.partial = nil
 	l.open.Add(-1)
 	l.closed.Add(1)
+}
+
+// writeNow writes as much of b as the socket takes without blocking and
+// returns how much that was; broken means the connection failed.
+func writeNow(fd int, b []byte) (n int, broken bool) {
+	for n < len(b) {
+		k, err := unix.Write(fd, b[n:])
+		switch {
+		case errors.Is(err, unix.EINTR):
+			continue
+		case errors.Is(err, unix.EAGAIN):
+			return n, false
+		case err != nil:
+			return n, true
+		}
+		n += k
+	}
+	return n, false
 }
