@@ -75,7 +75,6 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 }
 
 func exitCode(err error, stderr io.Writer) int {
-	var ue usageError
 	switch {
 	case err == nil:
 		return exitPass
@@ -83,10 +82,7 @@ func exitCode(err error, stderr io.Writer) int {
 		return exitPass
 	case errors.Is(err, errFail):
 		return exitFail
-	case errors.As(err, &ue):
-		fmt.Fprintln(stderr, "wshold:", err)
-		return exitUsage
-	default:
+	default: // usage errors and runs that could not start alike
 		fmt.Fprintln(stderr, "wshold:", err)
 		return exitUsage
 	}

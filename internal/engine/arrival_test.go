@@ -2,6 +2,7 @@ package engine
 
 import (
 	"net"
+	"net/url"
 	"testing"
 	"time"
 
@@ -40,7 +41,7 @@ func TestDropsAreDatedWhenTheyArrivedNotWhenTheyWereRead(t *testing.T) {
 			}
 			s := &sink{}
 			cfg := Config{}
-			cfg.URL, _ = ParseTarget("ws://127.0.0.1/")
+			cfg.URL, _ = url.Parse("ws://127.0.0.1/")
 			_ = cfg.withDefaults()
 			e := &engine{cfg: cfg, start: time.Now(), sink: s, conns: make([]connState, fd+1)}
 			l, err := newLoop(e, 0)

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"net"
-	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -209,12 +208,3 @@ func (e *engine) stopLoops() {
 }
 
 func (e *engine) loopFor(fd int) *loop { return e.loops[fd%len(e.loops)] }
-
-// ParseTarget checks a target URL for the engine.
-func ParseTarget(s string) (*url.URL, error) {
-	u, err := url.Parse(s)
-	if err != nil {
-		return nil, err
-	}
-	return u, nil
-}

@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"encoding/binary"
+	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -48,7 +49,7 @@ func newFuzzConn(t *testing.T) *fuzzConn {
 		t.Fatal(err)
 	}
 	cfg := Config{MaxFrame: 1 << 20}
-	cfg.URL, _ = ParseTarget("ws://127.0.0.1/")
+	cfg.URL, _ = url.Parse("ws://127.0.0.1/")
 	if err := cfg.withDefaults(); err != nil {
 		t.Fatal(err)
 	}

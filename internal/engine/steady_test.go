@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"net/url"
 	"testing"
 	"time"
 
@@ -27,7 +28,7 @@ func pair(tb testing.TB, cfg Config) (l *loop, fd, peer int) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cfg.URL, _ = ParseTarget("ws://127.0.0.1/")
+	cfg.URL, _ = url.Parse("ws://127.0.0.1/")
 	if err := cfg.withDefaults(); err != nil {
 		tb.Fatal(err)
 	}

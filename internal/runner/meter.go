@@ -1,13 +1,12 @@
 package runner
 
 import (
-	"bufio"
-	"bytes"
 	"math"
 	"os"
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -94,28 +93,19 @@ func settle() {
 func rss() int64     { return statusKB("VmRSS:") * 1024 }
 func peakRSS() int64 { return statusKB("VmHWM:") * 1024 }
 
+// statusKB reads one "Field:   123 kB" line of /proc/self/status.
 func statusKB(field string) int64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0
 	}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		line := sc.Text()
-		if rest, ok := cutPrefix(line, field); ok {
-			f := bytes.Fields([]byte(rest))
-			if len(f) > 0 {
-				v, _ := strconv.ParseInt(string(f[0]), 10, 64)
+	for line := range strings.Lines(string(b)) {
+		if rest, ok := strings.CutPrefix(line, field); ok {
+			if f := strings.Fields(rest); len(f) > 0 {
+				v, _ := strconv.ParseInt(f[0], 10, 64)
 				return v
 			}
 		}
 	}
 	return 0
-}
-
-func cutPrefix(s, p string) (string, bool) {
-	if len(s) >= len(p) && s[:len(p)] == p {
-		return s[len(p):], true
-	}
-	return "", false
 }
