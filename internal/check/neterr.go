@@ -1,44 +1,15 @@
 package check
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"os"
 	"strings"
-	"syscall"
-)
 
-// classify maps a network error to a cause code, or "" if it is none of
-// the known classes.
-func classify(err error) string {
-	var dnsErr *net.DNSError
-	var ne net.Error
-	switch {
-	case err == nil:
-		return ""
-	case errors.As(err, &dnsErr):
-		// A lookup that timed out did not resolve either; the explanation
-		// says which it was.
-		return CauseDNS
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return CauseRefused
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNABORTED):
-		return CauseReset
-	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
-		return CauseUnreachable
-	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded),
-		errors.As(err, &ne) && ne.Timeout():
-		return CauseTimeout
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return CauseEOF
-	}
-	return ""
-}
+	"github.com/wshold/wshold/internal/neterr"
+)
 
 // netFailure explains a check that got no HTTP answer at all.
 func (t *target) netFailure(r *Report, phase string, err error) {
@@ -46,7 +17,7 @@ func (t *target) netFailure(r *Report, phase string, err error) {
 	if err != nil {
 		r.Error = t.redact.Scrub(err.Error())
 	}
-	cause := classify(err)
+	cause := neterr.Cause(err)
 	if phase == PhaseTLS && cause != CauseTimeout {
 		t.tlsFailure(r, err, cause)
 		return
@@ -179,7 +150,7 @@ func (t *target) partialAnswer(r *Report, rx []byte, err error) {
 	if err != nil {
 		r.Error = t.redact.Scrub(err.Error())
 	}
-	cause := classify(err)
+	cause := neterr.Cause(err)
 	if cause == "" {
 		cause = CauseEOF
 	}

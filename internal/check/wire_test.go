@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/wshold/wshold/internal/handshake"
+	"github.com/wshold/wshold/internal/neterr"
 )
 
 func TestHeadEnd(t *testing.T) {
@@ -144,7 +145,7 @@ func TestClassify(t *testing.T) {
 		{nil, ""},
 	}
 	for _, tc := range cases {
-		if got := classify(tc.err); got != tc.want {
+		if got := neterr.Cause(tc.err); got != tc.want {
 			t.Errorf(
 				"classify(%v) = %q, want %q",
 				tc.err, got, tc.want)

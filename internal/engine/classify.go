@@ -2,26 +2,19 @@ package engine
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
-	"io"
 	"net"
-	"syscall"
 
 	"github.com/gobwas/ws"
+
+	"github.com/wshold/wshold/internal/neterr"
 )
 
 // classify turns a failed attempt's error into a stable cause code (never a
-// string that embeds an address, so results group and compare).
+// string that embeds an address, so results group and compare): the
+// handshake's own failures first, then the network's (neterr).
 func classify(err error) (cause string, status int) {
 	var se ws.StatusError
-	var dnsErr *net.DNSError
-	var certErr *tls.CertificateVerificationError
-	var unknownAuth x509.UnknownAuthorityError
-	var hostErr x509.HostnameError
-	var recErr tls.RecordHeaderError
-	var alertErr tls.AlertError
 	switch {
 	case errors.As(err, &se):
 		return "http", int(se)
@@ -37,29 +30,9 @@ func classify(err error) (cause string, status int) {
 		return "bad_response", 0
 	case errors.Is(err, context.Canceled):
 		return "interrupted", 0
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return "refused", 0
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
-		return "reset", 0
-	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE):
-		return "emfile", 0
-	case errors.Is(err, syscall.EADDRNOTAVAIL):
-		return "eaddrnotavail", 0
-	case errors.Is(err, syscall.EADDRINUSE):
-		return "eaddrinuse", 0
-	case errors.Is(err, syscall.ENOBUFS), errors.Is(err, syscall.ENOMEM):
-		return "enobufs", 0
-	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EHOSTUNREACH):
-		return "unreachable", 0
-	case errors.As(err, &dnsErr):
-		return "dns", 0
-	case errors.As(err, &certErr), errors.As(err, &unknownAuth), errors.As(err, &hostErr),
-		errors.As(err, &recErr), errors.As(err, &alertErr):
-		return "tls", 0
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return "eof", 0
-	case errors.Is(err, context.DeadlineExceeded), isTimeout(err):
-		return "timeout", 0
+	}
+	if cause := neterr.Cause(err); cause != "" {
+		return cause, 0
 	}
 	return "error", 0
 }
