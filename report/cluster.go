@@ -43,14 +43,6 @@ const (
 	minAbsolute   = 3
 	tieAbsoluteMs = 5
 	tieShare      = 0.10
-	// Drops this close to a chosen cluster on its own clock are its
-	// stragglers (max(200 ms, 5 %): 150 ms early at 3 s, 3 s at 60 s —
-	// still well apart from the nearest other default, 55 s): a busy
-	// proxy fires some of one timeout's timers late, or with a clock it
-	// refreshed late, in batches that are tight on the wall clock. They
-	// join the cluster instead of posing as an event of their own.
-	stragglerMinMs = 4 * windowMinMs
-	stragglerShare = 0.05
 )
 
 // candidate is a dense group of drops on one clock.
@@ -103,7 +95,7 @@ func findClusters(events []DropEvent, upgraded int64, control bool) []Cluster {
 				best = i
 			}
 		}
-		c := withStragglers(events, cands[best], claimed)
+		c := cands[best]
 		cands = slices.Delete(cands, best, best+1)
 		for _, m := range c.members {
 			claimed[m] = true
@@ -134,25 +126,6 @@ func findClusters(events []DropEvent, upgraded int64, control bool) []Cluster {
 		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.AtMs, b.AtMs))
 	})
 	return out
-}
-
-// withStragglers adds to c the unclaimed drops near it on its own clock.
-func withStragglers(events []DropEvent, c candidate, claimed []bool) candidate {
-	band := max(stragglerMinMs, stragglerShare*math.Abs(c.at))
-	in := make([]bool, len(events))
-	for _, m := range c.members {
-		in[m] = true
-	}
-	members := slices.Clone(c.members)
-	for i := range events {
-		if !claimed[i] && !in[i] && math.Abs(clockValue(&events[i], c.clock)-c.at) <= band {
-			members = append(members, i)
-		}
-	}
-	if len(members) == len(c.members) {
-		return c
-	}
-	return newCandidate(events, c.clock, members)
 }
 
 // minClusterSize: a handful of drops together is not a pattern in a run of

@@ -293,25 +293,3 @@ func TestReclusterUsesTheScenarioControlGroup(t *testing.T) {
 		t.Errorf("half the connections pinged and survived, so it is not a lifetime: %+v", res.Drops.Clusters)
 	}
 }
-
-// A busy nginx fires some of one timeout's timers together, late or early
-// by a clock it refreshed late: those drops are tight on the wall clock but
-// belong to the timeout. They join its cluster instead of posing as an
-// event (seen in CI: 917 at 3.0 s plus 83 cut together at 3.05 s).
-func TestStragglersOfATimeoutJoinItsCluster(t *testing.T) {
-	var events []DropEvent
-	for i := range 917 {
-		up := float64(i) * 0.5 // opened over 0.46 s
-		age := 3000 + float64(i%11) - 5
-		events = append(events, DropEvent{AtMs: up + age, AgeMs: age, IdleMs: age, Kind: "eof"})
-	}
-	for i := range 83 {
-		up := 150 + float64(i)*1.2 // opened over 0.1 s
-		at := 3052 + float64(i%7)  // cut in one batch
-		events = append(events, DropEvent{AtMs: at, AgeMs: at - up, IdleMs: at - up, Kind: "eof"})
-	}
-	got := FindClusters(events, 1000)
-	if len(got) != 1 || got[0].Count != 1000 || got[0].Clock == "wall" || got[0].AtMs < 2950 || got[0].AtMs > 3050 {
-		t.Fatalf("clusters %+v, want one idle/age cluster of all 1000 at 3 s", got)
-	}
-}
