@@ -1,7 +1,10 @@
 package report
 
 import (
+	"encoding/json"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -120,6 +123,52 @@ func TestFindClustersReloadIsAWallClockEvent(t *testing.T) {
 		if !strings.Contains(c.Hint, want) {
 			t.Errorf("hint lacks %q: %s", want, c.Hint)
 		}
+	}
+}
+
+// Recorded on a saturated 2-core box: nginx with proxy_read_timeout 3s
+// cut 1000 idle connections between 2.95 and 3.3 s of idleness, but a
+// starved worker fired some of its timers in batches, 50–130 drops within
+// a few ms of wall time — tighter on the wall clock than the timeout is on
+// the idle clock. They are one idle timeout all the same, not events.
+func TestFindClustersBusyProxyTimerBatchesStayOneIdleTimeout(t *testing.T) {
+	for _, name := range []string{"nginx-3s-busy-a", "nginx-3s-busy-b", "nginx-3s-busy-c"} {
+		t.Run(name, func(t *testing.T) {
+			b, err := os.ReadFile(filepath.Join("testdata", name+".drops.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ev []DropEvent
+			if err := json.Unmarshal(b, &ev); err != nil {
+				t.Fatal(err)
+			}
+			cl := FindClusters(ev, int64(len(ev)))
+			if len(cl) != 1 {
+				t.Fatalf("got %d clusters, want the one idle timeout: %+v", len(cl), cl)
+			}
+			c := cl[0]
+			if c.Clock != "idle" || c.Cause != "idle_timeout" || c.Count != 1000 || c.AtMs < 2980 || c.AtMs > 3020 {
+				t.Errorf("cluster = %+v, want all 1000 drops as an idle timeout at 3000 ms ± 20", c)
+			}
+		})
+	}
+}
+
+// What a busy proxy's late timers cannot explain stays an event: a backend
+// that dies half a second after a 3 s idle timeout cut most connections
+// kills the survivors, which were opened later and are not yet due.
+func TestFindClustersEventAfterATimeoutIsNotItsStraggler(t *testing.T) {
+	idle := dropGen{n: 800, openSpan: 400, ageMs: 3000, jitter: 40, kind: "eof", seed: 11}.events()
+	death := dropGen{n: 200, openFrom: 1000, openSpan: 1000, wallMs: 3900, jitter: 3, kind: "eof", seed: 12}.events()
+	cl := FindClusters(concat(idle, death), 1000)
+	if len(cl) != 2 || cl[0].Count != 800 || cl[0].Clock != "idle" || cl[1].Count != 200 || cl[1].Cause != "event" {
+		t.Fatalf("clusters %+v, want the 800 idle-timeout drops and the 200 of the backend's death apart", cl)
+	}
+	// Drops of another kind are another story, however close in time.
+	reset := dropGen{n: 100, openSpan: 400, ageMs: 3100, jitter: 2, kind: "reset", seed: 13}.events()
+	cl = FindClusters(concat(idle, reset), 900)
+	if len(cl) != 2 || cl[0].Count != 800 || cl[0].Kind != "eof" || cl[1].Count != 100 || cl[1].Kind != "reset" {
+		t.Fatalf("clusters %+v, want the 800 eof and the 100 reset apart", cl)
 	}
 }
 

@@ -23,10 +23,10 @@ func TestNginxIdleTimeoutDropsEveryIdleConnectionAtTheTimeout(t *testing.T) {
 		t.Fatalf("upgraded %d dropped %d, want 1000/1000; failures %+v", res.Counts.Upgraded, res.Counts.Dropped, res.Failures)
 	}
 	// The first cluster is the largest. Nearly every drop lands in it,
-	// within a few ms of 3 s. A busy nginx dates its timers by a clock it
-	// refreshes once per event-loop pass, so under load a few connections
-	// are cut up to ~150 ms early; they may fall outside the main window,
-	// even form a small cluster of their own — but never away from 3 s.
+	// within a few ms of 3 s. A busy nginx cuts some connections early (it
+	// dates timers by a clock refreshed once per event-loop pass) or late,
+	// in batches (a starved worker fires what fell due meanwhile at once):
+	// those still belong to the timeout, never to an event of their own.
 	c := res.Drops.Clusters[0]
 	if c.AtMs < 2700 || c.AtMs > 3300 || c.Kind != "eof" || c.Count < 900 {
 		t.Fatalf("cluster %+v, want (nearly) 1000 eof at 3000 ms ± 300; all: %+v", c, res.Drops.Clusters)
