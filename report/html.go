@@ -201,6 +201,12 @@ func alivePlot(res *Result) svgPlot {
 	if !res.HoldStart.IsZero() && !res.Start.IsZero() {
 		vmark(res.HoldStart.Sub(res.Start).Seconds(), "hold", "hold starts", 0)
 	}
+	if !res.HoldEnd.IsZero() && !res.Start.IsZero() {
+		// Labelled to the left of its line: it sits near the plot's end.
+		x := f.X(res.HoldEnd.Sub(res.Start).Seconds())
+		p.Lines = append(p.Lines, svgLine{svgNum(x), svgNum(svgTop), svgNum(x), svgNum(svgH - svgBott), "hold"})
+		p.Texts = append(p.Texts, svgText{svgNum(x - 3), svgNum(svgTop + 12), "end", "hold-label", "hold ends"})
+	}
 	for _, m := range res.Marks {
 		vmark(m.AtMs/1000, "mark", outOneLine(m.Label), 1)
 	}
@@ -487,7 +493,7 @@ figure { margin: 1em 0; } figcaption { font-weight: 600; } svg { width: 100%; he
 {{with .R.ProxyConfigs}}<table><tr><th>proxy config</th><th>sha256</th></tr>
 {{range .}}<tr><td>{{.Path}}</td><td><code>{{.SHA256}}</code></td></tr>
 {{end}}</table>{{end}}
-<table><tr><th>start</th><td>{{time .R.Start}}</td></tr><tr><th>hold start</th><td>{{time .R.HoldStart}}</td></tr><tr><th>end</th><td>{{time .R.End}} ({{.R.EndReason}})</td></tr></table>
+<table><tr><th>start</th><td>{{time .R.Start}}</td></tr><tr><th>hold start</th><td>{{time .R.HoldStart}}</td></tr>{{if not .R.HoldEnd.IsZero}}<tr><th>hold end</th><td>{{time .R.HoldEnd}}</td></tr>{{end}}<tr><th>end</th><td>{{time .R.End}} ({{.R.EndReason}})</td></tr></table>
 <h2>Harness resources</h2>
 {{with .R.Resources}}<table><tr><th>process</th><th>peak RSS</th><th>CPU</th><th>RSS per held connection</th><th>held</th></tr>
 <tr><td>total</td><td class="n">{{bytes .PeakRSSBytes}}</td><td class="n">{{cpu .CPUSeconds}}</td><td class="n">{{printf "%.0f B" .RSSPerConnBytes}}</td><td></td></tr>

@@ -31,9 +31,10 @@ func TestWriteHTMLIsSelfContained(t *testing.T) {
 	for _, want := range []string{
 		"FAIL: 1000/1000 upgraded",
 		`class="verdict fail"`,
-		`class="alive"`,                    // the alive line
-		`class="cluster"`,                  // the 60 s cluster band on it
-		"hold starts",                      // the hold marked
+		`class="alive"`,   // the alive line
+		`class="cluster"`, // the 60 s cluster band on it
+		"hold starts",     // the hold marked
+		"hold ends",
 		`class="latency"`,                  // percentile curve
 		"99.9%",                            // log percentile axis
 		`class="k-eof"`,                    // drops by age, coloured by kind

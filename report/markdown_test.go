@@ -112,6 +112,7 @@ func outNginxDefault(t testing.TB) *Result {
 	sc.Name = "nginx-default"
 	sc.Target = "ws://127.0.0.1:8080/ws"
 	meta := outMeta(outT0, time.Second, 76*time.Second)
+	meta.HoldEnd = outT0.Add(76 * time.Second)
 	meta.ProxyConfigs = []ProxyConfig{{Path: "scripts/nginx/default.conf", SHA256: "3f2a9c1b5d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9012a3b4c5d6e7f8091"}}
 	meta.Resources = Resources{PeakRSSBytes: 48 << 20, CPUSeconds: 1.25, RSSPerConnBytes: 9800}
 	return outBuild(t, sc, meta, func(r *Recorder) {

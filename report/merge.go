@@ -68,6 +68,9 @@ func Merge(results []*Result) (*Result, error) {
 		if r.HoldStart.After(out.HoldStart) {
 			out.HoldStart = r.HoldStart
 		}
+		if r.HoldEnd.After(out.HoldEnd) {
+			out.HoldEnd = r.HoldEnd
+		}
 		out.Interrupted = out.Interrupted || r.Interrupted
 		out.Shards += max(r.Shards, 1)
 		out.Counts.Attempted += r.Counts.Attempted

@@ -174,9 +174,9 @@ type Meta struct {
 	// Target is the URL actually dialled.
 	Target string
 	// Start is the run's start; zero means the start given to NewRecorder.
-	// HoldStart is when the hold began (zero if never reached); End is
+	// HoldStart and HoldEnd bound the hold (zero if never reached); End is
 	// when the run ended (zero: the timeline ends at the last event).
-	Start, HoldStart, End time.Time
+	Start, HoldStart, HoldEnd, End time.Time
 	// EndReason is "completed", "interrupted" or "error"; empty means
 	// "interrupted" when Interrupted is set, else "completed".
 	EndReason   string
@@ -231,6 +231,7 @@ func (r *Recorder) result(m Meta) *Result {
 		Target:       m.Target,
 		Start:        wallUTC(start),
 		HoldStart:    wallUTC(m.HoldStart),
+		HoldEnd:      wallUTC(m.HoldEnd),
 		End:          wallUTC(m.End),
 		EndReason:    m.EndReason,
 		Interrupted:  m.Interrupted,

@@ -21,9 +21,12 @@ type Result struct {
 	// when Scenario.Target is empty).
 	Target string `json:"target"`
 	// Start and End are wall-clock; HoldStart is when the last connection
-	// attempt finished and the hold began (zero if never reached).
+	// attempt finished and the hold began, HoldEnd when it ended (its
+	// duration, or an interrupt) and closing began; both zero if the hold
+	// was never reached.
 	Start     time.Time `json:"start"`
 	HoldStart time.Time `json:"hold_start,omitzero"`
+	HoldEnd   time.Time `json:"hold_end,omitzero"`
 	End       time.Time `json:"end"`
 	// EndReason is "completed", "interrupted" or "error".
 	EndReason   string `json:"end_reason"`

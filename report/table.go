@@ -127,11 +127,16 @@ func dropPhrase(res *Result) string {
 	return b.String()
 }
 
-// holdText is the hold as it happened (End - HoldStart) when both are
-// known, else as configured.
+// holdText is the hold as it happened (HoldEnd - HoldStart; End for
+// results without HoldEnd, which counts the closing too) when known, else
+// as configured.
 func holdText(res *Result) string {
-	if !res.HoldStart.IsZero() && res.End.After(res.HoldStart) {
-		d := res.End.Sub(res.HoldStart)
+	end := res.HoldEnd
+	if end.IsZero() {
+		end = res.End
+	}
+	if !res.HoldStart.IsZero() && end.After(res.HoldStart) {
+		d := end.Sub(res.HoldStart)
 		if d >= 10*time.Second {
 			return d.Round(time.Second).String()
 		}

@@ -166,6 +166,11 @@ func TestVerdictLine(t *testing.T) {
 			r.Verdict = "fail"
 			return r
 		}(), "FAIL: 10/10 upgraded; 2 dropped at scattered times (ages 1.2 s to 70.0 s)"},
+		{"the hold is the hold, not the closing after it", func() *Result {
+			r := holdRes(resultWith(10, 10))
+			r.HoldEnd = t0.Add(time.Second)
+			return r
+		}(), "PASS: 10/10 upgraded; 0 dropped over a 1s hold"},
 		{"unmet expectations are named", func() *Result {
 			r := holdRes(resultWith(10, 10))
 			r.Verdict = "fail"

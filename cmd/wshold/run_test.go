@@ -5,9 +5,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wshold/wshold/report"
 )
 
 // --start-at holds the first connection back until a wall-clock time, so
@@ -20,6 +23,27 @@ func TestStartAtWaitsForTheWallClock(t *testing.T) {
 	waited := time.Since(began)
 	if code != exitPass || waited < 400*time.Millisecond || !strings.Contains(errb.String(), "waiting") {
 		t.Fatalf("exit %d after %v; stderr:\n%s", code, waited, errb.String())
+	}
+}
+
+// The result says when the hold began and ended; the closing handshake
+// after it is not part of the hold the report names.
+func TestResultBoundsTheHold(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "r.json")
+	var stdout, errb bytes.Buffer
+	if code := dispatch([]string{"run", "-c", "20", "--hold", "300ms", "--progress", "never", "-o", out}, &stdout, &errb); code != exitPass {
+		t.Fatalf("exit %d; stderr:\n%s", code, errb.String())
+	}
+	res, err := report.ReadResultFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := res.HoldEnd.Sub(res.HoldStart)
+	if held < 300*time.Millisecond || held > 2*time.Second || res.End.Before(res.HoldEnd) {
+		t.Fatalf("hold %v → %v, end %v: want a 300 ms hold that ends before the run does", res.HoldStart, res.HoldEnd, res.End)
+	}
+	if !strings.Contains(stdout.String(), "over a "+held.Round(10*time.Millisecond).String()+" hold") {
+		t.Errorf("the verdict line does not name the hold's own length %v:\n%s", held, stdout.String())
 	}
 }
 

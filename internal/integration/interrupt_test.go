@@ -159,7 +159,10 @@ func TestInterruptWritesACompleteResult(t *testing.T) {
 	if res.Counts.Attempted != 2000 || res.Counts.Held != 2000 || res.Counts.Dropped != 0 {
 		t.Fatalf("counts %+v, want all 2000 held at the interrupt", res.Counts)
 	}
-	if held := res.End.Sub(res.HoldStart); held <= 0 || held >= 30*time.Second {
+	if res.HoldEnd.Before(res.HoldStart) || res.HoldEnd.After(res.End) {
+		t.Fatalf("hold %v → %v, end %v: the hold should end at the interrupt, before the run does", res.HoldStart, res.HoldEnd, res.End)
+	}
+	if held := res.HoldEnd.Sub(res.HoldStart); held <= 0 || held >= 30*time.Second {
 		t.Fatalf("hold lasted %v by the result's clocks; want it cut short by the interrupt", held)
 	}
 	if !strings.Contains(r.stderrText(), "interrupted") {

@@ -155,13 +155,17 @@ func Run(ctx context.Context, sc scenario.Scenario, o Options) (*report.Result, 
 		return nil, &StartError{err}
 	}
 	end := time.Now()
+	var holdEnd time.Time
+	if !out.HoldStart.IsZero() {
+		holdEnd = out.HoldEnd
+	}
 	live := rec.Live()
 	if out.ForcedClose > 0 {
 		warnings = append(warnings, fmt.Sprintf("%d connections did not finish the closing handshake within %s and were closed without it", out.ForcedClose, cfg.CloseTimeout))
 	}
 	res := rec.Result(report.Meta{
 		Scenario: asRun, Version: o.Version, Target: cfg.URL.Redacted(),
-		Start: start, HoldStart: out.HoldStart, End: end,
+		Start: start, HoldStart: out.HoldStart, HoldEnd: holdEnd, End: end,
 		Interrupted: out.Interrupted, ProxyConfigs: configs, Marks: marks,
 		Resources: meter.resources(live.Alive), Warnings: warnings,
 	})
