@@ -397,20 +397,21 @@ func htmlTime(t time.Time) string {
 }
 
 var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
-	"ms":     msText,
-	"sec":    secText,
-	"spread": func(ms float64) string { return "±" + msText(ms/2) },
-	"bytes":  bytesText,
-	"status": outStatus,
-	"kind":   kindText,
-	"hash":   outShortHash,
-	"mark":   mdMark,
-	"cause":  causeText,
-	"clock":  compareClockName,
-	"cpu":    secondsCPU,
-	"pct":    func(f float64) string { return strconv.FormatFloat(f*100, 'f', -1, 64) + "%" },
-	"time":   htmlTime,
-	"upper":  strings.ToUpper,
+	"ms":      msText,
+	"sec":     secText,
+	"spread":  func(ms float64) string { return "±" + msText(ms/2) },
+	"bytes":   bytesText,
+	"status":  outStatus,
+	"kind":    kindText,
+	"hash":    outShortHash,
+	"mark":    htmlMark,
+	"perconn": perConnText,
+	"cause":   causeText,
+	"clock":   compareClockName,
+	"cpu":     secondsCPU,
+	"pct":     func(f float64) string { return strconv.FormatFloat(f*100, 'f', -1, 64) + "%" },
+	"time":    htmlTime,
+	"upper":   strings.ToUpper,
 }).Parse(htmlSource))
 
 const htmlSource = `<!DOCTYPE html>
@@ -496,8 +497,8 @@ figure { margin: 1em 0; } figcaption { font-weight: 600; } svg { width: 100%; he
 <table><tr><th>start</th><td>{{time .R.Start}}</td></tr><tr><th>hold start</th><td>{{time .R.HoldStart}}</td></tr>{{if not .R.HoldEnd.IsZero}}<tr><th>hold end</th><td>{{time .R.HoldEnd}}</td></tr>{{end}}<tr><th>end</th><td>{{time .R.End}} ({{.R.EndReason}})</td></tr></table>
 <h2>Harness resources</h2>
 {{with .R.Resources}}<table><tr><th>process</th><th>peak RSS</th><th>CPU</th><th>RSS per held connection</th><th>held</th></tr>
-<tr><td>total</td><td class="n">{{bytes .PeakRSSBytes}}</td><td class="n">{{cpu .CPUSeconds}}</td><td class="n">{{printf "%.0f B" .RSSPerConnBytes}}</td><td></td></tr>
-{{range .Procs}}<tr><td>pid {{.PID}}</td><td class="n">{{bytes .PeakRSSBytes}}</td><td class="n">{{cpu .CPUSeconds}}</td><td class="n">{{printf "%.0f B" .RSSPerConnBytes}}</td><td class="n">{{.Held}}</td></tr>
+<tr><td>total</td><td class="n">{{bytes .PeakRSSBytes}}</td><td class="n">{{cpu .CPUSeconds}}</td><td class="n">{{perconn .RSSPerConnBytes}}</td><td class="n">{{$.R.Counts.Held}}</td></tr>
+{{range .Procs}}<tr><td>pid {{.PID}}</td><td class="n">{{bytes .PeakRSSBytes}}</td><td class="n">{{cpu .CPUSeconds}}</td><td class="n">{{perconn .RSSPerConnBytes}}</td><td class="n">{{.Held}}</td></tr>
 {{end}}</table>{{end}}
 <p class="empty">wshold {{.R.Version}} · result schema {{.R.Schema}}</p>
 </body>
@@ -513,3 +514,13 @@ figure { margin: 1em 0; } figcaption { font-weight: 600; } svg { width: 100%; he
 {{with .Legend}}<div class="legend">{{range .}}<span class="sw {{.Class}}"></span>{{.Label}}{{end}}</div>{{end}}{{end}}
 </figure>
 {{end}}`
+
+// htmlMark is a pass/fail mark that common text fonts have (DejaVu,
+// Liberation, the system UI fonts): the page is read offline, where an
+// emoji font may be missing and Markdown's ✅/❌ would show as empty boxes.
+func htmlMark(pass bool) string {
+	if pass {
+		return "✓"
+	}
+	return "✗"
+}

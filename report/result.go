@@ -172,7 +172,8 @@ type Resources struct {
 	PeakRSSBytes int64   `json:"peak_rss_bytes"`
 	CPUSeconds   float64 `json:"cpu_seconds"`
 	// RSSPerConnBytes is RSS growth from before the first connection to
-	// the start of the hold, divided by connections held.
+	// the start of the hold, divided by the connections alive then (0: not
+	// measured).
 	RSSPerConnBytes float64 `json:"rss_per_conn_bytes"`
 	// HoldCPUSeconds is the part of CPUSeconds spent during the hold
 	// (from its start to its planned end, or the run's end if sooner):

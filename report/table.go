@@ -127,6 +127,15 @@ func dropPhrase(res *Result) string {
 	return b.String()
 }
 
+// perConnText is the RSS per held connection, or "–" when it was not
+// measured (the hold was never reached, or nothing was up at its start).
+func perConnText(b float64) string {
+	if b <= 0 {
+		return "–"
+	}
+	return bytesText(int64(b))
+}
+
 // holdText is the hold as it happened (HoldEnd - HoldStart; End for
 // results without HoldEnd, which counts the closing too) when known, else
 // as configured.
@@ -349,9 +358,9 @@ func resourcesSection(w io.Writer, res *Result) error {
 		_, err := fmt.Fprintln(w, "Resources: not measured")
 		return err
 	}
-	rows := [][]string{{"total", bytesText(r.PeakRSSBytes), secondsCPU(r.CPUSeconds), bytesText(int64(r.RSSPerConnBytes)), itoa(res.Counts.Held)}}
+	rows := [][]string{{"total", bytesText(r.PeakRSSBytes), secondsCPU(r.CPUSeconds), perConnText(r.RSSPerConnBytes), itoa(res.Counts.Held)}}
 	for _, p := range r.Procs {
-		rows = append(rows, []string{"pid " + strconv.Itoa(p.PID), bytesText(p.PeakRSSBytes), secondsCPU(p.CPUSeconds), bytesText(int64(p.RSSPerConnBytes)), itoa(p.Held)})
+		rows = append(rows, []string{"pid " + strconv.Itoa(p.PID), bytesText(p.PeakRSSBytes), secondsCPU(p.CPUSeconds), perConnText(p.RSSPerConnBytes), itoa(p.Held)})
 	}
 	return renderTable(w, "Harness resources", []string{"process", "peak RSS", "CPU", "RSS per conn", "held"}, rows,
 		[]tw.Align{tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight})

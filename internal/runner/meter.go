@@ -20,6 +20,9 @@ type meter struct {
 	mu      sync.Mutex
 	baseRSS int64
 	holdRSS int64
+	// holdAlive is how many connections were up when holdRSS was taken:
+	// the ones that RSS holds, whatever drops later.
+	holdAlive int64
 	// CPU seconds of this process at the hold's start and its planned
 	// end (holdEndCPU < 0 until then); holdEnd fires at that end.
 	holdCPU, holdEndCPU float64
@@ -35,11 +38,12 @@ func startMeter() *meter {
 // garbage of the ramp (handshake buffers) to the system: what remains is
 // what holding costs. The CPU spent from here to the hold's planned end is
 // what holding costs in time.
-func (m *meter) holdStarted(hold time.Duration) {
+func (m *meter) holdStarted(hold time.Duration, alive int64) {
 	settle()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.holdRSS = rss()
+	m.holdAlive = alive
 	m.holdCPU = cpuSeconds()
 	m.holdEnd = time.AfterFunc(hold, func() {
 		c := cpuSeconds()
@@ -63,8 +67,8 @@ func (m *meter) resources(alive int64) report.Resources {
 	defer m.mu.Unlock()
 	cpu := cpuSeconds()
 	r := report.Resources{PeakRSSBytes: peakRSS(), CPUSeconds: cpu}
-	if m.holdRSS > 0 && alive > 0 {
-		r.RSSPerConnBytes = float64(max(0, m.holdRSS-m.baseRSS)) / float64(alive)
+	if m.holdRSS > 0 && m.holdAlive > 0 {
+		r.RSSPerConnBytes = float64(max(0, m.holdRSS-m.baseRSS)) / float64(m.holdAlive)
 	}
 	if m.holdEnd != nil {
 		end := m.holdEndCPU

@@ -132,7 +132,7 @@ func Run(ctx context.Context, sc scenario.Scenario, o Options) (*report.Result, 
 	}
 	cfg.OnHoldStart = func(t time.Time) {
 		holdAt.Store(t.UnixNano())
-		meter.holdStarted(cfg.Hold)
+		meter.holdStarted(cfg.Hold, rec.Live().Alive)
 		sched.start(ctx, o.At, start, t)
 		holding <- t
 	}
