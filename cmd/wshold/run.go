@@ -210,7 +210,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 				snapMu.Unlock()
 			}
 		}
-		res, err := runOne(ctx, sc, shard, opts, runExtras{ats: *atFlags, quiet: *quiet, stderr: stderr})
+		x := runExtras{ats: *atFlags, quiet: *quiet, stderr: stderr}
+		if m != nil {
+			x.mirror = m.Mirror()
+		}
+		res, err := runOne(ctx, sc, shard, opts, x)
 		display.Close()
 		if m != nil {
 			m.SetAlive(0)

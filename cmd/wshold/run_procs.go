@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/wshold/wshold/internal/metrics"
 	"github.com/wshold/wshold/internal/procs"
 	"github.com/wshold/wshold/internal/runner"
 	"github.com/wshold/wshold/report"
@@ -18,6 +19,9 @@ type runExtras struct {
 	ats    []string // --at as given: passed to the first worker only
 	quiet  bool
 	stderr io.Writer
+	// mirror, with --metrics-addr, takes the workers' merged checkpoints
+	// into the metrics: the connections are in the workers, not here.
+	mirror *metrics.Mirror
 }
 
 // runOne runs one scenario: this process's shard of it, laid out over as
@@ -52,12 +56,21 @@ func runOne(ctx context.Context, sc scenario.Scenario, shard runner.Shard, opts 
 		fmt.Fprintf(x.stderr, "wshold: %d connections over %d worker processes (about %d each) %s\n",
 			sc.Conns, plan.Workers, (sc.Conns+plan.Workers-1)/plan.Workers, where)
 	}
-	return procs.Run(ctx, sc, procs.Options{
+	checkpoint := opts.Checkpoint
+	if x.mirror != nil {
+		checkpoint = func(r *report.Result) {
+			x.mirror.Update(r)
+			if opts.Checkpoint != nil {
+				opts.Checkpoint(r)
+			}
+		}
+	}
+	res, err := procs.Run(ctx, sc, procs.Options{
 		Plan:             plan,
 		Shard:            opts.Shard,
 		Progress:         opts.Progress,
 		ProgressInterval: max(opts.ProgressInterval, time.Second),
-		Checkpoint:       opts.Checkpoint,
+		Checkpoint:       checkpoint,
 		Stderr:           x.stderr,
 		Warnings:         opts.Warnings,
 		WorkerArgs: func(i int) []string {
@@ -71,4 +84,8 @@ func runOne(ctx context.Context, sc scenario.Scenario, shard runner.Shard, opts 
 			return args
 		},
 	})
+	if err == nil && x.mirror != nil {
+		x.mirror.Update(res)
+	}
+	return res, err
 }

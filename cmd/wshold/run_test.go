@@ -57,35 +57,52 @@ func TestStartAtRefusesWhatIsNotATime(t *testing.T) {
 }
 
 // --metrics-addr serves Prometheus metrics while the run goes on; during
-// the hold the alive gauge is the number of held connections.
+// the hold the alive gauge is the number of held connections — also when
+// worker processes hold them (--procs 2), and the handshake histogram
+// counts every upgrade.
 func TestMetricsAddrServesTheAliveGaugeDuringTheHold(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	done := make(chan int, 1)
-	go func() {
-		var out, errb bytes.Buffer
-		done <- dispatch([]string{"run", "-c", "50", "--hold", "3s", "-q", "--metrics-addr", addr}, &out, &errb)
-	}()
-	deadline := time.Now().Add(10 * time.Second)
-	seen := ""
-	for time.Now().Before(deadline) && !strings.Contains(seen, "\nwshold_connections_alive 50\n") {
-		time.Sleep(100 * time.Millisecond)
-		resp, err := http.Get("http://" + addr + "/metrics")
-		if err != nil {
-			continue
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		seen = string(b)
-	}
-	if !strings.Contains(seen, "\nwshold_connections_alive 50\n") || !strings.Contains(seen, `wshold_phase{phase="holding"} 1`) {
-		t.Fatalf("never saw 50 alive while holding; last scrape:\n%s", seen)
-	}
-	if code := <-done; code != exitPass {
-		t.Fatalf("run exit %d", code)
+	for _, procs := range []string{"1", "2"} {
+		t.Run("procs="+procs, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr := ln.Addr().String()
+			ln.Close()
+			done := make(chan int, 1)
+			go func() {
+				var out, errb bytes.Buffer
+				done <- dispatch([]string{"run", "--procs", procs, "-c", "50", "--hold", "4s", "-q",
+					"--progress-interval", "1s", "--metrics-addr", addr}, &out, &errb)
+			}()
+			want := []string{"\nwshold_connections_alive 50\n", `wshold_phase{phase="holding"} 1`,
+				"\nwshold_connections_upgraded_total 50\n", "\nwshold_handshake_seconds_count 50\n"}
+			has := func(s string) bool {
+				for _, w := range want {
+					if !strings.Contains(s, w) {
+						return false
+					}
+				}
+				return true
+			}
+			deadline := time.Now().Add(15 * time.Second)
+			seen := ""
+			for time.Now().Before(deadline) && !has(seen) {
+				time.Sleep(100 * time.Millisecond)
+				resp, err := http.Get("http://" + addr + "/metrics")
+				if err != nil {
+					continue
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				seen = string(b)
+			}
+			if !has(seen) {
+				t.Fatalf("never saw 50 upgraded, alive and timed while holding; last scrape:\n%s", seen)
+			}
+			if code := <-done; code != exitPass {
+				t.Fatalf("run exit %d", code)
+			}
+		})
 	}
 }
