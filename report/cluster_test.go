@@ -154,6 +154,24 @@ func TestFindClustersBusyProxyTimerBatchesStayOneIdleTimeout(t *testing.T) {
 	}
 }
 
+// A saturated nginx cut 611 connections early, spread around 2.82 s idle,
+// and 389 within a few ms of 3.01 s: two dense groups with a gap between
+// them, one 3 s timeout. Two timeouts half a second apart stay two.
+func TestFindClustersOneTimeoutSplitByLoadStaysOne(t *testing.T) {
+	early := dropGen{n: 611, openSpan: 500, ageMs: 2790, jitter: 140, kind: "eof", seed: 21}.events()
+	onTime := dropGen{n: 389, openSpan: 500, ageMs: 3015, jitter: 25, kind: "eof", seed: 22}.events()
+	cl := FindClusters(concat(early, onTime), 1000)
+	if len(cl) != 1 || cl[0].Count != 1000 || cl[0].Clock != "idle" || cl[0].AtMs < 2700 || cl[0].AtMs > 3100 {
+		t.Fatalf("clusters %+v, want one idle timeout of 1000 near 3 s", cl)
+	}
+	one := dropGen{n: 500, openSpan: 500, ageMs: 1000, jitter: 10, kind: "eof", seed: 23}.events()
+	other := dropGen{n: 300, openSpan: 500, ageMs: 1500, jitter: 10, kind: "eof", seed: 24}.events()
+	cl = FindClusters(concat(one, other), 800)
+	if len(cl) != 2 || cl[0].Count != 500 || cl[1].Count != 300 {
+		t.Fatalf("clusters %+v, want the 1 s and the 1.5 s timeouts apart", cl)
+	}
+}
+
 // What a busy proxy's late timers cannot explain stays an event: a backend
 // that dies half a second after a 3 s idle timeout cut most connections
 // kills the survivors, which were opened later and are not yet due.

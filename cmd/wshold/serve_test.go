@@ -123,8 +123,11 @@ func TestServeRunsUntilSignalled(t *testing.T) {
 		}
 		defer nc.Close()
 	}
+	// The stats line counts an upgrade a moment before the connection is
+	// open; wait for the line that has both.
+	const both = "wshold serve: accepted 2, upgraded 2, rejected 0, aborted 0, open 2, closed 0"
 	waitUntil := time.Now().Add(10 * time.Second)
-	for !strings.Contains(stderr.String(), "upgraded 2,") && time.Now().Before(waitUntil) {
+	for !strings.Contains(stderr.String(), both) && time.Now().Before(waitUntil) {
 		time.Sleep(5 * time.Millisecond)
 	}
 
@@ -139,7 +142,7 @@ func TestServeRunsUntilSignalled(t *testing.T) {
 	}
 	log := stderr.String()
 	for _, want := range []string{
-		"wshold serve: accepted 2, upgraded 2, rejected 0, aborted 0, open 2, closed 0", // the stats ticker
+		both, // the stats ticker
 		"wshold serve: terminated: closing every connection",
 		"wshold serve: stopped; accepted 2, upgraded 2, rejected 0, aborted 0, open 0, closed 2",
 	} {
