@@ -216,12 +216,35 @@ func alivePlot(res *Result) svgPlot {
 			continue
 		}
 		x0, x1 := f.X(lo/1000), f.X(hi/1000)
-		label := fmt.Sprintf("%s %s ×%d", secText(c.AtMs), c.Kind, c.Count)
+		label := plotLabel(c)
 		p.Rects = append(p.Rects, svgRect{svgNum(x0), svgNum(svgTop), svgNum(math.Max(x1-x0, 2)),
 			svgNum(svgH - svgTop - svgBott), "cluster", label + " " + c.Hint})
-		p.Texts = append(p.Texts, svgText{svgNum(x1 + 3), svgNum(svgTop + 36 + 12*float64(i%4)), "start", "cluster-label", label})
+		// A label right of a band in the plot's right half would run off
+		// the picture: there it goes to the band's left.
+		lx, anchor := x1+3, "start"
+		if x1 > (svgLeft+svgW-svgRight)/2 {
+			lx, anchor = x0-3, "end"
+		}
+		p.Texts = append(p.Texts, svgText{svgNum(lx), svgNum(svgTop + 36 + 12*float64(i%4)), anchor, "cluster-label", label})
 	}
 	return p
+}
+
+// plotLabel annotates a cluster on the plot: "1000 dropped at 60.0 s —
+// nginx proxy_read_timeout default", or its cause when no default matches.
+func plotLabel(c Cluster) string {
+	why := causeText(c.Cause)
+	if m := matchingDefaults(c, false); len(m) > 0 {
+		why = m[0].Name
+	}
+	at := secText(c.AtMs)
+	if c.Clock == "wall" {
+		at += " into the run"
+	}
+	if why == "" {
+		return fmt.Sprintf("%d dropped at %s (%s)", c.Count, at, c.Kind)
+	}
+	return fmt.Sprintf("%d dropped at %s — %s", c.Count, at, why)
 }
 
 // clusterWallSpan finds when (ms since Start) a cluster's drops happened:

@@ -33,7 +33,8 @@ func TestWriteHTMLIsSelfContained(t *testing.T) {
 		`class="verdict fail"`,
 		`class="alive"`,   // the alive line
 		`class="cluster"`, // the 60 s cluster band on it
-		"hold starts",     // the hold marked
+		"1000 dropped at 60.0 s — nginx proxy_read_timeout default",
+		"hold starts", // the hold marked
 		"hold ends",
 		`class="latency"`,                  // percentile curve
 		"99.9%",                            // log percentile axis
