@@ -62,6 +62,10 @@ type Config struct {
 	EndWhenNoneAlive bool
 	// OnHoldStart, if set, is called once when the hold begins.
 	OnHoldStart func(time.Time)
+
+	// viaGobwas dials ws:// as wss:// is dialled, a goroutine per attempt
+	// with gobwas/ws: kept so tests can hold the loops' handshake to it.
+	viaGobwas bool
 }
 
 func (c *Config) withDefaults() error {

@@ -49,15 +49,7 @@ func (e *engine) attempt(ctx context.Context, i int, intended time.Time) {
 		if conn != nil {
 			conn.Close()
 		}
-		cause, status := classify(err)
-		example := captured
-		if example == "" {
-			example = err.Error()
-		}
-		if e.cfg.Scrub != nil {
-			example = e.cfg.Scrub(example)
-		}
-		e.sink.Failed(event.Failed{AtNs: e.now(), Cause: cause, Status: status, Example: example})
+		e.fail(err, captured)
 		return
 	}
 	upgradedAt := max(began, e.now()-sinceLastData(conn))

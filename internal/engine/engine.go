@@ -32,6 +32,12 @@ type engine struct {
 	start  time.Time
 	sink   event.Sink
 	dialer net.Dialer
+	ctx    context.Context
+
+	// raw: plain ws:// handshakes run in the loops (upgrade_linux.go)
+	// instead of a goroutine each with gobwas/ws.
+	raw bool
+	dst dest
 
 	loops []*loop
 	// conns is indexed by descriptor; entry fd belongs to loops[fd%len]
@@ -54,7 +60,11 @@ func Run(ctx context.Context, cfg Config, start time.Time, sink event.Sink) (Out
 	if err := cfg.withDefaults(); err != nil {
 		return Outcome{}, err
 	}
-	e := &engine{cfg: cfg, target: cfg.URL.String(), start: start, sink: sink, tlsConns: map[*tlsConn]struct{}{}}
+	e := &engine{cfg: cfg, target: cfg.URL.String(), start: start, sink: sink, ctx: ctx, tlsConns: map[*tlsConn]struct{}{}}
+	e.raw = cfg.URL.Scheme == "ws" && !cfg.viaGobwas
+	if e.raw {
+		e.prepareRaw(ctx)
+	}
 	if err := e.startLoops(); err != nil {
 		return Outcome{}, err
 	}
@@ -80,8 +90,7 @@ func (e *engine) now() int64 { return time.Since(e.start).Nanoseconds() }
 // ramp starts the attempts on schedule and returns when every started
 // attempt has ended (upgraded or failed).
 func (e *engine) ramp(ctx context.Context) {
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, e.cfg.MaxInFlight)
+	s := &slots{sem: make(chan struct{}, e.cfg.MaxInFlight)}
 	rampStart := time.Now()
 	var sleeper *time.Timer
 	for i := 0; i < e.cfg.Conns; i++ {
@@ -104,7 +113,7 @@ func (e *engine) ramp(ctx context.Context) {
 			break
 		}
 		select {
-		case sem <- struct{}{}:
+		case s.sem <- struct{}{}:
 		case <-ctx.Done():
 		}
 		if ctx.Err() != nil {
@@ -113,13 +122,30 @@ func (e *engine) ramp(ctx context.Context) {
 		if e.cfg.Rate <= 0 {
 			intended = time.Now()
 		}
-		wg.Add(1)
+		s.wg.Add(1)
+		if e.raw {
+			e.open(i, intended, s)
+			continue
+		}
 		go func(i int, intended time.Time) {
-			defer func() { <-sem; wg.Done() }()
+			defer s.release()
 			e.attempt(ctx, i, intended)
 		}(i, intended)
 	}
-	wg.Wait()
+	if !e.raw {
+		s.wg.Wait()
+		return
+	}
+	// Handshakes in the loops are bounded by their timeout, but an
+	// interrupt should not wait for it.
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		e.interruptHandshakes()
+		<-done
+	}
 }
 
 // hold waits for the hold to end: its duration, an interrupt, or (with

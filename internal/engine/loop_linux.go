@@ -59,6 +59,12 @@ type loop struct {
 	wg      sync.WaitGroup
 
 	ti unix.TCPInfo // reused by arrival, so dating a drop allocates nothing
+
+	// Handshakes in progress (plain ws://): few at a time and not the
+	// steady state, so a map; hsNext is the earliest deadline among them,
+	// 0 when there are none.
+	pending map[int]*pending
+	hsNext  int64
 }
 
 func newLoop(e *engine, id int) (*loop, error) {
@@ -79,10 +85,11 @@ func newLoop(e *engine, id int) (*loop, error) {
 	}
 	l := &loop{
 		e: e, id: id, epfd: epfd, wake: wake,
-		buf:    make([]byte, 64<<10),
-		out:    make([]byte, 0, 2+4+maxControlPayload),
-		events: make([]unix.EpollEvent, 256),
-		rng:    uint64(time.Now().UnixNano()) | 1,
+		buf:     make([]byte, 64<<10),
+		out:     make([]byte, 0, 2+4+maxControlPayload),
+		events:  make([]unix.EpollEvent, 256),
+		rng:     uint64(time.Now().UnixNano()) | 1,
+		pending: map[int]*pending{},
 	}
 	if p := e.cfg.Ping; p > 0 {
 		l.tick = min(max(p/20, 10*time.Millisecond), 500*time.Millisecond)
@@ -97,6 +104,12 @@ func newLoop(e *engine, id int) (*loop, error) {
 func (l *loop) add(fd int, upgradedAt int64, pinging bool, early []byte) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.attach(fd, upgradedAt, pinging, early, unix.EPOLL_CTL_ADD)
+}
+
+// attach starts holding fd; op is EPOLL_CTL_MOD when the loop did the
+// handshake and the descriptor is already in its set.
+func (l *loop) attach(fd int, upgradedAt int64, pinging bool, early []byte, op int) {
 	c := &l.e.conns[fd]
 	*c = connState{upgradedAt: upgradedAt, lastFrame: upgradedAt, open: true, pinging: pinging}
 	l.open.Add(1)
@@ -108,18 +121,17 @@ func (l *loop) add(fd int, upgradedAt int64, pinging bool, early []byte) {
 		l.sendClose(fd, c, 1000)
 	}
 	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(fd)}
-	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+	if err := unix.EpollCtl(l.epfd, op, fd, &ev); err != nil {
 		l.end(fd, c, event.Reset, 0, l.e.now())
 	}
 }
 
 func (l *loop) run() {
 	defer l.wg.Done()
+	l.mu.Lock()
+	timeout := l.timeout()
+	l.mu.Unlock()
 	for {
-		timeout := -1
-		if l.tick > 0 {
-			timeout = int(max(0, (l.nextTick-l.e.now()+int64(time.Millisecond)-1)/int64(time.Millisecond)))
-		}
 		n, err := unix.EpollWait(l.epfd, l.events, timeout)
 		if err != nil && !errors.Is(err, unix.EINTR) {
 			return
@@ -136,14 +148,39 @@ func (l *loop) run() {
 				_, _ = unix.Read(l.wake, b[:])
 				continue
 			}
+			if len(l.pending) > 0 && !l.e.conns[fd].open {
+				if p := l.pending[fd]; p != nil {
+					l.handshake(fd, p, l.events[i].Events)
+					continue
+				}
+			}
 			l.readable(fd, now)
 		}
 		if l.tick > 0 && now >= l.nextTick {
 			l.scan(now)
 			l.nextTick = now + int64(l.tick)
 		}
+		if l.hsNext != 0 {
+			if now := l.e.now(); now >= l.hsNext {
+				l.expire(now)
+			}
+		}
+		timeout = l.timeout()
 		l.mu.Unlock()
 	}
+}
+
+// timeout is how long epoll_wait may sleep: until the next ping slice or
+// the next handshake deadline, whichever comes first; forever with neither.
+func (l *loop) timeout() int {
+	next := l.hsNext
+	if l.tick > 0 && (next == 0 || l.nextTick < next) {
+		next = l.nextTick
+	}
+	if next == 0 {
+		return -1
+	}
+	return int(max(0, (next-l.e.now()+int64(time.Millisecond)-1)/int64(time.Millisecond)))
 }
 
 // readable reads what one connection has and acts on every complete frame.

@@ -1,0 +1,219 @@
+package engine
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+
+	"github.com/wshold/wshold/internal/handshake"
+)
+
+// gobwasConn plays a server to gobwas's Dialer.Upgrade: it takes the
+// request, then answers with answer, its ACCEPT replaced by the right one.
+type gobwasConn struct {
+	req    bytes.Buffer
+	answer string
+	r      io.Reader
+}
+
+func (c *gobwasConn) Write(p []byte) (int, error) { return c.req.Write(p) }
+
+func (c *gobwasConn) Read(p []byte) (int, error) {
+	if c.r == nil {
+		key, _ := readRequest(bufio.NewReader(bytes.NewReader(c.req.Bytes())))
+		c.r = strings.NewReader(strings.ReplaceAll(c.answer, "ACCEPT", handshake.Accept(key)))
+	}
+	return c.r.Read(p)
+}
+
+// The loops judge an answer as gobwas/ws does, with its errors: classify
+// and the cause codes do not depend on which path dialled.
+func TestJudgeResponseAgreesWithGobwas(t *testing.T) {
+	const ok = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ACCEPT\r\n"
+	answers := []string{
+		ok + "\r\n",
+		ok + "\r\n\x81\x02hi",
+		"HTTP/1.1 101 Switching Protocols\nUpgrade: websocket\nConnection: Upgrade\nSec-WebSocket-Accept: ACCEPT\n\n",
+		"HTTP/1.1 101 Switching Protocols\r\nupgrade: WebSocket\r\nCONNECTION: upgrade\r\nsec-websocket-accept:ACCEPT  \r\n\r\n",
+		"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ACCEPT\r\n\r\n",
+		"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: ACCEPT\r\n\r\n",
+		"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+		"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ACCEPT\r\n\r\n",
+		"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\nSec-WebSocket-Accept: ACCEPT\r\n\r\n",
+		"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: d3Jvbmc=\r\n\r\n",
+		ok + "Sec-WebSocket-Protocol: chat\r\n\r\n",
+		ok + "Sec-WebSocket-Protocol: mqtt\r\n\r\n",
+		ok + "Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n",
+		ok + "Sec-WebSocket-Extensions: \r\n\r\n",
+		ok + "Server: x\r\nNo colon here\r\n\r\n",
+		ok + "Upgrade: no\r\n\r\n",
+		"HTTP/1.0 101 Switching Protocols\r\n\r\n",
+		"HTTP/2.0 101 Switching Protocols\r\n\r\n",
+		"HTTP/1.1 101\r\n\r\n",
+		"HTTP/1.1 1x1 Switching Protocols\r\n\r\n",
+		"HTTP/1.2 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ACCEPT\r\n\r\n",
+		"HTTP/1.1 400 Bad Request\r\nServer: nginx\r\nContent-Length: 3\r\n\r\nbad",
+		"HTTP/1.1 403 Forbidden\r\n",
+		"SSH-2.0-OpenSSH_9.2\r\n\r\n",
+		"\x00\x01wshold garbage: this is not HTTP\xff\xfe\r\n\r\n",
+		"",
+		"HTTP/1.1 101 Switching",
+		ok,
+	}
+	protocols := []string{"chat", "superchat"}
+	for _, answer := range answers {
+		d := ws.Dialer{Protocols: protocols}
+		u, _ := url.Parse("ws://example.com/ws")
+		br, _, want := d.Upgrade(&gobwasConn{answer: answer}, u)
+		wantEarly := 0
+		if br != nil {
+			wantEarly = br.Buffered()
+			ws.PutReader(br)
+		}
+
+		key := "dGhlIHNhbXBsZSBub25jZQ=="
+		p := []byte(strings.ReplaceAll(answer, "ACCEPT", handshake.Accept(key)))
+		_, hl, got := judgeResponse(p, key, protocols)
+		if got == nil && hl == 0 {
+			// Incomplete: the loop waits for more, and an end now is the
+			// end's cause, as gobwas's read error is.
+			got = io.EOF
+		}
+		wantCause, wantStatus := classify(want)
+		gotCause, gotStatus := classify(got)
+		if wantCause != gotCause || wantStatus != gotStatus || !errors.Is(got, want) && !sameStatus(got, want) {
+			t.Errorf("%q: judged %v (%s %d), gobwas %v (%s %d)", answer, got, gotCause, gotStatus, want, wantCause, wantStatus)
+		}
+		if got == nil && len(p)-hl != wantEarly {
+			t.Errorf("%q: %d early bytes, gobwas kept %d", answer, len(p)-hl, wantEarly)
+		}
+	}
+}
+
+func sameStatus(a, b error) bool {
+	var x, y ws.StatusError
+	return errors.As(a, &x) && errors.As(b, &y) && x == y
+}
+
+func TestUpgradeRequestIsGobwas(t *testing.T) {
+	u, _ := url.Parse("ws://example.com:8080/ws?x=1")
+	h := http.Header{"Origin": {"https://example.com"}, "X-Token": {"a", "b"}}
+	cfg := Config{URL: u, Header: h, Subprotocols: []string{"chat", "superchat"}}
+	c := &gobwasConn{answer: ""}
+	d := ws.Dialer{Header: ws.HandshakeHeaderHTTP(h), Protocols: cfg.Subprotocols}
+	_, _, _ = d.Upgrade(c, u)
+	key, _ := readRequest(bufio.NewReader(bytes.NewReader(c.req.Bytes())))
+	head, tail := upgradeRequest(&cfg)
+	if got := head + key + tail; got != c.req.String() {
+		t.Fatalf("request\n%q\ngobwas writes\n%q", got, c.req.String())
+	}
+}
+
+// The examples a failure quotes are the same on both paths too, where they
+// do not name an error's wording.
+func TestFailuresAreTheSameOnBothPaths(t *testing.T) {
+	answer := "HTTP/1.1 400 Bad Request\r\nServer: nginx/1.22.1\r\nContent-Length: 35\r\nConnection: close\r\n\r\nmissing \"Upgrade: websocket\" header"
+	for _, split := range []bool{false, true} {
+		srv := startServer(t, func(s *testServer, c net.Conn) {
+			if _, err := readRequest(bufio.NewReader(c)); err != nil {
+				return
+			}
+			if split {
+				// The answer in pieces: the loop must wait for the body.
+				for _, part := range []string{answer[:10], answer[10:60], answer[60:]} {
+					_, _ = c.Write([]byte(part))
+					time.Sleep(20 * time.Millisecond)
+				}
+			} else {
+				_, _ = c.Write([]byte(answer))
+			}
+			_, _ = io.Copy(io.Discard, c)
+		})
+		var examples []string
+		for _, gobwas := range []bool{false, true} {
+			s, _ := run(t, Config{URL: srv.url(), Conns: 2, Hold: 100 * time.Millisecond, HandshakeTimeout: 2 * time.Second, viaGobwas: gobwas})
+			if len(s.failed) != 2 || s.failed[0].Cause != "http" || s.failed[0].Status != 400 {
+				t.Fatalf("gobwas=%v: failures %+v", gobwas, s.failed)
+			}
+			examples = append(examples, s.failed[0].Example)
+		}
+		if examples[0] != examples[1] {
+			t.Errorf("split=%v: example %q, gobwas %q", split, examples[0], examples[1])
+		}
+	}
+}
+
+// An interrupt ends handshakes that are waiting for an answer at once, as
+// interrupted, and every attempt is counted once.
+func TestInterruptEndsHandshakesInFlight(t *testing.T) {
+	srv := startServer(t, func(s *testServer, c net.Conn) { _, _ = io.Copy(io.Discard, c) })
+	s := &sink{}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	began := time.Now()
+	out, err := Run(ctx, Config{URL: srv.url(), Conns: 500, MaxInFlight: 100, HandshakeTimeout: time.Minute, Hold: time.Minute}, time.Now(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(began); !out.Interrupted || took > 3*time.Second {
+		t.Fatalf("interrupted=%v after %v", out.Interrupted, took)
+	}
+	if len(s.failed) != 100 || len(s.upgraded) != 0 {
+		t.Fatalf("failed %d upgraded %d, want the 100 in flight failed", len(s.failed), len(s.upgraded))
+	}
+	for _, f := range s.failed {
+		if f.Cause != "interrupted" {
+			t.Fatalf("failure %+v, want interrupted", f)
+		}
+	}
+}
+
+// Many more attempts than slots, a server that answers some with 101 and
+// some with 503 and drops some: attempted = upgraded + failed, the slots
+// come back, and the timeout ends the silent ones.
+func TestCountsAddUpUnderMixedAnswers(t *testing.T) {
+	var mu sync.Mutex
+	n := 0
+	srv := startServer(t, func(s *testServer, c net.Conn) {
+		mu.Lock()
+		n++
+		k := n
+		mu.Unlock()
+		br := bufio.NewReader(c)
+		key, err := readRequest(br)
+		if err != nil {
+			return
+		}
+		switch k % 4 {
+		case 0:
+			_, _ = c.Write([]byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + handshake.Accept(key) + "\r\n\r\n"))
+			serveFrames(s, c, true)
+		case 1:
+			_, _ = c.Write([]byte("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n"))
+		case 2:
+			return
+		case 3:
+			_, _ = io.Copy(io.Discard, c)
+		}
+	})
+	const conns = 400
+	s, _ := run(t, Config{URL: srv.url(), Conns: conns, MaxInFlight: 32, HandshakeTimeout: 300 * time.Millisecond, Hold: 100 * time.Millisecond})
+	causes := map[string]int{}
+	for _, f := range s.failed {
+		causes[f.Cause]++
+	}
+	if len(s.upgraded)+len(s.failed) != conns || len(s.upgraded) != conns/4 || causes["http"] != conns/4 || causes["eof"] != conns/4 || causes["timeout"] != conns/4 {
+		t.Fatalf("upgraded %d, failures by cause %v; want %d of each", len(s.upgraded), causes, conns/4)
+	}
+}
