@@ -36,8 +36,9 @@ type engine struct {
 
 	// raw: plain ws:// handshakes run in the loops (upgrade_linux.go)
 	// instead of a goroutine each with gobwas/ws.
-	raw bool
-	dst dest
+	raw     bool
+	dst     dest
+	ramping atomic.Bool
 
 	loops []*loop
 	// conns is indexed by descriptor; entry fd belongs to loops[fd%len]
@@ -91,6 +92,8 @@ func (e *engine) now() int64 { return time.Since(e.start).Nanoseconds() }
 // attempt has ended (upgraded or failed).
 func (e *engine) ramp(ctx context.Context) {
 	s := &slots{sem: make(chan struct{}, e.cfg.MaxInFlight)}
+	e.ramping.Store(true)
+	defer e.ramping.Store(false)
 	rampStart := time.Now()
 	var sleeper *time.Timer
 	for i := 0; i < e.cfg.Conns; i++ {

@@ -171,9 +171,15 @@ func (l *loop) run() {
 }
 
 // timeout is how long epoll_wait may sleep: until the next ping slice or
-// the next handshake deadline, whichever comes first; forever with neither.
+// the next handshake deadline, whichever comes first; forever with neither
+// once the ramp is over.
 func (l *loop) timeout() int {
 	next := l.hsNext
+	if next == 0 && l.e.ramping.Load() {
+		// A handshake may be handed over while we sleep, without a wake-up:
+		// waking within half a timeout still ends it on time.
+		next = l.e.now() + int64(l.e.cfg.HandshakeTimeout)/2
+	}
 	if l.tick > 0 && (next == 0 || l.nextTick < next) {
 		next = l.nextTick
 	}
