@@ -3,8 +3,10 @@ package engine
 import (
 	"encoding/binary"
 	"errors"
+	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -65,6 +67,13 @@ type loop struct {
 	// 0 when there are none.
 	pending map[int]*pending
 	hsNext  int64
+
+	// The epoll set in the runtime's poller (see pollable); nil when not.
+	file  *os.File
+	rc    syscall.RawConn
+	ready func(fd uintptr) bool
+	n     int
+	werr  error
 }
 
 func newLoop(e *engine, id int) (*loop, error) {
@@ -128,11 +137,12 @@ func (l *loop) attach(fd int, upgradedAt int64, pinging bool, early []byte, op i
 
 func (l *loop) run() {
 	defer l.wg.Done()
+	l.pollable()
 	l.mu.Lock()
 	timeout := l.timeout()
 	l.mu.Unlock()
 	for {
-		n, err := unix.EpollWait(l.epfd, l.events, timeout)
+		n, err := l.wait(timeout)
 		if err != nil && !errors.Is(err, unix.EINTR) {
 			return
 		}
@@ -453,6 +463,61 @@ func (l *loop) stop() {
 	one[0] = 1
 	_, _ = unix.Write(l.wake, one[:])
 	l.wg.Wait()
-	unix.Close(l.epfd)
+	if l.file != nil {
+		l.file.Close() // owns epfd
+	} else {
+		unix.Close(l.epfd)
+	}
 	unix.Close(l.wake)
+}
+
+// pollable hands the epoll set itself to the Go runtime's poller. A loop
+// blocked in epoll_wait holds its P in a system call; while the ramp keeps
+// waking the loops (every handshake does), the runtime's sysmon kept
+// taking those Ps back and re-spinning at its shortest interval, which cost
+// more CPU than the handshakes. Parked in the poller, a loop costs nothing
+// while it waits. If the runtime will not take it, the loop blocks in
+// epoll_wait as before.
+func (l *loop) pollable() {
+	if err := unix.SetNonblock(l.epfd, true); err != nil {
+		return
+	}
+	f := os.NewFile(uintptr(l.epfd), "epoll")
+	rc, err := f.SyscallConn()
+	if err != nil || f.SetReadDeadline(time.Time{}) != nil {
+		// Not in the poller: closing f would close epfd under the loop.
+		_ = unix.SetNonblock(l.epfd, false)
+		return
+	}
+	l.file, l.rc = f, rc
+	l.ready = func(fd uintptr) bool {
+		l.n, l.werr = unix.EpollWait(int(fd), l.events, 0)
+		return l.n != 0 || (l.werr != nil && !errors.Is(l.werr, unix.EINTR))
+	}
+}
+
+// wait is epoll_wait with a timeout in ms (-1: none), through the runtime's
+// poller when the set is in it.
+func (l *loop) wait(timeout int) (int, error) {
+	if l.rc == nil {
+		return unix.EpollWait(l.epfd, l.events, timeout)
+	}
+	// Busy loops find events at once and never touch the deadline.
+	if l.ready(uintptr(l.epfd)) || timeout == 0 {
+		return l.n, l.werr
+	}
+	var deadline time.Time
+	if timeout > 0 {
+		deadline = time.Now().Add(time.Duration(timeout) * time.Millisecond)
+	}
+	if err := l.file.SetReadDeadline(deadline); err != nil {
+		return 0, err
+	}
+	if err := l.rc.Read(l.ready); err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return 0, nil
+		}
+		return 0, err
+	}
+	return l.n, l.werr
 }

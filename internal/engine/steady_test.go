@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"net/url"
 	"testing"
 	"time"
@@ -151,5 +152,45 @@ func TestPartialFramesAcrossReadsAreReassembled(t *testing.T) {
 	l.readable(fd, l.e.now())
 	if l.e.conns[fd].open {
 		t.Fatal("completed close frame did not end the connection")
+	}
+}
+
+// running starts l's goroutine, as startLoops does, so that a benchmark
+// covers the wait in the runtime's poller too.
+func running(tb testing.TB, l *loop) {
+	l.wg.Add(1)
+	go l.run()
+	tb.Cleanup(func() {
+		l.stopped.Store(true)
+		var one [8]byte
+		one[0] = 1
+		_, _ = unix.Write(l.wake, one[:])
+		l.wg.Wait()
+		if l.file != nil {
+			l.file.Close()
+			l.epfd = -1 // closed with the file; pair's cleanup must not close the number again
+		}
+	})
+}
+
+func BenchmarkSteadyStateAnswerPingThroughLoop(b *testing.B) {
+	l, _, peer := pair(b, Config{})
+	running(b, l)
+	ping := []byte{0x89, 0x04, 'p', 'i', 'n', 'g'}
+	pong := make([]byte, 64)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := unix.Write(peer, ping); err != nil {
+			b.Fatal(err)
+		}
+		fds := []unix.PollFd{{Fd: int32(peer), Events: unix.POLLIN}}
+		for {
+			if _, err := unix.Poll(fds, 1000); err == nil || !errors.Is(err, unix.EINTR) {
+				break
+			}
+		}
+		if n, err := unix.Read(peer, pong); err != nil || n != 2+4+4 || pong[0] != 0x8A {
+			b.Fatalf("read %d %v: % x, want a masked pong", n, err, pong[:max(n, 0)])
+		}
 	}
 }
