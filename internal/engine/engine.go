@@ -66,6 +66,9 @@ func Run(ctx context.Context, cfg Config, start time.Time, sink event.Sink) (Out
 	if e.raw {
 		e.prepareRaw(ctx)
 	}
+	// Before the loops start: none may go to sleep for good before the
+	// first handshake is handed to it (see loop.timeout).
+	e.ramping.Store(true)
 	if err := e.startLoops(); err != nil {
 		return Outcome{}, err
 	}
@@ -92,7 +95,6 @@ func (e *engine) now() int64 { return time.Since(e.start).Nanoseconds() }
 // attempt has ended (upgraded or failed).
 func (e *engine) ramp(ctx context.Context) {
 	s := &slots{sem: make(chan struct{}, e.cfg.MaxInFlight)}
-	e.ramping.Store(true)
 	defer e.ramping.Store(false)
 	rampStart := time.Now()
 	var sleeper *time.Timer

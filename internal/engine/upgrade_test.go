@@ -217,3 +217,20 @@ func TestCountsAddUpUnderMixedAnswers(t *testing.T) {
 		t.Fatalf("upgraded %d, failures by cause %v; want %d of each", len(s.upgraded), causes, conns/4)
 	}
 }
+
+// A handshake that never hears from the server times out although no
+// readiness ever wakes its loop for it (the request went out with the
+// connect). A loop that had gone to sleep for good before the ramp began
+// used to miss it; this only catches that when the loop's goroutine happens
+// to run first, as it did on a loaded machine.
+func TestSilentServerTimesOutWithoutAnyWakeUp(t *testing.T) {
+	srv := startServer(t, func(s *testServer, c net.Conn) { _, _ = io.Copy(io.Discard, c) })
+	began := time.Now()
+	s, _ := run(t, Config{URL: srv.url(), Conns: 1, Rate: 2, HandshakeTimeout: 400 * time.Millisecond, Hold: 100 * time.Millisecond, Loops: 1})
+	if len(s.failed) != 1 || s.failed[0].Cause != "timeout" {
+		t.Fatalf("failures %+v, want one timeout", s.failed)
+	}
+	if took := time.Since(began); took > 2*time.Second {
+		t.Fatalf("the run took %v for a 400 ms handshake timeout", took)
+	}
+}
