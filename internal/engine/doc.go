@@ -2,8 +2,12 @@
 // part of wshold that touches the network.
 //
 // Where to look:
-//   - a connection is opened in dial.go (attempt): TCP connect, upgrade with
-//     gobwas/ws, validation of the 101, classification of failures;
+//   - a ws:// connection is opened in upgrade_linux.go: a non-blocking
+//     connect from the ramp (open), then the handshake as a state machine in
+//     the epoll loop that will hold it (loop.handshake), the answer judged
+//     by gobwas/ws's rules in response.go; a wss:// one in dial.go
+//     (attempt), with gobwas/ws; failures of both are classified in
+//     classify.go;
 //   - it is held in loop_linux.go: after the upgrade its descriptor is moved
 //     into an epoll set and costs no goroutine and no timer — one loop per
 //     core reacts to readiness and walks a shared ping schedule;

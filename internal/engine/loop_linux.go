@@ -68,7 +68,8 @@ type loop struct {
 	pending map[int]*pending
 	hsNext  int64
 
-	// The epoll set in the runtime's poller (see pollable); nil when not.
+	// The epoll set in the runtime's poller (see pollable); rc is nil
+	// when it is not. file, once set, owns epfd.
 	file  *os.File
 	rc    syscall.RawConn
 	ready func(fd uintptr) bool
@@ -482,14 +483,17 @@ func (l *loop) pollable() {
 	if err := unix.SetNonblock(l.epfd, true); err != nil {
 		return
 	}
+	// f owns epfd from here on, whatever happens next: left to the
+	// garbage collector, its finalizer would close the descriptor.
 	f := os.NewFile(uintptr(l.epfd), "epoll")
+	l.file = f
 	rc, err := f.SyscallConn()
 	if err != nil || f.SetReadDeadline(time.Time{}) != nil {
-		// Not in the poller: closing f would close epfd under the loop.
+		// Not in the poller: epoll_wait blocks.
 		_ = unix.SetNonblock(l.epfd, false)
 		return
 	}
-	l.file, l.rc = f, rc
+	l.rc = rc
 	l.ready = func(fd uintptr) bool {
 		l.n, l.werr = unix.EpollWait(int(fd), l.events, 0)
 		return l.n != 0 || (l.werr != nil && !errors.Is(l.werr, unix.EINTR))
