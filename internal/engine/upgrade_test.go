@@ -287,3 +287,13 @@ func gobwasDigitQuirk(answer string) bool {
 	}
 	return strings.ContainsAny(strings.Join(fields, " "), ":;<=>?")
 }
+
+// A name that does not resolve fails every attempt as "dns", as net.Dial
+// did (the runner refuses it before the run; the engine alone does not).
+func TestUnresolvableHostFailsEveryAttemptAsDNS(t *testing.T) {
+	u, _ := url.Parse("ws://wshold-test.invalid/ws")
+	s, _ := run(t, Config{URL: u, Conns: 3, Hold: 10 * time.Millisecond, HandshakeTimeout: 2 * time.Second})
+	if len(s.failed) != 3 || s.failed[0].Cause != "dns" {
+		t.Fatalf("failures %+v, want 3 dns", s.failed)
+	}
+}
