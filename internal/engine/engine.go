@@ -98,6 +98,18 @@ func (e *engine) ramp(ctx context.Context) {
 	defer e.ramping.Store(false)
 	rampStart := time.Now()
 	var sleeper *time.Timer
+	var jobs chan attemptJob
+	if e.raw {
+		jobs = make(chan attemptJob, openers())
+		for range openers() {
+			so := e.dst.sockets()
+			go func() {
+				for j := range jobs {
+					e.open(j.i, j.intended, s, so)
+				}
+			}()
+		}
+	}
 	for i := 0; i < e.cfg.Conns; i++ {
 		var intended time.Time
 		if e.cfg.Rate > 0 {
@@ -129,7 +141,7 @@ func (e *engine) ramp(ctx context.Context) {
 		}
 		s.wg.Add(1)
 		if e.raw {
-			e.open(i, intended, s)
+			jobs <- attemptJob{i, intended}
 			continue
 		}
 		go func(i int, intended time.Time) {
@@ -141,6 +153,7 @@ func (e *engine) ramp(ctx context.Context) {
 		s.wg.Wait()
 		return
 	}
+	close(jobs)
 	// Handshakes in the loops are bounded by their timeout, but an
 	// interrupt should not wait for it.
 	done := make(chan struct{})
@@ -151,6 +164,13 @@ func (e *engine) ramp(ctx context.Context) {
 		e.interruptHandshakes()
 		<-done
 	}
+}
+
+// attemptJob is an attempt the ramp hands to an opener: which one, and its
+// slot in the schedule.
+type attemptJob struct {
+	i        int
+	intended time.Time
 }
 
 // hold waits for the hold to end: its duration, an interrupt, or (with

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -32,13 +33,43 @@ import (
 // dest is where plain ws:// attempts connect, worked out once per run.
 type dest struct {
 	family  int
-	sa      unix.Sockaddr
+	to      netip.AddrPort
+	from    []netip.Addr
 	addr    net.Addr // for error messages, as net.Dial would word them
 	err     error    // the target could not be resolved: every attempt fails with it
-	src     []unix.Sockaddr
 	reqHead string
 	reqTail string
 }
+
+// sockets are the addresses one opener connects with. unix.Connect and
+// unix.Bind write into a Sockaddr's raw form, so openers running side by
+// side each have their own.
+type sockets struct {
+	to   unix.Sockaddr
+	from []unix.Sockaddr
+}
+
+func (d *dest) sockets() *sockets {
+	so := &sockets{}
+	if d.err != nil {
+		return so
+	}
+	_, so.to = sockaddr(d.to)
+	for _, s := range d.from {
+		_, sa := sockaddr(netip.AddrPortFrom(s, 0))
+		so.from = append(so.from, sa)
+	}
+	return so
+}
+
+// openers is how many goroutines start attempts side by side. A connect()
+// from one source address searches its port range for a free port, and
+// once much of the range is taken (15,000 connections, TIME_WAIT left by
+// earlier runs) that search costs more than the schedule allows at 2000/s:
+// one opener fell behind it (p99 250–340 ms where the gobwas path, which
+// connected from a goroutine per attempt, kept 9–12 ms). The search runs
+// on every core this way.
+func openers() int { return max(2, runtime.GOMAXPROCS(0)) }
 
 // pending is one handshake in a loop, from connect to the 101.
 type pending struct {
@@ -118,11 +149,11 @@ func (e *engine) prepareRaw(ctx context.Context) {
 		d.err = &net.OpError{Op: "dial", Net: "tcp", Err: &net.AddrError{Err: "no suitable address found", Addr: host}}
 		return
 	}
-	d.family, d.sa = sockaddr(netip.AddrPortFrom(ip, uint16(port)))
-	d.addr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(port)))
+	d.to = netip.AddrPortFrom(ip, uint16(port))
+	d.family, _ = sockaddr(d.to)
+	d.addr = net.TCPAddrFromAddrPort(d.to)
 	for _, s := range e.cfg.SourceIPs {
-		_, sa := sockaddr(netip.AddrPortFrom(s.Unmap(), 0))
-		d.src = append(d.src, sa)
+		d.from = append(d.from, s.Unmap())
 	}
 }
 
@@ -143,9 +174,8 @@ func sockaddr(ap netip.AddrPort) (int, unix.Sockaddr) {
 }
 
 // open starts attempt i: a non-blocking connect, then the handshake belongs
-// to the descriptor's loop. Only the ramp's goroutine calls it (the shared
-// sockaddrs are not safe for concurrent use).
-func (e *engine) open(i int, intended time.Time, s *slots) {
+// to the descriptor's loop. Each opener goroutine passes its own sockets.
+func (e *engine) open(i int, intended time.Time, s *slots, so *sockets) {
 	began := e.now()
 	fail := func(err error) {
 		e.fail(err, "")
@@ -154,6 +184,11 @@ func (e *engine) open(i int, intended time.Time, s *slots) {
 	d := &e.dst
 	if d.err != nil {
 		fail(d.err)
+		return
+	}
+	if e.ctx.Err() != nil {
+		// Queued for an opener before the interrupt.
+		fail(context.Canceled)
 		return
 	}
 	fd, err := unix.Socket(d.family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
@@ -177,16 +212,16 @@ func (e *engine) open(i int, intended time.Time, s *slots) {
 	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, 15)
 	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, 15)
 	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPCNT, 9)
-	if len(d.src) > 0 {
+	if len(so.from) > 0 {
 		// See netDial: the port is chosen at connect time, per destination.
 		_ = unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
-		if err := unix.Bind(fd, d.src[i%len(d.src)]); err != nil {
+		if err := unix.Bind(fd, so.from[i%len(so.from)]); err != nil {
 			unix.Close(fd)
 			fail(e.dialErr(os.NewSyscallError("bind", err)))
 			return
 		}
 	}
-	if err := unix.Connect(fd, d.sa); err != nil && !errors.Is(err, unix.EINPROGRESS) {
+	if err := unix.Connect(fd, so.to); err != nil && !errors.Is(err, unix.EINPROGRESS) {
 		unix.Close(fd)
 		fail(e.dialErr(os.NewSyscallError("connect", err)))
 		return
