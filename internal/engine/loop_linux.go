@@ -459,17 +459,23 @@ func (l *loop) forceClose() int {
 }
 
 func (l *loop) stop() {
-	l.stopped.Store(true)
-	var one [8]byte
-	one[0] = 1
-	_, _ = unix.Write(l.wake, one[:])
-	l.wg.Wait()
+	l.halt()
 	if l.file != nil {
 		l.file.Close() // owns epfd
 	} else {
 		unix.Close(l.epfd)
 	}
 	unix.Close(l.wake)
+}
+
+// halt ends the loop's goroutine and waits for it; its descriptors stay
+// open.
+func (l *loop) halt() {
+	l.stopped.Store(true)
+	var one [8]byte
+	one[0] = 1
+	_, _ = unix.Write(l.wake, one[:])
+	l.wg.Wait()
 }
 
 // pollable hands the epoll set itself to the Go runtime's poller. A loop

@@ -161,11 +161,7 @@ func running(tb testing.TB, l *loop) {
 	l.wg.Add(1)
 	go l.run()
 	tb.Cleanup(func() {
-		l.stopped.Store(true)
-		var one [8]byte
-		one[0] = 1
-		_, _ = unix.Write(l.wake, one[:])
-		l.wg.Wait()
+		l.halt()
 		if l.file != nil {
 			l.file.Close()
 			l.epfd = -1 // closed with the file; pair's cleanup must not close the number again
