@@ -196,16 +196,14 @@ func alivePlot(res *Result) svgPlot {
 	vmark := func(atS float64, class, label string, row int) {
 		x := f.X(atS)
 		p.Lines = append(p.Lines, svgLine{svgNum(x), svgNum(svgTop), svgNum(x), svgNum(svgH - svgBott), class})
-		p.Texts = append(p.Texts, svgText{svgNum(x + 3), svgNum(svgTop + 12 + 12*float64(row)), "start", class + "-label", label})
+		lx, anchor := labelBeside(x, x)
+		p.Texts = append(p.Texts, svgText{svgNum(lx), svgNum(svgTop + 12 + 12*float64(row)), anchor, class + "-label", label})
 	}
 	if !res.HoldStart.IsZero() && !res.Start.IsZero() {
 		vmark(res.HoldStart.Sub(res.Start).Seconds(), "hold", "hold starts", 0)
 	}
 	if !res.HoldEnd.IsZero() && !res.Start.IsZero() {
-		// Labelled to the left of its line: it sits near the plot's end.
-		x := f.X(res.HoldEnd.Sub(res.Start).Seconds())
-		p.Lines = append(p.Lines, svgLine{svgNum(x), svgNum(svgTop), svgNum(x), svgNum(svgH - svgBott), "hold"})
-		p.Texts = append(p.Texts, svgText{svgNum(x - 3), svgNum(svgTop + 12), "end", "hold-label", "hold ends"})
+		vmark(res.HoldEnd.Sub(res.Start).Seconds(), "hold", "hold ends", 0)
 	}
 	for _, m := range res.Marks {
 		vmark(m.AtMs/1000, "mark", outOneLine(m.Label), 1)
@@ -219,15 +217,20 @@ func alivePlot(res *Result) svgPlot {
 		label := plotLabel(c)
 		p.Rects = append(p.Rects, svgRect{svgNum(x0), svgNum(svgTop), svgNum(math.Max(x1-x0, 2)),
 			svgNum(svgH - svgTop - svgBott), "cluster", label + " " + c.Hint})
-		// A label right of a band in the plot's right half would run off
-		// the picture: there it goes to the band's left.
-		lx, anchor := x1+3, "start"
-		if x1 > (svgLeft+svgW-svgRight)/2 {
-			lx, anchor = x0-3, "end"
-		}
+		lx, anchor := labelBeside(x0, x1)
 		p.Texts = append(p.Texts, svgText{svgNum(lx), svgNum(svgTop + 36 + 12*float64(i%4)), anchor, "cluster-label", label})
 	}
 	return p
+}
+
+// labelBeside places the label of a line or band spanning x0..x1: to its
+// right, or in the plot's right half to its left, where a label on the
+// right would run off the picture.
+func labelBeside(x0, x1 float64) (x float64, anchor string) {
+	if x1 > (svgLeft+svgW-svgRight)/2 {
+		return x0 - 3, "end"
+	}
+	return x1 + 3, "start"
 }
 
 // plotLabel annotates a cluster on the plot: "1000 dropped at 60.0 s —

@@ -142,15 +142,9 @@ func statusLine(line []byte) (int, error) {
 		}
 	}
 	major, minor, ok := httpVersion(proto)
-	if !ok || len(code) == 0 {
+	status, digitsOK := number(code)
+	if !ok || !digitsOK {
 		return 0, ws.ErrMalformedResponse
-	}
-	status := 0
-	for _, c := range code {
-		if c < '0' || c > '9' {
-			return 0, ws.ErrMalformedResponse
-		}
-		status = status*10 + int(c-'0')
 	}
 	if major != 1 || minor < 1 {
 		return 0, ws.ErrHandshakeBadProtocol
@@ -164,23 +158,21 @@ func httpVersion(p []byte) (major, minor int, ok bool) {
 		return 0, 0, false
 	}
 	a, b, found := bytes.Cut(rest, []byte("."))
-	if !found || len(a) == 0 || len(b) == 0 {
-		return 0, 0, false
-	}
-	for _, part := range [][]byte{a, b} {
-		for _, c := range part {
-			if c < '0' || c > '9' {
-				return 0, 0, false
-			}
+	major, okA := number(a)
+	minor, okB := number(b)
+	return major, minor, found && okA && okB
+}
+
+// number reads a non-empty run of ASCII digits.
+func number(p []byte) (int, bool) {
+	n := 0
+	for _, c := range p {
+		if c < '0' || c > '9' {
+			return 0, false
 		}
+		n = n*10 + int(c-'0')
 	}
-	for _, c := range a {
-		major = major*10 + int(c-'0')
-	}
-	for _, c := range b {
-		minor = minor*10 + int(c-'0')
-	}
-	return major, minor, true
+	return n, len(p) > 0
 }
 
 // nextLine returns the line starting at off without its "\n" or "\r\n",

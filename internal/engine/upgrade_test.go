@@ -73,32 +73,38 @@ func TestJudgeResponseAgreesWithGobwas(t *testing.T) {
 	}
 	protocols := []string{"chat", "superchat"}
 	for _, answer := range answers {
-		d := ws.Dialer{Protocols: protocols}
-		u, _ := url.Parse("ws://example.com/ws")
-		br, _, want := d.Upgrade(&gobwasConn{answer: answer}, u)
-		wantEarly := 0
-		if br != nil {
-			wantEarly = br.Buffered()
-			ws.PutReader(br)
-		}
-
-		key := "dGhlIHNhbXBsZSBub25jZQ=="
-		p := []byte(strings.ReplaceAll(answer, "ACCEPT", handshake.Accept(key)))
-		_, hl, got := judgeResponse(p, key, protocols)
-		if got == nil && hl == 0 {
-			// Incomplete: the loop waits for more, and an end now is the
-			// end's cause, as gobwas's read error is.
-			got = io.EOF
-		}
+		early, wantEarly, got, want := judgeBoth(answer, protocols)
 		wantCause, wantStatus := classify(want)
 		gotCause, gotStatus := classify(got)
 		if wantCause != gotCause || wantStatus != gotStatus || !errors.Is(got, want) && !sameStatus(got, want) {
 			t.Errorf("%q: judged %v (%s %d), gobwas %v (%s %d)", answer, got, gotCause, gotStatus, want, wantCause, wantStatus)
 		}
-		if got == nil && len(p)-hl != wantEarly {
-			t.Errorf("%q: %d early bytes, gobwas kept %d", answer, len(p)-hl, wantEarly)
+		if got == nil && early != wantEarly {
+			t.Errorf("%q: %d early bytes, gobwas kept %d", answer, early, wantEarly)
 		}
 	}
+}
+
+// judgeBoth gives one answer (ACCEPT standing for the right
+// Sec-WebSocket-Accept) to judgeResponse and to gobwas's Dialer.Upgrade:
+// each one's error and the bytes each keeps behind a valid 101.
+func judgeBoth(answer string, protocols []string) (early, wantEarly int, got, want error) {
+	d := ws.Dialer{Protocols: protocols}
+	u, _ := url.Parse("ws://example.com/ws")
+	br, _, want := d.Upgrade(&gobwasConn{answer: answer}, u)
+	if br != nil {
+		wantEarly = br.Buffered()
+		ws.PutReader(br)
+	}
+	key := "dGhlIHNhbXBsZSBub25jZQ=="
+	p := []byte(strings.ReplaceAll(answer, "ACCEPT", handshake.Accept(key)))
+	_, hl, got := judgeResponse(p, key, protocols)
+	if got == nil && hl == 0 {
+		// Incomplete: the loop waits for more, and an end now is the
+		// end's cause, as gobwas's read error is.
+		got = io.EOF
+	}
+	return len(p) - hl, wantEarly, got, want
 }
 
 func sameStatus(a, b error) bool {
@@ -247,28 +253,14 @@ func FuzzJudgeResponse(f *testing.F) {
 		if gobwasDigitQuirk(answer) {
 			t.Skip()
 		}
-		protocols := []string{"chat"}
-		d := ws.Dialer{Protocols: protocols}
-		u, _ := url.Parse("ws://example.com/ws")
-		br, _, want := d.Upgrade(&gobwasConn{answer: answer}, u)
-		wantEarly := 0
-		if br != nil {
-			wantEarly = br.Buffered()
-			ws.PutReader(br)
-		}
-		key := "dGhlIHNhbXBsZSBub25jZQ=="
-		p := []byte(strings.ReplaceAll(answer, "ACCEPT", handshake.Accept(key)))
-		_, hl, got := judgeResponse(p, key, protocols)
-		if got == nil && hl == 0 {
-			got = io.EOF
-		}
+		early, wantEarly, got, want := judgeBoth(answer, []string{"chat"})
 		wantCause, wantStatus := classify(want)
 		gotCause, gotStatus := classify(got)
 		if wantCause != gotCause || wantStatus != gotStatus {
 			t.Fatalf("%q: judged %v (%s %d), gobwas %v (%s %d)", answer, got, gotCause, gotStatus, want, wantCause, wantStatus)
 		}
-		if got == nil && len(p)-hl != wantEarly {
-			t.Fatalf("%q: %d early bytes, gobwas kept %d", answer, len(p)-hl, wantEarly)
+		if got == nil && early != wantEarly {
+			t.Fatalf("%q: %d early bytes, gobwas kept %d", answer, early, wantEarly)
 		}
 	})
 }
