@@ -97,63 +97,20 @@ func (e *engine) ramp(ctx context.Context) {
 	s := &slots{sem: make(chan struct{}, e.cfg.MaxInFlight)}
 	defer e.ramping.Store(false)
 	rampStart := time.Now()
-	var sleeper *time.Timer
-	var jobs chan attemptJob
+	n := 1
 	if e.raw {
-		jobs = make(chan attemptJob, openers())
-		for range openers() {
-			so := e.dst.sockets()
-			go func() {
-				for j := range jobs {
-					e.open(j.i, j.intended, s, so)
-				}
-			}()
-		}
+		n = openers()
 	}
-	for i := 0; i < e.cfg.Conns; i++ {
-		var intended time.Time
-		if e.cfg.Rate > 0 {
-			intended = rampStart.Add(time.Duration(float64(i) / e.cfg.Rate * float64(time.Second)))
-			if d := time.Until(intended); d > 0 {
-				if sleeper == nil {
-					sleeper = time.NewTimer(d)
-				} else {
-					sleeper.Reset(d)
-				}
-				select {
-				case <-ctx.Done():
-				case <-sleeper.C:
-				}
-			}
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		select {
-		case s.sem <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		if e.cfg.Rate <= 0 {
-			intended = time.Now()
-		}
-		s.wg.Add(1)
-		if e.raw {
-			jobs <- attemptJob{i, intended}
-			continue
-		}
-		go func(i int, intended time.Time) {
-			defer s.release()
-			e.attempt(ctx, i, intended)
-		}(i, intended)
+	var next atomic.Int64
+	var started sync.WaitGroup
+	for range n {
+		started.Go(func() { e.startAttempts(ctx, s, rampStart, &next) })
 	}
+	started.Wait()
 	if !e.raw {
 		s.wg.Wait()
 		return
 	}
-	close(jobs)
 	// Handshakes in the loops are bounded by their timeout, but an
 	// interrupt should not wait for it.
 	done := make(chan struct{})
@@ -166,11 +123,58 @@ func (e *engine) ramp(ctx context.Context) {
 	}
 }
 
-// attemptJob is an attempt the ramp hands to an opener: which one, and its
-// slot in the schedule.
-type attemptJob struct {
-	i        int
-	intended time.Time
+// startAttempts is one opener: it claims the next attempt, waits for the
+// attempt's slot in the schedule and a place in flight, and starts it;
+// until every attempt is claimed or the run is interrupted. Each opener
+// keeps its own time: handing attempts from one scheduling goroutine to
+// the openers cost a goroutine wake-up per connection, which at a fixed
+// rate is most of what a connection costs beyond the kernel's work.
+func (e *engine) startAttempts(ctx context.Context, s *slots, rampStart time.Time, next *atomic.Int64) {
+	var sleeper *time.Timer
+	defer func() {
+		if sleeper != nil {
+			sleeper.Stop()
+		}
+	}()
+	for {
+		i := int(next.Add(1) - 1)
+		if i >= e.cfg.Conns || ctx.Err() != nil {
+			return
+		}
+		var intended time.Time
+		if e.cfg.Rate > 0 {
+			intended = rampStart.Add(time.Duration(float64(i) / e.cfg.Rate * float64(time.Second)))
+			if d := time.Until(intended); d > 0 {
+				if sleeper == nil {
+					sleeper = time.NewTimer(d)
+				} else {
+					sleeper.Reset(d)
+				}
+				select {
+				case <-ctx.Done():
+					return
+				case <-sleeper.C:
+				}
+			}
+		}
+		select {
+		case s.sem <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		if e.cfg.Rate <= 0 {
+			intended = time.Now()
+		}
+		s.wg.Add(1)
+		if e.raw {
+			e.open(i, intended, s)
+			continue
+		}
+		go func() {
+			defer s.release()
+			e.attempt(ctx, i, intended)
+		}()
+	}
 }
 
 // hold waits for the hold to end: its duration, an interrupt, or (with

@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -131,7 +130,7 @@ func (l *loop) attach(fd int, upgradedAt int64, pinging bool, early []byte, op i
 		l.sendClose(fd, c, 1000)
 	}
 	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(fd)}
-	if err := unix.EpollCtl(l.epfd, op, fd, &ev); err != nil {
+	if err := rawEpollCtl(l.epfd, op, fd, &ev); err != nil {
 		l.end(fd, c, event.Reset, 0, l.e.now())
 	}
 }
@@ -210,7 +209,7 @@ func (l *loop) readable(fd int, now int64) {
 	if c.carry != 0 {
 		off = copy(l.buf, l.carries[c.carry-1][:c.carryLen])
 	}
-	n, err := unix.Read(fd, l.buf[off:])
+	n, err := rawRead(fd, l.buf[off:])
 	switch {
 	case errors.Is(err, unix.EAGAIN), errors.Is(err, unix.EINTR):
 		return
@@ -353,7 +352,7 @@ func (l *loop) end(fd int, c *connState, kind event.DropKind, code uint16, now i
 		l.free = append(l.free, c.carry-1)
 	}
 	*c = connState{}
-	unix.Close(fd) // also removes it from the epoll set: it has no duplicate
+	rawClose(fd) // also removes it from the epoll set: it has no duplicate
 	l.open.Add(-1)
 }
 
@@ -364,11 +363,9 @@ func (l *loop) end(fd int, c *connState, kind event.DropKind, code uint16, now i
 // when its FIN left, and the kernel knows when that was (to the
 // millisecond). Falls back to now when the kernel cannot say.
 func (l *loop) arrival(fd int, fin bool) int64 {
-	size := uint32(unsafe.Sizeof(l.ti))
-	_, _, errno := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.IPPROTO_TCP, unix.TCP_INFO,
-		uintptr(unsafe.Pointer(&l.ti)), uintptr(unsafe.Pointer(&size)), 0)
+	err := rawTCPInfo(fd, &l.ti)
 	now := l.e.now()
-	if errno != 0 {
+	if err != nil {
 		return now
 	}
 	lag := l.ti.Last_data_recv
@@ -386,7 +383,7 @@ func (l *loop) write(fd int, op byte, payload []byte) {
 	l.rng ^= l.rng >> 7
 	l.rng ^= l.rng << 17
 	l.out = appendClientFrame(l.out[:0], op, payload, uint32(l.rng))
-	_, _ = unix.Write(fd, l.out)
+	_, _ = rawWrite(fd, l.out)
 }
 
 // scan visits the slice of the table due at this tick: it ends connections
@@ -502,7 +499,7 @@ func (l *loop) pollable() {
 	}
 	l.rc = rc
 	l.ready = func(fd uintptr) bool {
-		l.n, l.werr = unix.EpollWait(int(fd), l.events, 0)
+		l.n, l.werr = rawEpollPoll(int(fd), l.events)
 		return l.n != 0 || (l.werr != nil && !errors.Is(l.werr, unix.EINTR))
 	}
 }

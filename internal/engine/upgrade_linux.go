@@ -39,37 +39,20 @@ type dest struct {
 	err     error    // the target could not be resolved: every attempt fails with it
 	reqHead string
 	reqTail string
+
+	// The same addresses in the kernel's form, which connect and bind only
+	// read: every opener shares them.
+	rawTo   *rawAddr
+	rawFrom []*rawAddr
 }
 
-// sockets are the addresses one opener connects with. unix.Connect and
-// unix.Bind write into a Sockaddr's raw form, so openers running side by
-// side each have their own.
-type sockets struct {
-	to   unix.Sockaddr
-	from []unix.Sockaddr
-}
-
-func (d *dest) sockets() *sockets {
-	so := &sockets{}
-	if d.err != nil {
-		return so
-	}
-	_, so.to = sockaddr(d.to)
-	for _, s := range d.from {
-		_, sa := sockaddr(netip.AddrPortFrom(s, 0))
-		so.from = append(so.from, sa)
-	}
-	return so
-}
-
-// openers is how many goroutines start attempts side by side. A connect()
-// from one source address searches its port range for a free port, and
-// once much of the range is taken (15,000 connections, TIME_WAIT left by
-// earlier runs) that search costs more than the schedule allows at 2000/s:
-// one opener fell behind it (p99 250–340 ms where the gobwas path, which
-// connected from a goroutine per attempt, kept 9–12 ms). The search runs
-// on every core this way.
-func openers() int { return max(2, runtime.GOMAXPROCS(0)) }
+// openers is how many goroutines start plain ws:// attempts side by side
+// (see startAttempts): one per scheduler thread. A connect() from one
+// source address searches its port range for a free port, and once much of
+// the range is taken (15,000 connections, TIME_WAIT left by earlier runs)
+// that search can cost more than the schedule allows at 2000/s; with
+// several threads it runs on each of them.
+func openers() int { return max(1, runtime.GOMAXPROCS(0)) }
 
 // pending is one handshake in a loop, from connect to the 101.
 type pending struct {
@@ -150,32 +133,35 @@ func (e *engine) prepareRaw(ctx context.Context) {
 		return
 	}
 	d.to = netip.AddrPortFrom(ip, uint16(port))
-	d.family, _ = sockaddr(d.to)
+	d.family, d.rawTo = rawSockaddr(d.to)
 	d.addr = net.TCPAddrFromAddrPort(d.to)
 	for _, s := range e.cfg.SourceIPs {
 		d.from = append(d.from, s.Unmap())
+		_, ra := rawSockaddr(netip.AddrPortFrom(s.Unmap(), 0))
+		d.rawFrom = append(d.rawFrom, ra)
 	}
 }
 
-func sockaddr(ap netip.AddrPort) (int, unix.Sockaddr) {
+// rawSockaddr is ap in the kernel's form, with its family.
+func rawSockaddr(ap netip.AddrPort) (int, *rawAddr) {
 	ip := ap.Addr()
 	if ip.Is4() {
-		return unix.AF_INET, &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ip.As4()}
+		return unix.AF_INET, newRawAddr(ap, 0)
 	}
-	sa := &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ip.As16()}
+	var zone uint32
 	if z := ip.Zone(); z != "" {
 		if ifi, err := net.InterfaceByName(z); err == nil {
-			sa.ZoneId = uint32(ifi.Index)
+			zone = uint32(ifi.Index)
 		} else if n, err := strconv.Atoi(z); err == nil {
-			sa.ZoneId = uint32(n)
+			zone = uint32(n)
 		}
 	}
-	return unix.AF_INET6, sa
+	return unix.AF_INET6, newRawAddr(ap, zone)
 }
 
 // open starts attempt i: a non-blocking connect, then the handshake belongs
-// to the descriptor's loop. Each opener goroutine passes its own sockets.
-func (e *engine) open(i int, intended time.Time, s *slots, so *sockets) {
+// to the descriptor's loop.
+func (e *engine) open(i int, intended time.Time, s *slots) {
 	began := e.now()
 	fail := func(err error) {
 		e.fail(err, "")
@@ -191,14 +177,14 @@ func (e *engine) open(i int, intended time.Time, s *slots, so *sockets) {
 		fail(context.Canceled)
 		return
 	}
-	fd, err := unix.Socket(d.family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
+	fd, err := rawSocket(d.family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
 	if err != nil {
 		fail(e.dialErr(os.NewSyscallError("socket", err)))
 		return
 	}
 	if fd >= len(e.conns) {
 		// The open-files limit was raised after the table was sized.
-		unix.Close(fd)
+		rawClose(fd)
 		e.sink.Failed(event.Failed{AtNs: e.now(), Cause: "emfile", Example: "descriptor beyond the open-files limit seen at start"})
 		s.release()
 		return
@@ -207,22 +193,22 @@ func (e *engine) open(i int, intended time.Time, s *slots, so *sockets) {
 	// behave as they did on the gobwas path: no Nagle delay on control
 	// frames, and keep-alive probes after 15 s of silence (a peer that
 	// vanished ends as a reset, not never).
-	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1)
-	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, 15)
-	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, 15)
-	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPCNT, 9)
-	if len(so.from) > 0 {
+	_ = rawSetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	_ = rawSetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1)
+	_ = rawSetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, 15)
+	_ = rawSetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, 15)
+	_ = rawSetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPCNT, 9)
+	if len(d.rawFrom) > 0 {
 		// See netDial: the port is chosen at connect time, per destination.
-		_ = unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
-		if err := unix.Bind(fd, so.from[i%len(so.from)]); err != nil {
-			unix.Close(fd)
+		_ = rawSetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
+		if err := rawBind(fd, d.rawFrom[i%len(d.rawFrom)]); err != nil {
+			rawClose(fd)
 			fail(e.dialErr(os.NewSyscallError("bind", err)))
 			return
 		}
 	}
-	if err := unix.Connect(fd, so.to); err != nil && !errors.Is(err, unix.EINPROGRESS) {
-		unix.Close(fd)
+	if err := rawConnect(fd, d.rawTo); err != nil && !errors.Is(err, unix.EINPROGRESS) {
+		rawClose(fd)
 		fail(e.dialErr(os.NewSyscallError("connect", err)))
 		return
 	}
@@ -242,7 +228,7 @@ func (e *engine) open(i int, intended time.Time, s *slots, so *sockets) {
 	// before connect returns: sending the request now saves the loop a
 	// wake-up and the handshake its latency. Not connected yet, the write
 	// says EAGAIN and the loop waits for the connect as usual.
-	if n, err := unix.Write(fd, p.req); err == nil {
+	if n, err := rawWrite(fd, p.req); err == nil {
 		p.req = p.req[n:]
 		p.state = sending
 		if len(p.req) == 0 {
@@ -250,7 +236,7 @@ func (e *engine) open(i int, intended time.Time, s *slots, so *sockets) {
 		}
 	} else if !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.EINTR) {
 		// The connect failed already; the write reports its error.
-		unix.Close(fd)
+		rawClose(fd)
 		fail(e.dialErr(os.NewSyscallError("connect", err)))
 		return
 	}
@@ -296,7 +282,7 @@ func (l *loop) begin(fd int, p *pending) {
 	defer l.mu.Unlock()
 	if l.e.ctx.Err() != nil {
 		// The interrupt may already have swept this loop.
-		unix.Close(fd)
+		rawClose(fd)
 		l.e.fail(context.Canceled, "")
 		p.slots.release()
 		return
@@ -305,8 +291,8 @@ func (l *loop) begin(fd int, p *pending) {
 	if p.state != receiving {
 		ev.Events |= unix.EPOLLOUT
 	}
-	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
-		unix.Close(fd)
+	if err := rawEpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		rawClose(fd)
 		l.e.fail(os.NewSyscallError("epoll_ctl", err), "")
 		p.slots.release()
 		return
@@ -325,7 +311,7 @@ func (l *loop) begin(fd int, p *pending) {
 func (l *loop) handshake(fd int, p *pending, events uint32) {
 	if p.state == connecting {
 		if events&(unix.EPOLLERR|unix.EPOLLHUP) != 0 {
-			if errno, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR); err == nil && errno != 0 {
+			if errno, err := rawGetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR); err == nil && errno != 0 {
 				l.handshakeFailed(fd, p, l.e.dialErr(os.NewSyscallError("connect", unix.Errno(errno))))
 				return
 			}
@@ -336,7 +322,7 @@ func (l *loop) handshake(fd int, p *pending, events uint32) {
 	}
 	if p.state == sending {
 		for len(p.req) > 0 {
-			n, err := unix.Write(fd, p.req)
+			n, err := rawWrite(fd, p.req)
 			switch {
 			case errors.Is(err, unix.EINTR):
 				continue
@@ -352,7 +338,7 @@ func (l *loop) handshake(fd int, p *pending, events uint32) {
 		p.state = receiving
 	}
 	for {
-		n, err := unix.Read(fd, l.buf)
+		n, err := rawRead(fd, l.buf)
 		switch {
 		case errors.Is(err, unix.EINTR):
 			continue
@@ -421,7 +407,7 @@ func (l *loop) handshakeFailedAnswer(fd int, p *pending, err error, captured str
 	if len(l.pending) == 0 {
 		l.hsNext = 0
 	}
-	unix.Close(fd)
+	rawClose(fd)
 	if l.e.ctx.Err() != nil && !errors.Is(err, context.Canceled) {
 		err = fmt.Errorf("%w: %w", context.Canceled, err)
 	}

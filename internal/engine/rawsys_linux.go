@@ -1,0 +1,137 @@
+package engine
+
+import (
+	"net/netip"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// The system calls a connection costs, made without telling the scheduler.
+//
+// unix.Connect, unix.Read and the like go through syscall.Syscall, which
+// marks the goroutine "in a system call" for its duration. The first such
+// call after the process went idle wakes the runtime's monitor thread
+// (sysmon), which then looks for stuck system calls every 20 µs for a
+// while, and a call that takes longer than that (a loopback connect runs
+// the whole TCP handshake of both ends inside it) has its P handed to
+// another thread. At 2000 connections/s the process goes idle between
+// every two attempts: perf put a fifth of the client's CPU in sysmon's
+// sleeps and wake-ups. RawSyscall skips all of that.
+//
+// It is only right for calls that return at once: every socket here is
+// non-blocking, epoll_wait is asked not to wait, and close does not linger
+// (no SO_LINGER is set). A call that blocked would hold its P, and stall
+// the garbage collector, for as long as it blocked.
+
+func errnoErr(e unix.Errno) error {
+	if e == 0 {
+		return nil
+	}
+	return e
+}
+
+func rawSocket(domain, typ, proto int) (int, error) {
+	fd, _, e := unix.RawSyscall(unix.SYS_SOCKET, uintptr(domain), uintptr(typ), uintptr(proto))
+	return int(fd), errnoErr(e)
+}
+
+func rawSetsockoptInt(fd, level, opt, value int) error {
+	v := int32(value)
+	_, _, e := unix.RawSyscall6(unix.SYS_SETSOCKOPT, uintptr(fd), uintptr(level), uintptr(opt),
+		uintptr(unsafe.Pointer(&v)), 4, 0)
+	return errnoErr(e)
+}
+
+func rawGetsockoptInt(fd, level, opt int) (int, error) {
+	var v int32
+	size := uint32(4)
+	_, _, e := unix.RawSyscall6(unix.SYS_GETSOCKOPT, uintptr(fd), uintptr(level), uintptr(opt),
+		uintptr(unsafe.Pointer(&v)), uintptr(unsafe.Pointer(&size)), 0)
+	return int(v), errnoErr(e)
+}
+
+// rawAddr is a socket address in the kernel's form, built once per run:
+// connect and bind only read it, so every opener can share it.
+type rawAddr struct {
+	b   [unsafe.Sizeof(unix.RawSockaddrInet6{})]byte
+	len uint32
+}
+
+func newRawAddr(ap netip.AddrPort, zone uint32) *rawAddr {
+	ra := &rawAddr{}
+	port := ap.Port()
+	// sin_port and sin6_port are in network byte order.
+	nport := uint16(port>>8) | uint16(port<<8)
+	if ip := ap.Addr(); ip.Is4() {
+		sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(&ra.b))
+		sa.Family, sa.Port, sa.Addr = unix.AF_INET, nport, ip.As4()
+		ra.len = unix.SizeofSockaddrInet4
+	} else {
+		sa := (*unix.RawSockaddrInet6)(unsafe.Pointer(&ra.b))
+		sa.Family, sa.Port, sa.Addr, sa.Scope_id = unix.AF_INET6, nport, ip.As16(), zone
+		ra.len = unix.SizeofSockaddrInet6
+	}
+	return ra
+}
+
+func rawConnect(fd int, to *rawAddr) error {
+	_, _, e := unix.RawSyscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&to.b)), uintptr(to.len))
+	return errnoErr(e)
+}
+
+func rawBind(fd int, from *rawAddr) error {
+	_, _, e := unix.RawSyscall(unix.SYS_BIND, uintptr(fd), uintptr(unsafe.Pointer(&from.b)), uintptr(from.len))
+	return errnoErr(e)
+}
+
+func rawRead(fd int, p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
+}
+
+func rawWrite(fd int, p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
+}
+
+func rawClose(fd int) error {
+	_, _, e := unix.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0)
+	return errnoErr(e)
+}
+
+func rawEpollCtl(epfd, op, fd int, ev *unix.EpollEvent) error {
+	_, _, e := unix.RawSyscall6(unix.SYS_EPOLL_CTL, uintptr(epfd), uintptr(op), uintptr(fd),
+		uintptr(unsafe.Pointer(ev)), 0, 0)
+	return errnoErr(e)
+}
+
+// rawEpollPoll is epoll_wait with a zero timeout: what is ready now.
+func rawEpollPoll(epfd int, events []unix.EpollEvent) (int, error) {
+	n, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])),
+		uintptr(len(events)), 0, 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
+}
+
+// rawTCPInfo fills ti for fd.
+func rawTCPInfo(fd int, ti *unix.TCPInfo) error {
+	size := uint32(unsafe.Sizeof(*ti))
+	_, _, e := unix.RawSyscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.IPPROTO_TCP, unix.TCP_INFO,
+		uintptr(unsafe.Pointer(ti)), uintptr(unsafe.Pointer(&size)), 0)
+	return errnoErr(e)
+}
