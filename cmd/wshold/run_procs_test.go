@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -382,4 +383,28 @@ func hostLimit() uint64 {
 	var rl unix.Rlimit
 	_ = unix.Getrlimit(unix.RLIMIT_NOFILE, &rl)
 	return rl.Cur
+}
+
+// A process holding plain ws:// connections to a target elsewhere runs
+// them on one scheduler thread; TLS, the embedded default's in-process
+// server and an explicit GOMAXPROCS keep every thread.
+func TestOneSchedulerThreadForPlainWSTargetsOnly(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, c := range []struct {
+		env, target string
+		want        int
+	}{
+		{"", "ws://127.0.0.1:18084/ws", 1},
+		{"", "WS://127.0.0.1:18084/ws", 1},
+		{"", "wss://127.0.0.1:18443/ws", 3},
+		{"", "", 3},
+		{"3", "ws://127.0.0.1:18084/ws", 3},
+	} {
+		t.Setenv("GOMAXPROCS", c.env)
+		runtime.GOMAXPROCS(3)
+		oneSchedulerThread(c.target)
+		if got := runtime.GOMAXPROCS(0); got != c.want {
+			t.Errorf("GOMAXPROCS=%q, target %q: %d scheduler threads, want %d", c.env, c.target, got, c.want)
+		}
+	}
 }
