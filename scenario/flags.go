@@ -64,7 +64,7 @@ func AddFlags(fs *pflag.FlagSet) *Flags {
 	fs.StringSliceVar(&f.SourceIPs, "source-ip", nil,
 		"local address or inclusive range to connect from, e.g. 127.0.0.2-127.0.0.9; repeat or comma-separate. Each address has its own ~28k ephemeral ports")
 	fs.IntVar(&f.Procs, "procs", d.Procs,
-		"worker processes that share the connections; 0 = enough for --conns under the open-files limit")
+		"worker processes that share the connections; 0 = enough for --conns under the open-files limit. Each runs plain ws:// connections on one scheduler thread (unless GOMAXPROCS is set): more processes use more cores")
 	fs.BoolVar(&f.Insecure, "insecure", d.Insecure,
 		"wss:// only: do not verify the server certificate (a lab with a self-signed proxy)")
 	fs.StringVar(&f.CA, "ca", d.CA,

@@ -46,7 +46,7 @@ func runOne(ctx context.Context, sc scenario.Scenario, shard runner.Shard, opts 
 	sc.Procs = plan.Workers
 	opts.Warnings = append(opts.Warnings, plan.Warnings...)
 	if !plan.Spawn {
-		oneSchedulerThread(sc.Target)
+		oneSchedulerThread(sc, runner.ReadHost())
 		return runner.Run(ctx, sc, opts)
 	}
 	if !x.quiet {
@@ -99,14 +99,17 @@ func runOne(ctx context.Context, sc scenario.Scenario, shard runner.Shard, opts 
 // GOMAXPROCS says otherwise. Their work is system calls and a little
 // parsing, and with a second thread the scheduler hands goroutines across
 // and spins looking for work every time one wakes: through nginx on this
-// project's 2-core box that cost 30–40 % more CPU per connection at 2000/s
-// and 10,000/s, and at full speed against `wshold serve` one thread opened
-// as fast (18,000–19,000 upgrades/s) with lower latency. More cores are
-// for more processes (--procs). Left alone: wss://, whose TLS handshakes
-// are real computation, and the embedded default, whose server shares
-// this process.
-func oneSchedulerThread(target string) {
-	if os.Getenv("GOMAXPROCS") != "" || !strings.HasPrefix(strings.ToLower(target), "ws://") {
+// project's 2-core box that cost 20–30 % more CPU per connection at
+// 2000/s and 10,000/s, and at full speed against `wshold serve` one thread
+// opened as fast (18,000–19,000 upgrades/s) with lower latency. More cores
+// are for more processes (--procs). Left alone: wss://, whose TLS
+// handshakes are real computation; the embedded default, whose server
+// shares this process; and a run that takes more than half of a source
+// address's ports, where each connect() is a long search in the kernel
+// and one thread fell behind 2000/s (handshake p99 200–700 ms against
+// 250 ms with two).
+func oneSchedulerThread(sc scenario.Scenario, h runner.Host) {
+	if os.Getenv("GOMAXPROCS") != "" || !strings.HasPrefix(strings.ToLower(sc.Target), "ws://") || runner.CrowdsPortRange(sc, h) {
 		return
 	}
 	runtime.GOMAXPROCS(1)

@@ -18,8 +18,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/wshold/wshold/internal/runner"
 	"github.com/wshold/wshold/internal/server"
 	"github.com/wshold/wshold/report"
+	"github.com/wshold/wshold/scenario"
 )
 
 // asWshold makes the test binary behave as wshold itself: 'run --procs'
@@ -387,24 +389,31 @@ func hostLimit() uint64 {
 
 // A process holding plain ws:// connections to a target elsewhere runs
 // them on one scheduler thread; TLS, the embedded default's in-process
-// server and an explicit GOMAXPROCS keep every thread.
+// server, a run past half of a source address's ports and an explicit
+// GOMAXPROCS keep every thread.
 func TestOneSchedulerThreadForPlainWSTargetsOnly(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	host := runner.Host{PortLo: 32768, PortHi: 60999}
 	for _, c := range []struct {
 		env, target string
+		conns       int
+		sources     []string
 		want        int
 	}{
-		{"", "ws://127.0.0.1:18084/ws", 1},
-		{"", "WS://127.0.0.1:18084/ws", 1},
-		{"", "wss://127.0.0.1:18443/ws", 3},
-		{"", "", 3},
-		{"3", "ws://127.0.0.1:18084/ws", 3},
+		{"", "ws://127.0.0.1:18084/ws", 1000, nil, 1},
+		{"", "WS://127.0.0.1:18084/ws", 1000, nil, 1},
+		{"", "wss://127.0.0.1:18443/ws", 1000, nil, 3},
+		{"", "", 1000, nil, 3},
+		{"3", "ws://127.0.0.1:18084/ws", 1000, nil, 3},
+		{"", "ws://127.0.0.1:18084/ws", 15000, nil, 3},
+		{"", "ws://127.0.0.1:18084/ws", 15000, []string{"127.0.0.1-127.0.0.2"}, 1},
 	} {
 		t.Setenv("GOMAXPROCS", c.env)
 		runtime.GOMAXPROCS(3)
-		oneSchedulerThread(c.target)
+		oneSchedulerThread(scenario.Scenario{Target: c.target, Conns: c.conns, SourceIPs: c.sources}, host)
 		if got := runtime.GOMAXPROCS(0); got != c.want {
-			t.Errorf("GOMAXPROCS=%q, target %q: %d scheduler threads, want %d", c.env, c.target, got, c.want)
+			t.Errorf("GOMAXPROCS=%q, %s with %d connections from %v: %d scheduler threads, want %d",
+				c.env, c.target, c.conns, c.sources, got, c.want)
 		}
 	}
 }

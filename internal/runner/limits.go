@@ -202,6 +202,19 @@ func portWarning(sc scenario.Scenario, workers int, h Host) string {
 		worst, addr, destination(sc), ports, moreSources(sc, workers, ports/2))
 }
 
+// CrowdsPortRange reports whether this process's connections will take
+// more than half of some source address's ephemeral ports to the
+// destination: past that, each connect() searches the taken half (see
+// portWarning).
+func CrowdsPortRange(sc scenario.Scenario, h Host) bool {
+	ports := h.Ports()
+	if ports == 0 || sc.Conns <= ports/2 {
+		return false
+	}
+	worst, _, err := portLoad(sc, 1)
+	return err == nil && worst > ports/2
+}
+
 // portLoad is the most connections any one source address makes to the
 // destination. Each worker spreads its share round-robin over the
 // addresses it was dealt (see Shard.Of).
