@@ -3,7 +3,8 @@
 //
 // Where to look:
 //   - a ws:// connection is opened in upgrade_linux.go: a non-blocking
-//     connect from the ramp (open), then the handshake as a state machine in
+//     connect from an opener keeping the ramp's schedule (open, called by
+//     startAttempts in engine.go), then the handshake as a state machine in
 //     the epoll loop that will hold it (loop.handshake), the answer judged
 //     by gobwas/ws's rules in response.go; a wss:// one in dial.go
 //     (attempt), with gobwas/ws; failures of both are classified in
