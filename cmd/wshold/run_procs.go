@@ -99,7 +99,7 @@ func runOne(ctx context.Context, sc scenario.Scenario, shard runner.Shard, opts 
 // GOMAXPROCS says otherwise. Their work is system calls and a little
 // parsing, and with a second thread the scheduler hands goroutines across
 // and spins looking for work every time one wakes: through nginx on this
-// project's 2-core box that cost 20–30 % more CPU per connection at
+// project's 2-core box two threads cost 15–40 % more CPU per connection at
 // 2000/s and 10,000/s, and at full speed against `wshold serve` one thread
 // opened as fast (18,000–19,000 upgrades/s) with lower latency. More cores
 // are for more processes (--procs). Left alone: wss://, whose TLS
