@@ -190,29 +190,35 @@ func checkPorts(sc scenario.Scenario, workers int, h Host) error {
 // connection scans thousands of taken ports: the ramp slows to a crawl
 // and the harness, not the proxy, sets the handshake latency.
 func portWarning(sc scenario.Scenario, workers int, h Host) string {
-	ports := h.Ports()
-	if ports == 0 || sc.Conns <= ports/2 {
-		return ""
-	}
-	worst, addr, err := portLoad(sc, workers)
-	if err != nil || worst <= ports/2 || worst > ports {
+	worst, addr := crowded(sc, workers, h)
+	if worst == 0 || worst > h.Ports() {
 		return ""
 	}
 	return fmt.Sprintf("%d connections from one source address (%s) to %s use more than half of the %d ephemeral ports; connect() slows down sharply past half (the kernel tries even ports first), which shows as handshake latency: %s",
-		worst, addr, destination(sc), ports, moreSources(sc, workers, ports/2))
+		worst, addr, destination(sc), h.Ports(), moreSources(sc, workers, h.Ports()/2))
 }
 
 // CrowdsPortRange reports whether this process's connections will take
 // more than half of some source address's ephemeral ports to the
-// destination: past that, each connect() searches the taken half (see
-// portWarning).
+// destination (see portWarning).
 func CrowdsPortRange(sc scenario.Scenario, h Host) bool {
+	worst, _ := crowded(sc, 1, h)
+	return worst > 0
+}
+
+// crowded is the most connections one source address makes to the
+// destination, and that address, when they are more than half of its
+// ports; 0 otherwise.
+func crowded(sc scenario.Scenario, workers int, h Host) (int, string) {
 	ports := h.Ports()
 	if ports == 0 || sc.Conns <= ports/2 {
-		return false
+		return 0, ""
 	}
-	worst, _, err := portLoad(sc, 1)
-	return err == nil && worst > ports/2
+	worst, addr, err := portLoad(sc, workers)
+	if err != nil || worst <= ports/2 {
+		return 0, ""
+	}
+	return worst, addr
 }
 
 // portLoad is the most connections any one source address makes to the
