@@ -206,6 +206,10 @@ func TestSecondInterruptWritesWhatItHasAndQuits(t *testing.T) {
 		t.Fatalf("end_reason %q interrupted %v counts %+v warnings %q, want the interrupted result with 200 held",
 			res.EndReason, res.Interrupted, res.Counts, res.Warnings)
 	}
+	// Judged like any result: the default expectations, and a verdict.
+	if len(res.Expectations) != 2 || res.Verdict != "pass" {
+		t.Fatalf("expectations %+v verdict %q, want the 2 default expectations judged and verdict pass", res.Expectations, res.Verdict)
+	}
 }
 
 // SIGKILL, which nothing can catch, leaves the last checkpoint: a complete

@@ -127,6 +127,9 @@ func Run(ctx context.Context, sc scenario.Scenario, o Options) (*report.Result, 
 				Resources: meter.resources(rec.Live().Alive), Warnings: append(warnings[:len(warnings):len(warnings)],
 					"interrupted twice: the result was written at once, without closing the held connections")})
 			res.Shard = o.Shard
+			// Judged like any interrupted run: its readers (the verdict line,
+			// --expect in CI, compare) need a verdict, not a blank.
+			report.Evaluate(res, exps)
 			return res
 		})
 	}
