@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
 // Exit codes (PRODUCT.md): 0 every expectation held, 1 ran and an
@@ -54,6 +55,9 @@ func main() {
 }
 
 func dispatch(args []string, stdout, stderr io.Writer) int {
+	if len(args) >= 2 && args[0] == "help" {
+		return helpFor(args[1], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		printUsage(stdout)
 		if len(args) == 0 {
@@ -71,6 +75,20 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	fmt.Fprintf(stderr, "wshold: unknown command %q; run 'wshold --help' for the list\n", args[0])
+	return exitUsage
+}
+
+// helpFor answers 'wshold help CMD': the command's own help, as
+// 'wshold CMD --help' prints it.
+func helpFor(name string, stdout, stderr io.Writer) int {
+	var names []string
+	for _, c := range commands() {
+		if c.name == name {
+			return exitCode(c.run([]string{"--help"}, stdout, stderr), stderr)
+		}
+		names = append(names, c.name)
+	}
+	fmt.Fprintf(stderr, "wshold: help: no command %q; the commands are %s (e.g. wshold help run)\n", name, strings.Join(names, ", "))
 	return exitUsage
 }
 
@@ -104,7 +122,7 @@ Commands:
 		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, `
-Run 'wshold <command> --help' for a command's flags.
+Run 'wshold <command> --help' or 'wshold help <command>' for a command's flags.
 
 Exit status: 0 every expectation held; 1 the run finished and an expectation
 failed; 2 bad usage, a bad scenario file, or the run could not start.
