@@ -56,7 +56,7 @@ func AddFlags(fs *pflag.FlagSet) *Flags {
 	fs.IntVar(&f.MaxInFlight, "max-in-flight", d.MaxInFlight,
 		"at most `N` handshakes at once; bounds the burst when --rate is 0 or the proxy is slow")
 	fs.StringArrayVarP(&f.Headers, "header", "H", nil,
-		"extra request header \"Name: value\"; repeat for more. Upgrade, Connection and Sec-WebSocket-* are wshold's own and refused")
+		"extra request header \"Name: value\"; repeat for more. 'Host: name' replaces the URL's host:port (a name-routed proxy reached by address). Upgrade, Connection and Sec-WebSocket-* are wshold's own and refused")
 	fs.StringVar(&f.Origin, "origin", d.Origin,
 		"send this Origin header, e.g. https://app.example.com (servers that check origins answer 403 without it)")
 	fs.StringArrayVar(&f.Subprotocols, "subprotocol", nil,

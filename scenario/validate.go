@@ -81,8 +81,15 @@ func (s Scenario) problems() []error {
 	if s.Procs < 0 {
 		add(problem("procs", "%d: write 0 to choose from the open-files limit, or a number of worker processes", s.Procs))
 	}
+	hosts := 0
 	for _, h := range s.Headers {
 		add(checkHeader(h))
+		if name, _, _ := strings.Cut(h, ":"); strings.EqualFold(strings.TrimSpace(name), "host") {
+			hosts++
+		}
+	}
+	if hosts > 1 {
+		add(problem("headers", "Host is given %d times; give it once (it replaces the URL's host:port in the request)", hosts))
 	}
 	if strings.ContainsAny(s.Origin, "\r\n\x00") {
 		add(problem("origin", "%q contains a line break or NUL; write one origin such as https://app.example.com", s.Origin))

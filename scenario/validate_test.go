@@ -99,6 +99,7 @@ func TestValidateRejectsImpossibleValues(t *testing.T) {
 		{"extensions header", func(s *Scenario) { s.Headers = []string{"Sec-WebSocket-Extensions: permessage-deflate"} }, "negotiates no extensions"},
 		{"protocol header", func(s *Scenario) { s.Headers = []string{"Sec-WebSocket-Protocol: chat"} }, "use subprotocols"},
 		{"origin header", func(s *Scenario) { s.Headers = []string{"Origin: https://x"} }, "set it with origin"},
+		{"host twice", func(s *Scenario) { s.Headers = []string{"Host: a", "host: b"} }, "Host is given 2 times; give it once"},
 		{"origin with newline", func(s *Scenario) { s.Origin = "https://x\n" }, "origin:"},
 		{"bad subprotocol", func(s *Scenario) { s.Subprotocols = []string{"a,b"} }, `subprotocols: "a,b" is not a valid subprotocol name`},
 		{"repeated subprotocol", func(s *Scenario) { s.Subprotocols = []string{"chat", "chat"} }, "offered twice"},

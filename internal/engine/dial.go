@@ -25,7 +25,7 @@ func (e *engine) attempt(ctx context.Context, i int, intended time.Time) {
 	var captured string
 	d := ws.Dialer{
 		Timeout:   e.cfg.HandshakeTimeout,
-		Header:    ws.HandshakeHeaderHTTP(e.cfg.Header),
+		Header:    ws.HandshakeHeaderHTTP(e.header),
 		Protocols: e.cfg.Subprotocols,
 		TLSConfig: e.cfg.TLS,
 		// The run's context reaches the connect through NetDial; the
@@ -34,6 +34,9 @@ func (e *engine) attempt(ctx context.Context, i int, intended time.Time) {
 		NetDial: func(_ context.Context, network, addr string) (net.Conn, error) {
 			dctx, cancel := context.WithTimeout(ctx, e.cfg.HandshakeTimeout)
 			defer cancel()
+			if e.dialAddr != "" {
+				addr = e.dialAddr
+			}
 			return e.netDial(i)(dctx, network, addr)
 		},
 		OnStatusError: func(status int, reason []byte, resp io.Reader) {

@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"net"
+	"net/http"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,12 +29,16 @@ type Outcome struct {
 }
 
 type engine struct {
-	cfg    Config
-	target string
-	start  time.Time
-	sink   event.Sink
-	dialer net.Dialer
-	ctx    context.Context
+	cfg Config
+	// target is the URL gobwas/ws dials, carrying a user's Host header
+	// as its host (gobwas writes Host from the URL); dialAddr, when set,
+	// is where the connection really goes: the URL's host:port.
+	target, dialAddr string
+	header           http.Header // cfg.Header without Host
+	start            time.Time
+	sink             event.Sink
+	dialer           net.Dialer
+	ctx              context.Context
 
 	// raw: plain ws:// handshakes run in the loops (upgrade_linux.go)
 	// instead of a goroutine each with gobwas/ws.
@@ -61,7 +67,14 @@ func Run(ctx context.Context, cfg Config, start time.Time, sink event.Sink) (Out
 	if err := cfg.withDefaults(); err != nil {
 		return Outcome{}, err
 	}
-	e := &engine{cfg: cfg, target: cfg.URL.String(), start: start, sink: sink, ctx: ctx, tlsConns: map[*tlsConn]struct{}{}}
+	e := &engine{cfg: cfg, target: cfg.URL.String(), header: cfg.Header, start: start, sink: sink, ctx: ctx, tlsConns: map[*tlsConn]struct{}{}}
+	if host := cfg.Header.Get("Host"); host != "" {
+		u := *cfg.URL
+		u.Host = host
+		e.target, e.dialAddr = u.String(), hostPort(cfg.URL)
+		e.header = cfg.Header.Clone()
+		e.header.Del("Host")
+	}
 	e.raw = cfg.URL.Scheme == "ws" && !cfg.viaGobwas
 	if e.raw {
 		e.prepareRaw(ctx)
@@ -263,3 +276,16 @@ func (e *engine) stopLoops() {
 }
 
 func (e *engine) loopFor(fd int) *loop { return e.loops[fd%len(e.loops)] }
+
+// hostPort is u's host:port, with the scheme's default port when u has
+// none: what gobwas/ws would dial.
+func hostPort(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "wss" {
+			port = "443"
+		}
+	}
+	return net.JoinHostPort(u.Hostname(), port)
+}

@@ -160,6 +160,42 @@ func TestFailuresAreTheSameOnBothPaths(t *testing.T) {
 	}
 }
 
+// A Host header from the user replaces the URL's host on both paths: one
+// Host line, the user's, and the connection still goes to the URL's
+// address (a name-routed proxy reached by address).
+func TestHostHeaderReplacesTheURLsHost(t *testing.T) {
+	hosts := make(chan []string, 4)
+	srv := startServer(t, func(s *testServer, c net.Conn) {
+		br := bufio.NewReader(c)
+		var got []string
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				return
+			}
+			line = strings.TrimSpace(line)
+			if line == "" {
+				break
+			}
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(k, "Host") {
+				got = append(got, strings.TrimSpace(v))
+			}
+		}
+		hosts <- got
+		_, _ = c.Write([]byte("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"))
+	})
+	for _, gobwas := range []bool{false, true} {
+		h := http.Header{"Host": {"app.internal"}, "X-Token": {"a"}}
+		s, _ := run(t, Config{URL: srv.url(), Header: h, Conns: 1, Hold: 100 * time.Millisecond, HandshakeTimeout: 2 * time.Second, viaGobwas: gobwas})
+		if len(s.failed) != 1 || s.failed[0].Status != 400 {
+			t.Fatalf("gobwas=%v: failures %+v, want the one attempt answered 400", gobwas, s.failed)
+		}
+		if got := <-hosts; len(got) != 1 || got[0] != "app.internal" {
+			t.Errorf("gobwas=%v: Host lines %q, want exactly [app.internal]", gobwas, got)
+		}
+	}
+}
+
 // An interrupt ends handshakes that are waiting for an answer at once, as
 // interrupted, and every attempt is counted once.
 func TestInterruptEndsHandshakesInFlight(t *testing.T) {
