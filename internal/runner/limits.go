@@ -127,7 +127,7 @@ func PlanRun(sc scenario.Scenario, h Host) (Plan, error) {
 func checkPlan(sc scenario.Scenario, p Plan, h Host) error {
 	limit := int(min(h.NoFile, 1<<30))
 	if limit == 0 {
-		return checkPorts(sc, p.Workers, h)
+		return errors.Join(checkPorts(sc, p.Workers, h), checkSourceAddrs(sc))
 	}
 	var errs []error
 	share := ceilDiv(max(sc.Conns, 0), p.Workers)
@@ -139,6 +139,9 @@ func checkPlan(sc scenario.Scenario, p Plan, h Host) error {
 		errs = append(errs, errors.New(noFileMessage(sc, p, share, need, h)))
 	}
 	if err := checkPorts(sc, p.Workers, h); err != nil {
+		errs = append(errs, err)
+	}
+	if err := checkSourceAddrs(sc); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -137,3 +137,42 @@ func TestPlanWarnsPastHalfThePortRange(t *testing.T) {
 		t.Errorf("9000 per address is well under half the range, yet: %q", p.Warnings)
 	}
 }
+
+// A source address that cannot carry a single connection is refused before
+// the run, saying why: one that is not this machine's (connect() would say
+// EADDRNOTAVAIL, which reads as port exhaustion) and one of the other
+// family than the target.
+func TestSourceAddressesThatCannotConnectAreRefused(t *testing.T) {
+	cases := []struct {
+		target string
+		ips    []string
+		want   []string // fragments of the error; nil = accepted
+	}{
+		{"ws://127.0.0.1:9/", []string{"127.0.0.1-127.0.0.3"}, nil},
+		{"", []string{"127.0.0.2"}, nil},
+		{"ws://127.0.0.1:9/", []string{"192.0.2.7"}, []string{"192.0.2.7", "not an address of this machine", "ip -brief addr"}},
+		{"ws://127.0.0.1:9/", []string{"::1"}, []string{"::1 is IPv6", "only IPv4", "give IPv4 source addresses (e.g. 127.0.0.2)"}},
+		{"ws://[::1]:9/", []string{"127.0.0.2"}, []string{"127.0.0.2 is IPv4", "only IPv6", "(e.g. ::1)"}},
+		{"ws://127.0.0.1:9/", []string{"127.0.0.2", "::1"}, []string{"mixes IPv4 and IPv6"}},
+	}
+	for _, tc := range cases {
+		sc := scenario.Defaults()
+		sc.Target, sc.Conns, sc.SourceIPs = tc.target, 10, tc.ips
+		_, err := PlanRun(sc, thisBox)
+		if tc.want == nil {
+			if err != nil {
+				t.Errorf("%s from %v: %v, want it accepted", tc.target, tc.ips, err)
+			}
+			continue
+		}
+		if err == nil {
+			t.Errorf("%s from %v: accepted, want it refused", tc.target, tc.ips)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s from %v: %q does not say %q", tc.target, tc.ips, err, w)
+			}
+		}
+	}
+}
