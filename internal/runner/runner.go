@@ -85,6 +85,11 @@ func Run(ctx context.Context, sc scenario.Scenario, o Options) (*report.Result, 
 	if err != nil {
 		return nil, &StartError{err}
 	}
+	for _, a := range o.At {
+		if a.Offset >= sc.Hold.D() {
+			return nil, startErr("--at %s=%s would never run: the hold of %s ends first; give an offset below the hold, or a longer --hold", a.Offset, a.Command, sc.Hold.D())
+		}
+	}
 	// This process holds every connection (and, for the embedded default,
 	// the server's ends too); PlanRun has split bigger runs already.
 	if err := checkPlan(sc, Plan{Workers: 1}, ReadHost()); err != nil {
