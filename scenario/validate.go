@@ -231,7 +231,7 @@ func checkFile(key, path string) error {
 	fi, err := os.Stat(path)
 	switch {
 	case err != nil:
-		return problem(key, "%v; paths in a scenario file are relative to the file's directory", err)
+		return problem(key, "%v (a relative path is read from the current directory, or in a scenario file from the file's directory)", err)
 	case !fi.Mode().IsRegular():
 		return problem(key, "%s is not a regular file", path)
 	}
