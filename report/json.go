@@ -35,6 +35,9 @@ func ReadResult(r io.Reader) (*Result, error) {
 		Schema *string `json:"schema"`
 	}
 	if err := json.Unmarshal(data, &probe); err != nil {
+		if json.Valid(data) {
+			return nil, fmt.Errorf("read result: JSON, but not an object, so not a wshold result; pass a file written by 'wshold run -o'")
+		}
 		return nil, fmt.Errorf("read result: not JSON (%w); pass a file written by 'wshold run -o'", err)
 	}
 	switch {

@@ -89,6 +89,7 @@ func TestReadResultRejects(t *testing.T) {
 		name, in, want string
 	}{
 		{"not JSON", "hello", "not JSON"},
+		{"an array", `[{"schema":"wshold.result/v1"}]`, "JSON, but not an object, so not a wshold result"},
 		{"no schema", `{"counts":{}}`, `no "schema" field`},
 		{"other version", `{"schema":"wshold.result/v2"}`, `schema "wshold.result/v2" is not "wshold.result/v1"`},
 		{"other tool", `{"schema":"vegeta"}`, "not a wshold result"},
