@@ -33,8 +33,9 @@ type Options struct {
 	// "always" (live area even when not a terminal) or "never" (nothing).
 	// Default "auto".
 	Mode string
-	// Interval is how often a plain line is printed; Update calls in
-	// between are folded into the next line. Default 5 s.
+	// Interval is how often a plain line is printed: one per Interval of
+	// the run's clock (Snapshot.Elapsed); Update calls in between are
+	// folded into the next line. Default 5 s.
 	Interval time.Duration
 	// Conns is the number of connections the run attempts (the first
 	// bar's total).
@@ -57,9 +58,8 @@ type Display struct {
 	mu     sync.Mutex
 	prev   Snapshot
 	rate   float64 // attempts per second between the last two updates
-	last   time.Time
+	slot   int64   // the interval of the run's clock the last line fell in; -1 before the first
 	closed bool
-	now    func() time.Time
 }
 
 // New returns a display writing to w (normally os.Stderr). It fails only
@@ -74,7 +74,7 @@ func New(w io.Writer, o Options) (*Display, error) {
 	if o.Width <= 0 {
 		o.Width = 100
 	}
-	d := &Display{w: w, o: o, now: time.Now}
+	d := &Display{w: w, o: o, slot: -1}
 	switch o.Mode {
 	case "never":
 		d.closed = true
@@ -104,8 +104,12 @@ func (d *Display) Interval() time.Duration {
 	return d.o.Interval
 }
 
-// Update shows s. A plain line is printed at most once per interval,
-// except that a change of phase is always printed at once.
+// Update shows s. Plain lines follow the run's clock, s.Elapsed: the first
+// Update in each interval (k×Interval <= Elapsed < (k+1)×Interval) prints a
+// line, later ones in the same interval are folded into the next line, and
+// a change of phase is always printed at once. A caller that ticks every
+// Interval from the run's start thus gets a line per tick, however late
+// each tick is delivered (within the interval).
 func (d *Display) Update(s Snapshot) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -121,11 +125,11 @@ func (d *Display) Update(s Snapshot) {
 		d.live.update(s, d.rate)
 		return
 	}
-	now := d.now()
-	if !phaseChanged && !d.last.IsZero() && now.Sub(d.last) < d.o.Interval {
+	slot := int64(max(s.Elapsed, 0) / d.o.Interval)
+	if !phaseChanged && slot <= d.slot {
 		return
 	}
-	d.last = now
+	d.slot = max(d.slot, slot)
 	fmt.Fprintln(d.w, Line(s, d.rate))
 }
 

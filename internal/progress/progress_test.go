@@ -27,11 +27,6 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// fakeClock lets plain mode's interval be tested without sleeping.
-type fakeClock struct{ t time.Time }
-
-func (c *fakeClock) now() time.Time { return c.t }
-
 func snap(phase string, elapsed time.Duration, attempted int64) Snapshot {
 	return Snapshot{Phase: phase, Elapsed: elapsed, Attempted: attempted, Upgraded: attempted, Alive: attempted, HandshakeP99Ms: 1.5}
 }
@@ -55,12 +50,9 @@ func TestPlainModePrintsOneCleanLinePerInterval(t *testing.T) {
 	if d.Live() {
 		t.Fatal("a bytes.Buffer is not a terminal: want plain lines")
 	}
-	clock := &fakeClock{t: time.Unix(0, 0)}
-	d.now = clock.now
 	// Updates every second for 12 s of ramp: lines at 0, 5 and 10 s.
 	for i := range 13 {
 		d.Update(snap("ramping", time.Duration(i)*time.Second, int64(i*100)))
-		clock.t = clock.t.Add(time.Second)
 	}
 	// A new phase is printed at once, even inside the interval.
 	h := snap("holding", 13*time.Second, 1000)
@@ -97,15 +89,68 @@ func TestPlainModeWithIntervalElapsedPrintsEveryUpdate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := &fakeClock{t: time.Unix(0, 0)}
-	d.now = clock.now
 	for i := range 7 {
 		d.Update(snap("holding", time.Duration(i)*time.Second, 10))
-		clock.t = clock.t.Add(time.Second)
 	}
 	d.Close()
 	if n := strings.Count(out.String(), "\n"); n != 7 {
 		t.Fatalf("%d lines for 7 updates a full interval apart:\n%s", n, out.String())
+	}
+}
+
+// The run calls Update from a ticker started with the run, and each tick is
+// delivered a little late, by a different amount each time. Every tick
+// still gets its line: --progress-interval 1s gives a line a second, not
+// one every other second when a tick comes less late than the one before.
+func TestPlainModePrintsALinePerTickDespiteJitter(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	d, err := New(&out, Options{Interval: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// wshold run -c 5 --hold 6s: the hold starts 4 ms into the run (a
+	// phase change, printed at once), then ticks at 1 s, 2 s, … 6 s,
+	// delivered 0.1 to 9 ms late, and the closing line.
+	late := []time.Duration{3 * time.Millisecond, 200 * time.Microsecond, 9 * time.Millisecond,
+		100 * time.Microsecond, 2 * time.Millisecond, time.Millisecond}
+	h := snap("holding", 4*time.Millisecond, 5)
+	h.HoldLeft = 6 * time.Second
+	d.Update(h)
+	for i, l := range late {
+		h.Elapsed = time.Duration(i+1)*time.Second + l
+		h.HoldLeft = 6*time.Second - h.Elapsed
+		d.Update(h)
+	}
+	d.Update(snap("closing", 6*time.Second+20*time.Millisecond, 5))
+	d.Close()
+
+	var got []string
+	for l := range strings.Lines(out.String()) {
+		got = append(got, strings.Fields(l)[1]) // the elapsed time
+	}
+	want := []string{"0.0s", "1.0s", "2.0s", "3.0s", "4.0s", "5.0s", "6.0s", "6.0s"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("lines at %v, want one per tick at %v:\n%s", got, want, out.String())
+	}
+}
+
+// Updates more often than the interval (a caller that ticks faster, or
+// phase changes) do not add lines: one per interval of the run's clock.
+func TestPlainModeFoldsUpdatesWithinAnInterval(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	d, err := New(&out, Options{Interval: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for e := time.Duration(0); e < 3*time.Second; e += 300 * time.Millisecond {
+		d.Update(snap("holding", e, 5))
+	}
+	d.Close()
+	// Updates at 0, 0.3, 0.6, 0.9 | 1.2, 1.5, 1.8 | 2.1, 2.4, 2.7 s.
+	if n := strings.Count(out.String(), "\n"); n != 3 {
+		t.Fatalf("%d lines for 3 s of updates every 0.3 s at a 1 s interval, want 3:\n%s", n, out.String())
 	}
 }
 
