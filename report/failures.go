@@ -3,6 +3,9 @@ package report
 import (
 	"fmt"
 	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // nginxUpgradeFix is the three lines the seed's broken config was missing.
@@ -45,6 +48,22 @@ func FailureHint(cause string, status int) string {
 		return "the answer was not HTTP: wrong port or protocol (e.g. a non-HTTP service, or TLS where plain was expected)"
 	}
 	return ""
+}
+
+// FailureHintFor is FailureHint for a failure whose example is known: for
+// a 400 or 426 whose body gives a reason other than the upgrade headers
+// (see ClassifyRefusal), the hint names that reason instead of blaming the
+// proxy. example is as in Failure.Example: "HTTP/1.1 400 Bad Request;
+// Server: …; body: …".
+func FailureHintFor(cause string, status int, example string) string {
+	if cause == "http" && (status == 400 || status == 426) {
+		if kind, reason := ClassifyRefusal(exampleBody(example)); kind == RefusalOther {
+			return fmt.Sprintf("the server refused the upgrade for the reason its body gives (%q), "+
+				"not for missing Upgrade/Connection headers: change the request (URL, query, -H) or the backend; "+
+				"to rule out the proxy, try the backend directly with wshold check", clip(reason, 100))
+		}
+	}
+	return FailureHint(cause, status)
 }
 
 func httpHint(status int) string {
@@ -122,11 +141,133 @@ func failureGuess(cause string, status int) string {
 	return ""
 }
 
-// failureSummary is "HTTP 400 (proxy stripped Upgrade/Connection?)".
+// failureSummary is "HTTP 400 (proxy stripped Upgrade/Connection?)", or,
+// when the example's body gives another reason for refusing the upgrade,
+// "HTTP 400 (refused: bad query parameter …)".
 func failureSummary(f Failure) string {
 	s := failureLabel(f.Cause, f.Status)
-	if g := failureGuess(f.Cause, f.Status); g != "" {
+	g := failureGuess(f.Cause, f.Status)
+	if f.Cause == "http" && (f.Status == 400 || f.Status == 426) {
+		if kind, reason := ClassifyRefusal(exampleBody(f.Example)); kind == RefusalOther {
+			g = fmt.Sprintf("refused: %q", clip(reason, 60))
+		}
+	}
+	if g != "" {
 		s += fmt.Sprintf(" (%s)", g)
 	}
 	return s
+}
+
+// Refusal is what the body of a 400 or 426 answer to an upgrade says about
+// why the server refused it.
+type Refusal int
+
+const (
+	// RefusalUnstated: no body, or one that only repeats the status ("Bad
+	// Request", a page titled "400 Bad Request"). Backends answer a plain
+	// GET so (gorilla/websocket does), but the body proves nothing.
+	RefusalUnstated Refusal = iota
+	// RefusalNoUpgrade: the body names the upgrade headers or the HTTP
+	// version: the request reached the server without Upgrade/Connection,
+	// or over HTTP/1.0, which is what a proxy that does not forward them
+	// causes.
+	RefusalNoUpgrade
+	// RefusalOther: the body gives another reason (a bad query parameter,
+	// a malformed request, a missing Sec-WebSocket-Key): the server refused
+	// the upgrade for it, and nothing in the answer points at the proxy.
+	RefusalOther
+)
+
+// noUpgradeWords are fragments (lower case) of the bodies with which
+// WebSocket servers refuse a request that came without the upgrade headers
+// or over HTTP/1.0. Any one of them makes a body RefusalNoUpgrade, even if
+// it names other problems too: the missing headers come first.
+var noUpgradeWords = []string{
+	`"upgrade`,                   // wshold serve: missing "Upgrade: websocket" header; Spring, Tornado: Can "Upgrade" only to "WebSocket"
+	`'upgrade`,                   // gorilla/websocket: 'upgrade' token not found in 'Connection' header
+	"upgrade header",             // ws (Node): Invalid Upgrade header; gobwas/ws: bad Upgrade header; Python websockets: missing Upgrade header
+	"upgrade:",                   // missing Upgrade: websocket
+	"upgrade required",           // ws (Node) and Node's http: 426 Upgrade Required
+	"missing upgrade",            //
+	"bad upgrade",                // golang.org/x/net/websocket: missing or bad upgrade
+	"no upgrade",                 //
+	"does not contain upgrade",   // coder/websocket: Connection header "close" does not contain Upgrade
+	"connection header",          // Python websockets: missing Connection header; gobwas/ws: bad Connection header
+	`"connection`, "'connection", // wshold serve: missing "Connection: upgrade" header; Spring: "Connection" must be "upgrade"
+	"http/1.0", "http/1.1", // wshold serve: HTTP/1.0 cannot upgrade; use HTTP/1.1; coder/websocket: must be at least HTTP/1.1
+	"http version",                     //
+	"not websocket", "not a websocket", // golang.org/x/net/websocket: not websocket protocol
+}
+
+// unstatedWords are the words of a body that only repeats the status; any
+// number goes with them ("400 Bad Request", {"code":3,"message":"Bad request"}).
+var unstatedWords = map[string]bool{
+	"bad": true, "request": true, "invalid": true, "error": true, "http": true,
+	"status": true, "code": true, "message": true, "reason": true,
+}
+
+// ClassifyRefusal reads the body of a 400 or 426 answer to an upgrade
+// request. It returns what the body says and its text on one line, HTML
+// tags replaced by spaces, to quote.
+func ClassifyRefusal(body string) (Refusal, string) {
+	text := strings.Join(strings.Fields(stripTags(body)), " ")
+	lower := strings.ToLower(text)
+	for _, w := range noUpgradeWords {
+		if strings.Contains(lower, w) {
+			return RefusalNoUpgrade, text
+		}
+	}
+	words := strings.FieldsFunc(lower, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	for _, w := range words {
+		if !unstatedWords[w] && strings.TrimFunc(w, unicode.IsDigit) != "" {
+			return RefusalOther, text
+		}
+	}
+	return RefusalUnstated, text
+}
+
+// stripTags replaces each tag (<a…>, </a…>, <!…>) of an HTML page by a
+// space; a "<" that starts no tag ("want n < 10") stays.
+func stripTags(s string) string {
+	if !strings.Contains(s, "<") {
+		return s
+	}
+	var b strings.Builder
+	inTag := false
+	for i, r := range s {
+		switch {
+		case r == '<' && !inTag && i+1 < len(s) && startsTag(s[i+1]):
+			inTag = true
+			b.WriteByte(' ')
+		case r == '>' && inTag:
+			inTag = false
+		case !inTag:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func startsTag(c byte) bool {
+	return c == '/' || c == '!' || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
+}
+
+// exampleBody is the body part of a failure's example ("HTTP/1.1 400 Bad
+// Request; Server: nginx; body: TEXT"); "" when the example has none.
+func exampleBody(example string) string {
+	if _, body, ok := strings.Cut(example, "; body: "); ok {
+		return body
+	}
+	return ""
+}
+
+// clip shortens s to at most n bytes, on a rune boundary, marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

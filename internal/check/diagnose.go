@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/wshold/wshold/internal/handshake"
+	"github.com/wshold/wshold/report"
 )
 
 // diagnoseHTTP explains a non-101 answer: whose answer it is (the backend
@@ -45,7 +46,9 @@ func (t *target) diagnoseHTTP(r *Report) {
 
 // refusedUpgrade explains a 400 or 426: most often the backend saw a
 // plain GET because a proxy dropped the hop-by-hop Upgrade and Connection
-// headers (or spoke HTTP/1.0 to it).
+// headers (or spoke HTTP/1.0 to it). That is said outright when the body
+// names those headers, as "most likely" when the body says nothing, and
+// not at all when the body gives another reason.
 func (t *target) refusedUpgrade(r *Report, p proxyGuess) {
 	resp := r.Response
 	body := firstLine(resp.Body)
@@ -59,6 +62,11 @@ func (t *target) refusedUpgrade(r *Report, p proxyGuess) {
 		t.proxyOwn400(r, p)
 		return
 	}
+	said, reason := report.ClassifyRefusal(resp.Body)
+	if said == report.RefusalOther {
+		t.refusedForReason(r, p, t.redact.Scrub(reason))
+		return
+	}
 	who := "the server's answer"
 	if p.name != "" {
 		who = "the backend's answer, relayed by " + proxyTitle(p.name) + ","
@@ -68,13 +76,32 @@ func (t *target) refusedUpgrade(r *Report, p proxyGuess) {
 		r.AnsweredBy = "the backend, as far as can be told (no proxy named itself)"
 	}
 	r.explain("The request above carried \"Upgrade: websocket\" and \"Connection: Upgrade\" over HTTP/1.1, yet %s is %d, as if the request had neither — a plain GET.", who, resp.Status)
-	if body != "" && (containsFold(body, "upgrade") || containsFold(body, "websocket") || containsFold(body, "connection")) {
+	if said == report.RefusalNoUpgrade {
 		r.explain("The body says %q: that is a WebSocket server complaining about the missing upgrade headers, so the request reached the backend without them.", excerpt(body, 120))
 	}
 	r.explain("Upgrade and Connection are hop-by-hop headers: a proxy does not pass them on unless configured to, and an upgrade is impossible over HTTP/1.0, which nginx speaks to backends by default. The backend then refuses the plain GET — Go servers and wshold serve with 400 Bad Request, Node's ws with 426 Upgrade Required.")
 	r.Fixes = append(r.Fixes, upgradeFixes(p.name, t.u.Path)...)
 	if p.name != "" {
 		r.fix("client", "To confirm, check the backend directly (it should answer 101): wshold check ws://BACKEND:PORT"+t.u.RequestURI(), "")
+	}
+}
+
+// refusedForReason explains a 400 or 426 whose body gives a reason that is
+// not the upgrade headers or the HTTP version: whoever answered read the
+// request and refused it for that reason, so the proxy is not the suspect.
+func (t *target) refusedForReason(r *Report, p proxyGuess, reason string) {
+	resp := r.Response
+	quoted := fmt.Sprintf("%q", excerpt(reason, 160))
+	if p.name != "" {
+		r.Verdict = fmt.Sprintf("%d: the backend, relayed by %s, refused the upgrade: %s", resp.Status, proxyTitle(p.name), quoted)
+	} else {
+		r.Verdict = fmt.Sprintf("%d: the server refused the upgrade: %s", resp.Status, quoted)
+	}
+	r.explain("The body gives the reason (quoted above). It is not about the Upgrade or Connection headers or the HTTP version, so nothing in the answer says a proxy dropped them: the server read the request and refused it for this reason.")
+	r.fix("client", "Change what the body complains about: the URL's path or query string, or the -H headers.", "")
+	r.fix("backend", "If the request is as intended, read the backend's log for why it refused it.", "")
+	if p.name != "" {
+		r.fix("client", "To see the backend's own answer without the proxy: wshold check ws://BACKEND:PORT"+t.u.RequestURI(), "")
 	}
 }
 

@@ -27,6 +27,9 @@ func FuzzExamineAnswer(f *testing.F) {
 	for _, seed := range []string{
 		"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n",
 		"HTTP/1.1 400 Bad Request\r\nServer: nginx\r\nContent-Length: 11\r\n\r\nbad request",
+		// Bodies that give their own reason are quoted (tags out, spaces folded).
+		"HTTP/1.1 400 Bad Request\r\n\r\nbad query parameter token=\"" + fuzzSecret + "\"\n",
+		"HTTP/1.1 426 x\r\nContent-Length: 33\r\n\r\ns3cret<i>Token</i>\n\x1b[2J refused",
 		"HTTP/1.1 401 Unauthorized\r\nContent-Length: 40\r\n\r\nyou sent: Authorization: Bearer " + fuzzSecret,
 		"HTTP/1.1 403 " + fuzzSecret + "\r\n\r\n",
 		"HTTP/1.1 500 x\r\nX-Echo: Bearer " + fuzzSecret + "\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
