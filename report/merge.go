@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,14 +26,40 @@ import (
 // The output does not depend on the order of results: merging the same
 // inputs in any order gives byte-identical JSON. Merge does not modify its
 // inputs. It fails when a result cannot be merged exactly: a wrong schema,
-// a latency summary without its histogram, drop events missing, or
-// histogram values beyond the merged histogram's range.
+// a latency summary without its histogram, drop events missing, histogram
+// values beyond the merged histogram's range, or results that are not
+// shards of one run (they differ in something besides their share of
+// conns, rate, max_in_flight and source_ips: another target, hold, ping…).
+//
+// A result that is a checkpoint (end_reason "checkpoint": its shard did
+// not finish) is merged as it is, but the merged result says so: its
+// end_reason is "checkpoint" (unless one is "error"), a warning names it,
+// and a failed expectation WantEveryShardFinished makes the verdict fail.
+// Expectations that the inputs carry besides their scenario's (such as
+// that one, or "every worker finished" from a --procs run) are kept.
 func Merge(results []*Result) (*Result, error) {
+	return MergeNamed(results, nil)
+}
+
+// WantEveryShardFinished is the Want of the expectation that a merge adds
+// when an input is a checkpoint, not a finished result.
+const WantEveryShardFinished = "every shard finished"
+
+// MergeNamed is Merge with names for the results (e.g. their files),
+// used in its errors, warnings and expectations; names[i] names
+// results[i]. With no names, results are called by their position.
+func MergeNamed(results []*Result, names []string) (*Result, error) {
 	if len(results) == 0 {
 		return nil, fmt.Errorf("merge: no results given; pass the result files of every shard")
 	}
-	rs, names, err := mergeOrder(results)
+	if names != nil && len(names) != len(results) {
+		return nil, fmt.Errorf("merge: %d names for %d results (a bug in the caller)", len(names), len(results))
+	}
+	rs, names, err := mergeOrder(results, names)
 	if err != nil {
+		return nil, err
+	}
+	if err := mergeSameRun(rs, names); err != nil {
 		return nil, err
 	}
 	first := rs[0]
@@ -99,11 +126,9 @@ func Merge(results []*Result) (*Result, error) {
 			warnings = append(warnings, fmt.Sprintf("merged results of different wshold versions (%s, %s)", first.Version, r.Version))
 		}
 		if r.Target != first.Target {
-			warnings = append(warnings, fmt.Sprintf("merged shards dialled different targets (%s, %s)", first.Target, r.Target))
-		}
-		if r.Scenario.Name != first.Scenario.Name || !slices.Equal(r.Scenario.Expect, first.Scenario.Expect) {
-			warnings = append(warnings, fmt.Sprintf("merged shards ran different scenarios (%q, %q); expectations are those of %q",
-				first.Scenario.Name, r.Scenario.Name, first.Scenario.Name))
+			// Only with the built-in target (mergeSameRun refuses
+			// different targets): each shard started its own.
+			warnings = append(warnings, fmt.Sprintf("merged shards dialled different built-in targets (%s, %s)", first.Target, r.Target))
 		}
 	}
 	out.Drops.ByKind = byKind
@@ -136,21 +161,188 @@ func Merge(results []*Result) (*Result, error) {
 	for _, r := range rs {
 		warnings = append(warnings, r.Warnings...)
 	}
+	unfinished, unfinishedWarnings := mergeUnfinished(rs, names)
+	warnings = append(warnings, unfinishedWarnings...)
 	out.Warnings = mergeUnique(warnings)
 
-	exps, err := mergeExpectations(out.Scenario.Expect)
+	carried, err := mergeCarriedExpectations(rs, out.Scenario.Expect)
 	if err != nil {
 		return nil, err
 	}
-	Evaluate(out, exps)
+	if unfinished != nil {
+		carried = mergeExpectationList(append(carried, *unfinished))
+	}
+	out.Expectations = carried
+	if err := Reevaluate(out); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// Reevaluate evaluates the scenario's expectations (or the defaults) on
+// res again, after its figures changed, and sets the verdict. The
+// expectations res has besides the scenario's (e.g. "every worker
+// finished", "every shard finished": facts about the run that no figure
+// shows) are kept after them as they are, and fail the verdict if they
+// failed.
+func Reevaluate(res *Result) error {
+	exps, err := mergeExpectations(res.Scenario.Expect)
+	if err != nil {
+		return err
+	}
+	own := map[string]bool{}
+	for _, e := range exps {
+		own[e.Raw] = true
+	}
+	var kept []Expectation
+	for _, e := range res.Expectations {
+		if !own[e.Want] {
+			kept = append(kept, e)
+		}
+	}
+	Evaluate(res, exps)
+	for _, e := range kept {
+		res.Expectations = append(res.Expectations, e)
+		if !e.Pass {
+			res.Verdict = "fail"
+		}
+	}
+	return nil
+}
+
+// mergeCarriedExpectations collects the inputs' expectations that are not
+// the scenario's (they cannot be evaluated again from the figures), one
+// per Want: it passes only if it passed in every input that has it, and
+// its Got joins theirs.
+func mergeCarriedExpectations(rs []*Result, raw []string) ([]Expectation, error) {
+	exps, err := mergeExpectations(raw)
+	if err != nil {
+		return nil, err
+	}
+	own := map[string]bool{}
+	for _, e := range exps {
+		own[e.Raw] = true
+	}
+	var all []Expectation
+	for _, r := range rs {
+		for _, e := range r.Expectations {
+			if !own[e.Want] {
+				all = append(all, e)
+			}
+		}
+	}
+	return mergeExpectationList(all), nil
+}
+
+// mergeExpectationList merges entries with the same Want, keeping the
+// order in which each Want first appears.
+func mergeExpectationList(es []Expectation) []Expectation {
+	var out []Expectation
+	idx := map[string]int{}
+	for _, e := range es {
+		i, ok := idx[e.Want]
+		if !ok {
+			idx[e.Want] = len(out)
+			out = append(out, e)
+			continue
+		}
+		out[i].Pass = out[i].Pass && e.Pass
+		if e.Got != "" && !slices.Contains(strings.Split(out[i].Got, "; "), e.Got) {
+			if out[i].Got != "" {
+				out[i].Got += "; "
+			}
+			out[i].Got += e.Got
+		}
+	}
+	return out
+}
+
+// mergeUnfinished finds the inputs that are checkpoints: their shard did
+// not finish (it was killed, or is still running), so what it saw after
+// the checkpoint is not in the merge. It returns the failed expectation
+// that says so (nil if every input finished) and a warning for each.
+func mergeUnfinished(rs []*Result, names []string) (*Expectation, []string) {
+	var gots, warnings []string
+	for i, r := range rs {
+		if r.EndReason != "checkpoint" {
+			continue
+		}
+		when := fmt.Sprintf("%s after its start, during the ramp", mergeSecs(r.End.Sub(r.Start)))
+		if !r.HoldStart.IsZero() {
+			when = fmt.Sprintf("%s after its start, %s into the %s hold", mergeSecs(r.End.Sub(r.Start)),
+				mergeSecs(r.End.Sub(r.HoldStart)), r.Scenario.Hold)
+		}
+		gots = append(gots, fmt.Sprintf("%s is a checkpoint written %s, not a finished result (%d of its %d connections upgraded by then)",
+			names[i], when, r.Counts.Upgraded, r.Scenario.Conns))
+		warnings = append(warnings, fmt.Sprintf("merged a checkpoint, not a finished result: %s (written %s); what that shard saw after it is not in this result",
+			names[i], when))
+	}
+	if gots == nil {
+		return nil, nil
+	}
+	return &Expectation{Want: WantEveryShardFinished, Got: strings.Join(gots, "; "), Pass: false}, warnings
+}
+
+// mergeSecs is d in seconds with one decimal, "2.9 s".
+func mergeSecs(d time.Duration) string {
+	return fmt.Sprintf("%.1f s", d.Seconds())
+}
+
+// mergeSameRun refuses results that are not shards of one run: shards
+// differ only in their share of conns, rate, max_in_flight and
+// source_ips (and in how many processes each used); everything else the
+// scenario says, and the target dialled, is the run's.
+func mergeSameRun(rs []*Result, names []string) error {
+	type field struct {
+		name string
+		val  func(r *Result) string
+	}
+	q := func(s string) string { return strconv.Quote(s) }
+	list := func(ss []string) string {
+		qs := make([]string, len(ss))
+		for i, s := range ss {
+			qs[i] = strconv.Quote(s)
+		}
+		return "[" + strings.Join(qs, ", ") + "]"
+	}
+	fields := []field{
+		{"scenario name", func(r *Result) string { return q(r.Scenario.Name) }},
+		{"target", func(r *Result) string { return q(r.Scenario.Target) }},
+		{"hold", func(r *Result) string { return r.Scenario.Hold.String() }},
+		{"ping", func(r *Result) string { return r.Scenario.Ping.String() }},
+		{"ping_fraction", func(r *Result) string { return strconv.FormatFloat(r.Scenario.PingFraction, 'g', -1, 64) }},
+		{"pong_timeout", func(r *Result) string { return r.Scenario.PongTimeout.String() }},
+		{"handshake_timeout", func(r *Result) string { return r.Scenario.HandshakeTimeout.String() }},
+		{"headers", func(r *Result) string { return list(r.Scenario.Headers) }},
+		{"origin", func(r *Result) string { return q(r.Scenario.Origin) }},
+		{"subprotocols", func(r *Result) string { return list(r.Scenario.Subprotocols) }},
+		{"insecure", func(r *Result) string { return strconv.FormatBool(r.Scenario.Insecure) }},
+		{"expect", func(r *Result) string { return list(r.Scenario.Expect) }},
+		{"target dialled", func(r *Result) string {
+			if r.Scenario.Target == "" {
+				return "" // the built-in target: each shard may have started its own
+			}
+			return q(r.Target)
+		}},
+	}
+	first := rs[0]
+	for i, r := range rs[1:] {
+		for _, f := range fields {
+			if a, b := f.val(first), f.val(r); a != b {
+				return fmt.Errorf("merge: %s has %s %s where %s has %s: they are not shards of one run, "+
+					"which differ only in their share of conns, rate, max_in_flight and source_ips; merge the results of one run only",
+					names[i+1], f.name, b, names[0], a)
+			}
+		}
+	}
+	return nil
 }
 
 // mergeOrder checks the inputs and returns them in a canonical order
 // (earliest Start first, then by content), which is what makes Merge
 // independent of the order it was given, with the names that errors call
-// them by (their positions as given).
-func mergeOrder(results []*Result) ([]*Result, []string, error) {
+// them by (given, or their positions as given).
+func mergeOrder(results []*Result, given []string) ([]*Result, []string, error) {
 	type keyed struct {
 		r    *Result
 		key  []byte
@@ -158,18 +350,28 @@ func mergeOrder(results []*Result) ([]*Result, []string, error) {
 	}
 	ks := make([]keyed, len(results))
 	for i, r := range results {
+		name := ""
+		if given != nil {
+			name = given[i]
+		}
 		if r == nil {
-			return nil, nil, fmt.Errorf("merge: result %d is missing", i+1)
+			if name == "" {
+				name = fmt.Sprintf("result %d", i+1)
+			}
+			return nil, nil, fmt.Errorf("merge: %s is missing", name)
+		}
+		if name == "" {
+			name = mergeName(r, i)
 		}
 		if r.Schema != Schema {
 			return nil, nil, fmt.Errorf("merge: %s has schema %q, not %q; merge only results written by 'wshold run -o' or 'wshold merge'",
-				mergeName(r, i), r.Schema, Schema)
+				name, r.Schema, Schema)
 		}
 		b, err := json.Marshal(r)
 		if err != nil {
-			return nil, nil, fmt.Errorf("merge: %s: %w", mergeName(r, i), err)
+			return nil, nil, fmt.Errorf("merge: %s: %w", name, err)
 		}
-		ks[i] = keyed{r, b, mergeName(r, i)}
+		ks[i] = keyed{r, b, name}
 	}
 	slices.SortStableFunc(ks, func(a, b keyed) int {
 		return cmp.Or(a.r.Start.Compare(b.r.Start), bytes.Compare(a.key, b.key))
@@ -181,7 +383,7 @@ func mergeOrder(results []*Result) ([]*Result, []string, error) {
 	return rs, names, nil
 }
 
-// mergeName names the i-th result given (from 0) in an error message.
+// mergeName names the i-th result given (from 0) when no name was given.
 func mergeName(r *Result, i int) string {
 	if r.Scenario.Name != "" {
 		return fmt.Sprintf("result %d (scenario %q, started %s)", i+1, r.Scenario.Name, r.Start.Format(time.RFC3339))
@@ -256,10 +458,11 @@ func mergeShardCoverage(rs []*Result) []string {
 	return out
 }
 
-// mergeEndReason: one shard's error or interruption is the whole run's.
+// mergeEndReason: one shard's error, unfinished run (a checkpoint) or
+// interruption is the whole run's.
 func mergeEndReason(rs []*Result) string {
 	reason := ""
-	rank := map[string]int{"": 0, "completed": 1, "interrupted": 2, "error": 3}
+	rank := map[string]int{"": 0, "completed": 1, "interrupted": 2, "checkpoint": 3, "error": 4}
 	for _, r := range rs {
 		why := r.EndReason
 		if r.Interrupted && rank[why] < rank["interrupted"] {

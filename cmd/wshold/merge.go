@@ -22,6 +22,13 @@ put on one wall clock and clustered again, timelines are summed second by
 second, and the scenario's expectations are evaluated again on the whole.
 The output does not depend on the order of the inputs.
 
+Only shards of one run merge: results that differ in anything besides
+their share of conns, rate, max_in_flight and source_ips (another target,
+hold, ping, scenario, expectations…) are refused. A checkpoint (the -o
+file of a shard that did not finish) is merged, but the result says so:
+end_reason "checkpoint", a warning naming the file, and a failed
+expectation "every shard finished".
+
 It prints the merged verdict; 'wshold report OUT.json' shows the rest.
 
 Examples:
@@ -32,8 +39,10 @@ Examples:
 Flags:
 %s
 Exit status: 0 merged, and every expectation held; 1 merged, and an
-expectation failed; 2 bad usage, or inputs that cannot be merged exactly
-(not a result, drop events or histograms missing, the same file twice).
+expectation failed or a shard did not finish (interrupted, a checkpoint,
+or an error), as 'wshold run' would have exited; 2 bad usage, or inputs
+that cannot be merged exactly (not a result, drop events or histograms
+missing, the same file twice, results of different runs).
 `
 
 func cmdMerge(args []string, stdout, stderr io.Writer) error {
@@ -73,7 +82,7 @@ func cmdMerge(args []string, stdout, stderr io.Writer) error {
 		seen[sum] = p
 		results[i] = res
 	}
-	merged, err := report.Merge(results)
+	merged, err := report.MergeNamed(results, paths)
 	if err != nil {
 		return usagef("%w", err)
 	}
@@ -90,7 +99,8 @@ func cmdMerge(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(verdictTo, report.VerdictLine(merged))
 	fmt.Fprintf(stderr, "wshold: merged %d results (%d shards) into %s\n", len(results), merged.Shards, out)
-	if merged.Verdict != "pass" {
+	// As 'wshold run' exits for the same result.
+	if merged.Verdict != "pass" || merged.Interrupted || merged.EndReason == "error" || merged.EndReason == "checkpoint" {
 		return errFail
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wshold/wshold/report"
+	"github.com/wshold/wshold/scenario"
 )
 
 func TestMergeCommand(t *testing.T) {
@@ -35,6 +36,51 @@ func TestMergeCommand(t *testing.T) {
 		{"missing file", []string{"merge", "-o", out, ok0, filepath.Join(dir, "nope.json")}, exitUsage, "", "nope.json does not exist"},
 		{"cannot merge exactly", []string{"merge", "-o", out, ok0, noEvents}, exitUsage, "", "30 drops but 0 drop events"},
 	})
+}
+
+// Results of different runs are refused (exit 2), naming the field and the
+// file; a shard that did not finish (a checkpoint, an interrupt) makes the
+// merge exit 1, as run would have.
+func TestMergeCommandRefusesOtherRunsAndSaysWhatDidNotFinish(t *testing.T) {
+	dir := t.TempDir()
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	ok0 := repWrite(t, dir, "ok-0.json", repResult(t, "soak", t0, 40, false))
+	longer := repResult(t, "soak", t0.Add(time.Second), 60, false)
+	longer.Scenario.Hold = scenario.Duration(8 * time.Second)
+	otherHold := repWrite(t, dir, "hold-8s.json", longer)
+	elsewhere := repResult(t, "soak", t0.Add(time.Second), 60, false)
+	elsewhere.Scenario.Target, elsewhere.Target = "ws://127.0.0.2:9/ws", "ws://127.0.0.2:9/ws"
+	otherTarget := repWrite(t, dir, "elsewhere.json", elsewhere)
+	cp := repResult(t, "soak", t0.Add(time.Second), 60, false)
+	cp.EndReason, cp.HoldEnd, cp.End = "checkpoint", time.Time{}, cp.HoldStart.Add(2900*time.Millisecond)
+	cp.Expectations, cp.Verdict = []report.Expectation{}, ""
+	checkpoint := repWrite(t, dir, "shard-1.json", cp)
+	stopped := repResult(t, "soak", t0.Add(time.Second), 60, false)
+	stopped.Interrupted, stopped.EndReason = true, "interrupted"
+	interrupted := repWrite(t, dir, "stopped.json", stopped)
+	out := filepath.Join(dir, "merged.json")
+	runCLICases(t, []cliCase{
+		{"another hold", []string{"merge", "-o", out, ok0, otherHold}, exitUsage, "", "hold-8s.json has hold 8s where " + ok0 + " has 1m15s"},
+		{"another target", []string{"merge", "-o", out, otherTarget, ok0}, exitUsage, "", "elsewhere.json has target"},
+		{"a checkpoint", []string{"merge", "-o", out, ok0, checkpoint}, exitFail, "unmet: every shard finished", ""},
+		{"a lone checkpoint", []string{"merge", "-o", out, checkpoint}, exitFail, "FAIL:", ""},
+		{"an interrupted shard", []string{"merge", "-o", out, ok0, interrupted}, exitFail, "PASS (interrupted): 100/100 upgraded", ""},
+	})
+
+	var stdout, stderr bytes.Buffer
+	if code := dispatch([]string{"merge", "-o", out, ok0, checkpoint}, &stdout, &stderr); code != exitFail {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	res, err := report.ReadResultFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.EndReason != "checkpoint" || res.Verdict != "fail" || res.Interrupted {
+		t.Errorf("end reason %q, verdict %q, interrupted %v; want checkpoint, fail, false", res.EndReason, res.Verdict, res.Interrupted)
+	}
+	if w := strings.Join(res.Warnings, "\n"); !strings.Contains(w, checkpoint) {
+		t.Errorf("no warning names %s:\n%s", checkpoint, w)
+	}
 }
 
 func TestMergeCommandWritesTheMergedResult(t *testing.T) {

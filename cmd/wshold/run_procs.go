@@ -60,23 +60,26 @@ func runOne(ctx context.Context, sc scenario.Scenario, shard runner.Shard, opts 
 		fmt.Fprintf(x.stderr, "wshold: %d connections over %d worker processes (about %d each) %s\n",
 			sc.Conns, plan.Workers, (sc.Conns+plan.Workers-1)/plan.Workers, where)
 	}
-	checkpoint := opts.Checkpoint
+	var live func(*report.Result)
 	if x.mirror != nil {
-		checkpoint = func(r *report.Result) {
-			x.mirror.Update(r)
-			if opts.Checkpoint != nil {
-				opts.Checkpoint(r)
-			}
-		}
+		live = x.mirror.Update
+	}
+	progress := opts.Progress
+	if x.quiet && x.mirror == nil {
+		// Nothing shows it (the metrics' phase comes from it): the
+		// workers checkpoint at --checkpoint-interval alone.
+		progress = nil
 	}
 	res, err := procs.Run(ctx, sc, procs.Options{
-		Plan:             plan,
-		Shard:            opts.Shard,
-		Progress:         opts.Progress,
-		ProgressInterval: max(opts.ProgressInterval, time.Second),
-		Checkpoint:       checkpoint,
-		Stderr:           x.stderr,
-		Warnings:         opts.Warnings,
+		Plan:               plan,
+		Shard:              opts.Shard,
+		Progress:           progress,
+		ProgressInterval:   max(opts.ProgressInterval, time.Second),
+		Live:               live,
+		Checkpoint:         opts.Checkpoint,
+		CheckpointInterval: opts.CheckpointInterval,
+		Stderr:             x.stderr,
+		Warnings:           opts.Warnings,
 		WorkerArgs: func(i int) []string {
 			if i != 0 {
 				return nil

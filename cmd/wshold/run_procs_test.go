@@ -38,6 +38,9 @@ const (
 	// hookDie names a shard ("1/2") whose worker exits with status 3 once
 	// its first checkpoint is on disk.
 	hookDie = "WSHOLD_TEST_DIE"
+	// hookKill names a shard whose worker kills itself with SIGKILL as it
+	// starts, before any checkpoint.
+	hookKill = "WSHOLD_TEST_KILL"
 )
 
 func TestMain(m *testing.M) {
@@ -71,6 +74,12 @@ func applyTestHooks(args []string) {
 				}
 				hogged = append(hogged, f) // kept: a collected File closes itself
 			}
+		}
+	}
+	if shard := os.Getenv(hookKill); shard != "" {
+		if i := slices.Index(args, "--shard"); i >= 0 && i+1 < len(args) && args[i+1] == shard {
+			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			time.Sleep(time.Minute) // the signal lands first
 		}
 	}
 	if shard := os.Getenv(hookDie); shard != "" {
@@ -182,8 +191,9 @@ func TestTwoShardsMergeTheSameInAnyOrder(t *testing.T) {
 	}
 }
 
-// A worker that dies is named with its exit status, its last checkpoint
-// stands in for it, and the run fails.
+// A worker that dies fails the run, and the result says which worker,
+// when, how, and what of its connections is missing: its last checkpoint
+// stands in for it, and what it held then is not counted as held.
 func TestAWorkerThatDiesIsReportedAndItsCheckpointKept(t *testing.T) {
 	t.Setenv(hookDie, "1/2") // not parallel: children of other tests must not see it
 	out := filepath.Join(t.TempDir(), "r.json")
@@ -194,17 +204,117 @@ func TestAWorkerThatDiesIsReportedAndItsCheckpointKept(t *testing.T) {
 		t.Fatalf("exit %d, want 1; stderr:\n%s", code, stderr.String())
 	}
 	res := readResult(t, out)
-	if res.EndReason != "error" {
-		t.Errorf("end reason %q, want error", res.EndReason)
+	if res.EndReason != "error" || res.Verdict != "fail" {
+		t.Errorf("end reason %q, verdict %q; want error, fail", res.EndReason, res.Verdict)
 	}
-	w := strings.Join(res.Warnings, "\n")
-	for _, want := range []string{"shard 1/2", "exit status 3", "merged its last checkpoint"} {
-		if !strings.Contains(w, want) {
-			t.Errorf("warnings do not say %q:\n%s", want, w)
+	died := diedExpectation(t, res)
+	for _, want := range []string{"worker 2 of 2 (shard 1/2, pid ", "exited with status 3 at ", "its 200 connections are not in this result after its last checkpoint at "} {
+		if !strings.Contains(died.Got, want) {
+			t.Errorf("%q does not say %q", died.Got, want)
 		}
 	}
-	if res.Counts.Upgraded < 200 || len(res.Resources.Procs) != 2 {
-		t.Errorf("upgraded %d with %d processes; want shard 0's 200 at least, and both processes", res.Counts.Upgraded, len(res.Resources.Procs))
+	if w := strings.Join(res.Warnings, "\n"); !strings.Contains(w, "exited with status 3") {
+		t.Errorf("warnings do not tell of the death:\n%s", w)
+	}
+	if line := report.VerdictLine(res); !strings.HasPrefix(line, "FAIL") || !strings.Contains(line, "every worker finished") {
+		t.Errorf("verdict line %q; want FAIL naming the dead worker's expectation", line)
+	}
+	c := res.Counts
+	if c.Attempted != 400 || c.Upgraded < 200 || len(res.Resources.Procs) != 2 {
+		t.Errorf("counts %+v with %d processes; want 400 attempted, shard 0's 200 upgraded at least, and both processes", c, len(res.Resources.Procs))
+	}
+	if c.Attempted != c.Upgraded+c.Failed {
+		t.Errorf("counts %+v: attempted is not upgraded + failed", c)
+	}
+	if c.Held > 200 {
+		t.Errorf("held %d: the dead worker's connections were not alive when the hold ended", c.Held)
+	}
+	for _, e := range res.Expectations {
+		if e.Want == report.WantEveryShardFinished {
+			t.Errorf("%q listed beside every worker finished: %+v", e.Want, res.Expectations)
+		}
+	}
+}
+
+// A worker killed before its first checkpoint leaves nothing; its share
+// is not dropped from the counts but counted as failed, cause worker_died.
+func TestAWorkerKilledBeforeItsFirstCheckpointIsCounted(t *testing.T) {
+	t.Setenv(hookKill, "1/2") // not parallel: children of other tests must not see it
+	out := filepath.Join(t.TempDir(), "r.json")
+	var stdout, stderr bytes.Buffer
+	code := dispatch([]string{"run", "--procs", "2", "-c", "400", "-r", "800", "--hold", "1s", "-o", out, "-q"}, &stdout, &stderr)
+	if code != exitFail {
+		t.Fatalf("exit %d, want 1; stderr:\n%s", code, stderr.String())
+	}
+	res := readResult(t, out)
+	died := diedExpectation(t, res)
+	for _, want := range []string{"worker 2 of 2 (shard 1/2", "was killed by SIGKILL at ", "none of its 200 connections are in this result"} {
+		if !strings.Contains(died.Got, want) {
+			t.Errorf("%q does not say %q", died.Got, want)
+		}
+	}
+	c := res.Counts
+	if c.Attempted != 400 || c.Upgraded != 200 || c.Failed != 200 || c.Held != 200 {
+		t.Errorf("counts %+v; want 400 attempted, 200 upgraded and held, 200 failed", c)
+	}
+	var lost int64
+	for _, f := range res.Failures {
+		if f.Cause == "worker_died" {
+			lost = f.Count
+		}
+	}
+	if lost != 200 {
+		t.Errorf("failures %+v; want the dead worker's 200 as worker_died", res.Failures)
+	}
+	if line := report.VerdictLine(res); !strings.HasPrefix(line, "FAIL: 200/400 upgraded") {
+		t.Errorf("verdict line %q; want FAIL: 200/400 upgraded", line)
+	}
+}
+
+func diedExpectation(t *testing.T, res *report.Result) report.Expectation {
+	t.Helper()
+	for _, e := range res.Expectations {
+		if e.Want == "every worker finished" {
+			if e.Pass {
+				t.Errorf("%+v passes", e)
+			}
+			return e
+		}
+	}
+	t.Fatalf("no 'every worker finished' expectation in %+v", res.Expectations)
+	return report.Expectation{}
+}
+
+// --checkpoint-interval holds with --procs too: the -o file gets a
+// checkpoint at that pace even when progress is slower.
+func TestProcsCheckpointAtTheIntervalAsked(t *testing.T) {
+	t.Parallel()
+	out := filepath.Join(t.TempDir(), "r.json")
+	cmd := exec.Command(os.Args[0], "run", "--procs", "2", "-c", "20", "--hold", "6s", "--checkpoint-interval", "1s",
+		"--progress-interval", "20s", "--progress", "never", "-o", out)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}()
+	start := time.Now()
+	var seen *report.Result
+	for range 40 { // 4 s at most: the hold is 6 s
+		if r, err := report.ReadResultFile(out); err == nil {
+			seen = r
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if seen == nil {
+		t.Fatalf("no checkpoint in -o within %s with --checkpoint-interval 1s; stderr:\n%s", time.Since(start).Round(time.Millisecond), stderr.String())
+	}
+	if seen.EndReason != "checkpoint" || seen.Verdict != "" {
+		t.Errorf("end reason %q, verdict %q; a checkpoint is neither finished nor judged", seen.EndReason, seen.Verdict)
 	}
 }
 

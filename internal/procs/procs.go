@@ -1,6 +1,7 @@
 package procs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -36,9 +37,17 @@ type Options struct {
 	// 2 s), read from the workers' checkpoints; nil = none.
 	Progress         func(runner.Progress)
 	ProgressInterval time.Duration
-	// Checkpoint, if set, receives the merged checkpoint at the same
-	// pace, so a parent killed outright leaves a result too.
-	Checkpoint func(*report.Result)
+	// Live, if set, receives the merged checkpoint at the same pace as
+	// Progress (e.g. for metrics).
+	Live func(*report.Result)
+	// Checkpoint, if set, receives the merged checkpoint every
+	// CheckpointInterval (default 10 s, as 'wshold run'), so a parent
+	// killed outright leaves a result too. The workers write their own
+	// checkpoints at that interval too, or at the progress interval
+	// (at least 1 s) when Progress or Live needs them sooner: a worker
+	// that dies loses at most that much.
+	Checkpoint         func(*report.Result)
+	CheckpointInterval time.Duration
 	// Stderr receives the workers' own messages, each line prefixed with
 	// its shard, and nothing else; nil discards them.
 	Stderr io.Writer
@@ -46,13 +55,30 @@ type Options struct {
 	Warnings []string
 }
 
+// WantEveryWorkerFinished is the Want of the expectation a multi-process
+// run adds when a worker died: no figure shows it, and it fails the run.
+const WantEveryWorkerFinished = "every worker finished"
+
+// FailureWorkerDied is the failure cause under which the connections of a
+// worker that died are counted when it had not reported them (not yet
+// attempted at its last checkpoint, or no checkpoint at all): attempted
+// stays the scenario's conns, and what became of them is not known.
+const FailureWorkerDied = "worker_died"
+
 // Run runs sc over o.Plan.Workers worker processes, each 'wshold run
 // --shard I/N' of the same resolved scenario, and returns their merged,
 // evaluated result. Cancelling ctx interrupts every worker; they close
 // their connections and write their results, which are merged as usual
-// (the result says interrupted). A worker that dies is named in the
-// result's warnings with its exit status, its last checkpoint is merged in
-// its place, and EndReason is "error".
+// (the result says interrupted).
+//
+// A worker that dies (killed, crashed, or exited otherwise than with 0 or
+// 1 and a finished result) fails the run: its last checkpoint, if any, is
+// merged in its place, EndReason is "error", and a failed expectation
+// WantEveryWorkerFinished says which worker died, when, how, and what of
+// its connections is not in the result. Its connections not in its last
+// checkpoint count as attempted and failed (FailureWorkerDied), and those
+// it held at its last checkpoint are not counted as held: they closed
+// when it died.
 //
 // It returns a *runner.StartError when the run could not start: the
 // target or no worker could.
@@ -72,6 +98,10 @@ func Run(ctx context.Context, sc scenario.Scenario, o Options) (*report.Result, 
 	every := o.ProgressInterval
 	if every <= 0 {
 		every = 2 * time.Second
+	}
+	cpEvery := o.CheckpointInterval
+	if cpEvery <= 0 {
+		cpEvery = 10 * time.Second
 	}
 	dir, err := os.MkdirTemp("", "wshold-procs-")
 	if err != nil {
@@ -101,7 +131,7 @@ func Run(ctx context.Context, sc scenario.Scenario, o Options) (*report.Result, 
 		w := &worker{shard: runner.Shard{Index: i, Count: n}, out: filepath.Join(dir, fmt.Sprintf("shard-%d.json", i))}
 		workers[i] = w
 		args := []string{"run", "-f", file, "--shard", w.shard.String(), "-o", w.out, "-q",
-			"--checkpoint-interval", max(every, time.Second).String()}
+			"--checkpoint-interval", workerCheckpointInterval(o).String()}
 		if o.WorkerArgs != nil {
 			args = append(args, o.WorkerArgs(i)...)
 		}
@@ -114,6 +144,8 @@ func Run(ctx context.Context, sc scenario.Scenario, o Options) (*report.Result, 
 	ps := &progressState{full: full, o: o, n: n, workers: workers, started: started}
 	tick := time.NewTicker(every)
 	defer tick.Stop()
+	cpTick := time.NewTicker(cpEvery)
+	defer cpTick.Stop()
 	interrupt := ctx.Done()
 	for _, w := range workers {
 		for waiting := true; waiting; {
@@ -127,6 +159,8 @@ func Run(ctx context.Context, sc scenario.Scenario, o Options) (*report.Result, 
 				}
 			case <-tick.C:
 				ps.report(ctx.Err() != nil)
+			case <-cpTick.C:
+				ps.checkpoint()
 			}
 		}
 	}
@@ -134,14 +168,40 @@ func Run(ctx context.Context, sc scenario.Scenario, o Options) (*report.Result, 
 	return collect(ps, tgt)
 }
 
+// workerCheckpointInterval is how often the workers write their
+// checkpoints: the user's --checkpoint-interval, or the progress interval
+// (at least 1 s) when the parent's progress or live figures need them
+// sooner.
+func workerCheckpointInterval(o Options) time.Duration {
+	cp := o.CheckpointInterval
+	if cp <= 0 {
+		cp = 10 * time.Second
+	}
+	if o.Progress != nil || o.Live != nil {
+		every := o.ProgressInterval
+		if every <= 0 {
+			every = 2 * time.Second
+		}
+		cp = min(cp, max(every, time.Second))
+	}
+	return cp
+}
+
+// death is what is known of a worker that did not finish.
+type death struct {
+	w   *worker
+	how string         // "killed by SIGKILL", "exited with status 3 (…)"
+	res *report.Result // its last checkpoint or result; nil if none
+}
+
 // collect reads every worker's result (or last checkpoint) and merges them.
 func collect(ps *progressState, tgt *target) (*report.Result, error) {
 	var (
-		results   []*report.Result
-		warnings  []string
-		notStart  []string
-		died      bool
-		lostConns int
+		results  []*report.Result
+		names    []string
+		warnings []string
+		notStart []string
+		deaths   []death
 	)
 	for _, w := range ps.workers {
 		res, rerr := report.ReadResultFile(w.out)
@@ -149,27 +209,22 @@ func collect(ps *progressState, tgt *target) (*report.Result, error) {
 		complete := rerr == nil && res.EndReason != "checkpoint"
 		switch {
 		case complete && (code == 0 || code == 1):
-		case rerr != nil && code == 2:
-			notStart = append(notStart, fmt.Sprintf("shard %s: %s", w.shard, w.lastWords()))
-			fallthrough
 		default:
-			died = true
-			share := runner.ShareOf(ps.full.Conns, w.shard)
-			msg := fmt.Sprintf("worker for shard %s (pid %d) ended with %s", w.shard, w.cmd.Process.Pid, how)
+			if rerr != nil && code == 2 {
+				notStart = append(notStart, fmt.Sprintf("shard %s: %s", w.shard, w.lastWords()))
+			}
 			if last := w.lastWords(); last != "" && code != 0 && code != 1 {
-				msg += " (" + last + ")"
+				how += " (" + last + ")"
 			}
+			d := death{w: w, how: how}
 			if rerr == nil {
-				msg += fmt.Sprintf("; merged its last checkpoint, from %s into the run (%d of its %d connections upgraded by then)",
-					res.End.Sub(res.Start).Round(time.Second), res.Counts.Upgraded, share)
-			} else {
-				msg += fmt.Sprintf("; it left no checkpoint, so its %d connections are missing from this result", share)
-				lostConns += share
+				d.res = res
 			}
-			warnings = append(warnings, msg)
+			deaths = append(deaths, d)
 		}
 		if rerr == nil {
 			results = append(results, res)
+			names = append(names, ps.name(w))
 		}
 	}
 	if tgt != nil {
@@ -181,23 +236,119 @@ func collect(ps *progressState, tgt *target) (*report.Result, error) {
 		if len(notStart) == len(ps.workers) {
 			return nil, &runner.StartError{Err: fmt.Errorf("no worker could start: %s", strings.Join(dedupe(notStart), "; "))}
 		}
-		return nil, errors.New("no worker left a result: " + strings.Join(warnings, "; "))
+		var said []string
+		for _, d := range deaths {
+			said = append(said, fmt.Sprintf("%s %s before its first checkpoint", ps.name(d.w), d.how))
+		}
+		return nil, errors.New("no worker left a result: " + strings.Join(slices.Concat(said, warnings), "; "))
 	}
-	merged, err := ps.merge(results)
+	merged, err := ps.merge(results, names)
 	if err != nil {
 		return nil, err
 	}
-	if died {
-		merged.EndReason = "error"
+	if len(deaths) > 0 {
+		ps.account(merged, deaths)
+		if err := report.Reevaluate(merged); err != nil {
+			return nil, err
+		}
 	}
-	merged.Warnings = append(merged.Warnings, warnings...)
+	merged.Warnings = dedupeWarnings(append(merged.Warnings, warnings...))
 	return merged, nil
+}
+
+// account puts the workers that died into the merged result: their
+// connections that are not in it, an expectation that fails, a warning
+// each, and EndReason "error". The caller evaluates again.
+func (ps *progressState) account(m *report.Result, deaths []death) {
+	var gots []string
+	t0 := m.Start
+	for _, d := range deaths {
+		share := int64(runner.ShareOf(ps.full.Conns, d.w.shard))
+		at := max(0, d.w.ended.Sub(t0))
+		got := fmt.Sprintf("%s %s at %.1f s", ps.name(d.w), d.how, at.Seconds())
+		var missing int64
+		switch {
+		case d.res == nil:
+			missing = share
+			got += fmt.Sprintf(" before its first checkpoint; none of its %d connections are in this result (counted as failed: %s)",
+				share, FailureWorkerDied)
+		case d.res.EndReason == "checkpoint":
+			cp := d.res
+			missing = max(0, share-cp.Counts.Attempted)
+			got += fmt.Sprintf("; its %d connections are not in this result after its last checkpoint at %.1f s (%d upgraded by then, %d open then and not counted as held)",
+				share, max(0, cp.End.Sub(t0)).Seconds(), cp.Counts.Upgraded, cp.Counts.Held)
+			if missing > 0 {
+				got += fmt.Sprintf("; the %d it had not attempted by then are counted as failed: %s", missing, FailureWorkerDied)
+			}
+			// They were open at the checkpoint, not when the hold ended:
+			// the worker's sockets closed with it.
+			m.Counts.Held -= cp.Counts.Held
+			for i := range m.Resources.Procs {
+				if m.Resources.Procs[i].PID == d.w.cmd.Process.Pid {
+					m.Resources.Procs[i].Held = 0
+				}
+			}
+		default:
+			got += " after writing its result; its connections are in this result"
+		}
+		if missing > 0 {
+			m.Counts.Attempted += missing
+			m.Counts.Failed += missing
+			m.Failures = append(m.Failures, report.Failure{
+				Cause: FailureWorkerDied, Count: missing,
+				Example: fmt.Sprintf("%s %s at %.1f s", ps.name(d.w), d.how, at.Seconds()),
+				Hint: "the wshold worker process that had these connections died (killed, e.g. by the OOM killer, or crashed) " +
+					"before it reported them: whether they upgraded is not known; see the warnings and the '" + WantEveryWorkerFinished + "' expectation",
+			})
+		}
+		gots = append(gots, got)
+		m.Warnings = append(m.Warnings, got)
+	}
+	mergeWorkerDied(m)
+	// The checkpoints merged are these workers', explained here better
+	// than by the merge's "every shard finished".
+	m.Expectations = slices.DeleteFunc(m.Expectations, func(e report.Expectation) bool {
+		return e.Want == report.WantEveryShardFinished
+	})
+	m.Expectations = append(m.Expectations, report.Expectation{Want: WantEveryWorkerFinished, Got: strings.Join(gots, "; "), Pass: false})
+	m.EndReason = "error"
+}
+
+// mergeWorkerDied keeps one FailureWorkerDied entry, and the failures in
+// the order the report keeps them (most frequent first).
+func mergeWorkerDied(m *report.Result) {
+	var out []report.Failure
+	at := -1
+	for _, f := range m.Failures {
+		if f.Cause == FailureWorkerDied {
+			if at >= 0 {
+				out[at].Count += f.Count
+				out[at].Example += "; " + f.Example
+				continue
+			}
+			at = len(out)
+		}
+		out = append(out, f)
+	}
+	slices.SortStableFunc(out, func(a, b report.Failure) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Cause, b.Cause), cmp.Compare(a.Status, b.Status))
+	})
+	m.Failures = out
+}
+
+// name is how results, warnings and expectations call worker w.
+func (ps *progressState) name(w *worker) string {
+	pid := 0
+	if w.cmd != nil && w.cmd.Process != nil {
+		pid = w.cmd.Process.Pid
+	}
+	return fmt.Sprintf("worker %d of %d (shard %s, pid %d)", w.shard.Index+1, ps.n, w.shard, pid)
 }
 
 // merge merges shard results and puts back what the shards only had a
 // share of, so the result describes the whole run.
-func (ps *progressState) merge(results []*report.Result) (*report.Result, error) {
-	m, err := report.Merge(results)
+func (ps *progressState) merge(results []*report.Result, names []string) (*report.Result, error) {
+	m, err := report.MergeNamed(results, names)
 	if err != nil {
 		return nil, fmt.Errorf("merging the workers' results: %w", err)
 	}

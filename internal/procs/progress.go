@@ -19,13 +19,14 @@ type progressState struct {
 	started time.Time
 }
 
-func (ps *progressState) report(interrupted bool) {
-	if ps.o.Progress == nil && ps.o.Checkpoint == nil {
-		return
-	}
+// snapshot merges the workers' checkpoints (and the results of those
+// that finished) as a checkpoint of the whole run; nil when none has
+// written one yet. holding says every worker is in its hold, the latest
+// since lastHold.
+func (ps *progressState) snapshot() (m *report.Result, holding bool, lastHold time.Time) {
 	var results []*report.Result
-	var lastHold time.Time
-	holding := true
+	var names []string
+	holding = true
 	for _, w := range ps.workers {
 		res, err := report.ReadResultFile(w.out)
 		if err != nil {
@@ -33,23 +34,51 @@ func (ps *progressState) report(interrupted bool) {
 			continue
 		}
 		results = append(results, res)
+		names = append(names, ps.name(w))
 		if res.HoldStart.IsZero() {
 			holding = false
 		} else if res.HoldStart.After(lastHold) {
 			lastHold = res.HoldStart
 		}
 	}
+	if len(results) == 0 {
+		return nil, holding, lastHold
+	}
+	m, err := ps.merge(results, names)
+	if err != nil {
+		return nil, holding, lastHold
+	}
+	// A checkpoint, like one process's: not judged yet.
+	m.EndReason, m.Expectations, m.Verdict = "checkpoint", []report.Expectation{}, ""
+	return m, holding, lastHold
+}
+
+// checkpoint hands the merged checkpoint to o.Checkpoint.
+func (ps *progressState) checkpoint() {
+	if ps.o.Checkpoint == nil {
+		return
+	}
+	if m, _, _ := ps.snapshot(); m != nil {
+		ps.o.Checkpoint(m)
+	}
+}
+
+// report hands merged progress to o.Progress and the merged checkpoint to
+// o.Live.
+func (ps *progressState) report(interrupted bool) {
+	if ps.o.Progress == nil && ps.o.Live == nil {
+		return
+	}
+	m, holding, lastHold := ps.snapshot()
 	p := runner.Progress{Phase: "ramping", Elapsed: time.Since(ps.started)}
-	if len(results) > 0 {
-		if m, err := ps.merge(results); err == nil {
-			p.Live = report.Live{
-				Attempted: m.Counts.Attempted, Upgraded: m.Counts.Upgraded, Failed: m.Counts.Failed,
-				Dropped: m.Counts.Dropped, Alive: m.Counts.Upgraded - m.Counts.Dropped,
-				HandshakeP99Ms: m.Handshake.P99Ms,
-			}
-			if ps.o.Checkpoint != nil {
-				ps.o.Checkpoint(m)
-			}
+	if m != nil {
+		p.Live = report.Live{
+			Attempted: m.Counts.Attempted, Upgraded: m.Counts.Upgraded, Failed: m.Counts.Failed,
+			Dropped: m.Counts.Dropped, Alive: m.Counts.Upgraded - m.Counts.Dropped,
+			HandshakeP99Ms: m.Handshake.P99Ms,
+		}
+		if ps.o.Live != nil {
+			ps.o.Live(m)
 		}
 	}
 	if holding {

@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/wshold/wshold/internal/server"
 )
@@ -138,23 +141,29 @@ func (t *target) lost() error {
 		case err := <-ch:
 			t.exited[i] = make(chan error, 1)
 			t.exited[i] <- err
-			errs = append(errs, fmt.Errorf("the built-in target's serve process %d (pid %d) ended during the run: %v", i+1, t.serves[i].Process.Pid, exitText(err)))
+			errs = append(errs, fmt.Errorf("the built-in target's serve process %d (pid %d) ended during the run: it %v", i+1, t.serves[i].Process.Pid, exitText(err)))
 		default:
 		}
 	}
 	return errors.Join(errs...)
 }
 
+// exitText says how a process ended, from its Wait error: "was killed
+// by SIGKILL", "exited with status 3".
 func exitText(err error) string {
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return "killed by signal " + ws.Signal().String()
+			name := unix.SignalName(ws.Signal())
+			if name == "" {
+				name = "signal " + strconv.Itoa(int(ws.Signal()))
+			}
+			return "was killed by " + name
 		}
-		return fmt.Sprintf("exit status %d", ee.ExitCode())
+		return fmt.Sprintf("exited with status %d", ee.ExitCode())
 	}
 	if err == nil {
-		return "exit status 0"
+		return "exited with status 0"
 	}
 	return err.Error()
 }

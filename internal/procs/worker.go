@@ -25,6 +25,7 @@ type worker struct {
 	cmd   *exec.Cmd
 	done  chan struct{} // closed when it has exited and its stderr is drained
 	err   error         // from Wait, valid after done
+	ended time.Time     // when Wait returned, valid after done
 
 	mu   sync.Mutex
 	tail []string
@@ -78,6 +79,7 @@ func startWorker(exe string, args []string, w *worker, stderr *lockedWriter) err
 			stderr.println(prefix + line)
 		}
 		w.err = cmd.Wait()
+		w.ended = time.Now()
 		close(w.done)
 	}()
 	return nil
@@ -120,11 +122,11 @@ func stopAll(ws []*worker) {
 }
 
 // status is how a worker ended: its exit code (-1 when killed by a
-// signal) and a description such as "exit status 2" or "killed by signal
-// killed".
+// signal) and a description such as "exited with status 2" or "was
+// killed by SIGKILL".
 func (w *worker) status() (int, string) {
 	if w.err == nil {
-		return 0, "exit status 0"
+		return 0, "exited with status 0"
 	}
 	var ee *exec.ExitError
 	if errors.As(w.err, &ee) {
