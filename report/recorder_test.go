@@ -252,3 +252,14 @@ func BenchmarkSteadyStateRecordDrop(b *testing.B) {
 		r.Dropped(event.Dropped{AtNs: at, AgeNs: at, IdleNs: at, Kind: event.EOF})
 	}
 }
+
+// A failure's hint reads the answer's body: a 400 whose body gives the
+// server's own reason does not send the user to the proxy's headers.
+func TestFailureHintReadsTheAnswersBody(t *testing.T) {
+	r := NewRecorder(t0, 2)
+	r.Failed(event.Failed{AtNs: ms, Cause: "http", Status: 400, Example: `HTTP/1.1 400 Bad Request; body: bad query parameter status="abc": want a number from 200 to 599`})
+	res := r.Result(Meta{Scenario: scenario.Defaults(), Target: "ws://127.0.0.1:1/", End: t0.Add(time.Second)})
+	if h := res.Failures[0].Hint; !strings.Contains(h, "refused the upgrade for the reason its body gives") || strings.Contains(h, "plain GET") {
+		t.Errorf("hint %q, want the body's reason, not the stripped-headers diagnosis", h)
+	}
+}
