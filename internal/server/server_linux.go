@@ -72,7 +72,7 @@ func Start(cfg Config) (*Server, error) {
 		ln, err := lc.Listen(context.Background(), "tcp", addr)
 		if err != nil {
 			s.closeListeners()
-			return nil, fmt.Errorf("listen on %q: %w (is the port taken? choose another, or port 0 for a free one)", addr, err)
+			return nil, fmt.Errorf("listen on %q: %w; %s", addr, err, listenAdvice(addr, err))
 		}
 		s.lns = append(s.lns, ln)
 	}
@@ -93,6 +93,37 @@ func Start(cfg Config) (*Server, error) {
 		go s.acceptLoop(ln)
 	}
 	return s, nil
+}
+
+// listenAdvice says what to do about a failed listen on addr, for the
+// cause at hand: a taken port, an address this machine does not have, a
+// privileged port, a host that does not resolve, or an address that is
+// not HOST:PORT at all.
+func listenAdvice(addr string, err error) string {
+	const form = "give HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080 (port 0 for a free one)"
+	host, port, splitErr := net.SplitHostPort(addr)
+	var dnsErr *net.DNSError
+	var addrErr *net.AddrError
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return "the port is taken: stop what listens there, choose another port, or use port 0 for a free one"
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		return fmt.Sprintf("%s is not an address of this machine: listen on one it has (see 'ip addr'), e.g. 127.0.0.1, or 0.0.0.0 for all", host)
+	case errors.Is(err, syscall.EACCES):
+		return fmt.Sprintf("port %s is privileged: use a port from 1024 up (or port 0 for a free one), or give wshold CAP_NET_BIND_SERVICE", port)
+	case splitErr != nil:
+		return form
+	case errors.As(err, &dnsErr) && strings.HasPrefix(dnsErr.Name, "tcp/"):
+		return fmt.Sprintf("port %q is not a number or a known service name; %s", port, form)
+	case errors.As(err, &dnsErr):
+		return fmt.Sprintf("host %q does not resolve: use an IP address of this machine, e.g. 127.0.0.1, or a name that resolves to one", host)
+	case errors.As(err, &addrErr) && addrErr.Err == "invalid port":
+		return fmt.Sprintf("port %s is out of range: give 1 to 65535, or 0 for a free one", port)
+	case errors.As(err, &addrErr):
+		return form
+	default:
+		return "check the address, " + form
+	}
 }
 
 // Addrs returns the listeners' addresses, in Config.Listen order, with the
