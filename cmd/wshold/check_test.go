@@ -123,3 +123,24 @@ func TestCheckJSONIsOneDocumentAndHidesSecrets(t *testing.T) {
 			out.String())
 	}
 }
+
+// A URL without a host is quoted as the user gave it ("ws://", not the
+// "ws:" net/url prints back), and a password in it stays hidden.
+func TestCheckQuotesAHostlessURLAsGiven(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ arg, want string }{
+		{"ws://", `"ws://" has no host`},
+		{"WSS://", `"WSS://" has no host; give wss://HOST[:PORT]/PATH`},
+		{"ws:///ws", `"ws:///ws" has no host`},
+		{"ws://user:s3cret@", `"ws://user:xxxxx@" has no host`},
+	} {
+		var out, errb bytes.Buffer
+		code := dispatch([]string{"check", tc.arg}, &out, &errb)
+		if code != exitUsage || !strings.Contains(errb.String(), tc.want) {
+			t.Errorf("check %q: exit %d, stderr %q; want 2 and %q", tc.arg, code, errb.String(), tc.want)
+		}
+		if strings.Contains(errb.String(), "s3cret") {
+			t.Errorf("check %q: the password reached stderr: %q", tc.arg, errb.String())
+		}
+	}
+}
