@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -48,8 +49,15 @@ Examples:
 
 Flags given on the command line override the file's values.
 
+Files named by -o, --html and --junit (one per scenario with several) are
+checked before the first connection: a directory that is missing or not
+writable is refused at once. If writing still fails at the end (disk full,
+directory removed), the report is printed first, then the error (exit 2);
+a failed checkpoint is warned about once.
+
 Exit status: 0 every expectation held; 1 an expectation failed or the run
-was interrupted; 2 bad usage, bad scenario file, or the run could not start.
+was interrupted; 2 bad usage, bad scenario file, the run could not start, or
+its result files could not be written.
 
 Flags:
 `
@@ -113,6 +121,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Before the first connection (and before --start-at's wait): a result
+	// that cannot be written is better refused now than after the hold.
+	if err := checkOutputs(outputFiles(*out, *htmlOut, *junitOut, scenarios)); err != nil {
+		return err
+	}
 	var ats []runner.At
 	for _, a := range *atFlags {
 		at, err := runner.ParseAt(a)
@@ -155,6 +168,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		if snapshot != nil && snapPath != "" {
 			if err := writeResult(snapPath, snapshot()); err == nil {
 				fmt.Fprintf(stderr, "wshold: wrote what it had to %s\n", snapPath)
+			} else {
+				fmt.Fprintf(stderr, "wshold: could not write what it had: %v\n", err)
 			}
 		}
 	})
@@ -174,6 +189,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	}
 
 	var results []*report.Result
+	var writeErrs []writeFailure
 	failed := false
 	for i, sc := range scenarios {
 		if len(scenarios) > 1 && !*quiet {
@@ -203,7 +219,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 			opts.Sink = m.Sink
 		}
 		if outPath != "" {
-			opts.Checkpoint = func(r *report.Result) { _ = writeResult(outPath, r) }
+			opts.Checkpoint = checkpointWriter(outPath, stderr)
 			opts.Snapshot = func(f func() *report.Result) {
 				snapMu.Lock()
 				snapshot, snapPath = f, outPath
@@ -227,20 +243,29 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		results = append(results, res)
+		// The report goes to stdout before any file is written, so a
+		// write that fails (disk full, directory gone) loses no numbers;
+		// and the files are written even if stdout fails.
+		var renderErr error
+		if !*quiet {
+			renderErr = render(stdout, res, *format)
+		}
 		if outPath != "" {
 			if err := writeResult(outPath, res); err != nil {
-				return fmt.Errorf("writing the result: %w", err)
+				writeErrs = append(writeErrs, writeFailure{"-o", err})
 			}
 		}
 		if h := perScenario(*htmlOut, sc.Name, len(scenarios)); h != "" {
 			if err := renderToFile(h, res, report.WriteHTML); err != nil {
-				return err
+				writeErrs = append(writeErrs, writeFailure{"--html", err})
 			}
 		}
-		if !*quiet {
-			if err := render(stdout, res, *format); err != nil {
-				return err
+		if renderErr != nil {
+			err := fmt.Errorf("run: printing the report: %w", renderErr)
+			if len(writeErrs) > 0 {
+				err = errors.Join(err, writeFailures(writeErrs, results, true))
 			}
+			return err
 		}
 		if res.Verdict != "pass" || res.Interrupted || res.EndReason == "error" {
 			failed = true
@@ -255,7 +280,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		if err := report.WriteFileAtomic(*junitOut, buf.Bytes(), 0o644); err != nil {
-			return fmt.Errorf("writing --junit: %w", err)
+			writeErrs = append(writeErrs, writeFailure{"--junit", err})
 		}
 	}
 	if len(results) > 1 && !*quiet {
@@ -263,6 +288,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		for _, r := range results {
 			fmt.Fprintf(stdout, "  %-24s %s\n", r.Scenario.Name, report.VerdictLine(r))
 		}
+	}
+	if len(writeErrs) > 0 {
+		return writeFailures(writeErrs, results, *quiet)
 	}
 	if failed {
 		return errFail
@@ -361,4 +389,119 @@ func render(w io.Writer, res *report.Result, format string) error {
 	default:
 		return report.WriteTable(w, res)
 	}
+}
+
+// outputFile is a file the run will write, with the flag that named it.
+type outputFile struct {
+	flag, given, path string
+	scenario          string // set when path is given's per-scenario form
+}
+
+// outputFiles lists every file the run will write: -o and --html once per
+// scenario (NAME added before the extension when there are several), and
+// --junit once.
+func outputFiles(out, html, junit string, scenarios []scenario.Scenario) []outputFile {
+	var files []outputFile
+	for _, fl := range []struct{ flag, given string }{{"-o", out}, {"--html", html}} {
+		if fl.given == "" {
+			continue
+		}
+		for _, sc := range scenarios {
+			f := outputFile{flag: fl.flag, given: fl.given, path: perScenario(fl.given, sc.Name, len(scenarios))}
+			if f.path != f.given {
+				f.scenario = sc.Name
+			}
+			files = append(files, f)
+		}
+	}
+	if junit != "" {
+		files = append(files, outputFile{flag: "--junit", given: junit, path: junit})
+	}
+	return files
+}
+
+// checkOutputs makes sure each file can be written where it is meant to
+// go, the way report.WriteFileAtomic will write it: a temporary file in
+// the same directory, renamed over the path. It creates and removes such
+// a temporary file; a file already at the path is left untouched.
+func checkOutputs(files []outputFile) error {
+	for _, f := range files {
+		if err := canWrite(f.path, map[string]string{"-o": ".json", "--html": ".html", "--junit": ".xml"}[f.flag]); err != nil {
+			what := fmt.Sprintf("%s %s", f.flag, f.given)
+			if f.scenario != "" {
+				what += fmt.Sprintf(" (scenario %s writes %s)", f.scenario, f.path)
+			}
+			return usagef("run: %s: %v", what, err)
+		}
+	}
+	return nil
+}
+
+// canWrite says why path cannot be written, with the fix, or nil; ext
+// is the usual extension of such a file, for the example.
+func canWrite(path, ext string) error {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("%s is a directory; name a file in it, e.g. %s", path, filepath.Join(path, "result"+ext))
+	}
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".wshold-check-*")
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return fmt.Errorf("directory %s does not exist; create it first (mkdir -p %s) or choose another path", dir, dir)
+		case errors.Is(err, syscall.ENOTDIR):
+			return fmt.Errorf("%s is not a directory (a file is in the way); choose another path", dir)
+		case errors.Is(err, fs.ErrPermission), errors.Is(err, syscall.EROFS):
+			return fmt.Errorf("cannot create files in %s (%v); choose a directory you can write to", dir, err)
+		default:
+			return fmt.Errorf("cannot create a file in %s (%v); free space there or choose another path", dir, err)
+		}
+	}
+	tmp.Close()
+	return os.Remove(tmp.Name())
+}
+
+// checkpointWriter writes -o checkpoints during the run; the first one
+// that fails is said once on stderr (the run goes on: the final write may
+// still succeed, and the report is printed either way).
+func checkpointWriter(path string, stderr io.Writer) func(*report.Result) {
+	var once sync.Once
+	return func(r *report.Result) {
+		if err := writeResult(path, r); err != nil {
+			once.Do(func() {
+				fmt.Fprintf(stderr, "wshold: warning: checkpoint to -o %s failed: %v; the run goes on, but a killed run would leave no result there (free space, or restore the directory)\n", path, err)
+			})
+		}
+	}
+}
+
+// writeFailure is a result file that could not be written at the end.
+type writeFailure struct {
+	flag string
+	err  error
+}
+
+// writeFailures turns the end-of-run write errors into one error. The
+// report is already on stdout, unless --quiet: then the verdicts go into
+// the message, so the run's outcome is not lost with its files.
+func writeFailures(ws []writeFailure, results []*report.Result, quiet bool) error {
+	var b strings.Builder
+	b.WriteString("run: the run finished, but writing its results failed:")
+	for _, w := range ws {
+		fmt.Fprintf(&b, "\n  %s: %v", w.flag, w.err)
+	}
+	if quiet {
+		b.WriteString("\nthe verdicts:")
+		for _, r := range results {
+			fmt.Fprintf(&b, "\n  %s: %s", r.Scenario.Name, report.VerdictLine(r))
+		}
+		b.WriteString("\nfree space or restore the directory, and run again to get the files")
+	} else {
+		b.WriteString("\nthe report above has the numbers; free space or restore the directory, and run again to get the files")
+	}
+	return errors.New(b.String())
 }

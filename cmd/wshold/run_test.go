@@ -2,11 +2,14 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -102,6 +105,167 @@ func TestMetricsAddrServesTheAliveGaugeDuringTheHold(t *testing.T) {
 			}
 			if code := <-done; code != exitPass {
 				t.Fatalf("run exit %d", code)
+			}
+		})
+	}
+}
+
+// countingTarget is a loopback listener that only counts the connections
+// made to it: a run refused before its first connection leaves it at 0.
+func countingTarget(t *testing.T) (url string, accepted *atomic.Int64) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	accepted = new(atomic.Int64)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			c.Close()
+		}
+	}()
+	return "ws://" + ln.Addr().String() + "/ws", accepted
+}
+
+// An output file that cannot be written is refused before the first
+// connection (not after the hold), exit 2, naming the flag, the path
+// and the fix.
+func TestRunRefusesAnUnwritableOutputBeforeTheFirstConnection(t *testing.T) {
+	dir := t.TempDir()
+	inTheWay := filepath.Join(dir, "a-file")
+	if err := os.WriteFile(inTheWay, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "no", "such", "dir")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"-o in a missing directory", []string{"-o", filepath.Join(missing, "r.json")},
+			[]string{"-o " + filepath.Join(missing, "r.json"), "does not exist", "mkdir -p " + missing}},
+		{"--html in a missing directory", []string{"--html", filepath.Join(missing, "r.html")},
+			[]string{"--html " + filepath.Join(missing, "r.html"), "mkdir -p " + missing}},
+		{"--junit under a file", []string{"--junit", filepath.Join(inTheWay, "j.xml")},
+			[]string{"--junit " + filepath.Join(inTheWay, "j.xml"), inTheWay + " is not a directory"}},
+		{"-o naming a directory", []string{"-o", dir},
+			[]string{"-o " + dir, "is a directory", filepath.Join(dir, "result.json")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			target, accepted := countingTarget(t)
+			var out, errb bytes.Buffer
+			began := time.Now()
+			args := append([]string{"run", "-c", "3", "--hold", "3s", "--progress", "never"}, tc.args...)
+			code := dispatch(append(args, target), &out, &errb)
+			if took := time.Since(began); took > 2*time.Second {
+				t.Errorf("refused after %v; want before the run starts", took)
+			}
+			if code != exitUsage {
+				t.Errorf("exit %d; want 2", code)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(errb.String(), w) {
+					t.Errorf("stderr does not say %q:\n%s", w, errb.String())
+				}
+			}
+			time.Sleep(50 * time.Millisecond)
+			if n := accepted.Load(); n != 0 {
+				t.Errorf("%d connections reached the target; want none", n)
+			}
+		})
+	}
+}
+
+// With several scenarios, -o and --html get one file per scenario: each of
+// them is checked before the first one runs.
+func TestRunChecksEachScenariosOutputFileBeforeTheFirstScenario(t *testing.T) {
+	target, accepted := countingTarget(t)
+	dir := t.TempDir()
+	toml := filepath.Join(dir, "s.toml")
+	src := "[defaults]\nconns = 2\nhold = \"2s\"\ntarget = \"" + target + "\"\n\n[[scenario]]\nname = \"a\"\n\n[[scenario]]\nname = \"b\"\n"
+	if err := os.WriteFile(toml, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	blocked := filepath.Join(dir, "r-b.json") // a directory where b's result must go
+	if err := os.Mkdir(blocked, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	code := dispatch([]string{"run", "-f", toml, "--progress", "never", "-o", filepath.Join(dir, "r.json")}, &out, &errb)
+	if code != exitUsage || !strings.Contains(errb.String(), "scenario b writes "+blocked) || !strings.Contains(errb.String(), "is a directory") {
+		t.Fatalf("exit %d; want 2 naming scenario b's file %s; stderr:\n%s", code, blocked, errb.String())
+	}
+	if n := accepted.Load(); n != 0 {
+		t.Errorf("scenario a ran (%d connections); want nothing run", n)
+	}
+}
+
+// The check before the run leaves a file already at the path as it was,
+// and leaves no file of its own behind.
+func TestRunOutputCheckKeepsAnExistingFile(t *testing.T) {
+	dir := t.TempDir()
+	kept := filepath.Join(dir, "r.json")
+	if err := os.WriteFile(kept, []byte("yesterday's result"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	code := dispatch([]string{"run", "-c", "3", "--hold", "1s", "--progress", "never", "-o", kept, "--html", filepath.Join(dir, "missing", "r.html")}, &out, &errb)
+	if code != exitUsage {
+		t.Fatalf("exit %d; want 2 for --html; stderr:\n%s", code, errb.String())
+	}
+	if b, err := os.ReadFile(kept); err != nil || string(b) != "yesterday's result" {
+		t.Errorf("%s now holds %q (%v); want it untouched", kept, b, err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		t.Errorf("the directory holds %v; want only r.json", names)
+	}
+}
+
+// A write that fails at the end (here the directory is removed during the
+// hold) loses no numbers: the report is on stdout before the error, and
+// the failed checkpoints are warned about once, while the run goes on.
+// With --quiet the verdict goes into the error instead.
+func TestRunPrintsTheReportWhenTheResultCannotBeWrittenAtTheEnd(t *testing.T) {
+	for _, quiet := range []bool{false, true} {
+		t.Run(fmt.Sprintf("quiet=%v", quiet), func(t *testing.T) {
+			sub := filepath.Join(t.TempDir(), "sub")
+			if err := os.Mkdir(sub, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			res := filepath.Join(sub, "r.json")
+			args := []string{"run", "-c", "5", "--hold", "1500ms", "--progress", "never", "--checkpoint-interval", "100ms",
+				"-o", res, "--at", "300ms=rm -rf " + sub}
+			if quiet {
+				args = append(args, "-q")
+			}
+			var out, errb bytes.Buffer
+			code := dispatch(args, &out, &errb)
+			if code != exitUsage {
+				t.Errorf("exit %d; want 2", code)
+			}
+			verdict := "PASS: 5/5 upgraded"
+			if got := out.String(); quiet != !strings.Contains(got, verdict) {
+				t.Errorf("stdout (quiet=%v):\n%s", quiet, got)
+			}
+			stderr := errb.String()
+			if !strings.Contains(stderr, "writing its results failed") || !strings.Contains(stderr, res) {
+				t.Errorf("stderr does not say that %s could not be written:\n%s", res, stderr)
+			}
+			if quiet && !strings.Contains(stderr, verdict) {
+				t.Errorf("with -q, stderr does not keep the verdict:\n%s", stderr)
+			}
+			if n := strings.Count(stderr, "warning: checkpoint to -o "+res+" failed"); n != 1 {
+				t.Errorf("the failed checkpoints were warned about %d times; want once:\n%s", n, stderr)
 			}
 		})
 	}
