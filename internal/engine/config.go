@@ -35,8 +35,12 @@ type Config struct {
 	// than this. Default 10 s. Checked once per ping interval, so a
 	// connection ends within PongTimeout + Ping.
 	PongTimeout time.Duration
-	// Header holds extra request headers (Origin included).
+	// Header holds extra request headers (Origin included, Host not).
 	Header http.Header
+	// Host, if set, is sent as the Host header instead of the URL's
+	// host:port; the connection still goes to the URL's address (a proxy
+	// that routes by name, reached by address, as with curl -H Host).
+	Host string
 	// Scrub, if set, hides credentials in a failure's example, which quotes
 	// the server's answer and may echo the request's headers.
 	Scrub func(string) string

@@ -25,7 +25,7 @@ func (e *engine) attempt(ctx context.Context, i int, intended time.Time) {
 	var captured string
 	d := ws.Dialer{
 		Timeout:   e.cfg.HandshakeTimeout,
-		Header:    ws.HandshakeHeaderHTTP(e.header),
+		Header:    ws.HandshakeHeaderHTTP(e.cfg.Header),
 		Protocols: e.cfg.Subprotocols,
 		TLSConfig: e.cfg.TLS,
 		// The run's context reaches the connect through NetDial; the

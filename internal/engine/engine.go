@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"net"
-	"net/http"
 	"net/url"
 	"sync"
 	"sync/atomic"
@@ -30,11 +29,10 @@ type Outcome struct {
 
 type engine struct {
 	cfg Config
-	// target is the URL gobwas/ws dials, carrying a user's Host header
-	// as its host (gobwas writes Host from the URL); dialAddr, when set,
-	// is where the connection really goes: the URL's host:port.
+	// target is the URL gobwas/ws dials, with cfg.Host as its host when
+	// set (gobwas writes Host from the URL); dialAddr, when set, is where
+	// the connection really goes: the URL's host:port.
 	target, dialAddr string
-	header           http.Header // cfg.Header without Host
 	start            time.Time
 	sink             event.Sink
 	dialer           net.Dialer
@@ -67,13 +65,11 @@ func Run(ctx context.Context, cfg Config, start time.Time, sink event.Sink) (Out
 	if err := cfg.withDefaults(); err != nil {
 		return Outcome{}, err
 	}
-	e := &engine{cfg: cfg, target: cfg.URL.String(), header: cfg.Header, start: start, sink: sink, ctx: ctx, tlsConns: map[*tlsConn]struct{}{}}
-	if host := cfg.Header.Get("Host"); host != "" {
+	e := &engine{cfg: cfg, target: cfg.URL.String(), start: start, sink: sink, ctx: ctx, tlsConns: map[*tlsConn]struct{}{}}
+	if cfg.Host != "" {
 		u := *cfg.URL
-		u.Host = host
+		u.Host = cfg.Host
 		e.target, e.dialAddr = u.String(), hostPort(cfg.URL)
-		e.header = cfg.Header.Clone()
-		e.header.Del("Host")
 	}
 	e.raw = cfg.URL.Scheme == "ws" && !cfg.viaGobwas
 	if e.raw {

@@ -19,15 +19,11 @@ const maxResponse = 8 << 10
 // upgradeRequest builds the request the loops send, around the key: the
 // same request gobwas/ws writes (httpWriteUpgradeRequest), so that a
 // server, a proxy or its logs cannot tell the two paths apart.
-//
-// A Host header from the user replaces the URL's (a proxy that routes by
-// name, reached by address), as curl's -H does: two Host lines would be
-// refused by any server as a malformed request.
 func upgradeRequest(cfg *Config) (head, tail string) {
 	u := cfg.URL
 	host := u.Host
-	if h := cfg.Header.Get("Host"); h != "" {
-		host = h
+	if cfg.Host != "" {
+		host = cfg.Host
 	}
 	head = "GET " + u.RequestURI() + " HTTP/1.1\r\n" +
 		"Host: " + host + "\r\n" +
@@ -41,7 +37,7 @@ func upgradeRequest(cfg *Config) (head, tail string) {
 		b.WriteString("Sec-WebSocket-Protocol: " + strings.Join(cfg.Subprotocols, ", ") + "\r\n")
 	}
 	if cfg.Header != nil {
-		_ = cfg.Header.WriteSubset(&b, map[string]bool{"Host": true})
+		_ = cfg.Header.Write(&b)
 	}
 	b.WriteString("\r\n")
 	return head, b.String()

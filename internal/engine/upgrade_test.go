@@ -160,9 +160,9 @@ func TestFailuresAreTheSameOnBothPaths(t *testing.T) {
 	}
 }
 
-// A Host header from the user replaces the URL's host on both paths: one
-// Host line, the user's, and the connection still goes to the URL's
-// address (a name-routed proxy reached by address).
+// Config.Host replaces the URL's host on both paths: one Host line, the
+// user's, and the connection still goes to the URL's address (a
+// name-routed proxy reached by address).
 func TestHostHeaderReplacesTheURLsHost(t *testing.T) {
 	hosts := make(chan []string, 4)
 	srv := startServer(t, func(s *testServer, c net.Conn) {
@@ -185,8 +185,8 @@ func TestHostHeaderReplacesTheURLsHost(t *testing.T) {
 		_, _ = c.Write([]byte("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"))
 	})
 	for _, gobwas := range []bool{false, true} {
-		h := http.Header{"Host": {"app.internal"}, "X-Token": {"a"}}
-		s, _ := run(t, Config{URL: srv.url(), Header: h, Conns: 1, Hold: 100 * time.Millisecond, HandshakeTimeout: 2 * time.Second, viaGobwas: gobwas})
+		h := http.Header{"X-Token": {"a"}}
+		s, _ := run(t, Config{URL: srv.url(), Header: h, Host: "app.internal", Conns: 1, Hold: 100 * time.Millisecond, HandshakeTimeout: 2 * time.Second, viaGobwas: gobwas})
 		if len(s.failed) != 1 || s.failed[0].Status != 400 {
 			t.Fatalf("gobwas=%v: failures %+v, want the one attempt answered 400", gobwas, s.failed)
 		}

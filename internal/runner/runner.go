@@ -213,9 +213,16 @@ func engineConfig(sc scenario.Scenario, scrub func(string) string) (engine.Confi
 		return engine.Config{}, nil, func() {}, err
 	}
 	header := http.Header{}
+	var host string
 	for _, h := range sc.Headers {
 		name, value, _ := strings.Cut(h, ":")
-		header.Add(strings.TrimSpace(name), strings.TrimSpace(value))
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		if strings.EqualFold(name, "Host") {
+			// Two Host lines are a malformed request: it replaces the URL's.
+			host = value
+			continue
+		}
+		header.Add(name, value)
 	}
 	if sc.Origin != "" {
 		header.Set("Origin", sc.Origin)
@@ -229,7 +236,7 @@ func engineConfig(sc scenario.Scenario, scrub func(string) string) (engine.Confi
 		URL: u, Conns: sc.Conns, Rate: sc.Rate, MaxInFlight: sc.MaxInFlight,
 		HandshakeTimeout: sc.HandshakeTimeout.D(), Hold: sc.Hold.D(),
 		Ping: sc.Ping.D(), PingFraction: sc.PingFraction, PongTimeout: sc.PongTimeout.D(),
-		Header: header, Scrub: scrub, Subprotocols: sc.Subprotocols, SourceIPs: ips,
+		Header: header, Host: host, Scrub: scrub, Subprotocols: sc.Subprotocols, SourceIPs: ips,
 		// Once every connection is gone there is nothing left to watch;
 		// ending then keeps failed CI runs short.
 		EndWhenNoneAlive: true,
