@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
-	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -80,9 +78,6 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 		return usagef("check: --timeout %v must be positive, e.g. --timeout 10s", o.Timeout)
 	}
 
-	if err := hostMissing(fs.Arg(0)); err != nil {
-		return err
-	}
 	r, err := check.Run(context.Background(), fs.Arg(0), o)
 	if err != nil {
 		return usagef("check: %w", err)
@@ -103,27 +98,4 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	default:
 		return errFail
 	}
-}
-
-// hostMissing refuses a ws:// or wss:// URL without a host, quoting the
-// URL as it was given: net/url prints "ws://" back as "ws:", which is not
-// what the user typed. A URL with user info is shown redacted (it cannot
-// lose its "//"), so a password never reaches the terminal.
-func hostMissing(raw string) error {
-	raw = strings.TrimSpace(raw)
-	u, err := url.Parse(raw)
-	if err != nil || u.Hostname() != "" {
-		return nil // check.Run explains what else is wrong
-	}
-	switch strings.ToLower(u.Scheme) {
-	case "ws", "wss":
-	default:
-		return nil
-	}
-	shown := raw
-	if u.User != nil {
-		shown = u.Redacted()
-	}
-	return usagef("check: %q has no host; give %s://HOST[:PORT]/PATH, e.g. %s://127.0.0.1:8080/ws",
-		shown, strings.ToLower(u.Scheme), strings.ToLower(u.Scheme))
 }

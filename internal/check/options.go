@@ -101,8 +101,14 @@ func prepare(raw string, o Options) (*target, error) {
 	default:
 		return nil, fmt.Errorf("%q has scheme %s; use ws:// (plain) or wss:// (TLS)", u.Redacted(), u.Scheme)
 	}
-	if u.Host == "" || u.Hostname() == "" {
-		return nil, fmt.Errorf("%q has no host; give ws://host[:port]/path", u.Redacted())
+	if u.Hostname() == "" {
+		// Quoted as given: net/url prints "ws://" back as "ws:". Only a
+		// URL with user info is shown redacted (it keeps its "//").
+		shown := strings.TrimSpace(raw)
+		if u.User != nil {
+			shown = u.Redacted()
+		}
+		return nil, fmt.Errorf("%q has no host; give %s://HOST[:PORT]/PATH, e.g. %s://127.0.0.1:8080/ws", shown, u.Scheme, u.Scheme)
 	}
 	if u.Fragment != "" || strings.Contains(raw, "#") {
 		return nil, fmt.Errorf("%q has a #fragment, which WebSocket URLs must not have (RFC 6455 §3); remove it", u.Redacted())
