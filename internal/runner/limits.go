@@ -125,26 +125,18 @@ func PlanRun(sc scenario.Scenario, h Host) (Plan, error) {
 
 // checkPlan says what of sc will not fit on h when laid out as p.
 func checkPlan(sc scenario.Scenario, p Plan, h Host) error {
-	limit := int(min(h.NoFile, 1<<30))
-	if limit == 0 {
-		return errors.Join(checkPorts(sc, p.Workers, h), checkSourceAddrs(sc))
+	var noFile error
+	if limit := int(min(h.NoFile, 1<<30)); limit != 0 {
+		share := ceilDiv(max(sc.Conns, 0), p.Workers)
+		need := share + fdMargin
+		if sc.Target == "" && !p.Spawn {
+			need += share
+		}
+		if need > limit {
+			noFile = errors.New(noFileMessage(sc, p, share, need, h))
+		}
 	}
-	var errs []error
-	share := ceilDiv(max(sc.Conns, 0), p.Workers)
-	need := share + fdMargin
-	if sc.Target == "" && !p.Spawn {
-		need += share
-	}
-	if need > limit {
-		errs = append(errs, errors.New(noFileMessage(sc, p, share, need, h)))
-	}
-	if err := checkPorts(sc, p.Workers, h); err != nil {
-		errs = append(errs, err)
-	}
-	if err := checkSourceAddrs(sc); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
+	return errors.Join(noFile, checkPorts(sc, p.Workers, h), checkSourceAddrs(sc))
 }
 
 func noFileMessage(sc scenario.Scenario, p Plan, share, need int, h Host) string {

@@ -31,20 +31,24 @@ func checkSourceAddrs(sc scenario.Scenario) error {
 			return fmt.Errorf("--source-ip mixes IPv4 and IPv6 (%s and %s): a connection goes from one family to the same family; give addresses of one", ips[0], ip)
 		}
 	}
+	// Binding a UDP socket is the kernel's own answer to "is this address
+	// mine", without taking a TCP port.
 	var foreign []string
 	for _, ip := range ips {
-		if local, err := isLocal(ip); !local {
-			if err != nil {
-				foreign = append(foreign, fmt.Sprintf("%s (%v)", ip, err))
-			} else {
-				foreign = append(foreign, ip.String())
-			}
+		c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, 0)))
+		switch {
+		case err == nil:
+			c.Close()
+		case errors.Is(err, syscall.EADDRNOTAVAIL):
+			foreign = append(foreign, ip.String())
+		default:
+			foreign = append(foreign, fmt.Sprintf("%s (%v)", ip, err))
 		}
 	}
 	if len(foreign) > 0 {
 		errs = append(errs, fmt.Errorf("--source-ip %s: not an address of this machine, so no connection can start from it; give local addresses (ip -brief addr lists them; on loopback any of 127.0.0.1-127.255.255.254 works)", joinFirst(foreign, 5)))
 	}
-	if fam, err := targetFamilies(sc.Target); err == nil && !fam[v4] {
+	if !targetHasFamily(sc.Target, v4) {
 		src, dst, example := "IPv6", "IPv4", "127.0.0.2"
 		if v4 {
 			src, dst, example = "IPv4", "IPv6", "::1"
@@ -55,45 +59,35 @@ func checkSourceAddrs(sc scenario.Scenario) error {
 	return errors.Join(errs...)
 }
 
-// isLocal binds a UDP socket to ip: the kernel's own answer to "is this
-// address mine", without taking a TCP port.
-func isLocal(ip netip.Addr) (bool, error) {
-	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, 0)))
-	if err == nil {
-		c.Close()
-		return true, nil
-	}
-	if errors.Is(err, syscall.EADDRNOTAVAIL) {
-		return false, nil
-	}
-	return false, err
-}
-
-// targetFamilies says which families (true = IPv4) the target's host has;
-// the built-in target is 127.0.0.1.
-func targetFamilies(target string) (map[bool]bool, error) {
+// targetHasFamily says whether the target's host has an address of the
+// family (IPv4 when v4); the built-in target is 127.0.0.1. A target that
+// does not parse or resolve counts as having it: Validate and resolvable
+// say what is wrong with it, with their own advice.
+func targetHasFamily(target string, v4 bool) bool {
 	host := "127.0.0.1"
 	if target != "" {
 		u, err := url.Parse(target)
 		if err != nil {
-			return nil, err
+			return true
 		}
 		host = u.Hostname()
 	}
+	var addrs []netip.Addr
 	if ip, err := netip.ParseAddr(host); err == nil {
-		return map[bool]bool{ip.Unmap().Is4(): true}, nil
+		addrs = append(addrs, ip)
+	} else {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if addrs, err = net.DefaultResolver.LookupNetIP(ctx, "ip", host); err != nil {
+			return true
+		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
-	if err != nil {
-		return nil, err // resolvable() says so, with its own advice
-	}
-	fam := map[bool]bool{}
 	for _, a := range addrs {
-		fam[a.Unmap().Is4()] = true
+		if a.Unmap().Is4() == v4 {
+			return true
+		}
 	}
-	return fam, nil
+	return false
 }
 
 func targetName(target string) string {
