@@ -56,14 +56,23 @@ func FailureHint(cause string, status int) string {
 // proxy. example is as in Failure.Example: "HTTP/1.1 400 Bad Request;
 // Server: …; body: …".
 func FailureHintFor(cause string, status int, example string) string {
-	if cause == "http" && (status == 400 || status == 426) {
-		if kind, reason := ClassifyRefusal(exampleBody(example)); kind == RefusalOther {
-			return fmt.Sprintf("the server refused the upgrade for the reason its body gives (%q), "+
-				"not for missing Upgrade/Connection headers: change the request (URL, query, -H) or the backend; "+
-				"to rule out the proxy, try the backend directly with wshold check", clip(reason, 100))
-		}
+	if reason, ok := refusedFor(cause, status, example); ok {
+		return fmt.Sprintf("the server refused the upgrade for the reason its body gives (%q), "+
+			"not for missing Upgrade/Connection headers: change the request (URL, query, -H) or the backend; "+
+			"to rule out the proxy, try the backend directly with wshold check", clip(reason, 100))
 	}
 	return FailureHint(cause, status)
+}
+
+// refusedFor is the reason the body in a 400 or 426 failure's example
+// gives for refusing the upgrade, when that is not the upgrade headers
+// (RefusalOther); ok is false for any other failure.
+func refusedFor(cause string, status int, example string) (reason string, ok bool) {
+	if cause != "http" || (status != 400 && status != 426) {
+		return "", false
+	}
+	kind, reason := ClassifyRefusal(exampleBody(example))
+	return reason, kind == RefusalOther
 }
 
 func httpHint(status int) string {
@@ -106,8 +115,12 @@ func failureLabel(cause string, status int) string {
 }
 
 // failureGuess is the verdict line's few words on a failure, with a
-// question mark because a status alone cannot prove it.
-func failureGuess(cause string, status int) string {
+// question mark because a status alone cannot prove it; for a 400 or 426
+// whose example's body gives another reason, that reason.
+func failureGuess(cause string, status int, example string) string {
+	if reason, ok := refusedFor(cause, status, example); ok {
+		return fmt.Sprintf("refused: %q", clip(reason, 60))
+	}
 	switch cause {
 	case "http":
 		switch {
@@ -146,13 +159,7 @@ func failureGuess(cause string, status int) string {
 // "HTTP 400 (refused: bad query parameter …)".
 func failureSummary(f Failure) string {
 	s := failureLabel(f.Cause, f.Status)
-	g := failureGuess(f.Cause, f.Status)
-	if f.Cause == "http" && (f.Status == 400 || f.Status == 426) {
-		if kind, reason := ClassifyRefusal(exampleBody(f.Example)); kind == RefusalOther {
-			g = fmt.Sprintf("refused: %q", clip(reason, 60))
-		}
-	}
-	if g != "" {
+	if g := failureGuess(f.Cause, f.Status, f.Example); g != "" {
 		s += fmt.Sprintf(" (%s)", g)
 	}
 	return s
