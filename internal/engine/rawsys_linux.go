@@ -43,12 +43,17 @@ func rawSetsockoptInt(fd, level, opt, value int) error {
 	return errnoErr(e)
 }
 
+// rawGetsockopt reads option opt into the size bytes at p.
+func rawGetsockopt(fd, level, opt int, p unsafe.Pointer, size uint32) error {
+	_, _, e := unix.RawSyscall6(unix.SYS_GETSOCKOPT, uintptr(fd), uintptr(level), uintptr(opt),
+		uintptr(p), uintptr(unsafe.Pointer(&size)), 0)
+	return errnoErr(e)
+}
+
 func rawGetsockoptInt(fd, level, opt int) (int, error) {
 	var v int32
-	size := uint32(4)
-	_, _, e := unix.RawSyscall6(unix.SYS_GETSOCKOPT, uintptr(fd), uintptr(level), uintptr(opt),
-		uintptr(unsafe.Pointer(&v)), uintptr(unsafe.Pointer(&size)), 0)
-	return int(v), errnoErr(e)
+	err := rawGetsockopt(fd, level, opt, unsafe.Pointer(&v), 4)
+	return int(v), err
 }
 
 // rawAddr is a socket address in the kernel's form, built once per run:
@@ -123,8 +128,5 @@ func rawEpollPoll(epfd int, events []unix.EpollEvent) (int, error) {
 
 // rawTCPInfo fills ti for fd.
 func rawTCPInfo(fd int, ti *unix.TCPInfo) error {
-	size := uint32(unsafe.Sizeof(*ti))
-	_, _, e := unix.RawSyscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.IPPROTO_TCP, unix.TCP_INFO,
-		uintptr(unsafe.Pointer(ti)), uintptr(unsafe.Pointer(&size)), 0)
-	return errnoErr(e)
+	return rawGetsockopt(fd, unix.IPPROTO_TCP, unix.TCP_INFO, unsafe.Pointer(ti), uint32(unsafe.Sizeof(*ti)))
 }
