@@ -394,6 +394,7 @@ func render(w io.Writer, res *report.Result, format string) error {
 // outputFile is a file the run will write, with the flag that named it.
 type outputFile struct {
 	flag, given, path string
+	ext               string // the usual extension of such a file, for examples
 	scenario          string // set when path is given's per-scenario form
 }
 
@@ -402,12 +403,12 @@ type outputFile struct {
 // --junit once.
 func outputFiles(out, html, junit string, scenarios []scenario.Scenario) []outputFile {
 	var files []outputFile
-	for _, fl := range []struct{ flag, given string }{{"-o", out}, {"--html", html}} {
+	for _, fl := range []struct{ flag, given, ext string }{{"-o", out, ".json"}, {"--html", html, ".html"}} {
 		if fl.given == "" {
 			continue
 		}
 		for _, sc := range scenarios {
-			f := outputFile{flag: fl.flag, given: fl.given, path: perScenario(fl.given, sc.Name, len(scenarios))}
+			f := outputFile{flag: fl.flag, given: fl.given, path: perScenario(fl.given, sc.Name, len(scenarios)), ext: fl.ext}
 			if f.path != f.given {
 				f.scenario = sc.Name
 			}
@@ -415,7 +416,7 @@ func outputFiles(out, html, junit string, scenarios []scenario.Scenario) []outpu
 		}
 	}
 	if junit != "" {
-		files = append(files, outputFile{flag: "--junit", given: junit, path: junit})
+		files = append(files, outputFile{flag: "--junit", given: junit, path: junit, ext: ".xml"})
 	}
 	return files
 }
@@ -426,7 +427,7 @@ func outputFiles(out, html, junit string, scenarios []scenario.Scenario) []outpu
 // a temporary file; a file already at the path is left untouched.
 func checkOutputs(files []outputFile) error {
 	for _, f := range files {
-		if err := canWrite(f.path, map[string]string{"-o": ".json", "--html": ".html", "--junit": ".xml"}[f.flag]); err != nil {
+		if err := canWrite(f.path, f.ext); err != nil {
 			what := fmt.Sprintf("%s %s", f.flag, f.given)
 			if f.scenario != "" {
 				what += fmt.Sprintf(" (scenario %s writes %s)", f.scenario, f.path)
