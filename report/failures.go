@@ -14,8 +14,17 @@ const nginxUpgradeFix = `proxy_http_version 1.1; proxy_set_header Upgrade $http_
 
 // FailureHint says what a failed upgrade usually means and how to fix it.
 // cause is the failure's stable code ("http", "refused", ...), status the
-// HTTP status for "http". It returns "" for causes it knows nothing about.
-func FailureHint(cause string, status int) string {
+// HTTP status for "http", example as in Failure.Example ("HTTP/1.1 400 Bad
+// Request; Server: …; body: …", or ""): for a 400 or 426 whose body gives a
+// reason other than the upgrade headers (see ClassifyRefusal), the hint
+// names that reason instead of blaming the proxy. It returns "" for causes
+// it knows nothing about.
+func FailureHint(cause string, status int, example string) string {
+	if reason, ok := refusedFor(cause, status, example); ok {
+		return fmt.Sprintf("the server refused the upgrade for the reason its body gives (%q), "+
+			"not for missing Upgrade/Connection headers: change the request (URL, query, -H) or the backend; "+
+			"to rule out the proxy, try the backend directly with wshold check", clip(reason, 100))
+	}
 	switch cause {
 	case "http":
 		return httpHint(status)
@@ -48,20 +57,6 @@ func FailureHint(cause string, status int) string {
 		return "the answer was not HTTP: wrong port or protocol (e.g. a non-HTTP service, or TLS where plain was expected)"
 	}
 	return ""
-}
-
-// FailureHintFor is FailureHint for a failure whose example is known: for
-// a 400 or 426 whose body gives a reason other than the upgrade headers
-// (see ClassifyRefusal), the hint names that reason instead of blaming the
-// proxy. example is as in Failure.Example: "HTTP/1.1 400 Bad Request;
-// Server: …; body: …".
-func FailureHintFor(cause string, status int, example string) string {
-	if reason, ok := refusedFor(cause, status, example); ok {
-		return fmt.Sprintf("the server refused the upgrade for the reason its body gives (%q), "+
-			"not for missing Upgrade/Connection headers: change the request (URL, query, -H) or the backend; "+
-			"to rule out the proxy, try the backend directly with wshold check", clip(reason, 100))
-	}
-	return FailureHint(cause, status)
 }
 
 // refusedFor is the reason the body in a 400 or 426 failure's example

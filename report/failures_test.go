@@ -166,7 +166,7 @@ func TestFailureHintAndSummaryReadTheBody(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := FailureHintFor(tt.f.Cause, tt.f.Status, tt.f.Example)
+			h := FailureHint(tt.f.Cause, tt.f.Status, tt.f.Example)
 			for _, w := range tt.hint {
 				if !strings.Contains(h, w) {
 					t.Errorf("hint lacks %q:\n%s", w, h)

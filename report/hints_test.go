@@ -83,11 +83,11 @@ func TestFailureHint(t *testing.T) {
 		{"bad_upgrade", 0, "Upgrade: websocket"},
 	}
 	for _, tt := range tests {
-		if h := FailureHint(tt.cause, tt.status); !strings.Contains(h, tt.want) {
+		if h := FailureHint(tt.cause, tt.status, ""); !strings.Contains(h, tt.want) {
 			t.Errorf("FailureHint(%q, %d) = %q, want it to mention %q", tt.cause, tt.status, h, tt.want)
 		}
 	}
-	if h := FailureHint("no_such_cause", 0); h != "" {
+	if h := FailureHint("no_such_cause", 0, ""); h != "" {
 		t.Errorf("an unknown cause gets no hint, got %q", h)
 	}
 }

@@ -289,7 +289,7 @@ func (r *Recorder) failureList() []Failure {
 			Status:  g.status,
 			Count:   g.count,
 			Example: g.example,
-			Hint:    FailureHintFor(g.cause, g.status, g.example),
+			Hint:    FailureHint(g.cause, g.status, g.example),
 		})
 	}
 	sortFailures(out)
