@@ -37,18 +37,24 @@ func TestHintFor(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := HintFor(tt.c)
-			for _, w := range tt.want {
-				if !strings.Contains(h, w) {
-					t.Errorf("hint lacks %q:\n%s", w, h)
-				}
-			}
-			for _, w := range tt.notWant {
-				if strings.Contains(h, w) {
-					t.Errorf("hint should not contain %q:\n%s", w, h)
-				}
-			}
+			checkHint(t, HintFor(tt.c), tt.want, tt.notWant)
 		})
+	}
+}
+
+// checkHint fails t unless hint contains every one of want and none of
+// notWant.
+func checkHint(t *testing.T, hint string, want, notWant []string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(hint, w) {
+			t.Errorf("hint lacks %q:\n%s", w, hint)
+		}
+	}
+	for _, w := range notWant {
+		if strings.Contains(hint, w) {
+			t.Errorf("hint should not contain %q:\n%s", w, hint)
+		}
 	}
 }
 
