@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"net"
 	"net/netip"
+	"strconv"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -59,11 +61,14 @@ func rawGetsockoptInt(fd, level, opt int) (int, error) {
 // rawAddr is a socket address in the kernel's form, built once per run:
 // connect and bind only read it, so every opener can share it.
 type rawAddr struct {
-	b   [unsafe.Sizeof(unix.RawSockaddrInet6{})]byte
-	len uint32
+	b      [unsafe.Sizeof(unix.RawSockaddrInet6{})]byte
+	len    uint32
+	family int // AF_INET or AF_INET6: the domain of a socket that uses it
 }
 
-func newRawAddr(ap netip.AddrPort, zone uint32) *rawAddr {
+// newRawAddr is ap in the kernel's form. An IPv6 zone is an interface's
+// name or index.
+func newRawAddr(ap netip.AddrPort) *rawAddr {
 	ra := &rawAddr{}
 	port := ap.Port()
 	// sin_port and sin6_port are in network byte order.
@@ -71,11 +76,19 @@ func newRawAddr(ap netip.AddrPort, zone uint32) *rawAddr {
 	if ip := ap.Addr(); ip.Is4() {
 		sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(&ra.b))
 		sa.Family, sa.Port, sa.Addr = unix.AF_INET, nport, ip.As4()
-		ra.len = unix.SizeofSockaddrInet4
+		ra.len, ra.family = unix.SizeofSockaddrInet4, unix.AF_INET
 	} else {
+		var zone uint32
+		if z := ip.Zone(); z != "" {
+			if ifi, err := net.InterfaceByName(z); err == nil {
+				zone = uint32(ifi.Index)
+			} else if n, err := strconv.Atoi(z); err == nil {
+				zone = uint32(n)
+			}
+		}
 		sa := (*unix.RawSockaddrInet6)(unsafe.Pointer(&ra.b))
 		sa.Family, sa.Port, sa.Addr, sa.Scope_id = unix.AF_INET6, nport, ip.As16(), zone
-		ra.len = unix.SizeofSockaddrInet6
+		ra.len, ra.family = unix.SizeofSockaddrInet6, unix.AF_INET6
 	}
 	return ra
 }

@@ -32,16 +32,13 @@ import (
 
 // dest is where plain ws:// attempts connect, worked out once per run.
 type dest struct {
-	family  int
-	to      netip.AddrPort
-	from    []netip.Addr
 	addr    net.Addr // for error messages, as net.Dial would word them
 	err     error    // the target could not be resolved: every attempt fails with it
 	reqHead string
 	reqTail string
 
-	// The same addresses in the kernel's form, which connect and bind only
-	// read: every opener shares them.
+	// The target and the source addresses in the kernel's form, which
+	// connect and bind only read: every opener shares them.
 	rawTo   *rawAddr
 	rawFrom []*rawAddr
 }
@@ -132,31 +129,12 @@ func (e *engine) prepareRaw(ctx context.Context) {
 		d.err = &net.OpError{Op: "dial", Net: "tcp", Err: &net.AddrError{Err: "no suitable address found", Addr: host}}
 		return
 	}
-	d.to = netip.AddrPortFrom(ip, uint16(port))
-	d.family, d.rawTo = rawSockaddr(d.to)
-	d.addr = net.TCPAddrFromAddrPort(d.to)
+	to := netip.AddrPortFrom(ip, uint16(port))
+	d.rawTo = newRawAddr(to)
+	d.addr = net.TCPAddrFromAddrPort(to)
 	for _, s := range e.cfg.SourceIPs {
-		d.from = append(d.from, s.Unmap())
-		_, ra := rawSockaddr(netip.AddrPortFrom(s.Unmap(), 0))
-		d.rawFrom = append(d.rawFrom, ra)
+		d.rawFrom = append(d.rawFrom, newRawAddr(netip.AddrPortFrom(s.Unmap(), 0)))
 	}
-}
-
-// rawSockaddr is ap in the kernel's form, with its family.
-func rawSockaddr(ap netip.AddrPort) (int, *rawAddr) {
-	ip := ap.Addr()
-	if ip.Is4() {
-		return unix.AF_INET, newRawAddr(ap, 0)
-	}
-	var zone uint32
-	if z := ip.Zone(); z != "" {
-		if ifi, err := net.InterfaceByName(z); err == nil {
-			zone = uint32(ifi.Index)
-		} else if n, err := strconv.Atoi(z); err == nil {
-			zone = uint32(n)
-		}
-	}
-	return unix.AF_INET6, newRawAddr(ap, zone)
 }
 
 // open starts attempt i: a non-blocking connect, then the handshake belongs
@@ -177,7 +155,7 @@ func (e *engine) open(i int, intended time.Time, s *slots) {
 		fail(context.Canceled)
 		return
 	}
-	fd, err := rawSocket(d.family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
+	fd, err := rawSocket(d.rawTo.family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
 	if err != nil {
 		fail(e.dialErr(os.NewSyscallError("socket", err)))
 		return
