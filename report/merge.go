@@ -165,14 +165,17 @@ func MergeNamed(results []*Result, names []string) (*Result, error) {
 	warnings = append(warnings, unfinishedWarnings...)
 	out.Warnings = mergeUnique(warnings)
 
-	carried, err := mergeCarriedExpectations(rs, out.Scenario.Expect)
-	if err != nil {
-		return nil, err
+	// Every input's expectations, one per Want: Reevaluate judges the
+	// scenario's again and keeps the others (they cannot be judged from
+	// the figures), such as the one for the unfinished shards.
+	var exps []Expectation
+	for _, r := range rs {
+		exps = append(exps, r.Expectations...)
 	}
 	if unfinished != nil {
-		carried = mergeExpectationList(append(carried, *unfinished))
+		exps = append(exps, *unfinished)
 	}
-	out.Expectations = carried
+	out.Expectations = mergeExpectationList(exps)
 	if err := Reevaluate(out); err != nil {
 		return nil, err
 	}
@@ -210,32 +213,9 @@ func Reevaluate(res *Result) error {
 	return nil
 }
 
-// mergeCarriedExpectations collects the inputs' expectations that are not
-// the scenario's (they cannot be evaluated again from the figures), one
-// per Want: it passes only if it passed in every input that has it, and
-// its Got joins theirs.
-func mergeCarriedExpectations(rs []*Result, raw []string) ([]Expectation, error) {
-	exps, err := mergeExpectations(raw)
-	if err != nil {
-		return nil, err
-	}
-	own := map[string]bool{}
-	for _, e := range exps {
-		own[e.Raw] = true
-	}
-	var all []Expectation
-	for _, r := range rs {
-		for _, e := range r.Expectations {
-			if !own[e.Want] {
-				all = append(all, e)
-			}
-		}
-	}
-	return mergeExpectationList(all), nil
-}
-
 // mergeExpectationList merges entries with the same Want, keeping the
-// order in which each Want first appears.
+// order in which each Want first appears: one passes only if it passed in
+// every entry, and its Got joins theirs.
 func mergeExpectationList(es []Expectation) []Expectation {
 	var out []Expectation
 	idx := map[string]int{}
