@@ -40,13 +40,20 @@ func hasControl(s string) bool {
 	return false
 }
 
-func TestPlainModePrintsOneCleanLinePerInterval(t *testing.T) {
-	t.Parallel()
+// bufferedDisplay is a display writing into a buffer (not a terminal).
+func bufferedDisplay(t *testing.T, o Options) (*Display, *bytes.Buffer) {
+	t.Helper()
 	var out bytes.Buffer
-	d, err := New(&out, Options{Mode: "auto", Interval: 5 * time.Second, Conns: 1000, Hold: time.Minute})
+	d, err := New(&out, o)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return d, &out
+}
+
+func TestPlainModePrintsOneCleanLinePerInterval(t *testing.T) {
+	t.Parallel()
+	d, out := bufferedDisplay(t, Options{Mode: "auto", Interval: 5 * time.Second, Conns: 1000, Hold: time.Minute})
 	if d.Live() {
 		t.Fatal("a bytes.Buffer is not a terminal: want plain lines")
 	}
@@ -82,19 +89,29 @@ func TestPlainModePrintsOneCleanLinePerInterval(t *testing.T) {
 	}
 }
 
-func TestPlainModeWithIntervalElapsedPrintsEveryUpdate(t *testing.T) {
+// Plain lines follow the run's clock: updates a full interval apart get a
+// line each; updates more often than the interval (a caller that ticks
+// faster) are folded into one line per interval.
+func TestPlainModePrintsOneLinePerIntervalOfTheRunsClock(t *testing.T) {
 	t.Parallel()
-	var out bytes.Buffer
-	d, err := New(&out, Options{Interval: time.Second})
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name        string
+		every, upTo time.Duration
+		want        int
+	}{
+		{"7 updates a full interval apart", time.Second, 7 * time.Second, 7},
+		// Updates at 0, 0.3, 0.6, 0.9 | 1.2, 1.5, 1.8 | 2.1, 2.4, 2.7 s.
+		{"3 s of updates every 0.3 s", 300 * time.Millisecond, 3 * time.Second, 3},
 	}
-	for i := range 7 {
-		d.Update(snap("holding", time.Duration(i)*time.Second, 10))
-	}
-	d.Close()
-	if n := strings.Count(out.String(), "\n"); n != 7 {
-		t.Fatalf("%d lines for 7 updates a full interval apart:\n%s", n, out.String())
+	for _, tt := range tests {
+		d, out := bufferedDisplay(t, Options{Interval: time.Second})
+		for e := time.Duration(0); e < tt.upTo; e += tt.every {
+			d.Update(snap("holding", e, 5))
+		}
+		d.Close()
+		if n := strings.Count(out.String(), "\n"); n != tt.want {
+			t.Errorf("%s at a 1 s interval: %d lines, want %d:\n%s", tt.name, n, tt.want, out.String())
+		}
 	}
 }
 
@@ -104,11 +121,7 @@ func TestPlainModeWithIntervalElapsedPrintsEveryUpdate(t *testing.T) {
 // one every other second when a tick comes less late than the one before.
 func TestPlainModePrintsALinePerTickDespiteJitter(t *testing.T) {
 	t.Parallel()
-	var out bytes.Buffer
-	d, err := New(&out, Options{Interval: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, out := bufferedDisplay(t, Options{Interval: time.Second})
 	// wshold run -c 5 --hold 6s: the hold starts 4 ms into the run (a
 	// phase change, printed at once), then ticks at 1 s, 2 s, … 6 s,
 	// delivered 0.1 to 9 ms late, and the closing line.
@@ -132,25 +145,6 @@ func TestPlainModePrintsALinePerTickDespiteJitter(t *testing.T) {
 	want := []string{"0.0s", "1.0s", "2.0s", "3.0s", "4.0s", "5.0s", "6.0s", "6.0s"}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("lines at %v, want one per tick at %v:\n%s", got, want, out.String())
-	}
-}
-
-// Updates more often than the interval (a caller that ticks faster, or
-// phase changes) do not add lines: one per interval of the run's clock.
-func TestPlainModeFoldsUpdatesWithinAnInterval(t *testing.T) {
-	t.Parallel()
-	var out bytes.Buffer
-	d, err := New(&out, Options{Interval: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for e := time.Duration(0); e < 3*time.Second; e += 300 * time.Millisecond {
-		d.Update(snap("holding", e, 5))
-	}
-	d.Close()
-	// Updates at 0, 0.3, 0.6, 0.9 | 1.2, 1.5, 1.8 | 2.1, 2.4, 2.7 s.
-	if n := strings.Count(out.String(), "\n"); n != 3 {
-		t.Fatalf("%d lines for 3 s of updates every 0.3 s at a 1 s interval, want 3:\n%s", n, out.String())
 	}
 }
 
@@ -188,11 +182,7 @@ func TestNewRefusesAnUnknownMode(t *testing.T) {
 
 func TestNeverPrintsNothing(t *testing.T) {
 	t.Parallel()
-	var out bytes.Buffer
-	d, err := New(&out, Options{Mode: "never"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, out := bufferedDisplay(t, Options{Mode: "never"})
 	d.Update(snap("ramping", time.Second, 1))
 	d.Close()
 	if out.Len() != 0 {
