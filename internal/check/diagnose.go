@@ -51,7 +51,6 @@ func (t *target) diagnoseHTTP(r *Report) {
 // not at all when the body gives another reason.
 func (t *target) refusedUpgrade(r *Report, p proxyGuess) {
 	resp := r.Response
-	body := firstLine(resp.Body)
 	if v, ok := resp.Get("Sec-WebSocket-Version"); ok && !handshake.HasToken([]string{v}, "13") {
 		r.Verdict = fmt.Sprintf("the server does not speak WebSocket version 13 (it offers %s)", v)
 		r.explain("The answer lists the WebSocket versions the server supports in Sec-WebSocket-Version: %s. Every current client uses version 13 (RFC 6455).", v)
@@ -77,7 +76,7 @@ func (t *target) refusedUpgrade(r *Report, p proxyGuess) {
 	}
 	r.explain("The request above carried \"Upgrade: websocket\" and \"Connection: Upgrade\" over HTTP/1.1, yet %s is %d, as if the request had neither — a plain GET.", who, resp.Status)
 	if said == report.RefusalNoUpgrade {
-		r.explain("The body says %q: that is a WebSocket server complaining about the missing upgrade headers, so the request reached the backend without them.", excerpt(body, 120))
+		r.explain("The body says %q: that is a WebSocket server complaining about the missing upgrade headers, so the request reached the backend without them.", excerpt(firstLine(resp.Body), 120))
 	}
 	r.explain("Upgrade and Connection are hop-by-hop headers: a proxy does not pass them on unless configured to, and an upgrade is impossible over HTTP/1.0, which nginx speaks to backends by default. The backend then refuses the plain GET — Go servers and wshold serve with 400 Bad Request, Node's ws with 426 Upgrade Required.")
 	r.Fixes = append(r.Fixes, upgradeFixes(p.name, t.u.Path)...)
