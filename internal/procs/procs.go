@@ -95,14 +95,6 @@ func Run(ctx context.Context, sc scenario.Scenario, o Options) (*report.Result, 
 	if o.Stderr != nil {
 		stderr.w = o.Stderr
 	}
-	every := o.ProgressInterval
-	if every <= 0 {
-		every = 2 * time.Second
-	}
-	cpEvery := o.CheckpointInterval
-	if cpEvery <= 0 {
-		cpEvery = 10 * time.Second
-	}
 	dir, err := os.MkdirTemp("", "wshold-procs-")
 	if err != nil {
 		return nil, &runner.StartError{Err: fmt.Errorf("a directory for the workers' results: %w", err)}
@@ -127,11 +119,12 @@ func Run(ctx context.Context, sc scenario.Scenario, o Options) (*report.Result, 
 	}
 
 	workers := make([]*worker, n)
+	cpWorker := workerCheckpointInterval(o).String()
 	for i := range workers {
 		w := &worker{shard: runner.Shard{Index: i, Count: n}, out: filepath.Join(dir, fmt.Sprintf("shard-%d.json", i))}
 		workers[i] = w
 		args := []string{"run", "-f", file, "--shard", w.shard.String(), "-o", w.out, "-q",
-			"--checkpoint-interval", workerCheckpointInterval(o).String()}
+			"--checkpoint-interval", cpWorker}
 		if o.WorkerArgs != nil {
 			args = append(args, o.WorkerArgs(i)...)
 		}
@@ -142,9 +135,9 @@ func Run(ctx context.Context, sc scenario.Scenario, o Options) (*report.Result, 
 	}
 
 	ps := &progressState{full: full, o: o, n: n, workers: workers, started: started}
-	tick := time.NewTicker(every)
+	tick := time.NewTicker(o.progressEvery())
 	defer tick.Stop()
-	cpTick := time.NewTicker(cpEvery)
+	cpTick := time.NewTicker(o.checkpointEvery())
 	defer cpTick.Stop()
 	interrupt := ctx.Done()
 	for _, w := range workers {
@@ -173,18 +166,27 @@ func Run(ctx context.Context, sc scenario.Scenario, o Options) (*report.Result, 
 // (at least 1 s) when the parent's progress or live figures need them
 // sooner.
 func workerCheckpointInterval(o Options) time.Duration {
-	cp := o.CheckpointInterval
-	if cp <= 0 {
-		cp = 10 * time.Second
-	}
+	cp := o.checkpointEvery()
 	if o.Progress != nil || o.Live != nil {
-		every := o.ProgressInterval
-		if every <= 0 {
-			every = 2 * time.Second
-		}
-		cp = min(cp, max(every, time.Second))
+		cp = min(cp, max(o.progressEvery(), time.Second))
 	}
 	return cp
+}
+
+// progressEvery is o.ProgressInterval, or its default.
+func (o Options) progressEvery() time.Duration {
+	if o.ProgressInterval <= 0 {
+		return 2 * time.Second
+	}
+	return o.ProgressInterval
+}
+
+// checkpointEvery is o.CheckpointInterval, or its default.
+func (o Options) checkpointEvery() time.Duration {
+	if o.CheckpointInterval <= 0 {
+		return 10 * time.Second
+	}
+	return o.CheckpointInterval
 }
 
 // death is what is known of a worker that did not finish.
