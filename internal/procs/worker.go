@@ -125,14 +125,15 @@ func stopAll(ws []*worker) {
 // signal) and a description such as "exited with status 2" or "was
 // killed by SIGKILL".
 func (w *worker) status() (int, string) {
-	if w.err == nil {
-		return 0, "exited with status 0"
-	}
+	code := -1
 	var ee *exec.ExitError
-	if errors.As(w.err, &ee) {
-		return ee.ExitCode(), exitText(w.err)
+	switch {
+	case w.err == nil:
+		code = 0
+	case errors.As(w.err, &ee):
+		code = ee.ExitCode()
 	}
-	return -1, w.err.Error()
+	return code, exitText(w.err)
 }
 
 func (w *worker) lastWords() string {
