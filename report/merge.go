@@ -515,11 +515,13 @@ func mergeFailures(rs []*Result) []Failure {
 			}
 		}
 	}
-	slices.SortStableFunc(out, func(a, b Failure) int {
-		return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Cause, b.Cause), cmp.Compare(a.Status, b.Status))
-	})
+	sortFailures(out)
 	return out
 }
+
+// SortFailures puts failures in the order a result keeps them (the most
+// frequent first), for a caller that adds some to a result.
+func SortFailures(f []Failure) { sortFailures(f) }
 
 // mergeTimeline sums the shards' timelines by wall-clock second: a shard
 // that started k seconds (rounded) after the earliest contributes its
