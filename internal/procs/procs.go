@@ -1,7 +1,6 @@
 package procs
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -262,12 +261,17 @@ func collect(ps *progressState, tgt *target) (*report.Result, error) {
 // connections that are not in it, an expectation that fails, a warning
 // each, and EndReason "error". The caller evaluates again.
 func (ps *progressState) account(m *report.Result, deaths []death) {
-	var gots []string
+	var gots, lostBy []string
+	lost := report.Failure{
+		Cause: FailureWorkerDied,
+		Hint: "the wshold worker process that had these connections died (killed, e.g. by the OOM killer, or crashed) " +
+			"before it reported them: whether they upgraded is not known; see the warnings and the '" + WantEveryWorkerFinished + "' expectation",
+	}
 	t0 := m.Start
 	for _, d := range deaths {
 		share := int64(runner.ShareOf(ps.full.Conns, d.w.shard))
-		at := max(0, d.w.ended.Sub(t0))
-		got := fmt.Sprintf("%s %s at %.1f s", ps.name(d.w), d.how, at.Seconds())
+		died := fmt.Sprintf("%s %s at %.1f s", ps.name(d.w), d.how, max(0, d.w.ended.Sub(t0)).Seconds())
+		got := died
 		var missing int64
 		switch {
 		case d.res == nil:
@@ -296,17 +300,19 @@ func (ps *progressState) account(m *report.Result, deaths []death) {
 		if missing > 0 {
 			m.Counts.Attempted += missing
 			m.Counts.Failed += missing
-			m.Failures = append(m.Failures, report.Failure{
-				Cause: FailureWorkerDied, Count: missing,
-				Example: fmt.Sprintf("%s %s at %.1f s", ps.name(d.w), d.how, at.Seconds()),
-				Hint: "the wshold worker process that had these connections died (killed, e.g. by the OOM killer, or crashed) " +
-					"before it reported them: whether they upgraded is not known; see the warnings and the '" + WantEveryWorkerFinished + "' expectation",
-			})
+			lost.Count += missing
+			lostBy = append(lostBy, died)
 		}
 		gots = append(gots, got)
 		m.Warnings = append(m.Warnings, got)
 	}
-	mergeWorkerDied(m)
+	if lost.Count > 0 {
+		// One entry for every worker's, in the order a result keeps them.
+		// (The workers' own results have none: each is one process.)
+		lost.Example = strings.Join(lostBy, "; ")
+		m.Failures = append(m.Failures, lost)
+		report.SortFailures(m.Failures)
+	}
 	// The checkpoints merged are these workers', explained here better
 	// than by the merge's "every shard finished".
 	m.Expectations = slices.DeleteFunc(m.Expectations, func(e report.Expectation) bool {
@@ -314,28 +320,6 @@ func (ps *progressState) account(m *report.Result, deaths []death) {
 	})
 	m.Expectations = append(m.Expectations, report.Expectation{Want: WantEveryWorkerFinished, Got: strings.Join(gots, "; "), Pass: false})
 	m.EndReason = "error"
-}
-
-// mergeWorkerDied keeps one FailureWorkerDied entry, and the failures in
-// the order the report keeps them (most frequent first).
-func mergeWorkerDied(m *report.Result) {
-	var out []report.Failure
-	at := -1
-	for _, f := range m.Failures {
-		if f.Cause == FailureWorkerDied {
-			if at >= 0 {
-				out[at].Count += f.Count
-				out[at].Example += "; " + f.Example
-				continue
-			}
-			at = len(out)
-		}
-		out = append(out, f)
-	}
-	slices.SortStableFunc(out, func(a, b report.Failure) int {
-		return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Cause, b.Cause), cmp.Compare(a.Status, b.Status))
-	})
-	m.Failures = out
 }
 
 // name is how results, warnings and expectations call worker w.
