@@ -207,21 +207,15 @@ func collect(ps *progressState, tgt *target) (*report.Result, error) {
 	for _, w := range ps.workers {
 		res, rerr := report.ReadResultFile(w.out)
 		code, how := w.status()
-		complete := rerr == nil && res.EndReason != "checkpoint"
-		switch {
-		case complete && (code == 0 || code == 1):
-		default:
+		finished := rerr == nil && res.EndReason != "checkpoint" && (code == 0 || code == 1)
+		if !finished {
 			if rerr != nil && code == 2 {
 				notStart = append(notStart, fmt.Sprintf("shard %s: %s", w.shard, w.lastWords()))
 			}
 			if last := w.lastWords(); last != "" && code != 0 && code != 1 {
 				how += " (" + last + ")"
 			}
-			d := death{w: w, how: how}
-			if rerr == nil {
-				d.res = res
-			}
-			deaths = append(deaths, d)
+			deaths = append(deaths, death{w: w, how: how, res: res}) // res is nil when it left none
 		}
 		if rerr == nil {
 			results = append(results, res)
