@@ -334,14 +334,11 @@ func mergeOrder(results []*Result, given []string) ([]*Result, []string, error) 
 		if given != nil {
 			name = given[i]
 		}
-		if r == nil {
-			if name == "" {
-				name = fmt.Sprintf("result %d", i+1)
-			}
-			return nil, nil, fmt.Errorf("merge: %s is missing", name)
-		}
 		if name == "" {
 			name = mergeName(r, i)
+		}
+		if r == nil {
+			return nil, nil, fmt.Errorf("merge: %s is missing", name)
 		}
 		if r.Schema != Schema {
 			return nil, nil, fmt.Errorf("merge: %s has schema %q, not %q; merge only results written by 'wshold run -o' or 'wshold merge'",
@@ -363,9 +360,10 @@ func mergeOrder(results []*Result, given []string) ([]*Result, []string, error) 
 	return rs, names, nil
 }
 
-// mergeName names the i-th result given (from 0) when no name was given.
+// mergeName names the i-th result given (from 0; r may be nil) when no
+// name was given.
 func mergeName(r *Result, i int) string {
-	if r.Scenario.Name != "" {
+	if r != nil && r.Scenario.Name != "" {
 		return fmt.Sprintf("result %d (scenario %q, started %s)", i+1, r.Scenario.Name, r.Start.Format(time.RFC3339))
 	}
 	return fmt.Sprintf("result %d", i+1)
