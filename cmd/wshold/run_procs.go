@@ -39,14 +39,15 @@ func runOne(ctx context.Context, sc scenario.Scenario, shard runner.Shard, opts 
 	if sc.Conns < 1 {
 		return nil, &runner.StartError{Err: fmt.Errorf("--shard %s of %d connections leaves this shard none; use fewer shards than connections", shard, whole)}
 	}
-	plan, err := runner.PlanRun(sc, runner.ReadHost())
+	host := runner.ReadHost()
+	plan, err := runner.PlanRun(sc, host)
 	if err != nil {
 		return nil, &runner.StartError{Err: err}
 	}
 	sc.Procs = plan.Workers
 	opts.Warnings = append(opts.Warnings, plan.Warnings...)
 	if !plan.Spawn {
-		oneSchedulerThread(sc, runner.ReadHost())
+		oneSchedulerThread(sc, host)
 		return runner.Run(ctx, sc, opts)
 	}
 	if !x.quiet {
