@@ -277,11 +277,11 @@ func mergeSameRun(rs []*Result, names []string) error {
 		name string
 		val  func(r *Result) string
 	}
-	q := func(s string) string { return strconv.Quote(s) }
+	q := strconv.Quote
 	list := func(ss []string) string {
 		qs := make([]string, len(ss))
 		for i, s := range ss {
-			qs[i] = strconv.Quote(s)
+			qs[i] = q(s)
 		}
 		return "[" + strings.Join(qs, ", ") + "]"
 	}
