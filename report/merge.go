@@ -49,18 +49,44 @@ const WantEveryShardFinished = "every shard finished"
 // used in its errors, warnings and expectations; names[i] names
 // results[i]. With no names, results are called by their position.
 func MergeNamed(results []*Result, names []string) (*Result, error) {
-	if len(results) == 0 {
-		return nil, fmt.Errorf("merge: no results given; pass the result files of every shard")
-	}
-	if names != nil && len(names) != len(results) {
-		return nil, fmt.Errorf("merge: %d names for %d results (a bug in the caller)", len(names), len(results))
-	}
-	rs, names, err := mergeOrder(results, names)
+	out, rs, names, err := mergeParts(results, names)
 	if err != nil {
 		return nil, err
 	}
-	if err := mergeSameRun(rs, names); err != nil {
+	if unfinished, warnings := mergeUnfinished(rs, names); unfinished != nil {
+		out.Warnings = mergeUnique(append(out.Warnings, warnings...))
+		out.Expectations = mergeExpectationList(append(out.Expectations, *unfinished))
+	}
+	return out, Reevaluate(out)
+}
+
+// MergeParts is MergeNamed without its account of the inputs that are
+// checkpoints, for a caller that gives its own: the --procs parent knows
+// which worker died, and how, and merges its running workers' checkpoints
+// as a checkpoint of the whole run.
+func MergeParts(results []*Result, names []string) (*Result, error) {
+	out, _, _, err := mergeParts(results, names)
+	if err != nil {
 		return nil, err
+	}
+	return out, Reevaluate(out)
+}
+
+// mergeParts merges results, leaving the expectations unjudged; it
+// returns the inputs in merge order and their names.
+func mergeParts(results []*Result, names []string) (*Result, []*Result, []string, error) {
+	if len(results) == 0 {
+		return nil, nil, nil, fmt.Errorf("merge: no results given; pass the result files of every shard")
+	}
+	if names != nil && len(names) != len(results) {
+		return nil, nil, nil, fmt.Errorf("merge: %d names for %d results (a bug in the caller)", len(names), len(results))
+	}
+	rs, names, err := mergeOrder(results, names)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := mergeSameRun(rs, names); err != nil {
+		return nil, nil, nil, err
 	}
 	first := rs[0]
 	t0 := first.Start // mergeOrder sorts by Start, so this is the earliest
@@ -110,7 +136,7 @@ func MergeNamed(results []*Result, names []string) (*Result, error) {
 			byKind[k] += n
 		}
 		if int64(len(r.Drops.Events)) != r.Drops.Count {
-			return nil, fmt.Errorf("merge: %s has %d drops but %d drop events; merge needs every drop event to cluster them again (was the file edited or written by an older wshold?)",
+			return nil, nil, nil, fmt.Errorf("merge: %s has %d drops but %d drop events; merge needs every drop event to cluster them again (was the file edited or written by an older wshold?)",
 				names[i], r.Drops.Count, len(r.Drops.Events))
 		}
 		shift := mergeMsBetween(t0, r.Start)
@@ -134,13 +160,13 @@ func MergeNamed(results []*Result, names []string) (*Result, error) {
 	out.Drops.ByKind = byKind
 
 	if out.Handshake, err = mergeLatency("handshake", rs, names, func(r *Result) Latency { return r.Handshake }); err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	if out.Drops.Age, err = mergeLatency("drop age", rs, names, func(r *Result) Latency { return r.Drops.Age }); err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	if out.Drops.Idle, err = mergeLatency("drop idle", rs, names, func(r *Result) Latency { return r.Drops.Idle }); err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 
 	// Every shard of a run records the same --at marks: keep each once.
@@ -161,25 +187,17 @@ func MergeNamed(results []*Result, names []string) (*Result, error) {
 	for _, r := range rs {
 		warnings = append(warnings, r.Warnings...)
 	}
-	unfinished, unfinishedWarnings := mergeUnfinished(rs, names)
-	warnings = append(warnings, unfinishedWarnings...)
 	out.Warnings = mergeUnique(warnings)
 
 	// Every input's expectations, one per Want: Reevaluate judges the
 	// scenario's again and keeps the others (they cannot be judged from
-	// the figures), such as the one for the unfinished shards.
+	// the figures), such as "every worker finished".
 	var exps []Expectation
 	for _, r := range rs {
 		exps = append(exps, r.Expectations...)
 	}
-	if unfinished != nil {
-		exps = append(exps, *unfinished)
-	}
 	out.Expectations = mergeExpectationList(exps)
-	if err := Reevaluate(out); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return out, rs, names, nil
 }
 
 // Reevaluate evaluates the scenario's expectations (or the defaults) on

@@ -307,11 +307,6 @@ func (ps *progressState) account(m *report.Result, deaths []death) {
 		m.Failures = append(m.Failures, lost)
 		report.SortFailures(m.Failures)
 	}
-	// The checkpoints merged are these workers', explained here better
-	// than by the merge's "every shard finished".
-	m.Expectations = slices.DeleteFunc(m.Expectations, func(e report.Expectation) bool {
-		return e.Want == report.WantEveryShardFinished
-	})
 	m.Expectations = append(m.Expectations, report.Expectation{Want: WantEveryWorkerFinished, Got: strings.Join(gots, "; "), Pass: false})
 	m.EndReason = "error"
 }
@@ -328,7 +323,10 @@ func (ps *progressState) name(w *worker) string {
 // merge merges shard results and puts back what the shards only had a
 // share of, so the result describes the whole run.
 func (ps *progressState) merge(results []*report.Result, names []string) (*report.Result, error) {
-	m, err := report.MergeNamed(results, names)
+	// The workers' checkpoints are accounted for by account (a worker
+	// that died) or are the live state of workers still running: not
+	// shards that failed to finish.
+	m, err := report.MergeParts(results, names)
 	if err != nil {
 		return nil, fmt.Errorf("merging the workers' results: %w", err)
 	}
