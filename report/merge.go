@@ -531,13 +531,9 @@ func mergeFailures(rs []*Result) []Failure {
 			}
 		}
 	}
-	sortFailures(out)
+	SortFailures(out)
 	return out
 }
-
-// SortFailures puts failures in the order a result keeps them (the most
-// frequent first), for a caller that adds some to a result.
-func SortFailures(f []Failure) { sortFailures(f) }
 
 // mergeTimeline sums the shards' timelines by wall-clock second: a shard
 // that started k seconds (rounded) after the earliest contributes its

@@ -292,13 +292,14 @@ func (r *Recorder) failureList() []Failure {
 			Hint:    FailureHint(g.cause, g.status, g.example),
 		})
 	}
-	sortFailures(out)
+	SortFailures(out)
 	return out
 }
 
-// sortFailures orders the most frequent first, then by cause and status so
-// that equal counts render the same every time.
-func sortFailures(f []Failure) {
+// SortFailures puts failures in the order a result keeps them: the most
+// frequent first, then by cause and status so that equal counts render the
+// same every time.
+func SortFailures(f []Failure) {
 	slices.SortStableFunc(f, func(a, b Failure) int {
 		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Cause, b.Cause), cmp.Compare(a.Status, b.Status))
 	})
