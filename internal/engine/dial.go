@@ -17,7 +17,10 @@ import (
 	"github.com/wshold/wshold/internal/event"
 )
 
-// attempt opens connection i. intended is its slot in the rate schedule:
+// attempt opens ws:// connection i with gobwas/ws's dialer, a goroutine per
+// attempt: the way both schemes were opened before the loops did ws://
+// handshakes and tlsdial.go wss:// ones, kept for tests that hold the
+// loops' handshake to gobwas/ws. intended is its slot in the rate schedule:
 // latency is measured from there, not from when the harness got round to
 // it, so a harness that falls behind shows up as latency instead of hiding
 // it (no coordinated omission).
@@ -27,7 +30,6 @@ func (e *engine) attempt(ctx context.Context, i int, intended time.Time) {
 		Timeout:   e.cfg.HandshakeTimeout,
 		Header:    ws.HandshakeHeaderHTTP(e.cfg.Header),
 		Protocols: e.cfg.Subprotocols,
-		TLSConfig: e.cfg.TLS,
 		// The run's context reaches the connect through NetDial; the
 		// upgrade itself is bounded by Timeout. Handing Dial a context
 		// that can be cancelled would cost a watcher goroutine per attempt.
@@ -64,11 +66,6 @@ func (e *engine) attempt(ctx context.Context, i int, intended time.Time) {
 		early, _ = br.Peek(br.Buffered())
 		early = append([]byte(nil), early...)
 		ws.PutReader(br)
-	}
-	if e.cfg.URL.Scheme == "wss" {
-		e.sink.Upgraded(event.Upgraded{AtNs: upgradedAt, LatencyNs: latency})
-		e.holdTLS(conn, e.cfg.pings(i), upgradedAt, early)
-		return
 	}
 	fd, err := detach(conn)
 	if err != nil {

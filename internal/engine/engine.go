@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"net/url"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wshold/wshold/internal/event"
+	"github.com/wshold/wshold/internal/tlsrecord"
 )
 
 // Outcome is what the engine knows that the events do not say.
@@ -44,6 +46,13 @@ type engine struct {
 	dst     dest
 	ramping atomic.Bool
 
+	// secure: wss:// handshakes run in a goroutine each (tlsdial.go).
+	secure     bool
+	tlsConf    *tls.Config
+	sessions   *tlsrecord.SessionCache
+	hsMu       sync.Mutex
+	handshakes map[net.Conn]struct{}
+
 	loops []*loop
 	// conns is indexed by descriptor; entry fd belongs to loops[fd%len]
 	// and is only touched under that loop's mutex.
@@ -51,10 +60,6 @@ type engine struct {
 
 	// closing is set when the hold ends: endings after it are not drops.
 	closing atomic.Bool
-
-	tlsMu    sync.Mutex
-	tlsConns map[*tlsConn]struct{}
-	tlsWG    sync.WaitGroup
 }
 
 // Run opens cfg.Conns connections, holds them, closes them, and reports
@@ -65,15 +70,19 @@ func Run(ctx context.Context, cfg Config, start time.Time, sink event.Sink) (Out
 	if err := cfg.withDefaults(); err != nil {
 		return Outcome{}, err
 	}
-	e := &engine{cfg: cfg, target: cfg.URL.String(), start: start, sink: sink, ctx: ctx, tlsConns: map[*tlsConn]struct{}{}}
+	e := &engine{cfg: cfg, target: cfg.URL.String(), start: start, sink: sink, ctx: ctx}
 	if cfg.Host != "" {
 		u := *cfg.URL
 		u.Host = cfg.Host
 		e.target, e.dialAddr = u.String(), hostPort(cfg.URL)
 	}
 	e.raw = cfg.URL.Scheme == "ws" && !cfg.viaGobwas
-	if e.raw {
+	e.secure = cfg.URL.Scheme == "wss"
+	switch {
+	case e.raw:
 		e.prepareRaw(ctx)
+	case e.secure:
+		e.prepareTLS()
 	}
 	// Before the loops start: none may go to sleep for good before the
 	// first handshake is handed to it (see loop.timeout).
@@ -116,18 +125,18 @@ func (e *engine) ramp(ctx context.Context) {
 		started.Go(func() { e.startAttempts(ctx, s, rampStart, &next) })
 	}
 	started.Wait()
-	if !e.raw {
-		s.wg.Wait()
-		return
-	}
-	// Handshakes in the loops are bounded by their timeout, but an
-	// interrupt should not wait for it.
+	// Handshakes are bounded by their timeout, but an interrupt should not
+	// wait for it.
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-ctx.Done():
-		e.interruptHandshakes()
+		if e.secure {
+			e.interruptTLS()
+		} else {
+			e.interruptHandshakes()
+		}
 		<-done
 	}
 }
@@ -181,6 +190,10 @@ func (e *engine) startAttempts(ctx context.Context, s *slots, rampStart time.Tim
 		}
 		go func() {
 			defer s.release()
+			if e.secure {
+				e.attemptTLS(ctx, i, intended)
+				return
+			}
 			e.attempt(ctx, i, intended)
 		}()
 	}
@@ -215,9 +228,6 @@ func (e *engine) alive() int {
 	for _, l := range e.loops {
 		n += int(l.open.Load())
 	}
-	e.tlsMu.Lock()
-	n += len(e.tlsConns)
-	e.tlsMu.Unlock()
 	return n
 }
 
@@ -229,7 +239,6 @@ func (e *engine) closeAll() int {
 	for _, l := range e.loops {
 		l.beginClose()
 	}
-	e.closeTLS()
 	deadline := time.Now().Add(e.cfg.CloseTimeout)
 	for e.alive() > 0 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
@@ -238,7 +247,6 @@ func (e *engine) closeAll() int {
 	for _, l := range e.loops {
 		forced += l.forceClose()
 	}
-	forced += e.forceCloseTLS()
 	return forced
 }
 
@@ -268,7 +276,6 @@ func (e *engine) stopLoops() {
 	for _, l := range e.loops {
 		l.stop()
 	}
-	e.tlsWG.Wait()
 }
 
 func (e *engine) loopFor(fd int) *loop { return e.loops[fd%len(e.loops)] }

@@ -177,10 +177,13 @@ func (l *loop) ping(fd int, c *connState, now int64) bool {
 }
 
 // sendClose starts the closing handshake: from here on the connection's
-// end is ours, not a drop.
+// end is ours, not a drop. A server that has stopped reading does not get
+// to finish it.
 func (l *loop) sendClose(fd int, c *connState, code uint16) {
 	var b [2]byte
 	binary.BigEndian.PutUint16(b[:], code)
 	c.closing = true
-	l.sendFrame(fd, c, opClose, b[:])
+	if !l.sendFrame(fd, c, opClose, b[:]) {
+		l.end(fd, c, event.SendBlocked, 0, l.e.now())
+	}
 }

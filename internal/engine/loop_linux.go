@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wshold/wshold/internal/event"
+	"github.com/wshold/wshold/internal/tlsrecord"
 )
 
 // connState is everything the engine keeps per held connection: a fixed
@@ -23,10 +24,12 @@ type connState struct {
 	skip       int64 // bytes of the current data frame still to discard
 	carry      int32 // 1 + index of a carry buffer holding a partial frame; 0 none
 	pend       int32 // 1 + index of a pendBuf holding bytes the socket did not take; 0 none
+	tls        int32 // wss://: 1 + index of its record protection in loop.tlss; 0 for ws://
 	carryLen   uint8
 	open       bool
 	pinging    bool
 	closing    bool // our close frame was sent: the end is ours, not a drop
+	lowat      bool // SO_RCVLOWAT is raised for a partial TLS record
 }
 
 // loop is one epoll set and the goroutine that waits on it. A connection
@@ -50,6 +53,13 @@ type loop struct {
 	// is a connection's only while it waits.
 	pends    []*pendBuf
 	pendFree []int32
+
+	// wss:// (tlsloop_linux.go): each held connection's record protection,
+	// and the peek and seal buffers, made when the first one arrives.
+	tlss    []*tlsrecord.State
+	tlsFree []int32
+	raw     []byte
+	rec     []byte
 
 	// ping schedule: the table is walked in slices so that each pinging
 	// connection is visited once per ping interval, by position. One walk,
@@ -118,14 +128,15 @@ func newLoop(e *engine, id int) (*loop, error) {
 func (l *loop) add(fd int, upgradedAt int64, pinging bool, early []byte) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.attach(fd, upgradedAt, pinging, early, unix.EPOLL_CTL_ADD)
+	l.attach(fd, upgradedAt, pinging, early, unix.EPOLL_CTL_ADD, 0)
 }
 
 // attach starts holding fd; op is EPOLL_CTL_MOD when the loop did the
-// handshake and the descriptor is already in its set.
-func (l *loop) attach(fd int, upgradedAt int64, pinging bool, early []byte, op int) {
+// handshake and the descriptor is already in its set; tls is the
+// connection's connState.tls.
+func (l *loop) attach(fd int, upgradedAt int64, pinging bool, early []byte, op int, tls int32) {
 	c := &l.e.conns[fd]
-	*c = connState{upgradedAt: upgradedAt, lastFrame: upgradedAt, open: true, pinging: pinging}
+	*c = connState{upgradedAt: upgradedAt, lastFrame: upgradedAt, open: true, pinging: pinging, tls: tls}
 	l.open.Add(1)
 	// Watched before anything is written: a write the socket does not
 	// take whole waits for writability in this set.
@@ -211,7 +222,8 @@ func (l *loop) timeout() int {
 // the drop. This is where a proxy's cut becomes a number.
 func (l *loop) end(fd int, c *connState, kind event.DropKind, code uint16, now int64) {
 	if !c.closing && !l.e.closing.Load() {
-		if kind == event.EOF || kind == event.CloseFrame || kind == event.ProtocolError {
+		switch kind {
+		case event.EOF, event.CloseFrame, event.ProtocolError, event.CloseNotify, event.TLSAlert:
 			now = max(c.lastFrame, l.arrival(fd, kind == event.EOF))
 		}
 		l.e.sink.Dropped(event.Dropped{
@@ -222,6 +234,9 @@ func (l *loop) end(fd int, c *connState, kind event.DropKind, code uint16, now i
 			CloseCode: code,
 			Pinging:   c.pinging,
 		})
+	}
+	if c.tls != 0 {
+		l.endTLS(fd, c, kind)
 	}
 	l.dropCarry(c)
 	l.releasePend(c)

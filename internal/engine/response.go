@@ -3,6 +3,7 @@ package engine
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -133,6 +134,56 @@ func judgeResponse(p []byte, key string, protocols []string) (status, headerLen 
 		return status, 0, ws.ErrHandshakeBadSecAccept
 	}
 	return status, off, nil
+}
+
+// verdict is an upgrade answer judged as far as it has arrived.
+type verdict struct {
+	// status is the answer's status once its status line is in.
+	status int
+	// done: the handshake has ended. Then err is nil for a valid 101,
+	// whose header is headerLen bytes long (what follows are the server's
+	// first frames), or the failure, with captured describing a refusal.
+	done      bool
+	headerLen int
+	err       error
+	captured  string
+}
+
+// judgeAnswer judges the answer resp so far; status is what the previous
+// judgement of the same answer found (0 at first). A refusal is waited
+// for until enough of it is in to describe it. Both ways of opening a
+// connection — the loops' for ws://, a goroutine's for wss:// — judge
+// through here.
+func judgeAnswer(resp []byte, key string, protocols []string, status int) verdict {
+	if status != 0 && status != http.StatusSwitchingProtocols {
+		if answerComplete(resp) || len(resp) >= maxResponse {
+			return verdict{status: status, done: true, err: ws.StatusError(status), captured: describeResponse(bytes.NewReader(resp))}
+		}
+		return verdict{status: status}
+	}
+	status, hl, err := judgeResponse(resp, key, protocols)
+	var se ws.StatusError
+	switch {
+	case errors.As(err, &se):
+		return judgeAnswer(resp, key, protocols, status)
+	case err != nil:
+		return verdict{status: status, done: true, err: err}
+	case hl > 0:
+		return verdict{status: status, done: true, headerLen: hl}
+	case len(resp) >= maxResponse:
+		return verdict{status: status, done: true, err: ws.ErrMalformedResponse}
+	}
+	return verdict{status: status}
+}
+
+// answerEnded is the failure of a handshake whose answer stopped coming
+// (err: EOF, a reset, the timeout): a refusal whose status line is in is
+// still the refusal, as it is for gobwas; otherwise the end is the cause.
+func answerEnded(resp []byte, status int, err error) verdict {
+	if status != 0 && status != http.StatusSwitchingProtocols {
+		return verdict{status: status, done: true, err: ws.StatusError(status), captured: describeResponse(bytes.NewReader(resp))}
+	}
+	return verdict{status: status, done: true, err: err}
 }
 
 // statusLine parses "HTTP/1.1 101 Switching Protocols" as gobwas does: a

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -16,7 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gobwas/ws"
 	"golang.org/x/sys/unix"
 
 	"github.com/wshold/wshold/internal/event"
@@ -56,6 +54,7 @@ type pending struct {
 	i        int
 	intended int64 // ns since start: the attempt's slot in the schedule
 	began    int64
+	connect  int64 // when the connect was seen to complete
 	deadline int64
 	state    uint8
 	status   int // of the answer's status line, once it is in
@@ -207,6 +206,7 @@ func (e *engine) open(i int, intended time.Time, s *slots) {
 	// wake-up and the handshake its latency. Not connected yet, the write
 	// says EAGAIN and the loop waits for the connect as usual.
 	if n, err := rawWrite(fd, p.req); err == nil {
+		p.connect = e.now()
 		p.req = p.req[n:]
 		p.state = sending
 		if len(p.req) == 0 {
@@ -297,6 +297,7 @@ func (l *loop) handshake(fd int, p *pending, events uint32) {
 			return
 		}
 		p.state = sending
+		p.connect = l.e.now()
 	}
 	if p.state == sending {
 		for len(p.req) > 0 {
@@ -339,41 +340,24 @@ func (l *loop) handshake(fd int, p *pending, events uint32) {
 // judge acts on the answer so far; it returns true once the handshake has
 // ended either way.
 func (l *loop) judge(fd int, p *pending) bool {
-	if p.status != 0 && p.status != 101 {
-		if answerComplete(p.resp) || len(p.resp) >= maxResponse {
-			l.handshakeEnded(fd, p, nil)
-			return true
-		}
-		return false
-	}
-	status, hl, err := judgeResponse(p.resp, p.key, l.e.cfg.Subprotocols)
-	p.status = status
-	var se ws.StatusError
+	v := judgeAnswer(p.resp, p.key, l.e.cfg.Subprotocols, p.status)
+	p.status = v.status
 	switch {
-	case errors.As(err, &se):
-		return l.judge(fd, p)
-	case err != nil:
-		l.handshakeFailed(fd, p, err)
-		return true
-	case hl > 0:
-		l.upgraded(fd, p, p.resp[hl:])
-		return true
-	case len(p.resp) >= maxResponse:
-		l.handshakeFailed(fd, p, ws.ErrMalformedResponse)
-		return true
+	case !v.done:
+		return false
+	case v.err != nil:
+		l.handshakeFailedAnswer(fd, p, v.err, v.captured)
+	default:
+		l.upgraded(fd, p, p.resp[v.headerLen:])
 	}
-	return false
+	return true
 }
 
 // handshakeEnded ends a handshake whose answer stopped coming (EOF, an
-// error, the timeout): a refusal whose status line is in is still the
-// refusal, as it is for gobwas; otherwise the end is the cause.
+// error, the timeout).
 func (l *loop) handshakeEnded(fd int, p *pending, err error) {
-	if p.status != 0 && p.status != 101 {
-		l.handshakeFailedAnswer(fd, p, ws.StatusError(p.status), describeResponse(bytes.NewReader(p.resp)))
-		return
-	}
-	l.handshakeFailed(fd, p, err)
+	v := answerEnded(p.resp, p.status, err)
+	l.handshakeFailedAnswer(fd, p, v.err, v.captured)
 }
 
 func (l *loop) handshakeFailed(fd int, p *pending, err error) {
@@ -401,9 +385,10 @@ func (l *loop) upgraded(fd int, p *pending, early []byte) {
 	if len(l.pending) == 0 {
 		l.hsNext = 0
 	}
-	upgradedAt := max(p.began, l.arrival(fd, false))
-	l.e.sink.Upgraded(event.Upgraded{AtNs: upgradedAt, LatencyNs: upgradedAt - p.intended})
-	l.attach(fd, upgradedAt, l.e.cfg.pings(p.i), early, unix.EPOLL_CTL_MOD)
+	upgradedAt := max(p.connect, l.arrival(fd, false))
+	l.e.sink.Upgraded(event.Upgraded{AtNs: upgradedAt, LatencyNs: upgradedAt - p.intended,
+		ConnectNs: p.connect - p.began, UpgradeNs: l.e.now() - p.connect})
+	l.attach(fd, upgradedAt, l.e.cfg.pings(p.i), early, unix.EPOLL_CTL_MOD, 0)
 	p.slots.release()
 }
 

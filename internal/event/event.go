@@ -27,10 +27,18 @@ const (
 	// SendBlocked: the server stopped reading; what the client had to send
 	// (pongs, pings) no longer fit beside the full socket buffer.
 	SendBlocked
+	// CloseNotify: over wss://, a TLS close_notify alert without a close
+	// frame before it (a TLS terminator closing the connection in order,
+	// where a bare TCP FIN would be EOF).
+	CloseNotify
+	// TLSAlert: over wss://, any other TLS alert; Drop.CloseCode holds its
+	// description (e.g. 80, internal_error).
+	TLSAlert
 )
 
 // Name is the stable code used in results: "close_<code>", "eof", "reset",
-// "pong_timeout", "protocol_error", "send_blocked".
+// "pong_timeout", "protocol_error", "send_blocked", "close_notify",
+// "tls_alert_<description>".
 func (k DropKind) Name(closeCode uint16) string {
 	switch k {
 	case CloseFrame:
@@ -48,6 +56,10 @@ func (k DropKind) Name(closeCode uint16) string {
 		return "protocol_error"
 	case SendBlocked:
 		return "send_blocked"
+	case CloseNotify:
+		return "close_notify"
+	case TLSAlert:
+		return "tls_alert_" + strconv.Itoa(int(closeCode))
 	}
 	return "unknown"
 }
@@ -60,6 +72,14 @@ type Upgraded struct {
 	// the rate schedule, so a stalled harness cannot hide latency) to the
 	// validated 101.
 	LatencyNs int64
+	// ConnectNs, TLSNs and UpgradeNs split the handshake into its phases,
+	// from the attempt's actual start: TCP connect, the TLS handshake (0
+	// for ws://), and the upgrade request to its 101. They are timed by
+	// the harness as it sees each phase end (the kernel's clock only dates
+	// the 101, to the millisecond: too coarse for phases of a fraction of
+	// one), so on a loaded machine they include its delays. All 0 when the
+	// path did not measure them.
+	ConnectNs, TLSNs, UpgradeNs int64
 }
 
 // Failed is a connection attempt that did not end in a valid upgrade.

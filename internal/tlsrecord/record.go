@@ -295,10 +295,15 @@ func (s *State) Handshake(p []byte) error {
 // UpdateWanted reports whether the peer asked for a KeyUpdate of ours.
 func (s *State) UpdateWanted() bool { return s.updWant }
 
-// AppendKeyUpdate seals our KeyUpdate (not asking for the peer's) and moves
-// our write key on, as RFC 8446 §4.6.3 asks of the side that was asked.
-func (s *State) AppendKeyUpdate(dst []byte) ([]byte, error) {
-	dst = s.Seal(dst, TypeHandshake, []byte{msgKeyUpdate, 0, 0, 1, 0})
+// AppendKeyUpdate seals a KeyUpdate of ours, asking for the peer's if
+// ask, and moves our write key on (RFC 8446 §4.6.3): the answer to a
+// KeyUpdate that asked for it is one that does not ask.
+func (s *State) AppendKeyUpdate(dst []byte, ask bool) ([]byte, error) {
+	var req byte
+	if ask {
+		req = 1
+	}
+	dst = s.Seal(dst, TypeHandshake, []byte{msgKeyUpdate, 0, 0, 1, req})
 	s.updWant = false
 	return dst, s.out.update(s.suite)
 }
@@ -314,4 +319,11 @@ func (h *halfConn) update(su suite) error {
 	}
 	h.aead, h.iv, h.seq, h.secret = a, iv, 0, next
 	return nil
+}
+
+// Peer is the protection of the connection's other end: the same keys and
+// sequence numbers with the directions swapped. Tests use it to play a
+// server that sends what a real one rarely does (alerts, key updates).
+func (s *State) Peer() *State {
+	return &State{vers: s.vers, suite: s.suite, in: s.out, out: s.in}
 }

@@ -290,17 +290,15 @@ func pairStates(t *testing.T, vers uint16) (client, server *State) {
 	errc := make(chan error, 1)
 	addr := tlsServer(t, scfg, exchange(errc))
 	c := handshakeAndCarry(t, addr, &tls.Config{InsecureSkipVerify: true}, nil)
-	client = c.state
-	server = &State{vers: client.vers, suite: client.suite, in: client.out, out: client.in}
-	return client, server
+	return c.state, c.state.Peer()
 }
 
 // A TLS 1.3 KeyUpdate moves the read key on; one that asks for ours is
 // answered with our own, after which both directions use new keys.
 func TestKeyUpdate(t *testing.T) {
 	client, server := pairStates(t, tls.VersionTLS13)
-	rec := server.Seal(nil, TypeHandshake, []byte{msgKeyUpdate, 0, 0, 1, 1})
-	if err := server.out.update(server.suite); err != nil {
+	rec, err := server.AppendKeyUpdate(nil, true)
+	if err != nil {
 		t.Fatal(err)
 	}
 	typ, p, err := client.Open(nil, rec)
@@ -313,15 +311,16 @@ func TestKeyUpdate(t *testing.T) {
 	if _, p, err := client.Open(nil, server.Seal(nil, TypeApplicationData, []byte("after"))); err != nil || string(p) != "after" {
 		t.Fatalf("a record under the server's new key: %q %v", p, err)
 	}
-	reply, err := client.AppendKeyUpdate(nil)
+	reply, err := client.AppendKeyUpdate(nil, false)
 	if err != nil || client.UpdateWanted() {
 		t.Fatal(err)
 	}
-	if typ, p, err := server.Open(nil, reply); err != nil || typ != TypeHandshake || !bytes.Equal(p, []byte{msgKeyUpdate, 0, 0, 1, 0}) {
+	typ, p, err = server.Open(nil, reply)
+	if err != nil || typ != TypeHandshake || !bytes.Equal(p, []byte{msgKeyUpdate, 0, 0, 1, 0}) {
 		t.Fatalf("our KeyUpdate: %d % x %v", typ, p, err)
 	}
-	if err := server.in.update(server.suite); err != nil {
-		t.Fatal(err)
+	if err := server.Handshake(p); err != nil || server.UpdateWanted() {
+		t.Fatalf("the answer to a KeyUpdate asks for another: %v", err)
 	}
 	if _, p, err := server.Open(nil, client.Seal(nil, TypeApplicationData, []byte("ours"))); err != nil || string(p) != "ours" {
 		t.Fatalf("a record under our new key: %q %v", p, err)
