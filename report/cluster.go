@@ -408,7 +408,7 @@ func attribute(events []DropEvent, c candidate, kind string, control bool) strin
 		return ""
 	}
 	if idleIsAge(events, c.members) {
-		if kind == "eof" || kind == "reset" {
+		if kind == "eof" || kind == "reset" || kind == "close_notify" {
 			return "idle_timeout"
 		}
 		return ""

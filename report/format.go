@@ -22,6 +22,11 @@ func kindText(kind string) string {
 		return "protocol error"
 	case "send_blocked":
 		return "server stopped reading"
+	case "close_notify":
+		return "TLS close_notify, no close frame"
+	}
+	if code, ok := strings.CutPrefix(kind, "tls_alert_"); ok {
+		return "TLS alert " + code
 	}
 	if code, ok := strings.CutPrefix(kind, "close_"); ok {
 		return "close frame " + code

@@ -149,9 +149,15 @@ func kindHint(kind string) string {
 		return "no pong within --pong-timeout: the server or proxy does not answer pings, or the path stalled"
 	case "protocol_error":
 		return "the peer sent a frame a client must reject (masked, bad opcode or oversized control frame)"
+	case "close_notify":
+		return "TLS close_notify without a close frame: whatever terminates TLS (a proxy, a load balancer) " +
+			"ended the connection in order without closing the WebSocket, as its idle timeout or shutdown does"
 	case "send_blocked":
 		return "the server or proxy stopped reading: the client's pongs and pings no longer fit in its socket's send buffer " +
 			"(a stalled backend behind a proxy that still holds the client side, or a server busy elsewhere)"
+	}
+	if strings.HasPrefix(kind, "tls_alert_") {
+		return "a TLS alert from whatever terminates TLS: it found an error in the connection (the number is the alert, RFC 8446 §6)"
 	}
 	return ""
 }

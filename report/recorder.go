@@ -31,11 +31,14 @@ type Recorder struct {
 	mu        sync.Mutex
 	start     time.Time
 	handshake *hdrhistogram.Histogram
-	upgraded  int64
-	failed    int64
-	failures  []failureGroup
-	drops     []dropRecord
-	seconds   []secondCounts
+	// The handshake's phases (Phases); connect holds nothing when the
+	// engine did not time them.
+	connect, tls, upgrade *hdrhistogram.Histogram
+	upgraded              int64
+	failed                int64
+	failures              []failureGroup
+	drops                 []dropRecord
+	seconds               []secondCounts
 	// clamped counts handshake latencies beyond the histogram's 1 h.
 	clamped int64
 }
@@ -72,6 +75,9 @@ func NewRecorder(start time.Time, capacityHint int) *Recorder {
 	return &Recorder{
 		start:     start,
 		handshake: NewHistogram(),
+		connect:   NewHistogram(),
+		tls:       NewHistogram(),
+		upgrade:   NewHistogram(),
 		drops:     make([]dropRecord, 0, max(capacityHint, 0)),
 		seconds:   make([]secondCounts, 0, initialTimelineSeconds),
 	}
@@ -95,6 +101,13 @@ func (r *Recorder) Upgraded(e event.Upgraded) {
 	r.second(e.AtNs).upgraded++
 	if recordUs(r.handshake, e.LatencyNs/1000) {
 		r.clamped++
+	}
+	if e.ConnectNs > 0 {
+		recordUs(r.connect, e.ConnectNs/1000)
+		recordUs(r.upgrade, e.UpgradeNs/1000)
+		if e.TLSNs > 0 {
+			recordUs(r.tls, e.TLSNs/1000)
+		}
 	}
 	r.mu.Unlock()
 }
@@ -205,6 +218,9 @@ func (r *Recorder) snapshot() *Recorder {
 	return &Recorder{
 		start:     r.start,
 		handshake: r.handshake.Clone(),
+		connect:   r.connect.Clone(),
+		tls:       r.tls.Clone(),
+		upgrade:   r.upgrade.Clone(),
 		upgraded:  r.upgraded,
 		failed:    r.failed,
 		failures:  slices.Clone(r.failures),
@@ -258,6 +274,9 @@ func (r *Recorder) result(m Meta) *Result {
 		Dropped:   dropped,
 	}
 	res.Handshake = Summarize(r.handshake)
+	if r.connect.TotalCount() > 0 {
+		res.Phases = &Phases{Connect: Summarize(r.connect), TLS: Summarize(r.tls), Upgrade: Summarize(r.upgrade)}
+	}
 	res.Failures = r.failureList()
 	clamped := r.clamped
 	res.Drops, clamped = r.dropSummary(offsetMs, clamped)

@@ -54,6 +54,10 @@ type Scenario struct {
 	Insecure bool `toml:"insecure" json:"insecure,omitempty"`
 	// CA is a PEM file of extra trusted CAs for wss://.
 	CA string `toml:"ca" json:"ca,omitempty"`
+	// TLSResume resumes TLS sessions across the run's wss:// connections
+	// (tickets, as a browser does): after the first, handshakes are
+	// abbreviated. Off, every connection makes a full handshake.
+	TLSResume bool `toml:"tls_resume" json:"tls_resume,omitempty"`
 	// ProxyConfigs are files whose path and SHA-256 go into the result.
 	ProxyConfigs []string `toml:"proxy_configs" json:"proxy_configs,omitempty"`
 	// Redact names headers whose values never reach results or reports,

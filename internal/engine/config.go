@@ -52,8 +52,9 @@ type Config struct {
 	SourceIPs []netip.Addr
 	// TLS configures wss://. Nil uses the system roots. Unless it says
 	// otherwise, the server name (SNI, and the name the certificate must
-	// carry) is Host's when set, else the URL's host, and ALPN offers
-	// http/1.1 only, as browsers do for WebSockets.
+	// carry) is Host's when set, else the URL's host; ALPN offers
+	// http/1.1 only, as browsers do for WebSockets; and TLS 1.2 offers the
+	// AEAD suites the loops carry (tlsrecord.Suites12), no CBC.
 	TLS *tls.Config
 	// TLSResume resumes TLS sessions (tickets) across the run's wss://
 	// connections to the same server, as a browser does; off, every

@@ -181,9 +181,10 @@ func TestWSSIsHeldOnTheLoopsAndClosedOnce(t *testing.T) {
 	}
 }
 
-// The handshake of a wss:// connection is measured in its three phases,
-// which add up to its latency (each is timed by the harness, the latency
-// by the kernel's clock to the millisecond).
+// The handshake of a wss:// connection is measured in its three phases.
+// They are timed by the harness as it sees each end, the latency by the
+// kernel's clock (to the millisecond): their sum is never less than the
+// latency, and more only by the harness's own delays.
 func TestWSSHandshakePhases(t *testing.T) {
 	srv := startTLSServer(t, nil, func(s *testServer, c *tls.Conn) { echo(s, c) })
 	s, _ := run(t, Config{URL: wssURL(srv), Conns: 20, Hold: 100 * time.Millisecond, TLS: insecure()})

@@ -33,6 +33,9 @@ func (e *engine) prepareTLS() {
 	if c.ServerName == "" {
 		c.ServerName = serverName(&e.cfg)
 	}
+	if c.CipherSuites == nil {
+		c.CipherSuites = tlsrecord.Suites12()
+	}
 	if c.NextProtos == nil {
 		// What a browser offers on a connection for a WebSocket: a proxy
 		// that would choose h2 must not.

@@ -249,6 +249,7 @@ func engineConfig(sc scenario.Scenario, scrub func(string) string) (engine.Confi
 			return engine.Config{}, nil, func() {}, &StartError{err}
 		}
 		cfg.TLS = tc
+		cfg.TLSResume = sc.TLSResume
 		warnings = append(warnings, w...)
 	}
 	return cfg, warnings, cleanup, nil

@@ -42,6 +42,21 @@ var suites = map[uint16]suite{
 	tls.TLS_RSA_WITH_AES_256_GCM_SHA384:               {32, crypto.SHA384, false},
 }
 
+// Suites12 are the TLS 1.2 suites offered by a client whose connections
+// are to be carried on: ECDHE with AEAD, in crypto/tls's order. Every TLS
+// 1.2 server of the last decade has one of them; a server that has only
+// CBC suites fails the handshake (TLS 1.3's suites are all AEAD).
+func Suites12() []uint16 {
+	return []uint16{
+		tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+		tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+		tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+		tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+		tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+		tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+	}
+}
+
 // Carried reports whether a connection with this suite can be carried on
 // by State (given its secrets).
 func Carried(cipherSuite uint16) bool {
