@@ -27,7 +27,7 @@ func TestWriteCompareColumns(t *testing.T) {
 	if !strings.Contains(header, "default") || !strings.Contains(header, "timeout-86400") {
 		t.Errorf("header row %q should name each run's column as given", header)
 	}
-	for _, want := range []string{"FAIL", "PASS", "60.0 s ±4.00 ms eof ×1000", "3f2a9c1b5d7e", "9b1c77e0aa3f", "Differences that matter:"} {
+	for _, want := range []string{"FAIL", "PASS", "60.0 s ±4 ms eof ×1000", "3f2a9c1b5d7e", "9b1c77e0aa3f", "Differences that matter:"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("compare output lacks %q:\n%s", want, out)
 		}

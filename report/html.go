@@ -237,8 +237,8 @@ func labelBeside(x0, x1 float64) (x float64, anchor string) {
 // nginx proxy_read_timeout default", or its cause when no default matches.
 func plotLabel(c Cluster) string {
 	why := causeText(c.Cause)
-	if m := matchingDefaults(c, false); len(m) > 0 {
-		why = m[0].Name
+	if len(c.Matches) > 0 {
+		why = c.Matches[0]
 	}
 	at := secText(c.AtMs)
 	if c.Clock == "wall" {
@@ -425,7 +425,7 @@ func htmlTime(t time.Time) string {
 var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"ms":      msText,
 	"sec":     secText,
-	"spread":  func(ms float64) string { return "±" + msText(ms/2) },
+	"spread":  func(ms float64) string { return "±" + pmText(ms/2) },
 	"bytes":   bytesText,
 	"status":  outStatus,
 	"kind":    kindText,

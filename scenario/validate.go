@@ -113,6 +113,11 @@ func (s Scenario) problems() []error {
 	for _, pc := range s.ProxyConfigs {
 		add(checkFile("proxy_configs", pc))
 	}
+	if s.Proxy != "" && (len(s.Proxy) > 40 || strings.ContainsFunc(s.Proxy, func(r rune) bool {
+		return r > 0x7e || (r < 0x20) || strings.ContainsRune(`"\/;,`, r)
+	})) {
+		add(problem("proxy", "%q is not a product name; write one such as varnish, nginx, haproxy, lighttpd or alb", s.Proxy))
+	}
 	p = append(p, s.expectProblems()...)
 	return p
 }
