@@ -20,6 +20,7 @@ import (
 	"github.com/wshold/wshold/internal/metrics"
 	"github.com/wshold/wshold/internal/progress"
 	"github.com/wshold/wshold/internal/runner"
+	"github.com/wshold/wshold/internal/safefile"
 	"github.com/wshold/wshold/report"
 	"github.com/wshold/wshold/scenario"
 )
@@ -443,6 +444,11 @@ func checkOutputs(files []outputFile) error {
 func canWrite(path, ext string) error {
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return fmt.Errorf("%s is a directory; name a file in it, e.g. %s", path, filepath.Join(path, "result"+ext))
+	}
+	// A link, device or FIFO is refused, not renamed over: as root,
+	// -o /dev/null would otherwise become a regular file.
+	if err := safefile.CheckTarget(path); err != nil {
+		return err
 	}
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".wshold-check-*")
