@@ -299,8 +299,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// runScenarios builds the scenarios to run: defaults < file < flags.
-func runScenarios(fs *pflag.FlagSet, sflags *scenario.Flags, file string, names []string) ([]scenario.Scenario, error) {
+// runScenarios builds the scenarios to run, defaults < file < flags, and
+// resolves each: what runs is what resolved.
+func runScenarios(fs *pflag.FlagSet, sflags *scenario.Flags, file string, names []string) ([]*scenario.Resolved, error) {
 	var list []scenario.Scenario
 	if file == "" {
 		if len(names) > 0 {
@@ -317,16 +318,19 @@ func runScenarios(fs *pflag.FlagSet, sflags *scenario.Flags, file string, names 
 			return nil, usagef("run: %v", err)
 		}
 	}
+	out := make([]*scenario.Resolved, len(list))
 	for i := range list {
 		sflags.Apply(fs, &list[i])
 		if fs.NArg() == 1 {
 			list[i].Target = fs.Arg(0)
 		}
-		if err := list[i].Validate(); err != nil {
+		rs, err := scenario.Resolve(list[i])
+		if err != nil {
 			return nil, usagef("run %s: %v", list[i].Name, err)
 		}
+		out[i] = rs
 	}
-	return list, nil
+	return out, nil
 }
 
 // interruptible returns a context cancelled by the first SIGINT/SIGTERM:
@@ -402,7 +406,7 @@ type outputFile struct {
 // outputFiles lists every file the run will write: -o and --html once per
 // scenario (NAME added before the extension when there are several), and
 // --junit once.
-func outputFiles(out, html, junit string, scenarios []scenario.Scenario) []outputFile {
+func outputFiles(out, html, junit string, scenarios []*scenario.Resolved) []outputFile {
 	var files []outputFile
 	for _, fl := range []struct{ flag, given, ext string }{{"-o", out, ".json"}, {"--html", html, ".html"}} {
 		if fl.given == "" {
