@@ -601,15 +601,19 @@ func mergeResources(rs []*Result) Resources {
 		procs := r.Resources.Procs
 		if len(procs) == 0 {
 			procs = []ProcResources{{
-				PeakRSSBytes:    r.Resources.PeakRSSBytes,
-				CPUSeconds:      r.Resources.CPUSeconds,
-				HoldCPUSeconds:  r.Resources.HoldCPUSeconds,
-				RSSPerConnBytes: r.Resources.RSSPerConnBytes,
-				Held:            r.Counts.Held,
+				PeakRSSBytes:      r.Resources.PeakRSSBytes,
+				CPUSeconds:        r.Resources.CPUSeconds,
+				HoldCPUSeconds:    r.Resources.HoldCPUSeconds,
+				RSSPerConnBytes:   r.Resources.RSSPerConnBytes,
+				HoldStartRSSBytes: r.Resources.HoldStartRSSBytes,
+				HoldEndRSSBytes:   r.Resources.HoldEndRSSBytes,
+				Held:              r.Counts.Held,
 			}}
 		}
 		for _, p := range procs {
 			out.PeakRSSBytes += p.PeakRSSBytes
+			out.HoldStartRSSBytes += p.HoldStartRSSBytes
+			out.HoldEndRSSBytes += p.HoldEndRSSBytes
 			growth += p.RSSPerConnBytes * float64(p.Held)
 			held += p.Held
 			out.Procs = append(out.Procs, p)

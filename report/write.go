@@ -1,6 +1,7 @@
 package report
 
 import (
+	"io"
 	"os"
 
 	"github.com/wshold/wshold/internal/safefile"
@@ -14,4 +15,12 @@ import (
 // use 0644).
 func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	return safefile.WriteAtomic(path, data, perm)
+}
+
+// WriteResultFile writes res as JSON to path, atomically as
+// WriteFileAtomic does, streaming the JSON into the file rather than
+// building it in memory first: checkpoints of a long run are written every
+// few seconds, and must not grow the harness.
+func WriteResultFile(path string, res *Result) error {
+	return safefile.WriteAtomicFunc(path, 0o644, func(w io.Writer) error { return WriteJSON(w, res) })
 }

@@ -211,7 +211,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		opts.Progress = func(p runner.Progress) {
 			display.Update(progress.Snapshot{Phase: p.Phase, Attempted: p.Live.Attempted, Upgraded: p.Live.Upgraded,
 				Failed: p.Live.Failed, Dropped: p.Live.Dropped, Alive: p.Live.Alive,
-				HandshakeP99Ms: p.Live.HandshakeP99Ms, HoldLeft: p.HoldLeft, Elapsed: p.Elapsed})
+				HandshakeP99Ms: p.Live.HandshakeP99Ms, HoldLeft: p.HoldLeft, Elapsed: p.Elapsed, RSSBytes: p.RSSBytes})
 			if m != nil {
 				m.SetPhase(p.Phase)
 			}
@@ -370,11 +370,7 @@ func perScenario(path, name string, n int) string {
 }
 
 func writeResult(path string, res *report.Result) error {
-	var buf bytes.Buffer
-	if err := report.WriteJSON(&buf, res); err != nil {
-		return err
-	}
-	return report.WriteFileAtomic(path, buf.Bytes(), 0o644)
+	return report.WriteResultFile(path, res)
 }
 
 func renderToFile(path string, res *report.Result, fn func(io.Writer, *report.Result) error) error {

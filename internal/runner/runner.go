@@ -56,6 +56,8 @@ type Progress struct {
 	// HoldLeft is the remaining hold time (0 outside the hold).
 	HoldLeft time.Duration
 	Elapsed  time.Duration
+	// RSSBytes is the run's resident memory now (0 = unknown).
+	RSSBytes int64
 }
 
 // StartError means the run could not start: bad input or an unusable

@@ -1,8 +1,10 @@
 package safefile
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -64,7 +66,18 @@ func describe(path string, m fs.FileMode) string {
 // but a regular file, and when nothing is there it renames without
 // replacing, so a link planted meanwhile is not overwritten either. perm
 // is the new file's mode.
-func WriteAtomic(path string, data []byte, perm os.FileMode) (err error) {
+func WriteAtomic(path string, data []byte, perm os.FileMode) error {
+	return WriteAtomicFunc(path, perm, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// WriteAtomicFunc is WriteAtomic with the contents written by write, which
+// streams them into the temporary file: a large result (a checkpoint of a
+// long soak, every few seconds) is never held whole in memory a second
+// time.
+func WriteAtomicFunc(path string, perm os.FileMode, write func(io.Writer) error) (err error) {
 	if err := CheckTarget(path); err != nil {
 		return fmt.Errorf("write %w", err)
 	}
@@ -79,7 +92,11 @@ func WriteAtomic(path string, data []byte, perm os.FileMode) (err error) {
 			os.Remove(tmp.Name())
 		}
 	}()
-	if _, err = tmp.Write(data); err != nil {
+	bw := bufio.NewWriterSize(tmp, 64<<10)
+	if err = write(bw); err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if err = tmp.Chmod(perm); err != nil {
