@@ -193,9 +193,9 @@ type Resources struct {
 
 // ProcResources is one worker process's share of Resources.
 type ProcResources struct {
-	PID             int     `json:"pid"`
-	PeakRSSBytes    int64   `json:"peak_rss_bytes"`
-	CPUSeconds      float64 `json:"cpu_seconds"`
+	PID               int     `json:"pid"`
+	PeakRSSBytes      int64   `json:"peak_rss_bytes"`
+	CPUSeconds        float64 `json:"cpu_seconds"`
 	RSSPerConnBytes   float64 `json:"rss_per_conn_bytes,omitzero"`
 	HoldStartRSSBytes int64   `json:"hold_start_rss_bytes,omitzero"`
 	HoldEndRSSBytes   int64   `json:"hold_end_rss_bytes,omitzero"`
