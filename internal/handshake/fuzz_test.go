@@ -7,7 +7,7 @@ import (
 )
 
 // FuzzJudge holds the judge's contract on any answer, however it is split
-// across reads: Scan's early decisions are final (an error on a prefix is
+// across reads: a Scanner fed it in two reads says what Scan says of it whole; Scan's early decisions are final (an error on a prefix is
 // the whole answer's error, a head length found on a prefix is the whole
 // answer's), the cause is one of the known codes, and a refusal's text
 // cannot drive a terminal.
@@ -28,8 +28,15 @@ func FuzzJudge(f *testing.F) {
 		CauseBadSubprotocol: true, CauseBadResponse: true, CauseHeaderTooLarge: true}
 	f.Fuzz(func(t *testing.T, p []byte, cut uint16) {
 		status, n, err := Scan(p)
+		// The same answer in two reads, to one Scanner.
 		k := int(cut) % (len(p) + 1)
-		ps, pn, perr := Scan(p[:k])
+		var sc Scanner
+		ps, pn, perr := sc.Scan(p[:k])
+		if perr == nil && pn == 0 {
+			if s2, n2, err2 := sc.Scan(p); s2 != status || n2 != n || (err2 == nil) != (err == nil) {
+				t.Fatalf("%q in two reads (%d): %d, %d, %v; in one: %d, %d, %v", p, k, s2, n2, err2, status, n, err)
+			}
+		}
 		var e, pe *Error
 		switch {
 		case err != nil && !errors.As(err, &e), perr != nil && !errors.As(perr, &pe):

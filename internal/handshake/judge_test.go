@@ -133,9 +133,10 @@ func TestScanBoundsTheCompleteHeaderBlock(t *testing.T) {
 	pad := strings.Repeat("X-Pad: "+strings.Repeat("a", 93)+"\r\n", 100) // 10 KB
 	raw := head101(strings.TrimSuffix(pad, "\r\n"))
 	var got []byte
+	var sc Scanner
 	for i := 0; i < len(raw); i += 1000 {
 		got = append(got, raw[i:min(i+1000, len(raw))]...)
-		status, n, err := Scan(got)
+		status, n, err := sc.Scan(got)
 		if err != nil {
 			t.Fatalf("after %d bytes: %v", len(got), err)
 		}

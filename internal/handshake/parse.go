@@ -69,29 +69,59 @@ func FromHTTP(resp *http.Response) *Response {
 // answer: they are not HTTP, the status line is malformed, or the header
 // block will not end within MaxHead. It never waits for more than it needs
 // to decide: a non-HTTP answer is refused at its first bytes.
+//
+// Scan looks at all of p; a caller that rescans a growing buffer after
+// every read uses a Scanner, which looks at each byte once.
 func Scan(p []byte) (status, headLen int, err error) {
+	var s Scanner
+	return s.Scan(p)
+}
+
+// Scanner is Scan for an answer that grows: give Scan the whole answer so
+// far after every read. A server that sends its header a byte at a time
+// costs linear work, not quadratic. The zero value is ready to use.
+type Scanner struct {
+	status int
+	from   int // where the search for the blank line resumes
+}
+
+// Scan is the package's Scan over p, which must extend the bytes of every
+// earlier call.
+func (s *Scanner) Scan(p []byte) (status, headLen int, err error) {
 	if !looksLikeHTTP(p) {
 		return 0, 0, notHTTP(p)
 	}
-	if line, _, ok := strings.Cut(string(p[:min(len(p), 256)]), "\n"); ok {
-		resp, err := parseStatusLine(strings.TrimSuffix(line, "\r"))
-		if err != nil {
-			return 0, 0, err
+	if s.status == 0 {
+		if i := bytes.IndexByte(p[:min(len(p), maxStatusLine)], '\n'); i >= 0 {
+			resp, err := parseStatusLine(strings.TrimSuffix(string(p[:i]), "\r"))
+			if err != nil {
+				return 0, 0, err
+			}
+			s.status = resp.Status
+		} else if len(p) >= maxStatusLine {
+			return 0, 0, &Error{Cause: CauseBadResponse, Problems: []Problem{{Text: fmt.Sprintf("the status line is longer than %d bytes: %s", maxStatusLine, quote(p, 40))}}}
 		}
-		status = resp.Status
-	} else if len(p) >= 256 {
-		return 0, 0, &Error{Cause: CauseBadResponse, Problems: []Problem{{Text: fmt.Sprintf("the status line is longer than 256 bytes: %s…", quote(p, 40))}}}
 	}
-	end := headEnd(p)
+	end := -1
+	if e := headEnd(p[s.from:]); e >= 0 {
+		end = s.from + e
+	} else {
+		// A blank line may start at either of the last two bytes.
+		s.from = max(0, len(p)-2)
+	}
 	switch {
 	case end > MaxHead || (end < 0 && len(p) >= MaxHead):
-		return status, 0, &Error{Cause: CauseHeaderTooLarge, Status: status, Problems: []Problem{{Text: fmt.Sprintf(
+		return s.status, 0, &Error{Cause: CauseHeaderTooLarge, Status: s.status, Problems: []Problem{{Text: fmt.Sprintf(
 			"the answer's header block is larger than %d KiB, the most wshold reads (a proxy relays at most 8-16 KiB by default)", MaxHead>>10)}}}
 	case end < 0:
-		return status, 0, nil
+		return s.status, 0, nil
 	}
-	return status, end, nil
+	return s.status, end, nil
 }
+
+// maxStatusLine bounds the status line: "HTTP/1.1 101 " and a reason
+// phrase no server writes longer.
+const maxStatusLine = 256
 
 // Parse reads a complete header block (as Scan delimits it; what follows
 // it is ignored). Obsolete line folding is joined to the header before;
