@@ -20,8 +20,9 @@ APT=(
 	# The real proxies of the integration tests and the lab (internal/labtest,
 	# scripts/lab.sh).
 	nginx-light haproxy caddy apache2 lighttpd varnish
-	# The HTML report is loaded and screenshotted in a real browser.
-	chromium
+	# The HTML report is loaded and screenshotted in a real browser, with the
+	# font its plots are measured in (Liberation Sans, Arial's metrics).
+	chromium fonts-liberation2
 	# test.sh lints the shell scripts.
 	shellcheck
 	# cgo, which the race detector needs.
