@@ -41,7 +41,7 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 	fset.SetOutput(io.Discard)
 	fset.Usage = func() {}
 	fset.StringSliceVar(&names, "names", nil, "column `NAMES`, comma-separated, one per file (default: the file names)")
-	if err := fset.Parse(args); err != nil {
+	if err := parseFlags(fset, args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			fmt.Fprintf(stdout, compareUsage, fset.FlagUsages())
 			return errHelp
