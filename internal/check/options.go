@@ -16,6 +16,7 @@ import (
 
 	"time"
 
+	"github.com/wshold/wshold/internal/handshake"
 	"github.com/wshold/wshold/internal/redact"
 )
 
@@ -85,6 +86,9 @@ var reserved = map[string]string{
 // mistake in the command line is reported as such (exit 2), not as a
 // failed upgrade.
 func prepare(raw string, o Options) (*target, error) {
+	if try, ok := handshake.MissingScheme(raw); ok {
+		return nil, fmt.Errorf("%q lacks ws:// or wss:// in front: try %s", strings.TrimSpace(raw), try)
+	}
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
 		return nil, fmt.Errorf("%q is not a URL (%w); give ws://host[:port]/path or wss://host[:port]/path", raw, err)
