@@ -4,13 +4,14 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/wshold/wshold/internal/safefile"
 )
 
 // File is a loaded, validated scenario file.
@@ -27,7 +28,7 @@ type File struct {
 // returns every one at once (errors.Join), each naming "path:line: key:
 // what is wrong", or "path: …" when no line applies.
 func LoadFile(path string) (*File, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path, safefile.MaxScenario)
 	if err != nil {
 		return nil, fmt.Errorf("read scenario file: %w", err)
 	}
