@@ -61,9 +61,11 @@ func hostileShapes() map[string]string {
 		"inline tables at the bound, 1 MB": fill(func(i int) string { return k(i) + "= " + nest(maxNesting-1) + "\n" }),
 		"dotted keys at the bound, 1 MB":   fill(func(i int) string { return k(i) + "." + dotted(maxKeyParts-1) + "=1\n" }),
 		"headers at the bound, 1 MB":       fill(func(i int) string { return "[" + k(i) + "." + dotted(maxKeyParts-1) + "]\n" }),
-		"arrays at the bound, 1 MB":        fill(func(i int) string { return k(i) + "= " + strings.Repeat("[", maxNesting) + strings.Repeat("]", maxNesting) + "\n" }),
+		"arrays at the bound, 1 MB": fill(func(i int) string {
+			return k(i) + "= " + strings.Repeat("[", maxNesting) + strings.Repeat("]", maxNesting) + "\n"
+		}),
 		"tiny keys, 1 MB":                  fill(func(i int) string { return k(i) + "=1\n" }),
-		"keys, parts, depth at the bounds":  upTo(maxKeys/maxNesting, func(i int) string { return k(i) + "." + dotted(maxKeyParts-1) + "=" + nest(maxNesting-1) + "\n" }),
+		"keys, parts, depth at the bounds": upTo(maxKeys/maxNesting, func(i int) string { return k(i) + "." + dotted(maxKeyParts-1) + "=" + nest(maxNesting-1) + "\n" }),
 		"flat keys at the bound":           upTo(maxKeys, func(i int) string { return k(i) + "=1\n" }),
 		"headers at the bounds":            upTo(maxKeys, func(i int) string { return "[" + k(i) + "." + dotted(maxKeyParts-1) + "]\n" }),
 		"a thousand full scenarios":        upTo(maxScenarios, scenarios),
