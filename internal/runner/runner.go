@@ -128,7 +128,7 @@ func Run(ctx context.Context, rs *scenario.Resolved, o Options) (*report.Result,
 	cfg.OnHoldStart = func(t time.Time) {
 		holdAt.Store(t.UnixNano())
 		meter.holdStarted(cfg.Hold, rec.Live().Alive)
-		sched.start(ctx, o.At, start, t)
+		sched.start(ctx, o.At, start, t, cfg.Hold)
 		holding <- t
 	}
 	stopWatch := watch(o, rec, start, rs.Hold.D(), holding, func(t, holdStart time.Time) *report.Result {
@@ -145,7 +145,7 @@ func Run(ctx context.Context, rs *scenario.Resolved, o Options) (*report.Result,
 	out, err := engine.Run(ctx, cfg, start, sink)
 	meter.stop()
 	stopWatch()
-	marks := sched.stop()
+	marks, atWarnings := sched.stop()
 	if err != nil {
 		return nil, &StartError{err}
 	}
@@ -155,6 +155,7 @@ func Run(ctx context.Context, rs *scenario.Resolved, o Options) (*report.Result,
 		holdEnd = out.HoldEnd
 	}
 	live := rec.Live()
+	warnings = append(warnings, atWarnings...)
 	if out.ForcedClose > 0 {
 		warnings = append(warnings, fmt.Sprintf("%d connections did not finish the closing handshake within %s and were closed without it", out.ForcedClose, cfg.CloseTimeout))
 	}
