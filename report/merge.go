@@ -182,10 +182,13 @@ func mergeParts(results []*Result, names []string) (*Result, []*Result, []string
 	out.ProxyConfigs = mergeProxyConfigs(rs)
 	out.Resources = mergeResources(rs)
 	warnings = append(warnings, mergeShardCoverage(rs)...)
+	var redacted []string
 	for _, r := range rs {
 		warnings = append(warnings, r.Warnings...)
+		redacted = append(redacted, r.Redacted...)
 	}
 	out.Warnings = mergeUnique(warnings)
+	out.Redacted = mergeUnique(redacted)
 
 	// Every input's expectations, one per Want: Reevaluate judges the
 	// scenario's again and keeps the others (they cannot be judged from

@@ -181,11 +181,13 @@ type Meta struct {
 	// "interrupted" when Interrupted is set, else "completed".
 	EndReason   string
 	Interrupted bool
-	// ProxyConfigs, Marks, Resources and Warnings are copied as given.
+	// ProxyConfigs, Marks, Resources, Warnings and Redacted are copied as
+	// given.
 	ProxyConfigs []ProxyConfig
 	Marks        []Mark
 	Resources    Resources
 	Warnings     []string
+	Redacted     []string
 }
 
 // Result builds the run's Result from everything recorded so far. It does
@@ -240,6 +242,7 @@ func (r *Recorder) result(m Meta) *Result {
 		Marks:        slices.Clone(m.Marks),
 		Resources:    m.Resources,
 		Warnings:     slices.Clone(m.Warnings),
+		Redacted:     slices.Clone(m.Redacted),
 		Expectations: []Expectation{},
 	}
 	if res.EndReason == "" {

@@ -51,6 +51,10 @@ type Result struct {
 	// Warnings are things the reader must know to trust the numbers
 	// (e.g. TLS verification disabled, rate not reached).
 	Warnings []string `json:"warnings,omitempty"`
+	// Redacted lists the secrets whose values this result shows as
+	// "[redacted]": "header Authorization", "URL password", "query
+	// parameter token", … (names kept, values never written).
+	Redacted []string `json:"redacted,omitempty"`
 }
 
 // ProxyConfig fingerprints a proxy configuration file given with

@@ -487,3 +487,81 @@ func TestOneSchedulerThreadForPlainWSTargetsOnly(t *testing.T) {
 		}
 	}
 }
+
+// A --procs run's secrets (a URL's password and token, a credential
+// header) are never written to disk, and the parent's start line does not
+// show them: after the parent is killed outright with the workers holding
+// connections, no file it or they left holds one.
+func TestProcsSecretsNeverReachTheDisk(t *testing.T) {
+	t.Parallel()
+	srv, err := server.Start(server.Config{Listen: []string{"127.0.0.1:0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	tmp, outDir := t.TempDir(), t.TempDir()
+	out := filepath.Join(outDir, "r.json")
+	secrets := []string{"pa55word", "t0kenvalue", "hEadersecret"}
+	target := "ws://user:pa55word@" + srv.Addrs()[0].String() + "/ws?token=t0kenvalue"
+	cmd := exec.Command(os.Args[0], "run", "--procs", "2", "-c", "20", "--hold", "60s", "-o", out,
+		"--checkpoint-interval", "1s", "--progress", "never", "-H", "Authorization: Bearer hEadersecret", target)
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	var cp *report.Result
+	for range 300 { // 30 s at most
+		if r, err := report.ReadResultFile(out); err == nil && r.Counts.Held == 20 && len(r.Resources.Procs) == 2 {
+			cp = r
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if cp == nil {
+		t.Fatalf("the run never checkpointed 20 held; stderr:\n%s", stderr.String())
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	// The workers, told by the kernel that their parent died, close their
+	// connections and write their results into the parent's directory.
+	for _, p := range cp.Resources.Procs {
+		for i := 0; i < 300 && syscall.Kill(p.PID, 0) == nil; i++ {
+			if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.PID)); err == nil && strings.Contains(string(stat), ") Z ") {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	files := 0
+	for _, dir := range []string{tmp, outDir} {
+		_ = filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return nil
+			}
+			files++
+			b, _ := os.ReadFile(path)
+			for _, s := range secrets {
+				if bytes.Contains(b, []byte(s)) {
+					t.Errorf("%s holds the secret %q", path, s)
+				}
+			}
+			return nil
+		})
+	}
+	if files < 2 {
+		t.Errorf("%d files left; want at least the checkpoint and a worker's result to look into", files)
+	}
+	for _, s := range secrets {
+		if strings.Contains(stderr.String()+stdout.String(), s) {
+			t.Errorf("the parent printed the secret %q:\n%s", s, stderr.String())
+		}
+	}
+	if !strings.Contains(stderr.String(), "token=[redacted]") {
+		t.Errorf("the start line does not name the target with its token hidden:\n%s", stderr.String())
+	}
+}

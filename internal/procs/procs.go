@@ -112,8 +112,8 @@ func Run(ctx context.Context, rs *scenario.Resolved, o Options) (*report.Result,
 		defer tgt.stop()
 		wsc.Target = tgt.url
 	}
-	file := filepath.Join(dir, "scenario.toml")
-	if err := writeScenarioFile(file, wsc); err != nil {
+	spec, err := scenarioTOML(wsc)
+	if err != nil {
 		return nil, &runner.StartError{Err: err}
 	}
 
@@ -122,12 +122,12 @@ func Run(ctx context.Context, rs *scenario.Resolved, o Options) (*report.Result,
 	for i := range workers {
 		w := &worker{shard: runner.Shard{Index: i, Count: n}, out: filepath.Join(dir, fmt.Sprintf("shard-%d.json", i))}
 		workers[i] = w
-		args := []string{"run", "-f", file, "--shard", w.shard.String(), "-o", w.out, "-q",
+		args := []string{"run", "-f", fmt.Sprintf("/dev/fd/%d", scenarioFD), "--shard", w.shard.String(), "-o", w.out, "-q",
 			"--checkpoint-interval", cpWorker}
 		if o.WorkerArgs != nil {
 			args = append(args, o.WorkerArgs(i)...)
 		}
-		if err := startWorker(exe, args, w, stderr); err != nil {
+		if err := startWorker(exe, args, spec, w, stderr); err != nil {
 			stopAll(workers[:i])
 			return nil, &runner.StartError{Err: err}
 		}

@@ -98,6 +98,7 @@ func Run(ctx context.Context, rs *scenario.Resolved, o Options) (*report.Result,
 	}
 	configs := fingerprints(rs.ProxyConfigFiles)
 	target := red.URL(cfg.URL.String())
+	hidden := red.Hidden() // after Record and URL, which hide them
 	exps := rs.Expectations
 
 	// The meter settles the heap first, so the run's clock starts after
@@ -115,7 +116,7 @@ func Run(ctx context.Context, rs *scenario.Resolved, o Options) (*report.Result,
 				hs = time.Unix(0, ns)
 			}
 			res := rec.Result(report.Meta{Scenario: asRun, Version: o.Version, Target: target, Start: start,
-				HoldStart: hs, End: time.Now(), EndReason: "interrupted", Interrupted: true, ProxyConfigs: configs,
+				HoldStart: hs, End: time.Now(), EndReason: "interrupted", Interrupted: true, ProxyConfigs: configs, Redacted: hidden,
 				Resources: meter.resources(rec.Live().Alive), Warnings: append(warnings[:len(warnings):len(warnings)],
 					"interrupted twice: the result was written at once, without closing the held connections")})
 			res.Shard = o.Shard
@@ -133,7 +134,7 @@ func Run(ctx context.Context, rs *scenario.Resolved, o Options) (*report.Result,
 	}
 	stopWatch := watch(o, rec, start, rs.Hold.D(), holding, func(t, holdStart time.Time) *report.Result {
 		res := rec.Result(report.Meta{Scenario: asRun, Version: o.Version, Target: target, Start: start,
-			HoldStart: holdStart, End: t, EndReason: "checkpoint", ProxyConfigs: configs,
+			HoldStart: holdStart, End: t, EndReason: "checkpoint", ProxyConfigs: configs, Redacted: hidden,
 			Resources: meter.resources(rec.Live().Alive), Warnings: warnings})
 		res.Shard = o.Shard
 		return res
@@ -162,7 +163,7 @@ func Run(ctx context.Context, rs *scenario.Resolved, o Options) (*report.Result,
 	res := rec.Result(report.Meta{
 		Scenario: asRun, Version: o.Version, Target: target,
 		Start: start, HoldStart: out.HoldStart, HoldEnd: holdEnd, End: end,
-		Interrupted: out.Interrupted, ProxyConfigs: configs, Marks: marks,
+		Interrupted: out.Interrupted, ProxyConfigs: configs, Marks: marks, Redacted: hidden,
 		Resources: meter.resources(live.Alive), Warnings: warnings,
 	})
 	res.Shard = o.Shard
