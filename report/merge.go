@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -536,10 +535,13 @@ func mergeFailures(rs []*Result) []Failure {
 	return out
 }
 
-// mergeTimeline sums the shards' timelines by wall-clock second: a shard
-// that started k seconds (rounded) after the earliest contributes its
-// second T to merged second T+k. A shard counts as zero alive outside its
-// own timeline; inside, a missing second repeats the alive count before it.
+// mergeTimeline sums the shards' timelines by wall-clock second: each
+// timeline counts whole wall-clock seconds from the one its shard started
+// in, so a shard whose start's second is k seconds after the earliest's
+// contributes its second T to merged second T+k, exactly, whatever the
+// fraction of a second between their starts. A shard counts as zero alive
+// outside its own timeline; inside, a missing second repeats the alive
+// count before it.
 func mergeTimeline(rs []*Result, t0 time.Time) []Second {
 	out := []Second{}
 	at := func(t int) *Second {
@@ -552,7 +554,7 @@ func mergeTimeline(rs []*Result, t0 time.Time) []Second {
 		if len(r.Timeline) == 0 {
 			continue
 		}
-		shift := int(math.Round(r.Start.Sub(t0).Seconds()))
+		shift := int(r.Start.Truncate(time.Second).Sub(t0.Truncate(time.Second)) / time.Second)
 		tl := slices.Clone(r.Timeline)
 		slices.SortStableFunc(tl, func(a, b Second) int { return cmp.Compare(a.T, b.T) })
 		for i, s := range tl {

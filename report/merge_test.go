@@ -117,7 +117,9 @@ func TestMergeOfShardsEqualsOneRun(t *testing.T) {
 		holdAt := 3*time.Second + time.Duration(n)*time.Millisecond + time.Second
 		endAt := holdAt + 75*time.Second
 
-		single := mergeRecord(t, conns, 0, holdAt, endAt)
+		// The run starts at a fraction of a second too, for odd seeds.
+		base := time.Duration(seed%2) * 400 * time.Millisecond
+		single := mergeRecord(t, conns, base, holdAt, endAt)
 		parts := make([][]mergeConn, shards)
 		for _, c := range conns {
 			j := rng.IntN(shards)
@@ -125,7 +127,15 @@ func TestMergeOfShardsEqualsOneRun(t *testing.T) {
 		}
 		var results []*Result
 		for j, p := range parts {
-			r := mergeRecord(t, p, time.Duration(j%3)*time.Second, holdAt, endAt)
+			// Shards start up to ~2.6 s apart, at fractions of a second
+			// (the issue: 0.3 s apart, 17 of 80 seconds differed).
+			// Shard 0 starts with the run; the others up to ~2.9 s later,
+			// at fractions of a second.
+			off := base
+			if j > 0 {
+				off += time.Duration(j%3)*time.Second + time.Duration(1+rng.IntN(999))*time.Millisecond
+			}
+			r := mergeRecord(t, p, off, holdAt, endAt)
 			// Each shard ran its share of the rate and of the in-flight
 			// bound, as --shard gives it.
 			r.Scenario.Rate = float64(mergeShare(int(single.Scenario.Rate), shards, j))
@@ -257,19 +267,25 @@ func TestMergeResources(t *testing.T) {
 	}
 }
 
+// Timelines count wall-clock seconds from the one each run started in:
+// b, started 0.6 s after a but in the wall-clock second after a's, adds its
+// second T to a's second T+1, whatever fraction of a second lies between
+// the starts (rounding the difference would put it at T+1 or T+0 by
+// chance of the fractions, and smear events across seconds).
 func TestMergeTimelineByWallClockSecond(t *testing.T) {
 	a, b := outFixed(t), outFixed(t)
+	a.Start = a.Start.Truncate(time.Second).Add(700 * time.Millisecond)
 	a.Timeline = []Second{{T: 0, Alive: 5, Upgraded: 5}, {T: 1, Alive: 5}, {T: 3, Alive: 2, Dropped: 3}}
-	b.Start = a.Start.Add(1600 * time.Millisecond) // rounds to 2 s
-	b.Timeline = []Second{{T: 0, Alive: 10, Upgraded: 10}, {T: 1, Alive: 10}}
+	b.Start = a.Start.Add(600 * time.Millisecond) // in a's wall-clock second 1
+	b.Timeline = []Second{{T: 0, Alive: 10, Upgraded: 10}, {T: 1, Alive: 10}, {T: 2, Alive: 10}}
 	m, err := Merge([]*Result{a, b})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []Second{
 		{T: 0, Alive: 5, Upgraded: 5},
-		{T: 1, Alive: 5},
-		{T: 2, Alive: 5 + 10, Upgraded: 10}, // a's missing second repeats its alive count
+		{T: 1, Alive: 5 + 10, Upgraded: 10},
+		{T: 2, Alive: 5 + 10}, // a's missing second repeats its alive count
 		{T: 3, Alive: 2 + 10, Dropped: 3},
 	}
 	if got, _ := json.Marshal(m.Timeline); string(got) != string(must(json.Marshal(want))) {

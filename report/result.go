@@ -145,7 +145,10 @@ type Cluster struct {
 	Hint string `json:"hint,omitempty"`
 }
 
-// Second is one second of the run's timeline. Upgraded, Failed and Dropped
+// Second is one second of the run's timeline: T counts whole wall-clock
+// seconds from the one the run started in (so second 0 is the part of it
+// after Start), which makes the timelines of shards that started a
+// fraction of a second apart line up exactly. Upgraded, Failed and Dropped
 // count events within that second; Alive is the number open at its end.
 type Second struct {
 	T        int   `json:"t"`
