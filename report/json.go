@@ -24,7 +24,8 @@ func WriteJSON(w io.Writer, res *Result) error {
 }
 
 // ReadResult reads a result written by WriteJSON. It rejects anything that
-// is not a wshold.result/v1 document with a message saying what it is.
+// is not a wshold.result/v1 document with a message saying what it is,
+// and a result whose figures do not add up (CheckInvariants).
 // Unknown fields are ignored: v1 may gain fields, and an older wshold must
 // still read a newer v1 result.
 func ReadResult(r io.Reader) (*Result, error) {
@@ -53,6 +54,9 @@ func ReadResult(r io.Reader) (*Result, error) {
 	var res Result
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&res); err != nil {
+		return nil, fmt.Errorf("read result: %w", err)
+	}
+	if err := CheckInvariants(&res); err != nil {
 		return nil, fmt.Errorf("read result: %w", err)
 	}
 	return &res, nil

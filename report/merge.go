@@ -362,6 +362,9 @@ func mergeOrder(results []*Result, given []string) ([]*Result, []string, error) 
 			return nil, nil, fmt.Errorf("merge: %s has schema %q, not %q; merge only results written by 'wshold run -o' or 'wshold merge'",
 				name, r.Schema, Schema)
 		}
+		if err := CheckInvariants(r); err != nil {
+			return nil, nil, fmt.Errorf("merge: %s: %w", name, err)
+		}
 		b, err := json.Marshal(r)
 		if err != nil {
 			return nil, nil, fmt.Errorf("merge: %s: %w", name, err)

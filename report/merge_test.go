@@ -330,7 +330,7 @@ func TestMergeRejects(t *testing.T) {
 		{"nil", func(a *Result) []*Result { return []*Result{a, nil} }, "result 2 is missing"},
 		{"wrong schema", func(a *Result) []*Result { a.Schema = "wshold.result/v2"; return []*Result{a} }, "schema"},
 		{"drops without events", func(a *Result) []*Result { a.Drops.Events = a.Drops.Events[:10]; return []*Result{a} }, "1000 drops but 10 drop events"},
-		{"corrupt histogram", func(a *Result) []*Result { a.Handshake.Histogram = "not-a-histogram"; return []*Result{a} }, "handshake histogram"},
+		{"corrupt histogram", func(a *Result) []*Result { a.Handshake.Histogram = "not-a-histogram"; return []*Result{a} }, "handshake.histogram: decode histogram"},
 		{"count without histogram", func(a *Result) []*Result { a.Drops.Age.Histogram = ""; return []*Result{a} }, "no histogram"},
 		{"bad expectation", func(a *Result) []*Result { a.Scenario.Expect = []string{"drops-never"}; return []*Result{a} }, "drops-never"},
 	} {

@@ -56,7 +56,7 @@ type Options struct {
 
 // WantEveryWorkerFinished is the Want of the expectation a multi-process
 // run adds when a worker died: no figure shows it, and it fails the run.
-const WantEveryWorkerFinished = "every worker finished"
+const WantEveryWorkerFinished = report.WantEveryWorkerFinished
 
 // FailureWorkerDied is the failure cause under which the connections of a
 // worker that died are counted when it had not reported them (not yet
