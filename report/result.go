@@ -35,7 +35,13 @@ type Result struct {
 	Shards int `json:"shards"`
 	// Shard is the share this run took with --shard, "I/N" (shard I of N,
 	// counted from 0); empty for a whole run.
-	Shard        string        `json:"shard,omitempty"`
+	Shard string `json:"shard,omitempty"`
+	// RunID names the run: every shard of one run carries the same (given
+	// with --run-id, derived from --start-at, or handed to its workers by
+	// --procs); a whole run gets its own at random. merge refuses results
+	// of different runs, and whole runs side by side. Empty in results of
+	// older wsholds.
+	RunID        string        `json:"run_id,omitempty"`
 	ProxyConfigs []ProxyConfig `json:"proxy_configs"`
 	Counts       Counts        `json:"counts"`
 	Handshake    Latency       `json:"handshake"`

@@ -154,12 +154,12 @@ func TestTwoShardsMergeTheSameInAnyOrder(t *testing.T) {
 	for _, s := range []string{"0/2", "1/2"} {
 		out := filepath.Join(dir, strings.Replace(s, "/", "-of-", 1)+".json")
 		var stderr bytes.Buffer
-		code := dispatch([]string{"run", "--shard", s, "-c", "2000", "-r", "4000", "--hold", "500ms", "-o", out, "-q", url}, &bytes.Buffer{}, &stderr)
+		code := dispatch([]string{"run", "--shard", s, "--run-id", "two-shards", "-c", "2000", "-r", "4000", "--hold", "500ms", "-o", out, "-q", url}, &bytes.Buffer{}, &stderr)
 		if code != exitPass {
 			t.Fatalf("shard %s: exit %d; stderr:\n%s", s, code, stderr.String())
 		}
 		r := readResult(t, out)
-		if r.Shard != s || r.Counts.Upgraded != 1000 || r.Scenario.Conns != 1000 || r.Scenario.Rate != 2000 {
+		if r.Shard != s || r.RunID != "two-shards" || r.Counts.Upgraded != 1000 || r.Scenario.Conns != 1000 || r.Scenario.Rate != 2000 {
 			t.Errorf("shard %s: result shard %q, upgraded %d, conns %d, rate %v; want its half", s, r.Shard, r.Counts.Upgraded, r.Scenario.Conns, r.Scenario.Rate)
 		}
 		shards = append(shards, r)
@@ -415,7 +415,7 @@ func TestRunRefusesWhatCannotFitWithTheFix(t *testing.T) {
 		{[]string{"--procs", "1", "-c", "25000", "ws://127.0.0.1:9/"}, []string{"open files", "--procs 2"}},
 		{[]string{"-c", "40000", "ws://127.0.0.1:9/"}, []string{"ephemeral ports", "--source-ip 127.0.0.1-127.0.0.3", "ip_local_port_range"}},
 		{[]string{"--shard", "2/2", "ws://127.0.0.1:9/"}, []string{"--shard", "from 0 to 1"}},
-		{[]string{"--shard", "1/3", "-c", "1", "ws://127.0.0.1:9/"}, []string{"leaves this shard none"}},
+		{[]string{"--shard", "1/3", "--run-id", "r", "-c", "1", "ws://127.0.0.1:9/"}, []string{"leaves this shard none"}},
 		{[]string{"--checkpoint-interval", "0s", "ws://127.0.0.1:9/"}, []string{"--checkpoint-interval"}},
 	}
 	if h := hostLimit(); h != 20000 {
@@ -563,5 +563,45 @@ func TestProcsSecretsNeverReachTheDisk(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "token=[redacted]") {
 		t.Errorf("the start line does not name the target with its token hidden:\n%s", stderr.String())
+	}
+}
+
+// Separate runs never merge into one: two whole runs, and shards of two
+// runs, are refused (exit 2) naming the files; a shard without a run name
+// is refused before it runs. The workers of --procs share their parent's
+// run id.
+func TestMergeTellsOneRunFromTwo(t *testing.T) {
+	t.Parallel()
+	srv, err := server.Start(server.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	url := "ws://" + srv.Addrs()[0].String() + "/"
+	dir := t.TempDir()
+	run := func(name string, extra ...string) string {
+		out := filepath.Join(dir, name)
+		var stderr bytes.Buffer
+		args := append([]string{"run", "-c", "4", "--hold", "200ms", "-o", out, "-q"}, extra...)
+		if code := dispatch(append(args, url), &bytes.Buffer{}, &stderr); code != exitPass {
+			t.Fatalf("%v: exit %d; stderr:\n%s", extra, code, stderr.String())
+		}
+		return out
+	}
+	a, b := run("a.json"), run("b.json")
+	x0, y0 := run("x-0.json", "--shard", "0/2", "--run-id", "x"), run("y-0.json", "--shard", "0/2", "--run-id", "y")
+	ra, rb := readResult(t, a), readResult(t, b)
+	if ra.RunID == "" || ra.RunID == rb.RunID {
+		t.Errorf("run ids %q and %q; want each whole run its own", ra.RunID, rb.RunID)
+	}
+	runCLICases(t, []cliCase{
+		{"two separate runs", []string{"merge", "-o", filepath.Join(dir, "m.json"), a, b}, exitUsage, "", "they are not shards of one run"},
+		{"shard 0/2 of two runs", []string{"merge", "-o", filepath.Join(dir, "m.json"), x0, y0}, exitUsage, "", "x-0.json is of run x and " + y0 + " of run y"},
+		{"a shard without a run name", []string{"run", "--shard", "0/2", "-c", "2", url}, exitUsage, "", "--shard 0/2 needs a name shared by every shard"},
+		{"a bad run id", []string{"run", "--run-id", "a b", "-c", "2", url}, exitUsage, "", `--run-id "a b"`},
+	})
+	procs := run("procs.json", "--procs", "2")
+	if r := readResult(t, procs); r.RunID == "" || r.Shards != 2 {
+		t.Errorf("a --procs run: run id %q, shards %d; want its own id over 2 shards", r.RunID, r.Shards)
 	}
 }

@@ -29,6 +29,9 @@ type Options struct {
 	// on the merged result: a shard of a distributed run may itself be
 	// split over processes.
 	Shard string
+	// RunID names the run; every worker is given it (--run-id), and the
+	// merged result carries it.
+	RunID string
 	// WorkerArgs, if set, returns extra 'wshold run' arguments for worker
 	// i (e.g. --at for worker 0 only, so a command runs once).
 	WorkerArgs func(i int) []string
@@ -123,7 +126,7 @@ func Run(ctx context.Context, rs *scenario.Resolved, o Options) (*report.Result,
 		w := &worker{shard: runner.Shard{Index: i, Count: n}, out: filepath.Join(dir, fmt.Sprintf("shard-%d.json", i))}
 		workers[i] = w
 		args := []string{"run", "-f", fmt.Sprintf("/dev/fd/%d", scenarioFD), "--shard", w.shard.String(), "-o", w.out, "-q",
-			"--checkpoint-interval", cpWorker}
+			"--checkpoint-interval", cpWorker, "--run-id", o.RunID}
 		if o.WorkerArgs != nil {
 			args = append(args, o.WorkerArgs(i)...)
 		}
@@ -339,7 +342,7 @@ func (ps *progressState) merge(results []*report.Result, names []string) (*repor
 	if ps.full.Target == "" {
 		s.Target = ""
 	}
-	m.Shard = ps.o.Shard
+	m.Shard, m.RunID = ps.o.Shard, ps.o.RunID
 	m.Warnings = dedupeWarnings(slices.Concat(ps.o.Warnings, m.Warnings))
 	return m, nil
 }

@@ -45,6 +45,10 @@ type Options struct {
 	// Shard is recorded in the result ("I/N"); the scenario given to Run
 	// is already the shard's share (see Shard.Of).
 	Shard string
+	// RunID is recorded in the result: the name every shard of one run
+	// (the workers of --procs, the pods of a Job) shares, by which merge
+	// tells the shards of one run from results of others.
+	RunID string
 	// Warnings are added to the result's (e.g. Plan.Warnings).
 	Warnings []string
 }
@@ -119,7 +123,7 @@ func Run(ctx context.Context, rs *scenario.Resolved, o Options) (*report.Result,
 				HoldStart: hs, End: time.Now(), EndReason: "interrupted", Interrupted: true, ProxyConfigs: configs, Redacted: hidden,
 				Resources: meter.resources(rec.Live().Alive), Warnings: append(warnings[:len(warnings):len(warnings)],
 					"interrupted twice: the result was written at once, without closing the held connections")})
-			res.Shard = o.Shard
+			res.Shard, res.RunID = o.Shard, o.RunID
 			// Judged like any interrupted run: its readers (the verdict line,
 			// --expect in CI, compare) need a verdict, not a blank.
 			report.Evaluate(res, exps)
@@ -136,7 +140,7 @@ func Run(ctx context.Context, rs *scenario.Resolved, o Options) (*report.Result,
 		res := rec.Result(report.Meta{Scenario: asRun, Version: o.Version, Target: target, Start: start,
 			HoldStart: holdStart, End: t, EndReason: "checkpoint", ProxyConfigs: configs, Redacted: hidden,
 			Resources: meter.resources(rec.Live().Alive), Warnings: warnings})
-		res.Shard = o.Shard
+		res.Shard, res.RunID = o.Shard, o.RunID
 		return res
 	})
 	var sink event.Sink = rec
@@ -166,7 +170,7 @@ func Run(ctx context.Context, rs *scenario.Resolved, o Options) (*report.Result,
 		Interrupted: out.Interrupted, ProxyConfigs: configs, Marks: marks, Redacted: hidden,
 		Resources: meter.resources(live.Alive), Warnings: warnings,
 	})
-	res.Shard = o.Shard
+	res.Shard, res.RunID = o.Shard, o.RunID
 	report.Evaluate(res, exps)
 	return res, nil
 }
