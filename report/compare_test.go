@@ -101,6 +101,8 @@ func TestDifferences(t *testing.T) {
 	proto.Handshake.P99Ms = 12
 	proto.Drops.Clusters = []Cluster{cluster(60000, "eof")}
 	proto.Failures = []Failure{{Cause: "http", Status: 502, Count: 3}}
+	proto.Counts.Failed += 3
+	proto.Counts.Attempted += 3
 	base := func() *Result { return outClone(t, proto) }
 	for _, tc := range []struct {
 		name string

@@ -213,6 +213,9 @@ func runSection(w io.Writer, res *Result) error {
 	if len(s.SourceIPs) > 0 {
 		rows = append(rows, []string{"source IPs", strings.Join(s.SourceIPs, ", ")})
 	}
+	if len(res.Redacted) > 0 {
+		rows = append(rows, []string{"redacted", strings.Join(res.Redacted, ", ")})
+	}
 	if !res.Start.IsZero() {
 		when := res.Start.UTC().Format("2006-01-02 15:04:05 MST")
 		if !res.End.IsZero() {
