@@ -22,7 +22,7 @@ func kindText(kind string) string {
 		return "protocol error"
 	case "send_blocked":
 		return "server stopped reading"
-	case "close_notify":
+	case "tls_close_notify":
 		return "TLS close_notify, no close frame"
 	}
 	if code, ok := strings.CutPrefix(kind, "tls_alert_"); ok {

@@ -58,6 +58,10 @@ type Scenario struct {
 	// (tickets, as a browser does): after the first, handshakes are
 	// abbreviated. Off, every connection makes a full handshake.
 	TLSResume bool `toml:"tls_resume" json:"tls_resume,omitempty"`
+	// Proxy names the proxy in front when nothing in its answers does
+	// (Varnish piping upgrades): "varnish", "nginx", "lighttpd", … It
+	// ranks that proxy's defaults and fixes first.
+	Proxy string `toml:"proxy" json:"proxy,omitempty"`
 	// ProxyConfigs are files whose path and SHA-256 go into the result.
 	ProxyConfigs []string `toml:"proxy_configs" json:"proxy_configs,omitempty"`
 	// Redact names headers whose values never reach results or reports,

@@ -60,6 +60,9 @@ type engine struct {
 
 	// closing is set when the hold ends: endings after it are not drops.
 	closing atomic.Bool
+
+	// answers identifies the proxy or server that answered (identity.go).
+	answers answerCache
 }
 
 // Run opens cfg.Conns connections, holds them, closes them, and reports

@@ -44,7 +44,7 @@ func (l *loop) consume(fd int, c *connState, p []byte, now int64) bool {
 			if h.length > l.e.cfg.MaxFrame {
 				return l.protocolError(fd, c, 1009, now)
 			}
-			c.lastFrame = now
+			c.frame(now)
 			c.skip = h.length
 			p = p[hl:]
 		case opPing, opPong, opClose:
@@ -59,12 +59,12 @@ func (l *loop) consume(fd int, c *connState, p []byte, now int64) bool {
 			p = p[hl+int(h.length):]
 			switch h.op {
 			case opPing:
-				c.lastFrame = now
+				c.frame(now)
 				if !l.sendFrame(fd, c, opPong, payload) {
 					return l.blocked(fd, c, now)
 				}
 			case opPong:
-				c.lastFrame = now
+				c.frame(now)
 				c.pingSentAt = 0
 			case opClose:
 				// The close frame is the drop, not traffic before it: the
@@ -172,7 +172,7 @@ func (l *loop) ping(fd int, c *connState, now int64) bool {
 	if c.pingSentAt == 0 {
 		c.pingSentAt = now
 	}
-	c.lastFrame = now
+	c.frame(now)
 	return true
 }
 

@@ -20,6 +20,7 @@ import (
 type connState struct {
 	upgradedAt int64
 	lastFrame  int64 // last frame in either direction (the upgrade counts)
+	quiet      int64 // longest silence lived through before lastFrame (see frame)
 	pingSentAt int64 // oldest unanswered ping; 0 when none
 	skip       int64 // bytes of the current data frame still to discard
 	carry      int32 // 1 + index of a carry buffer holding a partial frame; 0 none
@@ -227,12 +228,14 @@ func (l *loop) end(fd int, c *connState, kind event.DropKind, code uint16, now i
 			now = max(c.lastFrame, l.arrival(fd, kind == event.EOF))
 		}
 		l.e.sink.Dropped(event.Dropped{
-			AtNs:      now,
-			AgeNs:     now - c.upgradedAt,
-			IdleNs:    now - c.lastFrame,
-			Kind:      kind,
-			CloseCode: code,
-			Pinging:   c.pinging,
+			AtNs:       now,
+			AgeNs:      now - c.upgradedAt,
+			IdleNs:     now - c.lastFrame,
+			QuietNs:    c.quiet,
+			PongWaitNs: c.pongWait(kind, now),
+			Kind:       kind,
+			CloseCode:  code,
+			Pinging:    c.pinging,
 		})
 	}
 	if c.tls != 0 {

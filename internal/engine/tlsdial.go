@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wshold/wshold/internal/event"
+	"github.com/wshold/wshold/internal/identify"
 	"github.com/wshold/wshold/internal/tlsrecord"
 )
 
@@ -75,14 +76,14 @@ func (e *engine) attemptTLS(ctx context.Context, i int, intended time.Time) {
 	conn, err := e.netDial(i)(dctx, "tcp", addr)
 	cancel()
 	if err != nil {
-		e.failIn(ctx, err, "")
+		e.failIn(ctx, err, "", nil)
 		return
 	}
 	// Before track: an interrupt moves the deadline to now.
 	_ = conn.SetDeadline(deadline)
 	if !e.track(conn) {
 		conn.Close()
-		e.failIn(ctx, context.Canceled, "")
+		e.failIn(ctx, context.Canceled, "", nil)
 		return
 	}
 	kept := false
@@ -96,22 +97,27 @@ func (e *engine) attemptTLS(ctx context.Context, i int, intended time.Time) {
 	tap := tlsrecord.NewTap(conn)
 	tc := tls.Client(tap, tap.Config(e.tlsConf, e.sessions))
 	if err := tc.Handshake(); err != nil {
-		e.failIn(ctx, err, "")
+		e.failIn(ctx, err, "", nil)
 		return
 	}
 	tap.HandshakeDone()
 	secured := e.now()
-	early, v := e.upgradeOver(tc, newKey())
+	resp, v := e.upgradeOver(tc, newKey())
 	if v.err != nil {
-		e.failIn(ctx, v.err, v.captured)
+		var answer *identify.Answer
+		if v.status != 0 {
+			answer = e.answers.of(resp, e.cfg.Scrub)
+		}
+		e.failIn(ctx, v.err, v.captured, answer)
 		return
 	}
+	early := resp[v.headerLen:]
 	judged := e.now()
 	upgradedAt := max(secured, judged-sinceLastData(conn))
 	st, err := tap.State(tc.ConnectionState())
 	if err != nil {
 		e.failIn(ctx, fmt.Errorf("holding the connection outside crypto/tls (%s, %s): %w",
-			tls.VersionName(tc.ConnectionState().Version), tls.CipherSuiteName(tc.ConnectionState().CipherSuite), err), "")
+			tls.VersionName(tc.ConnectionState().Version), tls.CipherSuiteName(tc.ConnectionState().CipherSuite), err), "", nil)
 		return
 	}
 	_ = conn.SetDeadline(time.Time{})
@@ -130,35 +136,31 @@ func (e *engine) attemptTLS(ctx context.Context, i int, intended time.Time) {
 	e.sink.Upgraded(event.Upgraded{
 		AtNs: upgradedAt, LatencyNs: upgradedAt - intended.Sub(e.start).Nanoseconds(),
 		ConnectNs: connected - began, TLSNs: secured - connected, UpgradeNs: judged - secured,
+		Answer: e.answers.of(resp[:v.headerLen], e.cfg.Scrub),
 	})
 	e.loopFor(fd).addTLS(fd, upgradedAt, e.cfg.pings(i), early, st)
 }
 
 // upgradeOver sends the upgrade request over rw and reads the answer until
-// it is judged. For a 101, early is what the server sent behind it. Every
-// read through a Tap's tls.Conn stops at a record's end, and a buffer of a
-// whole record's size takes each record whole: nothing is left inside
-// crypto/tls.
-func (e *engine) upgradeOver(rw io.ReadWriter, key string) (early []byte, v verdict) {
+// it is judged; resp is the answer as read (for a 101, what follows its
+// header is what the server sent behind it). Every read through a Tap's
+// tls.Conn stops at a record's end, and a buffer of a whole record's size
+// takes each record whole: nothing is left inside crypto/tls.
+func (e *engine) upgradeOver(rw io.ReadWriter, key string) (resp []byte, v verdict) {
 	if _, err := io.WriteString(rw, e.dst.reqHead+key+e.dst.reqTail); err != nil {
 		return nil, verdict{done: true, err: err}
 	}
 	buf := make([]byte, tlsrecord.MaxPlaintext)
-	var resp []byte
 	for {
 		n, err := rw.Read(buf)
 		resp = append(resp, buf[:n]...)
 		if n > 0 {
-			v = judgeAnswer(resp, key, e.cfg.Subprotocols, v.status)
-			if v.done {
-				if v.err != nil {
-					return nil, v
-				}
-				return resp[v.headerLen:], v
+			if v = judgeAnswer(resp, key, e.cfg.Subprotocols, v.status); v.done {
+				return resp, v
 			}
 		}
 		if err != nil {
-			return nil, answerEnded(resp, v.status, err)
+			return resp, answerEnded(resp, v.status, err)
 		}
 	}
 }
@@ -169,12 +171,13 @@ func newKey() string {
 	return base64.StdEncoding.EncodeToString(nonce[:])
 }
 
-// failIn reports a failed attempt, as interrupted when the run was.
-func (e *engine) failIn(ctx context.Context, err error, captured string) {
+// failIn reports a failed attempt, as interrupted when the run was, with
+// the identity of the server's answer when there was one.
+func (e *engine) failIn(ctx context.Context, err error, captured string, answer *identify.Answer) {
 	if ctx.Err() != nil {
 		err = fmt.Errorf("%w: %w", context.Canceled, err)
 	}
-	e.fail(err, captured)
+	e.failAnswer(err, captured, answer)
 }
 
 // track notes a wss:// handshake in flight, so that an interrupt can end it
