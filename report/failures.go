@@ -182,7 +182,7 @@ func failureGuess(cause string, status int, example string) string {
 			return "certificate not trusted: --ca or --insecure"
 		case strings.Contains(example, "certificate has expired"):
 			return "certificate expired"
-		case strings.Contains(example, "certificate is valid for"):
+		case strings.Contains(example, "certificate is valid for"), strings.Contains(example, "cannot validate certificate for"):
 			return "certificate for another name"
 		}
 		return "TLS failed"
@@ -327,7 +327,8 @@ func tlsHint(example string) string {
 	case strings.Contains(example, "certificate has expired"):
 		return "the server's certificate has expired or is not valid yet (see the dates in the example): " +
 			"renew it where TLS is terminated; check this machine's clock; --insecure skips the check in a lab"
-	case strings.Contains(example, "certificate is valid for"), strings.Contains(example, "certificate is not valid for any names"):
+	case strings.Contains(example, "certificate is valid for"), strings.Contains(example, "certificate is not valid for any names"),
+		strings.Contains(example, "cannot validate certificate for"):
 		return "the certificate does not carry the name wshold checked, the URL's host (or -H Host:'s, which is also sent as SNI): " +
 			"use a name the certificate has, or fix the certificate; --insecure skips the check in a lab"
 	case strings.Contains(example, "first record does not look like a TLS handshake"):

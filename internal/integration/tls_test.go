@@ -28,7 +28,7 @@ import (
 func TestTLSThroughNginxIsVerifiedByDefault(t *testing.T) {
 	t.Parallel()
 	nginx := labtest.Nginx(t, "nginx-tls.conf", map[string]string{"UPSTREAM": backend(t)})
-	caFile := newLabCA(t).install(t, nginx.Dir())
+	caFile := nginx.CAFile()
 	url := "wss://" + nginx.Addr() + "/ws"
 
 	t.Run("default", func(t *testing.T) {
