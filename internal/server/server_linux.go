@@ -30,7 +30,7 @@ type Server struct {
 	// terminates TLS and relays to lns, one loopback listener (tls.go).
 	public []net.Listener
 	front  *front
-	next  atomic.Uint32 // round-robin loop choice
+	next   atomic.Uint32 // round-robin loop choice
 
 	accepted, upgraded, rejected, aborted atomic.Int64
 
