@@ -579,6 +579,11 @@ func mergePhases(rs []*Result, names []string) (*Phases, error) {
 	if p.Connect.Count == 0 {
 		return nil, nil
 	}
+	for _, r := range rs {
+		if r.Phases != nil {
+			p.TLSResumed += r.Phases.TLSResumed
+		}
+	}
 	return &p, nil
 }
 

@@ -17,7 +17,7 @@ func phasedResult(t *testing.T, n int, connect, tls, upgrade time.Duration) *Res
 	r := NewRecorder(start, n)
 	for i := range n {
 		r.Upgraded(event.Upgraded{AtNs: int64(i) * 1e6, LatencyNs: int64(connect + tls + upgrade),
-			ConnectNs: int64(connect), TLSNs: int64(tls), UpgradeNs: int64(upgrade)})
+			ConnectNs: int64(connect), TLSNs: int64(tls), UpgradeNs: int64(upgrade), Resumed: i%2 == 1})
 	}
 	return r.Result(Meta{Start: start, End: start.Add(time.Second)})
 }
@@ -36,8 +36,8 @@ func TestHandshakePhases(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Phases == nil || m.Phases.Connect.Count != 40 || m.Phases.TLS.Count != 40 || m.Phases.Connect.MaxMs < 3.9 {
-		t.Fatalf("merged phases %+v, want 40 of each and the slower shard's connect as max", m.Phases)
+	if m.Phases == nil || m.Phases.Connect.Count != 40 || m.Phases.TLS.Count != 40 || m.Phases.Connect.MaxMs < 3.9 || m.Phases.TLSResumed != 20 {
+		t.Fatalf("merged phases %+v, want 40 of each, the slower shard's connect as max, 20 resumed", m.Phases)
 	}
 	var table, md bytes.Buffer
 	if err := WriteTable(&table, m); err != nil {
@@ -47,7 +47,7 @@ func TestHandshakePhases(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, out := range map[string]string{"table": table.String(), "markdown": md.String()} {
-		for _, want := range []string{"TCP connect", "TLS handshake", "upgrade (request to 101)"} {
+		for _, want := range []string{"TCP connect", "TLS handshake (20 resumed)", "upgrade (request to 101)"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("%s does not show %q:\n%s", name, want, out)
 			}

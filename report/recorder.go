@@ -39,6 +39,7 @@ type Recorder struct {
 	// The handshake's phases (Phases); connect holds nothing when the
 	// engine did not time them.
 	connect, tls, upgrade *hdrhistogram.Histogram
+	resumed               int64 // TLS handshakes that resumed a session
 	upgraded              int64
 	failed                int64
 	failures              []failureGroup
@@ -120,6 +121,9 @@ func (r *Recorder) Upgraded(e event.Upgraded) {
 		recordUs(r.upgrade, e.UpgradeNs/1000)
 		if e.TLSNs > 0 {
 			recordUs(r.tls, e.TLSNs/1000)
+		}
+		if e.Resumed {
+			r.resumed++
 		}
 	}
 	r.answer(e.Answer)
@@ -262,6 +266,7 @@ func (r *Recorder) snapshot() *Recorder {
 		connect:   r.connect.Clone(),
 		tls:       r.tls.Clone(),
 		upgrade:   r.upgrade.Clone(),
+		resumed:   r.resumed,
 		upgraded:  r.upgraded,
 		failed:    r.failed,
 		failures:  slices.Clone(r.failures),
@@ -320,7 +325,7 @@ func (r *Recorder) result(m Meta) *Result {
 	}
 	res.Handshake = Summarize(r.handshake)
 	if r.connect.TotalCount() > 0 {
-		res.Phases = &Phases{Connect: Summarize(r.connect), TLS: Summarize(r.tls), Upgrade: Summarize(r.upgrade)}
+		res.Phases = &Phases{Connect: Summarize(r.connect), TLS: Summarize(r.tls), Upgrade: Summarize(r.upgrade), TLSResumed: r.resumed}
 	}
 	res.Answers = answerList(r.answers, r.otherAnswers)
 	DeriveProxy(res)

@@ -120,6 +120,9 @@ type Phases struct {
 	Connect Latency `json:"connect"`
 	TLS     Latency `json:"tls,omitzero"`
 	Upgrade Latency `json:"upgrade"`
+	// TLSResumed counts the TLS handshakes that resumed a session
+	// (--tls-resume).
+	TLSResumed int64 `json:"tls_resumed,omitempty"`
 }
 
 // Failure groups failed attempts by cause (and status for "http").

@@ -298,7 +298,11 @@ type namedLatency struct {
 func phaseRows(p *Phases) []namedLatency {
 	rows := []namedLatency{{"TCP connect", p.Connect}}
 	if p.TLS.Count > 0 {
-		rows = append(rows, namedLatency{"TLS handshake", p.TLS})
+		name := "TLS handshake"
+		if p.TLSResumed > 0 {
+			name = fmt.Sprintf("TLS handshake (%d resumed)", p.TLSResumed)
+		}
+		rows = append(rows, namedLatency{name, p.TLS})
 	}
 	return append(rows, namedLatency{"upgrade (request to 101)", p.Upgrade})
 }

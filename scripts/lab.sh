@@ -61,6 +61,7 @@ default_port() {
 	nginx-shutdown) echo 18087 ;;
 	nginx-tinyconns) echo 18088 ;;
 	nginx-scale) echo 18089 ;;
+	nginx-scale-tls) echo 18445 ;;
 	nginx-tls) echo 18443 ;;
 	nginx-tls-reencrypt) echo 18444 ;;
 	haproxy-tls) echo 18184 ;;

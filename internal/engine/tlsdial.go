@@ -136,7 +136,7 @@ func (e *engine) attemptTLS(ctx context.Context, i int, intended time.Time) {
 	e.sink.Upgraded(event.Upgraded{
 		AtNs: upgradedAt, LatencyNs: upgradedAt - intended.Sub(e.start).Nanoseconds(),
 		ConnectNs: connected - began, TLSNs: secured - connected, UpgradeNs: judged - secured,
-		Answer: e.answers.of(resp[:v.headerLen], e.cfg.Scrub),
+		Resumed: tc.ConnectionState().DidResume, Answer: e.answers.of(resp[:v.headerLen], e.cfg.Scrub),
 	})
 	e.loopFor(fd).addTLS(fd, upgradedAt, e.cfg.pings(i), early, st)
 }

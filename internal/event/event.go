@@ -84,6 +84,8 @@ type Upgraded struct {
 	// one), so on a loaded machine they include its delays. All 0 when the
 	// path did not measure them.
 	ConnectNs, TLSNs, UpgradeNs int64
+	// Resumed: the TLS handshake resumed an earlier session.
+	Resumed bool
 	// Answer is what the 101 says about who sent it (Server, Via, header
 	// names and their case and order), one value shared by every answer
 	// alike; nil when not captured. It is never modified and may be kept.

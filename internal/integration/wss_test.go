@@ -220,8 +220,8 @@ func TestWSSResume(t *testing.T) {
 				if resume && seen.resumed < 15 || !resume && seen.resumed != 0 {
 					t.Fatalf("%d of 20 handshakes resumed", seen.resumed)
 				}
-				if res.Phases == nil || res.Phases.TLS.Count != 20 {
-					t.Fatalf("phases %+v, want 20 TLS handshakes timed", res.Phases)
+				if res.Phases == nil || res.Phases.TLS.Count != 20 || res.Phases.TLSResumed != int64(seen.resumed) {
+					t.Fatalf("phases %+v, want 20 TLS handshakes timed, %d resumed as the server saw", res.Phases, seen.resumed)
 				}
 			})
 		}
