@@ -293,3 +293,24 @@ func TestIdleTimeoutNamesTheSettingOfTheProxyInFront(t *testing.T) {
 		t.Fatalf("clusters %+v: want lighttpd's setting named", cl)
 	}
 }
+
+// A ramp shorter than lighttpd's one-second period stamps every connection
+// in the same second, and one sweep cuts them all in one millisecond: the
+// shape of an event. With lighttpd known to be in front, its coarse timer
+// is the reading, the event the alternative; without, the event.
+func TestOneSweepOfACoarseTimerWhenItsProxyIsInFront(t *testing.T) {
+	ev := lighttpdDrops(200, 900, 60, 50, 14)
+	if w := newCandidate(ev, clockWall, []int{0, 199}); w.hi-w.lo > 5 {
+		t.Fatalf("the synthetic drops are not one batch: %+v", w)
+	}
+	cl := clustersOf(t, ev, clusterContext{proxy: "lighttpd"})
+	if len(cl) != 1 || cl[0].Cause != "idle_timeout" || cl[0].Alternative != "event" || cl[0].Clock != "age" {
+		t.Fatalf("clusters %+v: want lighttpd's idle timer, with an event as the alternative", cl)
+	}
+	if len(cl[0].Matches) == 0 || !strings.HasPrefix(cl[0].Matches[0], "lighttpd server.max-read-idle default") || !hasEvidence(cl[0], "one sweep") {
+		t.Errorf("cluster %+v: want lighttpd's default first and the sweep explained", cl[0])
+	}
+	if cl := clustersOf(t, ev, clusterContext{}); len(cl) != 1 || cl[0].Cause != "event" {
+		t.Errorf("clusters %+v: with no proxy known, one batch is an event", cl)
+	}
+}
