@@ -386,7 +386,7 @@ func pingToTell(atMs float64) string {
 	d := time.Duration(atMs/2) * time.Millisecond
 	switch {
 	case d >= 10*time.Second:
-		d = d.Round(time.Second)
+		d = d.Truncate(5 * time.Second)
 	case d >= time.Second:
 		d = d.Round(100 * time.Millisecond)
 	default:

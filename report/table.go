@@ -67,9 +67,9 @@ func failurePhrase(res *Result) string {
 	}
 	var s string
 	if top.Count == c.Failed {
-		s = fmt.Sprintf("%d failed: %s", c.Failed, failureSummary(top))
+		s = fmt.Sprintf("%d failed: %s", c.Failed, failureSummary(top, res.Proxy))
 	} else {
-		s = fmt.Sprintf("%d failed, %d of them: %s", c.Failed, top.Count, failureSummary(top))
+		s = fmt.Sprintf("%d failed, %d of them: %s", c.Failed, top.Count, failureSummary(top, res.Proxy))
 	}
 	if n := len(res.Failures) - 1; n > 0 {
 		s += fmt.Sprintf(" (+%d other %s)", n, plural(n, "cause", "causes"))
