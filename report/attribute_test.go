@@ -1,7 +1,10 @@
 package report
 
 import (
+	"encoding/json"
 	"math"
+	"os"
+	"path/filepath"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -312,5 +315,30 @@ func TestOneSweepOfACoarseTimerWhenItsProxyIsInFront(t *testing.T) {
 	}
 	if cl := clustersOf(t, ev, clusterContext{}); len(cl) != 1 || cl[0].Cause != "event" {
 		t.Errorf("clusters %+v: with no proxy known, one batch is an event", cl)
+	}
+}
+
+// Recorded through nginx with proxy_read_timeout 2s, 1000 connections at
+// 1000/s, --ping 3s --ping-fraction 0.5: every connection died 2 s after
+// its last frame. 59 pinging ones, cut 2 s after a ping sent at 1.7 s,
+// are also tight on the age clock (3.66 s): they are the same idle
+// timeout, not a lifetime of their own.
+func TestRecordedSparsePingsAreOneIdleTimeout(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "nginx-2s-ping-3s.drops.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev []DropEvent
+	if err := json.Unmarshal(b, &ev); err != nil {
+		t.Fatal(err)
+	}
+	cl := clustersOf(t, ev, clusterContext{control: true, pingMs: 3000, proxy: "nginx"})
+	for _, c := range cl {
+		if c.Cause == "max_lifetime" {
+			t.Errorf("cluster %+v called a lifetime", c)
+		}
+	}
+	if len(cl) == 0 || cl[0].Cause != "idle_timeout" || cl[0].Count < 990 {
+		t.Fatalf("clusters %+v: want one idle timeout of (nearly) all 1000", cl)
 	}
 }

@@ -209,6 +209,7 @@ func clusterKind(events []DropEvent, group []int, minCount int, claimed []bool, 
 		}
 		timers = append(timers, cs...)
 	}
+	timers = dropSubsumed(events, timers)
 	timers, walls = findBatches(events, timers, walls)
 	cands := append(timers, walls...)
 
@@ -327,6 +328,48 @@ func unblur(events []DropEvent, group []int, cs []candidate) []candidate {
 		out = append(out, c)
 	}
 	return out
+}
+
+// dropSubsumed removes a timer candidate that is mostly part of a larger
+// one on the other timer clock and is not clearly tighter on its own clock
+// than on that one: a subset of any group is tighter than the group, and
+// would otherwise take its drops from the explanation that fits them as
+// well (measured: through nginx's 2 s timeout with --ping 3s, 59 pinging
+// connections cut at 3.66 s ±24 ms of age were also 2.00 s ±16 ms idle,
+// like the 941 others, and are the same idle timeout).
+func dropSubsumed(events []DropEvent, timers []candidate) []candidate {
+	drop := make([]bool, len(timers))
+	for bi, b := range timers {
+		in := make(map[int]bool, len(b.members))
+		for _, m := range b.members {
+			in[m] = true
+		}
+		for ai, a := range timers {
+			if ai == bi || drop[ai] || a.clock == b.clock || len(a.members) >= len(b.members) {
+				continue
+			}
+			n := 0
+			for _, m := range a.members {
+				if in[m] {
+					n++
+				}
+			}
+			if float64(n) < partShare*float64(len(a.members)) {
+				continue
+			}
+			other := spreadOn(events, a.members, b.clock)
+			if max(other, resolutionMs) < clearRatio*max(a.spread, resolutionMs) {
+				drop[ai] = true
+			}
+		}
+	}
+	kept := timers[:0:0]
+	for i, c := range timers {
+		if !drop[i] {
+			kept = append(kept, c)
+		}
+	}
+	return kept
 }
 
 // refutedIdle reports whether most of an idle-clock candidate's drops had
