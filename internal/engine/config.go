@@ -67,9 +67,9 @@ type Config struct {
 	// OnHoldStart, if set, is called once when the hold begins.
 	OnHoldStart func(time.Time)
 
-	// viaGobwas dials ws:// as wss:// is dialled, a goroutine per attempt
-	// with gobwas/ws: kept so tests can hold the loops' handshake to it.
-	viaGobwas bool
+	// blocking dials ws:// as wss:// is dialled, a goroutine per attempt:
+	// kept so tests can hold the loops' handshake to it.
+	blocking bool
 }
 
 func (c *Config) withDefaults() error {

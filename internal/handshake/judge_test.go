@@ -198,6 +198,31 @@ func TestScanDecidesEarly(t *testing.T) {
 	}
 }
 
+func TestParseStatusLine(t *testing.T) {
+	for _, tc := range []struct {
+		in     string
+		ok     bool
+		status int
+		reason string
+	}{
+		{"HTTP/1.1 101 Switching Protocols", true, 101, "Switching Protocols"},
+		{"HTTP/1.0 400 Bad Request", true, 400, "Bad Request"},
+		{"HTTP/1.1 426", true, 426, ""},
+		{"HTTP/1.1  101  x", true, 101, "x"},
+		{"HTTP/1.1 OK", false, 0, ""},
+		{"HTTP/1.1 20", false, 0, ""},
+		{"HTTP/1.1 1011", false, 0, ""},
+		{"ICY 200 OK", false, 0, ""},
+		{"HTTP/1.1 099 Low", false, 0, ""},
+		{"HTTP/1 101", false, 0, ""},
+	} {
+		r, err := ParseStatusLine(tc.in)
+		if (err == nil) != tc.ok || (err == nil && (r.Status != tc.status || r.Reason != tc.reason)) {
+			t.Errorf("ParseStatusLine(%q) = %+v, %v; want %d %q ok=%v", tc.in, r, err, tc.status, tc.reason, tc.ok)
+		}
+	}
+}
+
 func TestAcceptIsTheRFCExample(t *testing.T) {
 	// RFC 6455 §1.3.
 	if got := Accept(testKey); got != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" {
