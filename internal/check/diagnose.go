@@ -168,20 +168,28 @@ func (t *target) redirect(r *Report) {
 
 func (t *target) unauthorized(r *Report) {
 	resp := r.Response
-	hdr := "WWW-Authenticate"
+	hdr, send, who := "WWW-Authenticate", "Authorization", "The server"
 	if resp.Status == 407 {
-		hdr = "Proxy-Authenticate"
+		hdr, send, who = "Proxy-Authenticate", "Proxy-Authorization", "A proxy on the way (a forward proxy, not the WebSocket server)"
 	}
 	challenge, _ := resp.Get(hdr)
 	r.Verdict = fmt.Sprintf("%d: credentials are needed", resp.Status)
+	if resp.Status == 407 {
+		r.Verdict = "407: a proxy on the way wants credentials (Proxy-Authorization)"
+	}
 	if t.sentAuth {
 		r.Verdict = fmt.Sprintf("%d: the credentials sent were refused", resp.Status)
-		r.explain("The request carried credentials (shown redacted above) and the server refused them: expired, wrong, or meant for another realm.")
+		r.explain("The request carried credentials (shown redacted above) and they were refused: expired, wrong, meant for another realm, or sent in the wrong header (%s answers %d to %s).", strings.ToLower(who[:1])+who[1:], resp.Status, send)
 	} else {
-		r.explain("The server wants authentication before it upgrades.")
+		r.explain("%s wants authentication before it lets the upgrade through.", who)
 	}
 	if challenge != "" {
 		r.explain("It asks for: %s: %s.", hdr, challenge)
+	}
+	if resp.Status == 407 {
+		r.explain("407 Proxy Authentication Required comes from a proxy that authenticates its own clients; it reads Proxy-Authorization, never Authorization, and does not pass it on.")
+		r.fix("client", "Pass the proxy's credentials: -H 'Proxy-Authorization: Basic BASE64(user:password)' (the value is redacted in the output).", "")
+		return
 	}
 	r.explain("Browsers cannot set an Authorization header on a WebSocket, so applications often take a cookie or a token in the query string instead; use whatever the real client sends.")
 	r.fix("client", "Pass the credentials, e.g. -H 'Authorization: Bearer TOKEN' or -H 'Cookie: session=…' (values are redacted in the output).", "")

@@ -187,7 +187,7 @@ func (t *target) addHeaders(o Options) error {
 				return errors.New("-H Origin: and --origin both given; give the origin once")
 			}
 			t.origin = value
-		case "Authorization", "Cookie":
+		case "Authorization", "Proxy-Authorization", "Cookie":
 			t.sentAuth = true
 		}
 		if t.redact.Secret(name) {

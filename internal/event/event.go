@@ -62,7 +62,8 @@ type Failed struct {
 	AtNs int64
 	// Cause is a stable code: "http" (non-101 answer; Status set),
 	// "refused", "timeout", "reset", "eof", "tls", "dns", "emfile",
-	// "eaddrnotavail", "bad_accept", "bad_upgrade", "bad_response", ...
+	// "eaddrnotavail", "bad_accept", "bad_upgrade", "bad_extensions",
+	// "bad_subprotocol", "bad_response", "header_too_large", ...
 	Cause string
 	// Status is the HTTP status for Cause "http", else 0.
 	Status int
