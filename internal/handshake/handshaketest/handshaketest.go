@@ -102,7 +102,7 @@ func NewServer(tb testing.TB, useTLS bool) *Server {
 	}
 	s := &Server{ln: ln, tls: useTLS}
 	if useTLS {
-		cert, ca, err := selfSigned()
+		cert, ca, err := SelfSigned()
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -194,9 +194,9 @@ func (s *Server) answer(c net.Conn) {
 	}
 }
 
-// selfSigned makes a CA-less certificate for 127.0.0.1 that is its own
-// root: enough for a client that trusts exactly it.
-func selfSigned() (tls.Certificate, []byte, error) {
+// SelfSigned makes a certificate for 127.0.0.1 that is its own root, and
+// its PEM for the client to trust: enough for a test server on loopback.
+func SelfSigned() (tls.Certificate, []byte, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return tls.Certificate{}, nil, err
