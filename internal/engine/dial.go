@@ -19,6 +19,7 @@ import (
 
 	"github.com/wshold/wshold/internal/event"
 	"github.com/wshold/wshold/internal/handshake"
+	"github.com/wshold/wshold/internal/identify"
 )
 
 // attempt opens connection i with a goroutine of its own: wss:// (its TLS
@@ -29,18 +30,23 @@ import (
 // coordinated omission).
 func (e *engine) attempt(ctx context.Context, i int, intended time.Time) {
 	began := e.now()
-	conn, early, captured, err := e.dialUpgrade(ctx, i)
+	conn, a, early, captured, err := e.dialUpgrade(ctx, i)
 	if err != nil && ctx.Err() != nil {
 		err = fmt.Errorf("%w: %w", context.Canceled, err)
 	}
 	if err != nil {
-		e.fail(err, captured)
+		var id *identify.Answer
+		if a != nil && a.status != 0 {
+			id = e.answers.of(a.buf, e.cfg.Scrub)
+		}
+		e.failAnswer(err, captured, id)
 		return
 	}
+	id := e.answers.of(a.buf[:len(a.buf)-len(early)], e.cfg.Scrub)
 	upgradedAt := max(began, e.now()-sinceLastData(conn))
 	latency := upgradedAt - intended.Sub(e.start).Nanoseconds()
 	if e.cfg.URL.Scheme == "wss" {
-		e.sink.Upgraded(event.Upgraded{AtNs: upgradedAt, LatencyNs: latency})
+		e.sink.Upgraded(event.Upgraded{AtNs: upgradedAt, LatencyNs: latency, Answer: id})
 		e.holdTLS(conn, e.cfg.pings(i), upgradedAt, early)
 		return
 	}
@@ -56,7 +62,7 @@ func (e *engine) attempt(ctx context.Context, i int, intended time.Time) {
 		e.sink.Failed(event.Failed{AtNs: e.now(), Cause: "emfile", Example: "descriptor beyond the open-files limit seen at start"})
 		return
 	}
-	e.sink.Upgraded(event.Upgraded{AtNs: upgradedAt, LatencyNs: latency})
+	e.sink.Upgraded(event.Upgraded{AtNs: upgradedAt, LatencyNs: latency, Answer: id})
 	e.loopFor(fd).add(fd, upgradedAt, e.cfg.pings(i), early)
 }
 
@@ -65,14 +71,15 @@ func (e *engine) attempt(ctx context.Context, i int, intended time.Time) {
 // all within the handshake timeout. The run's context reaches the connect;
 // past it, the timeout bounds the exchange (a watcher goroutine per attempt
 // to cancel it would cost more than it saves). early is what the server
-// sent behind its 101; captured describes a refusal.
-func (e *engine) dialUpgrade(ctx context.Context, i int) (conn net.Conn, early []byte, captured string, err error) {
+// sent behind its 101; captured describes a refusal; a is the answer as
+// received (nil if none was awaited).
+func (e *engine) dialUpgrade(ctx context.Context, i int) (conn net.Conn, a *answer, early []byte, captured string, err error) {
 	deadline := time.Now().Add(e.cfg.HandshakeTimeout)
 	dctx, cancel := context.WithDeadline(ctx, deadline)
 	conn, err = e.netDial(i)(dctx, "tcp", hostPort(e.cfg.URL))
 	cancel()
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, nil, "", err
 	}
 	defer func() {
 		if err != nil {
@@ -83,7 +90,7 @@ func (e *engine) dialUpgrade(ctx context.Context, i int) (conn net.Conn, early [
 	if e.cfg.URL.Scheme == "wss" {
 		tc := tls.Client(conn, e.tls)
 		if err := tc.Handshake(); err != nil {
-			return conn, nil, "", err
+			return conn, nil, nil, "", err
 		}
 		conn = tc
 	}
@@ -91,9 +98,9 @@ func (e *engine) dialUpgrade(ctx context.Context, i int) (conn net.Conn, early [
 	_, _ = rand.Read(nonce[:])
 	key := base64.StdEncoding.EncodeToString(nonce[:])
 	if _, err := io.WriteString(conn, e.dst.reqHead+key+e.dst.reqTail); err != nil {
-		return conn, nil, "", err
+		return conn, nil, nil, "", err
 	}
-	a := answer{offer: handshake.Offer{Key: key, Protocols: e.cfg.Subprotocols}}
+	a = &answer{offer: handshake.Offer{Key: key, Protocols: e.cfg.Subprotocols}}
 	buf := make([]byte, 4096)
 	for {
 		n, rerr := conn.Read(buf)
@@ -103,12 +110,12 @@ func (e *engine) dialUpgrade(ctx context.Context, i int) (conn net.Conn, early [
 					_ = conn.SetDeadline(time.Time{})
 					early = bytes.Clone(early)
 				}
-				return conn, early, captured, err
+				return conn, a, early, captured, err
 			}
 		}
 		if rerr != nil {
 			captured, err := a.ended(rerr)
-			return conn, nil, captured, err
+			return conn, a, nil, captured, err
 		}
 	}
 }

@@ -20,6 +20,7 @@ import (
 type connState struct {
 	upgradedAt int64
 	lastFrame  int64 // last frame in either direction (the upgrade counts)
+	quiet      int64 // longest silence lived through before lastFrame (see frame)
 	pingSentAt int64 // oldest unanswered ping; 0 when none
 	frames     frameState
 	carry      int32 // 1 + index of a carry buffer holding a partial frame; 0 none
@@ -239,12 +240,12 @@ func (l *loop) consume(fd int, c *connState, p []byte, now int64) bool {
 		case frameBad:
 			return l.protocolError(fd, c, f.code, f.rule, now)
 		case frameData:
-			c.lastFrame = now
+			c.frame(now)
 		case framePing:
-			c.lastFrame = now
+			c.frame(now)
 			l.write(fd, opPong, f.payload)
 		case framePong:
-			c.lastFrame = now
+			c.frame(now)
 			c.pingSentAt = 0
 		case frameClose:
 			// The close frame is the drop, not traffic before it: the
@@ -309,13 +310,15 @@ func (l *loop) endWith(fd int, c *connState, kind event.DropKind, code uint16, r
 			now = max(c.lastFrame, l.arrival(fd, kind == event.EOF))
 		}
 		l.e.sink.Dropped(event.Dropped{
-			AtNs:      now,
-			AgeNs:     now - c.upgradedAt,
-			IdleNs:    now - c.lastFrame,
-			Kind:      kind,
-			CloseCode: code,
-			Rule:      rule,
-			Pinging:   c.pinging,
+			AtNs:       now,
+			AgeNs:      now - c.upgradedAt,
+			IdleNs:     now - c.lastFrame,
+			QuietNs:    c.quiet,
+			PongWaitNs: c.pongWait(kind, now),
+			Kind:       kind,
+			CloseCode:  code,
+			Rule:       rule,
+			Pinging:    c.pinging,
 		})
 	}
 	if c.carry != 0 {
@@ -387,7 +390,7 @@ func (l *loop) scan(now int64) {
 		if c.pingSentAt == 0 {
 			c.pingSentAt = now
 		}
-		c.lastFrame = now
+		c.frame(now)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/wshold/wshold/internal/event"
 	"github.com/wshold/wshold/internal/handshake"
+	"github.com/wshold/wshold/internal/identify"
 )
 
 // A plain ws:// upgrade is a few hundred bytes each way. Doing it in the
@@ -224,6 +225,11 @@ func (e *engine) dialErr(err error) error {
 // fail reports a failed attempt; captured describes the server's answer
 // when there was one.
 func (e *engine) fail(err error, captured string) {
+	e.failAnswer(err, captured, nil)
+}
+
+// failAnswer is fail with the identity of the server's answer.
+func (e *engine) failAnswer(err error, captured string, answer *identify.Answer) {
 	cause, status := classify(err)
 	example := captured
 	if example == "" {
@@ -232,7 +238,7 @@ func (e *engine) fail(err error, captured string) {
 	if e.cfg.Scrub != nil {
 		example = e.cfg.Scrub(example)
 	}
-	e.sink.Failed(event.Failed{AtNs: e.now(), Cause: cause, Status: status, Example: example})
+	e.sink.Failed(event.Failed{AtNs: e.now(), Cause: cause, Status: status, Example: example, Answer: answer})
 }
 
 // interruptHandshakes ends every handshake in flight as interrupted: after
@@ -357,7 +363,11 @@ func (l *loop) handshakeFailedAnswer(fd int, p *pending, err error, captured str
 	if l.e.ctx.Err() != nil && !errors.Is(err, context.Canceled) {
 		err = fmt.Errorf("%w: %w", context.Canceled, err)
 	}
-	l.e.fail(err, captured)
+	var id *identify.Answer
+	if p.status != 0 {
+		id = l.e.answers.of(p.buf, l.e.cfg.Scrub)
+	}
+	l.e.failAnswer(err, captured, id)
 	p.slots.release()
 }
 
@@ -370,7 +380,8 @@ func (l *loop) upgraded(fd int, p *pending, early []byte) {
 		l.hsNext = 0
 	}
 	upgradedAt := max(p.began, l.arrival(fd, false))
-	l.e.sink.Upgraded(event.Upgraded{AtNs: upgradedAt, LatencyNs: upgradedAt - p.intended})
+	id := l.e.answers.of(p.buf[:len(p.buf)-len(early)], l.e.cfg.Scrub)
+	l.e.sink.Upgraded(event.Upgraded{AtNs: upgradedAt, LatencyNs: upgradedAt - p.intended, Answer: id})
 	l.attach(fd, upgradedAt, l.e.cfg.pings(p.i), early, unix.EPOLL_CTL_MOD)
 	p.slots.release()
 }
