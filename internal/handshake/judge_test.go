@@ -245,3 +245,30 @@ func TestTokensAreFoundInListsIgnoringCase(t *testing.T) {
 		}
 	}
 }
+
+// Extra request headers: what could smuggle a request through the proxy
+// under test is refused, whatever the case of the name.
+func TestCheckRequestHeaderRefusesSmuggling(t *testing.T) {
+	for _, tc := range []struct {
+		name, value string
+		want        string // "" accepted
+	}{
+		{"Authorization", "Bearer abc", ""},
+		{"X-Tab", "a\tb", ""},
+		{"X-Latin1", "caf\xe9", ""},
+		{"X-Split", "a\r\nX-Injected: 1", "contains a line break"},
+		{"X-LF", "a\n", "contains a line break"},
+		{"X-Nul", "a\x00b", "control character 0x00"},
+		{"X-Esc", "\x1b[2J", "control character 0x1b"},
+		{"X-Del", "a\x7f", "control character 0x7f"},
+		{"Content-Length", "0", "Content-Length on the upgrade request"},
+		{"transfer-encoding", "chunked", "smuggled"},
+		{"Bad Name", "x", "not a valid header name"},
+		{"", "x", "not a valid header name"},
+	} {
+		err := CheckRequestHeader(tc.name, tc.value)
+		if (err == nil) != (tc.want == "") || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("CheckRequestHeader(%q, %q) = %v, want %q", tc.name, tc.value, err, tc.want)
+		}
+	}
+}
