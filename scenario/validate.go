@@ -100,6 +100,14 @@ func (s Scenario) resolve() (*Resolved, []error) {
 	var hp []error
 	r.Header, r.Host, hp = s.requestHeaders(r.Redactor)
 	p = append(p, hp...)
+	if auth, err := handshake.URLAuthorization(r.URL, r.Header.Get("Authorization") != ""); err != nil {
+		add(problem("target", "%s: %v", strconv.Quote(r.Redactor.URL(s.Target)), err))
+	} else if auth != "" {
+		// As check sends them: the URL's credentials, hidden wherever an
+		// answer echoes them.
+		r.Redactor.Learn(auth)
+		r.Header.Set("Authorization", auth)
+	}
 	seenProto := make(map[string]bool)
 	for _, sp := range s.Subprotocols {
 		switch {

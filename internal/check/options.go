@@ -3,7 +3,6 @@ package check
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -214,11 +213,13 @@ func (t *target) addHeaders(o Options) error {
 		t.origin = o.Origin
 		t.header = append(t.header, Header{Name: "Origin", Value: o.Origin})
 	}
-	// Credentials in the URL are sent the way curl sends them; a
-	// WebSocket client would otherwise silently drop them.
-	if ui := t.u.User; ui != nil && !t.has("Authorization") {
-		pw, _ := ui.Password()
-		v := "Basic " + base64.StdEncoding.EncodeToString([]byte(ui.Username()+":"+pw))
+	// Credentials in the URL are sent as run sends them.
+	v, err := handshake.URLAuthorization(t.u, t.has("Authorization"))
+	if err != nil {
+		return err
+	}
+	if v != "" {
+		pw, _ := t.u.User.Password()
 		t.redact.Learn(v)
 		t.redact.Learn(pw)
 		t.header = append(t.header, Header{Name: "Authorization", Value: v})

@@ -30,6 +30,7 @@ func TestRunRefusesUnusableInput(t *testing.T) {
 		{name: "header with a space in the name", url: "ws://127.0.0.1/", opts: Options{Headers: []string{"X Foo: 1"}}, want: "'Name: value'"},
 		{name: "header value with a line break", url: "ws://127.0.0.1/", opts: Options{Headers: []string{"X-Foo: a\r\nX-Bar: b"}}, want: "line break"},
 		{name: "header value with a control character", url: "ws://127.0.0.1/", opts: Options{Headers: []string{"X-Foo: a\x00b"}}, want: "control character"},
+		{name: "credentials in the URL and an Authorization header", url: "ws://u:pw@127.0.0.1/", opts: Options{Headers: []string{"Authorization: Bearer x"}}, want: "give the credentials once"},
 		{name: "Content-Length on the upgrade GET", url: "ws://127.0.0.1/", opts: Options{Headers: []string{"Content-Length: 0"}}, want: "request smuggling"},
 		{name: "Transfer-Encoding on the upgrade GET", url: "ws://127.0.0.1/", opts: Options{Headers: []string{"Transfer-Encoding: chunked"}}, want: "smuggled request"},
 		{name: "Upgrade is the handshake's", url: "ws://127.0.0.1/", opts: Options{Headers: []string{"upgrade: h2c"}}, want: "part of the handshake"},

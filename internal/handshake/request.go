@@ -1,7 +1,10 @@
 package handshake
 
 import (
+	"encoding/base64"
+	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 )
 
@@ -49,4 +52,22 @@ func isToken(s string) bool {
 		}
 	}
 	return true
+}
+
+// URLAuthorization is the Authorization value that a URL's user:password@
+// becomes in the upgrade request: Basic credentials, sent up front as curl
+// sends them (a WebSocket client has no way to answer a 401 challenge, so
+// they would otherwise be dropped in silence). "" when the URL carries
+// none. hasAuthorization says whether the request's headers carry an
+// Authorization already: credentials given twice are refused, not chosen
+// between. check and run both ask this.
+func URLAuthorization(u *url.URL, hasAuthorization bool) (string, error) {
+	if u == nil || u.User == nil {
+		return "", nil
+	}
+	if hasAuthorization {
+		return "", errors.New("the URL carries user:password@ and an Authorization header is given too; give the credentials once (the URL's become Authorization: Basic)")
+	}
+	pw, _ := u.User.Password()
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pw)), nil
 }
