@@ -159,7 +159,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		m = metrics.New()
 		srv, err := m.Serve(*metricsAddr)
 		if err != nil {
-			return usagef("run: --metrics-addr %s: %v", *metricsAddr, err)
+			return usagef("run: %v", err)
 		}
 		defer srv.Close()
 		if !*quiet {

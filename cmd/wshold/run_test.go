@@ -322,3 +322,16 @@ func TestPlanWarningComesBeforeTheRamp(t *testing.T) {
 		t.Errorf("the warning does not give the fix:\n%s", out)
 	}
 }
+
+// A --metrics-addr that cannot be listened on is a usage error that names
+// the flag and the address once, and what to give instead.
+func TestRunMetricsAddrErrorNamesTheFlagOnce(t *testing.T) {
+	for _, addr := range []string{"bad", "127.0.0.1:99999"} {
+		var out, errb bytes.Buffer
+		code := dispatch([]string{"run", "-c", "1", "--hold", "1s", "--progress", "never", "--metrics-addr", addr}, &out, &errb)
+		msg := errb.String()
+		if code != exitUsage || strings.Count(msg, "--metrics-addr") != 1 || !strings.Contains(msg, "--metrics-addr "+addr) || !strings.Contains(msg, "127.0.0.1:9464") {
+			t.Errorf("--metrics-addr %s: exit %d, stderr:\n%s\nwant exit 2 naming the flag and the address once, with an example", addr, code, msg)
+		}
+	}
+}
