@@ -178,12 +178,15 @@ func mergeParts(results []*Result, names []string) (*Result, []*Result, []string
 	out.Marks = slices.Compact(out.Marks)
 	slices.SortFunc(events, mergeCmpDropEvents)
 	out.Drops.Events = events
+	// Before clustering: the proxy in front ranks its defaults first.
+	out.ProxyConfigs = mergeProxyConfigs(rs)
+	out.Answers = mergeAnswers(rs)
+	DeriveProxy(out)
 	Recluster(out) // after Marks: a cluster right after a mark is attributed to it
 	AttributeMarks(out)
 
 	out.Failures = mergeFailures(rs)
 	out.Timeline = mergeTimeline(rs, t0)
-	out.ProxyConfigs = mergeProxyConfigs(rs)
 	out.Resources = mergeResources(rs)
 	warnings = append(warnings, identity...)
 	var redacted []string
@@ -405,6 +408,8 @@ func mergeCmpDropEvents(a, b DropEvent) int {
 		cmp.Compare(a.IdleMs, b.IdleMs),
 		strings.Compare(a.Kind, b.Kind),
 		mergeCmpBool(a.Pinging, b.Pinging),
+		cmp.Compare(a.QuietMs, b.QuietMs),
+		cmp.Compare(a.PongWaitMs, b.PongWaitMs),
 	)
 }
 
@@ -619,12 +624,13 @@ func mergeTimeline(rs []*Result, t0 time.Time) []Second {
 
 // mergeProxyConfigs is the union of the configs, in canonical order.
 func mergeProxyConfigs(rs []*Result) []ProxyConfig {
-	seen := map[ProxyConfig]bool{}
+	type key struct{ path, sha string }
+	seen := map[key]bool{}
 	out := []ProxyConfig{}
 	for _, r := range rs {
 		for _, pc := range r.ProxyConfigs {
-			if !seen[pc] {
-				seen[pc] = true
+			if k := (key{pc.Path, pc.SHA256}); !seen[k] {
+				seen[k] = true
 				out = append(out, pc)
 			}
 		}

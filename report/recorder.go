@@ -11,6 +11,7 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/wshold/wshold/internal/event"
+	"github.com/wshold/wshold/internal/identify"
 	"github.com/wshold/wshold/scenario"
 )
 
@@ -42,6 +43,11 @@ type Recorder struct {
 	seconds   []secondCounts
 	// clamped counts handshake latencies beyond the histogram's 1 h.
 	clamped int64
+	// answers counts the distinct identities of the answers, answerIdx
+	// finds one by key; otherAnswers counts those beyond maxAnswerGroups.
+	answers      []answerGroup
+	answerIdx    map[uint64]int
+	otherAnswers int64
 }
 
 // failureGroup is the running count of one (cause, status) pair; example
@@ -53,15 +59,17 @@ type failureGroup struct {
 	example string
 }
 
-// dropRecord is one drop, fixed-size (32 bytes) so a slice of them holds a
-// million drops in 32 MB with no pointers for the GC to scan.
+// dropRecord is one drop, fixed-size (48 bytes) so a slice of them holds a
+// million drops in 48 MB with no pointers for the GC to scan.
 type dropRecord struct {
-	atNs      int64
-	ageNs     int64
-	idleNs    int64
-	closeCode uint16
-	kind      event.DropKind
-	pinging   bool
+	atNs       int64
+	ageNs      int64
+	idleNs     int64
+	quietNs    int64
+	pongWaitNs int64
+	closeCode  uint16
+	kind       event.DropKind
+	pinging    bool
 }
 
 type secondCounts struct {
@@ -101,7 +109,29 @@ func (r *Recorder) Upgraded(e event.Upgraded) {
 	if recordUs(r.handshake, e.LatencyNs/1000) {
 		r.clamped++
 	}
+	r.answer(e.Answer)
 	r.mu.Unlock()
+}
+
+// answer counts one answer's identity. Called with r.mu held; allocates
+// only for an identity not seen before.
+func (r *Recorder) answer(a *identify.Answer) {
+	if a == nil {
+		return
+	}
+	if i, ok := r.answerIdx[a.Key]; ok {
+		r.answers[i].count++
+		return
+	}
+	if len(r.answers) >= maxAnswerGroups {
+		r.otherAnswers++
+		return
+	}
+	if r.answerIdx == nil {
+		r.answerIdx = map[uint64]int{}
+	}
+	r.answerIdx[a.Key] = len(r.answers)
+	r.answers = append(r.answers, answerGroup{a: a, count: 1})
 }
 
 // Failed records a failed attempt. The first failure of a (cause, status)
@@ -111,6 +141,7 @@ func (r *Recorder) Failed(e event.Failed) {
 	defer r.mu.Unlock()
 	r.failed++
 	r.second(e.AtNs).failed++
+	r.answer(e.Answer)
 	for i := range r.failures {
 		g := &r.failures[i]
 		if g.status == e.Status && g.cause == e.Cause {
@@ -132,12 +163,14 @@ func (r *Recorder) Dropped(e event.Dropped) {
 	r.mu.Lock()
 	r.second(e.AtNs).dropped++
 	r.drops = append(r.drops, dropRecord{
-		atNs:      e.AtNs,
-		ageNs:     e.AgeNs,
-		idleNs:    e.IdleNs,
-		closeCode: e.CloseCode,
-		kind:      e.Kind,
-		pinging:   e.Pinging,
+		atNs:       e.AtNs,
+		ageNs:      e.AgeNs,
+		idleNs:     e.IdleNs,
+		quietNs:    e.QuietNs,
+		pongWaitNs: e.PongWaitNs,
+		closeCode:  e.CloseCode,
+		kind:       e.Kind,
+		pinging:    e.Pinging,
 	})
 	r.mu.Unlock()
 }
@@ -219,6 +252,9 @@ func (r *Recorder) snapshot() *Recorder {
 		drops:     slices.Clone(r.drops),
 		seconds:   slices.Clone(r.seconds),
 		clamped:   r.clamped,
+		// The groups' Answers are immutable; the counts are copied.
+		answers:      slices.Clone(r.answers),
+		otherAnswers: r.otherAnswers,
 	}
 }
 
@@ -267,11 +303,12 @@ func (r *Recorder) result(m Meta) *Result {
 		Dropped:   dropped,
 	}
 	res.Handshake = Summarize(r.handshake)
-	res.Failures = r.failureList()
+	res.Answers = answerList(r.answers, r.otherAnswers)
+	DeriveProxy(res)
+	res.Failures = r.failureList(res.Proxy)
 	clamped := r.clamped
 	res.Drops, clamped = r.dropSummary(offsetMs, clamped)
-	res.Drops.Clusters = findClusters(res.Drops.Events, res.Counts.Upgraded,
-		hasControlGroup(m.Scenario, res.Drops.Events))
+	Recluster(res)
 	AttributeMarks(res)
 	res.Timeline = r.timeline(m.End)
 	if clamped > 0 {
@@ -290,7 +327,7 @@ func wallUTC(t time.Time) time.Time {
 	return t.Round(0).UTC()
 }
 
-func (r *Recorder) failureList() []Failure {
+func (r *Recorder) failureList(proxy *Proxy) []Failure {
 	out := make([]Failure, 0, len(r.failures))
 	for _, g := range r.failures {
 		out = append(out, Failure{
@@ -298,7 +335,7 @@ func (r *Recorder) failureList() []Failure {
 			Status:  g.status,
 			Count:   g.count,
 			Example: g.example,
-			Hint:    FailureHint(g.cause, g.status, g.example),
+			Hint:    FailureHintFor(g.cause, g.status, g.example, proxy),
 		})
 	}
 	SortFailures(out)
@@ -344,11 +381,13 @@ func (r *Recorder) dropSummary(offsetMs float64, clamped int64) (Drops, int64) {
 			clamped++
 		}
 		d.Events = append(d.Events, DropEvent{
-			AtMs:    roundMs(nsToMs(dr.atNs) + offsetMs),
-			AgeMs:   nsToMs(dr.ageNs),
-			IdleMs:  nsToMs(dr.idleNs),
-			Kind:    name,
-			Pinging: dr.pinging,
+			AtMs:       roundMs(nsToMs(dr.atNs) + offsetMs),
+			AgeMs:      nsToMs(dr.ageNs),
+			IdleMs:     nsToMs(dr.idleNs),
+			Kind:       name,
+			Pinging:    dr.pinging,
+			QuietMs:    nsToMs(dr.quietNs),
+			PongWaitMs: nsToMs(dr.pongWaitNs),
 		})
 	}
 	slices.SortStableFunc(d.Events, func(a, b DropEvent) int {
@@ -381,23 +420,4 @@ func (r *Recorder) timeline(end time.Time) []Second {
 		out[i] = Second{T: i, Alive: alive, Upgraded: c.upgraded, Failed: c.failed, Dropped: c.dropped}
 	}
 	return out
-}
-
-// hasControlGroup says whether some connections pinged while others stayed
-// silent, which is what lets clusters tell an idle timeout from a maximum
-// lifetime. A pinging drop proves pinging connections existed.
-func hasControlGroup(s scenario.Scenario, events []DropEvent) bool {
-	if s.Ping > 0 && s.PingFraction > 0 && s.PingFraction < 1 {
-		return true
-	}
-	return hasPinging(events)
-}
-
-func hasPinging(events []DropEvent) bool {
-	for i := range events {
-		if events[i].Pinging {
-			return true
-		}
-	}
-	return false
 }

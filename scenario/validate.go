@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wshold/wshold/internal/handshake"
 	"github.com/wshold/wshold/internal/redact"
 	"github.com/wshold/wshold/internal/safefile"
 )
@@ -122,6 +123,11 @@ func (s Scenario) resolve() (*Resolved, []error) {
 		add(err)
 		r.ProxyConfigFiles = append(r.ProxyConfigFiles, d)
 	}
+	if s.Proxy != "" && (len(s.Proxy) > 40 || strings.ContainsFunc(s.Proxy, func(r rune) bool {
+		return r > 0x7e || (r < 0x20) || strings.ContainsRune(`"\/;,`, r)
+	})) {
+		add(problem("proxy", "%q is not a product name; write one such as varnish, nginx, haproxy, lighttpd or alb", s.Proxy))
+	}
 	var ep []error
 	r.Expectations, ep = s.resolveExpectations()
 	p = append(p, ep...)
@@ -136,6 +142,9 @@ func checkTarget(t string, red *redact.Redactor) (*url.URL, error) {
 	}
 	const example = "ws://127.0.0.1:8080/ws"
 	shown := strconv.Quote(red.URL(t))
+	if try, ok := handshake.MissingScheme(t); ok {
+		return nil, problem("target", "%s lacks ws:// or wss:// in front: try %s", shown, red.URL(try))
+	}
 	u, err := url.Parse(t)
 	if err != nil {
 		return nil, problem("target", "%s is not a URL (%s); write e.g. %s", shown, redactURLError(err, red), example)

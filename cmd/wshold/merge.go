@@ -58,7 +58,7 @@ func cmdMerge(args []string, stdout, stderr io.Writer) error {
 	fset.SetOutput(io.Discard)
 	fset.Usage = func() {}
 	fset.StringVarP(&out, "out", "o", "", "write the merged result to `FILE` (required; replaced atomically; - for standard output)")
-	if err := fset.Parse(args); err != nil {
+	if err := parseFlags(fset, args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			fmt.Fprintf(stdout, mergeUsage, fset.FlagUsages())
 			return errHelp

@@ -75,7 +75,7 @@ func cmdReport(args []string, stdout, stderr io.Writer) error {
 	fset.Usage = func() {}
 	fset.StringVar(&format, "format", "table", "output `FORMAT`: table, json, markdown, junit or html")
 	fset.StringVarP(&out, "out", "o", "", "write to `FILE` (replaced atomically) instead of standard output")
-	if err := fset.Parse(args); err != nil {
+	if err := parseFlags(fset, args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			fmt.Fprintf(stdout, reportUsage, report.Schema, fset.FlagUsages())
 			return errHelp

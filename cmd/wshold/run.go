@@ -93,7 +93,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		fs.SetOutput(stdout)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return errHelp
 		}

@@ -413,7 +413,7 @@ func TestRunRefusesWhatCannotFitWithTheFix(t *testing.T) {
 		says []string
 	}{
 		{[]string{"--procs", "1", "-c", "25000", "ws://127.0.0.1:9/"}, []string{"open files", "--procs 2"}},
-		{[]string{"-c", "40000", "ws://127.0.0.1:9/"}, []string{"ephemeral ports", "--source-ip 127.0.0.1-127.0.0.3", "ip_local_port_range"}},
+		{[]string{"-c", "40000", "ws://127.0.0.1:9/"}, []string{"ephemeral ports", "--source-ip 127.0.0.1-127.0.0.", "ip_local_port_range"}}, // how many: internal/runner
 		{[]string{"--shard", "2/2", "ws://127.0.0.1:9/"}, []string{"--shard", "from 0 to 1"}},
 		{[]string{"--shard", "1/3", "--run-id", "r", "-c", "1", "ws://127.0.0.1:9/"}, []string{"leaves this shard none"}},
 		{[]string{"--checkpoint-interval", "0s", "ws://127.0.0.1:9/"}, []string{"--checkpoint-interval"}},

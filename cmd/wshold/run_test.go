@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wshold/wshold/internal/runner"
 	"github.com/wshold/wshold/report"
 )
 
@@ -288,5 +289,36 @@ func TestRunPrintsTheReportWhenTheResultCannotBeWrittenAtTheEnd(t *testing.T) {
 				t.Errorf("the failed checkpoints were warned about %d times; want once:\n%s", n, stderr)
 			}
 		})
+	}
+}
+
+// A warning about the plan (here: one source address takes more than half
+// of its ephemeral ports) is printed before the first connection, not only
+// in the final report: a run that will be distorted can be stopped at once.
+func TestPlanWarningComesBeforeTheRamp(t *testing.T) {
+	real := readHost
+	t.Cleanup(func() { readHost = real })
+	readHost = func() runner.Host {
+		h := real()
+		h.PortLo, h.PortHi = 40000, 40099 // 100 ports: 60 connections are past half
+		return h
+	}
+	var both bytes.Buffer
+	code := dispatch([]string{"run", "-c", "60", "--hold", "200ms", "--progress", "always", "--progress-interval", "100ms"}, &both, &both)
+	if code != exitPass {
+		t.Fatalf("exit %d:\n%s", code, both.String())
+	}
+	out := both.String()
+	warn := strings.Index(out, "wshold: warning: 60 connections from one source address")
+	first := strings.Index(out, "\n") + 1 // the first progress line follows the warning
+	if !strings.Contains(out[first:], "up 0") {
+		first = -1
+	}
+	verdict := strings.Index(out, "PASS")
+	if warn < 0 || verdict < 0 || warn > verdict || (first >= 0 && warn > first) {
+		t.Fatalf("warning at %d, first progress at %d, verdict at %d: want the warning first:\n%s", warn, first, verdict, out)
+	}
+	if !strings.Contains(out, "--source-ip 127.0.0.1-127.0.0.2") {
+		t.Errorf("the warning does not give the fix:\n%s", out)
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"time"
 
+	"github.com/wshold/wshold/internal/handshake"
 	"github.com/wshold/wshold/internal/redact"
 )
 
@@ -89,6 +90,12 @@ func prepare(raw string, o Options) (*target, error) {
 	// The URL as it may be shown: password and secret query values
 	// hidden, and learned so an echo of them is scrubbed.
 	shownRaw := red.URL(strings.TrimSpace(raw))
+	if try, ok := handshake.MissingScheme(raw); ok {
+		// With the scheme in front the URL parses, so its secrets are
+		// learned before either form is shown.
+		try = red.URL(try)
+		return nil, fmt.Errorf("%q lacks ws:// or wss:// in front: try %s", red.Scrub(shownRaw), try)
+	}
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
 		var ue *url.Error
