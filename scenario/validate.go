@@ -239,8 +239,8 @@ func checkHeader(h string, red *redact.Redactor) (name, value string, err error)
 	if !isToken(name) {
 		return "", "", problem("headers", "%s: %q is not a valid header name (no spaces before the colon)", shown, name)
 	}
-	if strings.ContainsAny(value, "\r\n\x00") {
-		return "", "", problem("headers", "%s: the value contains a line break or NUL; one header per entry", shown)
+	if err := handshake.CheckRequestHeader(name, strings.Trim(value, " \t")); err != nil {
+		return "", "", problem("headers", "%s: %s", shown, red.Scrub(err.Error()))
 	}
 	if why, reserved := reservedHeaders[strings.ToLower(name)]; reserved {
 		return "", "", problem("headers", "%s: %s", shown, why)

@@ -175,12 +175,13 @@ func prepare(raw string, o Options) (*target, error) {
 func (t *target) addHeaders(o Options) error {
 	for _, line := range o.Headers {
 		name, value, ok := strings.Cut(line, ":")
-		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		// Blanks around the value go; a line break does not, to be refused.
+		name, value = strings.TrimSpace(name), strings.Trim(value, " \t")
 		if !ok || !validToken(name) {
 			return fmt.Errorf("-H %q is not a header; give it as 'Name: value'", line)
 		}
-		if strings.ContainsAny(value, "\r\n\x00") {
-			return fmt.Errorf("-H %q: the value contains a line break or NUL; give it on one line", name)
+		if err := handshake.CheckRequestHeader(name, value); err != nil {
+			return fmt.Errorf("-H %q: %w", name, err)
 		}
 		canon := http.CanonicalHeaderKey(name)
 		if why, bad := reserved[canon]; bad {
@@ -198,7 +199,7 @@ func (t *target) addHeaders(o Options) error {
 				return errors.New("-H Origin: and --origin both given; give the origin once")
 			}
 			t.origin = value
-		case "Authorization", "Cookie":
+		case "Authorization", "Proxy-Authorization", "Cookie":
 			t.sentAuth = true
 		}
 		if t.redact.Secret(name) {
