@@ -68,14 +68,17 @@ func buildSchema() map[string]schemaField {
 	return m
 }
 
-func schemaKeys() []string {
+// sortedSchemaKeys are schema's keys in order, for suggestions.
+var sortedSchemaKeys = func() []string {
 	keys := make([]string, 0, len(schema))
 	for k := range schema {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
 	return keys
-}
+}()
+
+func schemaKeys() []string { return sortedSchemaKeys }
 
 // decodeTable sets s's fields from a TOML table. It returns the keys it
 // set, and the keys it could not (already reported, so validation does not
@@ -84,6 +87,9 @@ func (l *loader) decodeTable(t map[string]any, s *Scenario, lines map[string]int
 	set, bad = make(map[string]bool), make(map[string]bool)
 	rv := reflect.ValueOf(s).Elem()
 	for _, k := range l.sortedKeys(t, lines) {
+		if l.full() {
+			break
+		}
 		line := lineOf(lines, k, tableLine)
 		f, ok := schema[k]
 		if !ok {

@@ -123,6 +123,11 @@ func (s Scenario) resolve() (*Resolved, []error) {
 		add(err)
 		r.ProxyConfigFiles = append(r.ProxyConfigFiles, d)
 	}
+	if s.Proxy != "" && (len(s.Proxy) > 40 || strings.ContainsFunc(s.Proxy, func(r rune) bool {
+		return r > 0x7e || (r < 0x20) || strings.ContainsRune(`"\/;,`, r)
+	})) {
+		add(problem("proxy", "%q is not a product name; write one such as varnish, nginx, haproxy, lighttpd or alb", s.Proxy))
+	}
 	var ep []error
 	r.Expectations, ep = s.resolveExpectations()
 	p = append(p, ep...)

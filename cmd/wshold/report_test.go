@@ -186,3 +186,33 @@ func must(b []byte, err error) []byte {
 	}
 	return b
 }
+
+// Every input file is bounded: a device is refused without reading it, a
+// file past its kind's limit is refused with the limit named, each with
+// exit 2, at once.
+func TestInputFilesAreBounded(t *testing.T) {
+	dir := t.TempDir()
+	bigScenario := filepath.Join(dir, "big.toml")
+	if err := os.WriteFile(bigScenario, bytes.Repeat([]byte("# padding\n"), 200_000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"report", "/dev/zero"},
+		{"merge", "-o", filepath.Join(dir, "m.json"), "/dev/zero"},
+		{"compare", "/dev/zero", "/dev/zero"},
+		{"validate", "/dev/zero"},
+		{"run", "-f", "/dev/zero"},
+		{"validate", bigScenario},
+		{"run", "--proxy-config", "/dev/zero", "--hold", "0s", "-c", "1"},
+	} {
+		var out, errb bytes.Buffer
+		began := time.Now()
+		code := dispatch(args, &out, &errb)
+		if code != exitUsage || time.Since(began) > 5*time.Second {
+			t.Errorf("%v: exit %d after %v; want 2 at once", args, code, time.Since(began))
+		}
+		if msg := errb.String(); !strings.Contains(msg, "character device") && !strings.Contains(msg, "larger than 1 MiB") && !strings.Contains(msg, "not a regular file") {
+			t.Errorf("%v: stderr does not say what is wrong with the file:\n%s", args, msg)
+		}
+	}
+}

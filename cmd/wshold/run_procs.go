@@ -79,6 +79,7 @@ func runOne(ctx context.Context, rs *scenario.Resolved, shard runner.Shard, opts
 	res, err := procs.Run(ctx, &sc, procs.Options{
 		Plan:               plan,
 		Shard:              opts.Shard,
+		RunID:              opts.RunID,
 		Progress:           progress,
 		ProgressInterval:   max(opts.ProgressInterval, time.Second),
 		Live:               live,

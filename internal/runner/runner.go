@@ -45,6 +45,10 @@ type Options struct {
 	// Shard is recorded in the result ("I/N"); the scenario given to Run
 	// is already the shard's share (see Shard.Of).
 	Shard string
+	// RunID is recorded in the result: the name every shard of one run
+	// (the workers of --procs, the pods of a Job) shares, by which merge
+	// tells the shards of one run from results of others.
+	RunID string
 	// Warnings are added to the result's (e.g. Plan.Warnings).
 	Warnings []string
 }
@@ -98,6 +102,7 @@ func Run(ctx context.Context, rs *scenario.Resolved, o Options) (*report.Result,
 	}
 	configs := fingerprints(rs.ProxyConfigFiles)
 	target := red.URL(cfg.URL.String())
+	hidden := red.Hidden() // after Record and URL, which hide them
 	exps := rs.Expectations
 
 	// The meter settles the heap first, so the run's clock starts after
@@ -115,10 +120,10 @@ func Run(ctx context.Context, rs *scenario.Resolved, o Options) (*report.Result,
 				hs = time.Unix(0, ns)
 			}
 			res := rec.Result(report.Meta{Scenario: asRun, Version: o.Version, Target: target, Start: start,
-				HoldStart: hs, End: time.Now(), EndReason: "interrupted", Interrupted: true, ProxyConfigs: configs,
+				HoldStart: hs, End: time.Now(), EndReason: "interrupted", Interrupted: true, ProxyConfigs: configs, Redacted: hidden,
 				Resources: meter.resources(rec.Live().Alive), Warnings: append(warnings[:len(warnings):len(warnings)],
 					"interrupted twice: the result was written at once, without closing the held connections")})
-			res.Shard = o.Shard
+			res.Shard, res.RunID = o.Shard, o.RunID
 			// Judged like any interrupted run: its readers (the verdict line,
 			// --expect in CI, compare) need a verdict, not a blank.
 			report.Evaluate(res, exps)
@@ -128,14 +133,14 @@ func Run(ctx context.Context, rs *scenario.Resolved, o Options) (*report.Result,
 	cfg.OnHoldStart = func(t time.Time) {
 		holdAt.Store(t.UnixNano())
 		meter.holdStarted(cfg.Hold, rec.Live().Alive)
-		sched.start(ctx, o.At, start, t)
+		sched.start(ctx, o.At, start, t, cfg.Hold)
 		holding <- t
 	}
 	stopWatch := watch(o, rec, start, rs.Hold.D(), holding, func(t, holdStart time.Time) *report.Result {
 		res := rec.Result(report.Meta{Scenario: asRun, Version: o.Version, Target: target, Start: start,
-			HoldStart: holdStart, End: t, EndReason: "checkpoint", ProxyConfigs: configs,
+			HoldStart: holdStart, End: t, EndReason: "checkpoint", ProxyConfigs: configs, Redacted: hidden,
 			Resources: meter.resources(rec.Live().Alive), Warnings: warnings})
-		res.Shard = o.Shard
+		res.Shard, res.RunID = o.Shard, o.RunID
 		return res
 	})
 	var sink event.Sink = rec
@@ -145,7 +150,7 @@ func Run(ctx context.Context, rs *scenario.Resolved, o Options) (*report.Result,
 	out, err := engine.Run(ctx, cfg, start, sink)
 	meter.stop()
 	stopWatch()
-	marks := sched.stop()
+	marks, atWarnings := sched.stop()
 	if err != nil {
 		return nil, &StartError{err}
 	}
@@ -155,16 +160,17 @@ func Run(ctx context.Context, rs *scenario.Resolved, o Options) (*report.Result,
 		holdEnd = out.HoldEnd
 	}
 	live := rec.Live()
+	warnings = append(warnings, atWarnings...)
 	if out.ForcedClose > 0 {
 		warnings = append(warnings, fmt.Sprintf("%d connections did not finish the closing handshake within %s and were closed without it", out.ForcedClose, cfg.CloseTimeout))
 	}
 	res := rec.Result(report.Meta{
 		Scenario: asRun, Version: o.Version, Target: target,
 		Start: start, HoldStart: out.HoldStart, HoldEnd: holdEnd, End: end,
-		Interrupted: out.Interrupted, ProxyConfigs: configs, Marks: marks,
+		Interrupted: out.Interrupted, ProxyConfigs: configs, Marks: marks, Redacted: hidden,
 		Resources: meter.resources(live.Alive), Warnings: warnings,
 	})
-	res.Shard = o.Shard
+	res.Shard, res.RunID = o.Shard, o.RunID
 	report.Evaluate(res, exps)
 	return res, nil
 }
