@@ -35,6 +35,7 @@
 #   CACHE (/var/cache/wshold-k8s)  built Kubernetes binaries, Go caches, etcd
 #   K8S_VERSION (1.34.4)           k8s.io/kubernetes release to build
 #   KEEP_STATE=1        keep the state directory (logs, results) after teardown
+#   RUNC (runc)         the OCI runtime containerd runs (e.g. a wrapper that logs)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -70,7 +71,7 @@ state=$(mktemp -d "${TMPDIR:-/tmp}/wshold-k8s-e2e.XXXXXX")
 chmod 755 "$state"
 mkdir -p "$state/pids" "$state/logs" "$state/bin"
 bridge=wshk8s$((port_base % 1000))
-cgroup_ctrls=(cpu cpuacct cpuset memory pids hugetlb devices freezer blkio systemd)
+cgroup_ctrls=(cpu cpuacct cpuset memory pids hugetlb devices freezer blkio systemd unified)
 # Directories outside $state that kubelet and containerd create on their own
 # (hard-coded there): remembered so that teardown removes only what this
 # run made.
@@ -150,7 +151,7 @@ teardown() {
 	# directory on its command line.
 	for d in /proc/[0-9]*; do
 		pid=${d#/proc/}
-		if tr '\0' ' ' <"$d/cmdline" 2>/dev/null | grep -qF -- "$state/containerd"; then
+		if tr '\0' ' ' 2>/dev/null <"$d/cmdline" | grep -qF -- "$state/containerd"; then
 			kill -KILL "$pid" 2>/dev/null
 		fi
 	done
@@ -209,14 +210,15 @@ if [ -z "$etcd" ]; then
 fi
 
 # --- 2. builds ------------------------------------------------------------
-export GOMODCACHE=$cache/gomod GOCACHE=$cache/gocache
 kbin=$cache/k8s-v$kver
-kmod=$GOMODCACHE/k8s.io/kubernetes@v$kver
+kmod=$cache/gomod/k8s.io/kubernetes@v$kver
 if [ ! -f "$kbin/.complete" ]; then
 	say "building Kubernetes v$kver (kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kubectl) into $kbin; the first time takes an hour or more at nice 19"
 	mkdir -p "$cache/src"
 	(
 		cd "$cache/src"
+		# Caches of its own: several GB that no other build shares.
+		export GOMODCACHE=$cache/gomod GOCACHE=$cache/gocache
 		GOFLAGS=-mod=mod go mod download k8s.io/kubernetes@"v$kver"
 		# k8s.io/kubernetes points its k8s.io/* dependencies at its own
 		# staging/ tree, which its module lacks: a module that uses it
@@ -239,7 +241,7 @@ if [ ! -f "$kbin/.complete" ]; then
 	touch "$kbin.tmp/.complete"
 	rm -rf "$kbin" && mv "$kbin.tmp" "$kbin"
 fi
-say "Kubernetes $("$kbin/kubectl" version --client 2>/dev/null | head -1) binaries from $kbin"
+say "Kubernetes binaries v$kver from $kbin"
 
 rev=$(git -C "$repo" describe --always --dirty 2>/dev/null || echo dev)
 say "building wshold $rev (static, as the Dockerfile does) and the pause binary"
@@ -373,6 +375,10 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   stream_server_port = "$p_stream"
   netns_mounts_under_state_dir = true
   disable_apparmor = true
+  # Root here lacks CAP_SYS_RESOURCE, so runc cannot lower a sandbox's
+  # oom_score_adj to -998 ("failed to update /proc/self/oom_score_adj:
+  # Permission denied"): keep it no lower than containerd's own.
+  restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"
@@ -380,6 +386,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         SystemdCgroup = false
+        BinaryName = "${RUNC:-runc}"
         Root = "$state/containerd/runc"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
@@ -519,7 +526,7 @@ k get pods -l job-name=wshold -o wide >&2
 case " $job_state " in
 *" Complete "*) say "Job complete" ;;
 *) k describe job wshold >"$state/logs/job.txt" 2>&1
-   for p in $(k get pods -l job-name=wshold -o name); do k logs "$p" >"$state/logs/${p#pod/}.log" 2>&1; done
+   for p in $(k get pods -l job-name=wshold -o name); do k logs "$p" >"$state/logs/${p#pod/}.log" 2>&1 || true; done
    die "the Job did not complete in ${budget}s (conditions: '${job_state:-none}'); see $state/logs/job.txt and the pods' logs there" ;;
 esac
 k get pods -l job-name=wshold -o json >"$state/pods.json"
