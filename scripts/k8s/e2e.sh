@@ -312,20 +312,25 @@ subjectAltName=IP:127.0.0.1,DNS:localhost,IP:10.96.0.1,DNS:kubernetes.default.sv
 	cert admin "/O=system:masters/CN=wshold-e2e-admin" "extendedKeyUsage=clientAuth"
 	openssl genrsa -out sa.key 2048
 	openssl rsa -in sa.key -pubout -out sa.pub
-	cat >admin.kubeconfig <<EOF
+	# launch.sh and collect.sh run as the user rbac.yaml binds, with
+	# only what it grants.
+	cert operator /CN=wshold-operator "extendedKeyUsage=clientAuth"
+	for u in admin operator; do
+		cat >"$u.kubeconfig" <<EOF
 apiVersion: v1
 kind: Config
 clusters:
 - name: e2e
   cluster: {server: "https://127.0.0.1:$p_api", certificate-authority: "$pki/ca.crt"}
 users:
-- name: admin
-  user: {client-certificate: "$pki/admin.crt", client-key: "$pki/admin.key"}
+- name: $u
+  user: {client-certificate: "$pki/$u.crt", client-key: "$pki/$u.key"}
 contexts:
 - name: e2e
-  context: {cluster: e2e, user: admin, namespace: default}
+  context: {cluster: e2e, user: $u, namespace: default}
 current-context: e2e
 EOF
+	done
 ) >"$state/logs/pki.log" 2>&1 || die "openssl: $state/logs/pki.log"
 
 say "starting etcd, kube-apiserver, kube-controller-manager, kube-scheduler on 127.0.0.1:$p_etcd,$p_api,$p_kcm,$p_sched"
@@ -463,7 +468,8 @@ until_ok 60 "the default ServiceAccount" k get serviceaccount default
 say "control plane up: $(k get node localhost -o jsonpath='{.status.nodeInfo.kubeletVersion} on {.status.nodeInfo.containerRuntimeVersion}')"
 
 # --- 4. the test ------------------------------------------------------------
-export KUBECONFIG=$pki/admin.kubeconfig PATH=$kbin:$PATH
+# launch.sh and collect.sh find this kubectl and run as wshold-operator.
+export KUBECONFIG=$pki/operator.kubeconfig PATH=$kbin:$PATH
 mkdir -p "$state/results"
 chown 65532:65532 "$state/results"
 # No volume provisioner here: a hostPath volume the PVC of job.yaml binds to
@@ -480,8 +486,9 @@ spec:
   hostPath: {path: "$state/results", type: Directory}
 EOF
 
-say "job.yaml as written, checked by the API server (server-side dry run)"
-k apply --dry-run=server -f "$here/job.yaml" >&2 || die "the API server rejects scripts/k8s/job.yaml"
+k apply -f "$here/rbac.yaml" >/dev/null || die "the API server rejects scripts/k8s/rbac.yaml"
+say "job.yaml as written, checked by the API server as wshold-operator (server-side dry run)"
+kubectl apply --dry-run=server -f "$here/job.yaml" >&2 || die "the API server rejects scripts/k8s/job.yaml"
 
 # job_for_e2e writes job.yaml with what a user edits (image, TARGET, -c,
 # -r, --hold) set for this run, and two changes this cluster needs: the
@@ -530,6 +537,8 @@ case " $job_state " in
    die "the Job did not complete in ${budget}s (conditions: '${job_state:-none}'); see $state/logs/job.txt and the pods' logs there" ;;
 esac
 k get pods -l job-name=wshold -o json >"$state/pods.json"
+start_at=$(k get job wshold -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name=="START_AT")].value}')
+for p in $(k get pods -l job-name=wshold -o name); do k logs "$p" >"$state/logs/${p#pod/}.log" 2>&1 || true; done
 
 say "probe: a pod in the pod network with job.yaml's securityContext and its sysctl"
 k apply -f - >/dev/null <<EOF
@@ -597,6 +606,10 @@ pods_done=$(jq '[.items[] | select(.status.phase == "Succeeded")] | length' "$st
 pod_skew=$(jq -r '.items[].status.containerStatuses[0].state.terminated.startedAt' "$state/pods.json" | spread_ms)
 ramp_skew=$(for f in "$state"/collected/shard-*.json; do jq -r .start "$f"; done | spread_ms)
 shard_names=$(for f in "$state"/collected/shard-*.json; do jq -r .shard "$f"; done | sort | tr '\n' ' ')
+# How late each shard's ramp began after START_AT.
+offsets=$(for f in "$state"/collected/shard-*.json; do
+	printf '%s +%d ms, ' "$(jq -r .shard "$f")" $(($(ms "$(jq -r .start "$f")") - $(ms "$start_at")))
+done)
 say "checks:"
 check "$shards pods succeeded (got $pods_done)" [ "$pods_done" = "$shards" ]
 check "merged result combines $shards shards (got $(jq .shards "$merged"): $shard_names)" [ "$(jq .shards "$merged")" = "$shards" ]
@@ -613,7 +626,8 @@ cat <<EOF
 wshold Kubernetes e2e ($rev): Kubernetes $kv, one node on loopback
   test:      $conns connections at $rate/s, held $hold, against wshold serve on 127.0.0.1:$p_serve
   Job:       $shards shards (Indexed Job via launch.sh, START_IN=${start_in}s), $pods_done succeeded
-  start:     pods' containers started within $((pod_skew / 1000)) s (kubelet's 1 s resolution); ramps within $ramp_skew ms
+  start:     pods' containers started within $((pod_skew / 1000)) s of each other (1 s resolution);
+             ramps within $ramp_skew ms of each other; after START_AT $start_at: ${offsets%, }
   merged:    $(jq -r '"\(.counts.attempted) attempted, \(.counts.upgraded) upgraded, \(.counts.failed) failed, \(.counts.held) held, \(.counts.dropped) dropped; handshake p50 \(.handshake.p50_ms) ms, p99 \(.handshake.p99_ms) ms; \(.verdict)"' "$merged")
   single:    $(jq -r '"\(.counts.attempted) attempted, \(.counts.upgraded) upgraded, \(.counts.failed) failed, \(.counts.held) held, \(.counts.dropped) dropped; handshake p50 \(.handshake.p50_ms) ms, p99 \(.handshake.p99_ms) ms; \(.verdict)"' "$single")
   checks:    $((checks - failed)) of $checks held
