@@ -523,8 +523,20 @@ budget=$((start_in + conns / rate + hold_s + 120))
 
 say "launch.sh: $shards shards, $conns connections at $rate/s held ${hold_s}s, start in ${start_in}s"
 SHARDS=$shards START_IN=$start_in JOB=$state/job.yaml "$here/launch.sh"
-job_state=""
+# pod_nofile prints the open-files limit a running shard got from the
+# runtime (what bounds its connections; see README, Sizing).
+pod_nofile() {
+	local pid
+	for pid in $(ctr tasks ls 2>/dev/null | awk 'NR > 1 && $3 == "RUNNING" {print $2}'); do
+		if tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -q -- ' --shard='; then
+			awk '/^Max open files/ {print $4 " soft, " $5 " hard"}' "/proc/$pid/limits"
+			return
+		fi
+	done
+}
+job_state="" nofile=""
 for ((i = 0; i < budget; i++)); do
+	[ -n "$nofile" ] || nofile=$(pod_nofile)
 	job_state=$(k get job wshold -o jsonpath='{.status.conditions[?(@.status=="True")].type}')
 	case " $job_state " in *" Complete "* | *" Failed "*) break ;; esac
 	sleep 1
@@ -625,7 +637,8 @@ cat <<EOF
 
 wshold Kubernetes e2e ($rev): Kubernetes $kv, one node on loopback
   test:      $conns connections at $rate/s, held $hold, against wshold serve on 127.0.0.1:$p_serve
-  Job:       $shards shards (Indexed Job via launch.sh, START_IN=${start_in}s), $pods_done succeeded
+  Job:       $shards shards (Indexed Job via launch.sh, START_IN=${start_in}s), $pods_done succeeded;
+             open files in a shard's container: ${nofile:-not seen}
   start:     pods' containers started within $((pod_skew / 1000)) s of each other (1 s resolution);
              ramps within $ramp_skew ms of each other; after START_AT $start_at: ${offsets%, }
   merged:    $(jq -r '"\(.counts.attempted) attempted, \(.counts.upgraded) upgraded, \(.counts.failed) failed, \(.counts.held) held, \(.counts.dropped) dropped; handshake p50 \(.handshake.p50_ms) ms, p99 \(.handshake.p99_ms) ms; \(.verdict)"' "$merged")
