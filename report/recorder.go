@@ -11,6 +11,7 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/wshold/wshold/internal/event"
+	"github.com/wshold/wshold/internal/identify"
 	"github.com/wshold/wshold/scenario"
 )
 
@@ -28,8 +29,12 @@ const initialTimelineSeconds = 256
 // drop capacity given to NewRecorder is not exceeded and the timeline has
 // grown to the run's length.
 type Recorder struct {
-	mu        sync.Mutex
-	start     time.Time
+	mu    sync.Mutex
+	start time.Time
+	// phase is how far into its wall-clock second the run started: the
+	// timeline counts whole wall-clock seconds, so that shards that
+	// started a fraction of a second apart merge second by second exactly.
+	phase     int64
 	handshake *hdrhistogram.Histogram
 	upgraded  int64
 	failed    int64
@@ -38,6 +43,11 @@ type Recorder struct {
 	seconds   []secondCounts
 	// clamped counts handshake latencies beyond the histogram's 1 h.
 	clamped int64
+	// answers counts the distinct identities of the answers, answerIdx
+	// finds one by key; otherAnswers counts those beyond maxAnswerGroups.
+	answers      []answerGroup
+	answerIdx    map[uint64]int
+	otherAnswers int64
 }
 
 // failureGroup is the running count of one (cause, status) pair; example
@@ -49,15 +59,17 @@ type failureGroup struct {
 	example string
 }
 
-// dropRecord is one drop, fixed-size (32 bytes) so a slice of them holds a
-// million drops in 32 MB with no pointers for the GC to scan.
+// dropRecord is one drop, fixed-size (48 bytes) so a slice of them holds a
+// million drops in 48 MB with no pointers for the GC to scan.
 type dropRecord struct {
-	atNs      int64
-	ageNs     int64
-	idleNs    int64
-	closeCode uint16
-	kind      event.DropKind
-	pinging   bool
+	atNs       int64
+	ageNs      int64
+	idleNs     int64
+	quietNs    int64
+	pongWaitNs int64
+	closeCode  uint16
+	kind       event.DropKind
+	pinging    bool
 }
 
 type secondCounts struct {
@@ -71,6 +83,7 @@ type secondCounts struct {
 func NewRecorder(start time.Time, capacityHint int) *Recorder {
 	return &Recorder{
 		start:     start,
+		phase:     int64(start.Sub(start.Truncate(time.Second))),
 		handshake: NewHistogram(),
 		drops:     make([]dropRecord, 0, max(capacityHint, 0)),
 		seconds:   make([]secondCounts, 0, initialTimelineSeconds),
@@ -80,7 +93,7 @@ func NewRecorder(start time.Time, capacityHint int) *Recorder {
 // second returns the timeline slot of an event at atNs, growing the
 // timeline when the run reaches a new second. Called with r.mu held.
 func (r *Recorder) second(atNs int64) *secondCounts {
-	s := int(max(atNs, 0) / int64(time.Second))
+	s := int((max(atNs, 0) + r.phase) / int64(time.Second))
 	s = min(s, maxTimelineSeconds-1)
 	if s >= len(r.seconds) {
 		r.seconds = slices.Grow(r.seconds, s+1-len(r.seconds))[:s+1]
@@ -96,7 +109,29 @@ func (r *Recorder) Upgraded(e event.Upgraded) {
 	if recordUs(r.handshake, e.LatencyNs/1000) {
 		r.clamped++
 	}
+	r.answer(e.Answer)
 	r.mu.Unlock()
+}
+
+// answer counts one answer's identity. Called with r.mu held; allocates
+// only for an identity not seen before.
+func (r *Recorder) answer(a *identify.Answer) {
+	if a == nil {
+		return
+	}
+	if i, ok := r.answerIdx[a.Key]; ok {
+		r.answers[i].count++
+		return
+	}
+	if len(r.answers) >= maxAnswerGroups {
+		r.otherAnswers++
+		return
+	}
+	if r.answerIdx == nil {
+		r.answerIdx = map[uint64]int{}
+	}
+	r.answerIdx[a.Key] = len(r.answers)
+	r.answers = append(r.answers, answerGroup{a: a, count: 1})
 }
 
 // Failed records a failed attempt. The first failure of a (cause, status)
@@ -106,6 +141,7 @@ func (r *Recorder) Failed(e event.Failed) {
 	defer r.mu.Unlock()
 	r.failed++
 	r.second(e.AtNs).failed++
+	r.answer(e.Answer)
 	for i := range r.failures {
 		g := &r.failures[i]
 		if g.status == e.Status && g.cause == e.Cause {
@@ -127,12 +163,14 @@ func (r *Recorder) Dropped(e event.Dropped) {
 	r.mu.Lock()
 	r.second(e.AtNs).dropped++
 	r.drops = append(r.drops, dropRecord{
-		atNs:      e.AtNs,
-		ageNs:     e.AgeNs,
-		idleNs:    e.IdleNs,
-		closeCode: e.CloseCode,
-		kind:      e.Kind,
-		pinging:   e.Pinging,
+		atNs:       e.AtNs,
+		ageNs:      e.AgeNs,
+		idleNs:     e.IdleNs,
+		quietNs:    e.QuietNs,
+		pongWaitNs: e.PongWaitNs,
+		closeCode:  e.CloseCode,
+		kind:       e.Kind,
+		pinging:    e.Pinging,
 	})
 	r.mu.Unlock()
 }
@@ -181,11 +219,13 @@ type Meta struct {
 	// "interrupted" when Interrupted is set, else "completed".
 	EndReason   string
 	Interrupted bool
-	// ProxyConfigs, Marks, Resources and Warnings are copied as given.
+	// ProxyConfigs, Marks, Resources, Warnings and Redacted are copied as
+	// given.
 	ProxyConfigs []ProxyConfig
 	Marks        []Mark
 	Resources    Resources
 	Warnings     []string
+	Redacted     []string
 }
 
 // Result builds the run's Result from everything recorded so far. It does
@@ -204,6 +244,7 @@ func (r *Recorder) snapshot() *Recorder {
 	defer r.mu.Unlock()
 	return &Recorder{
 		start:     r.start,
+		phase:     r.phase,
 		handshake: r.handshake.Clone(),
 		upgraded:  r.upgraded,
 		failed:    r.failed,
@@ -211,6 +252,9 @@ func (r *Recorder) snapshot() *Recorder {
 		drops:     slices.Clone(r.drops),
 		seconds:   slices.Clone(r.seconds),
 		clamped:   r.clamped,
+		// The groups' Answers are immutable; the counts are copied.
+		answers:      slices.Clone(r.answers),
+		otherAnswers: r.otherAnswers,
 	}
 }
 
@@ -240,6 +284,7 @@ func (r *Recorder) result(m Meta) *Result {
 		Marks:        slices.Clone(m.Marks),
 		Resources:    m.Resources,
 		Warnings:     slices.Clone(m.Warnings),
+		Redacted:     slices.Clone(m.Redacted),
 		Expectations: []Expectation{},
 	}
 	if res.EndReason == "" {
@@ -258,11 +303,12 @@ func (r *Recorder) result(m Meta) *Result {
 		Dropped:   dropped,
 	}
 	res.Handshake = Summarize(r.handshake)
-	res.Failures = r.failureList()
+	res.Answers = answerList(r.answers, r.otherAnswers)
+	DeriveProxy(res)
+	res.Failures = r.failureList(res.Proxy)
 	clamped := r.clamped
 	res.Drops, clamped = r.dropSummary(offsetMs, clamped)
-	res.Drops.Clusters = findClusters(res.Drops.Events, res.Counts.Upgraded,
-		hasControlGroup(m.Scenario, res.Drops.Events))
+	Recluster(res)
 	AttributeMarks(res)
 	res.Timeline = r.timeline(m.End)
 	if clamped > 0 {
@@ -281,7 +327,7 @@ func wallUTC(t time.Time) time.Time {
 	return t.Round(0).UTC()
 }
 
-func (r *Recorder) failureList() []Failure {
+func (r *Recorder) failureList(proxy *Proxy) []Failure {
 	out := make([]Failure, 0, len(r.failures))
 	for _, g := range r.failures {
 		out = append(out, Failure{
@@ -289,7 +335,7 @@ func (r *Recorder) failureList() []Failure {
 			Status:  g.status,
 			Count:   g.count,
 			Example: g.example,
-			Hint:    FailureHint(g.cause, g.status, g.example),
+			Hint:    FailureHintFor(g.cause, g.status, g.example, proxy),
 		})
 	}
 	SortFailures(out)
@@ -335,11 +381,13 @@ func (r *Recorder) dropSummary(offsetMs float64, clamped int64) (Drops, int64) {
 			clamped++
 		}
 		d.Events = append(d.Events, DropEvent{
-			AtMs:    roundMs(nsToMs(dr.atNs) + offsetMs),
-			AgeMs:   nsToMs(dr.ageNs),
-			IdleMs:  nsToMs(dr.idleNs),
-			Kind:    name,
-			Pinging: dr.pinging,
+			AtMs:       roundMs(nsToMs(dr.atNs) + offsetMs),
+			AgeMs:      nsToMs(dr.ageNs),
+			IdleMs:     nsToMs(dr.idleNs),
+			Kind:       name,
+			Pinging:    dr.pinging,
+			QuietMs:    nsToMs(dr.quietNs),
+			PongWaitMs: nsToMs(dr.pongWaitNs),
 		})
 	}
 	slices.SortStableFunc(d.Events, func(a, b DropEvent) int {
@@ -351,11 +399,12 @@ func (r *Recorder) dropSummary(offsetMs float64, clamped int64) (Drops, int64) {
 }
 
 // timeline turns the per-second counters into Seconds, extended to the
-// run's end so a quiet hold still shows its seconds.
+// run's end so a quiet hold still shows its seconds. Second T is the T-th
+// wall-clock second from the one the run started in.
 func (r *Recorder) timeline(end time.Time) []Second {
 	n := len(r.seconds)
 	if !end.IsZero() {
-		if d := end.Sub(r.start); d > 0 {
+		if d := end.Sub(r.start) + time.Duration(r.phase); d > 0 {
 			secs := int((d + time.Second - 1) / time.Second)
 			n = max(n, min(secs, maxTimelineSeconds))
 		}
@@ -371,23 +420,4 @@ func (r *Recorder) timeline(end time.Time) []Second {
 		out[i] = Second{T: i, Alive: alive, Upgraded: c.upgraded, Failed: c.failed, Dropped: c.dropped}
 	}
 	return out
-}
-
-// hasControlGroup says whether some connections pinged while others stayed
-// silent, which is what lets clusters tell an idle timeout from a maximum
-// lifetime. A pinging drop proves pinging connections existed.
-func hasControlGroup(s scenario.Scenario, events []DropEvent) bool {
-	if s.Ping > 0 && s.PingFraction > 0 && s.PingFraction < 1 {
-		return true
-	}
-	return hasPinging(events)
-}
-
-func hasPinging(events []DropEvent) bool {
-	for i := range events {
-		if events[i].Pinging {
-			return true
-		}
-	}
-	return false
 }

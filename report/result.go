@@ -35,13 +35,24 @@ type Result struct {
 	Shards int `json:"shards"`
 	// Shard is the share this run took with --shard, "I/N" (shard I of N,
 	// counted from 0); empty for a whole run.
-	Shard        string        `json:"shard,omitempty"`
+	Shard string `json:"shard,omitempty"`
+	// RunID names the run: every shard of one run carries the same (given
+	// with --run-id, derived from --start-at, or handed to its workers by
+	// --procs); a whole run gets its own at random. merge refuses results
+	// of different runs, and whole runs side by side. Empty in results of
+	// older wsholds.
+	RunID        string        `json:"run_id,omitempty"`
 	ProxyConfigs []ProxyConfig `json:"proxy_configs"`
-	Counts       Counts        `json:"counts"`
-	Handshake    Latency       `json:"handshake"`
-	Failures     []Failure     `json:"failures"`
-	Drops        Drops         `json:"drops"`
-	Timeline     []Second      `json:"timeline"`
+	// Proxy is the proxy in front as far as the run can tell (nil when
+	// nothing names one); Answers the distinct identities of the answers
+	// it got, most frequent first. See DeriveProxy.
+	Proxy     *Proxy    `json:"proxy,omitempty"`
+	Answers   []Answer  `json:"answers,omitempty"`
+	Counts    Counts    `json:"counts"`
+	Handshake Latency   `json:"handshake"`
+	Failures  []Failure `json:"failures"`
+	Drops     Drops     `json:"drops"`
+	Timeline  []Second  `json:"timeline"`
 	// Marks are moments the run annotated (e.g. an --at command).
 	Marks        []Mark        `json:"marks,omitempty"`
 	Expectations []Expectation `json:"expectations"`
@@ -51,6 +62,10 @@ type Result struct {
 	// Warnings are things the reader must know to trust the numbers
 	// (e.g. TLS verification disabled, rate not reached).
 	Warnings []string `json:"warnings,omitempty"`
+	// Redacted lists the secrets whose values this result shows as
+	// "[redacted]": "header Authorization", "URL password", "query
+	// parameter token", … (names kept, values never written).
+	Redacted []string `json:"redacted,omitempty"`
 }
 
 // ProxyConfig fingerprints a proxy configuration file given with
@@ -58,6 +73,11 @@ type Result struct {
 type ProxyConfig struct {
 	Path   string `json:"path"`
 	SHA256 string `json:"sha256"`
+	// Product is the kind of configuration it is ("nginx", "haproxy",
+	// "caddy", "apache", "lighttpd", "varnish"), "" when not recognised;
+	// Timeouts the timeouts it sets that can end a WebSocket.
+	Product  string              `json:"product,omitempty"`
+	Timeouts []ConfiguredTimeout `json:"timeouts,omitempty"`
 }
 
 // Counts obey two invariants: Attempted = Upgraded + Failed and
@@ -121,14 +141,23 @@ type DropEvent struct {
 	IdleMs  float64 `json:"idle_ms"`
 	Kind    string  `json:"kind"`
 	Pinging bool    `json:"pinging,omitempty"`
+	// QuietMs is the longest silence the connection lived through before
+	// the one IdleMs measures (0: none, or not recorded).
+	QuietMs float64 `json:"quiet_ms,omitempty"`
+	// PongWaitMs is, for a pong_timeout, how long its ping had waited.
+	PongWaitMs float64 `json:"pong_wait_ms,omitempty"`
 }
 
 // Cluster is a group of drops close together on one clock.
 type Cluster struct {
 	// Clock is what the drops cluster on: "age" (since upgrade), "idle"
-	// (since the last frame) or "wall" (the same moment of the run).
-	Clock    string  `json:"clock"`
-	AtMs     float64 `json:"at_ms"`
+	// (since the last frame in either direction), "wall" (the same moment
+	// of the run) or, for pong timeouts, "pong" (since the ping whose
+	// pong did not come).
+	Clock string  `json:"clock"`
+	AtMs  float64 `json:"at_ms"`
+	// SpreadMs is the width of the middle 90 % of the drops on Clock
+	// (p5 to p95; max to min under 20 drops); reports show ± half of it.
 	SpreadMs float64 `json:"spread_ms"`
 	Count    int64   `json:"count"`
 	// Kind is the dominant drop kind in the cluster.
@@ -136,12 +165,32 @@ type Cluster struct {
 	// Cause is the attribution: "idle_timeout", "max_lifetime", "event",
 	// or "" when it cannot be told.
 	Cause string `json:"cause,omitempty"`
-	// Hint names the known defaults this matches, e.g. "nginx
-	// proxy_read_timeout default (60 s)".
+	// Alternative is a second explanation about as strong as Cause
+	// (same codes), "" when none is; AlternativeAtMs is its value when it
+	// is on another clock (an event at 6.0 s into the run, or an idle
+	// timeout of 5.98 s).
+	Alternative     string  `json:"alternative,omitempty"`
+	AlternativeAtMs float64 `json:"alternative_at_ms,omitempty"`
+	// Evidence is why: one short statement each about the clocks (their
+	// spreads as ratios), the wire kind, the traffic, the control group,
+	// the timer's period.
+	Evidence []string `json:"evidence,omitempty"`
+	// PeriodMs is, for a timer that fired in batches at a fixed period
+	// (lighttpd checks once a second), that period.
+	PeriodMs float64 `json:"period_ms,omitempty"`
+	// Matches names the known defaults and configured timeouts whose value,
+	// clock and wire kind agree with the cluster, best first (the proxy in
+	// front's first), e.g. "nginx proxy_read_timeout default (60 s)".
+	Matches []string `json:"matches,omitempty"`
+	// Hint explains it: the matches with their fixes, or that none
+	// matches, and what the kind and the alternative mean.
 	Hint string `json:"hint,omitempty"`
 }
 
-// Second is one second of the run's timeline. Upgraded, Failed and Dropped
+// Second is one second of the run's timeline: T counts whole wall-clock
+// seconds from the one the run started in (so second 0 is the part of it
+// after Start), which makes the timelines of shards that started a
+// fraction of a second apart line up exactly. Upgraded, Failed and Dropped
 // count events within that second; Alive is the number open at its end.
 type Second struct {
 	T        int   `json:"t"`
@@ -172,9 +221,18 @@ type Resources struct {
 	PeakRSSBytes int64   `json:"peak_rss_bytes"`
 	CPUSeconds   float64 `json:"cpu_seconds"`
 	// RSSPerConnBytes is RSS growth from before the first connection to
-	// the start of the hold, divided by the connections alive then (0: not
-	// measured).
-	RSSPerConnBytes float64 `json:"rss_per_conn_bytes"`
+	// the start of the hold, divided by the connections alive then. Absent
+	// when not measured: the hold never started (an interrupted ramp, a
+	// checkpoint before the hold), no connection was up, or RSS did not
+	// grow. Never a measured zero.
+	RSSPerConnBytes float64 `json:"rss_per_conn_bytes,omitzero"`
+	// HoldStartRSSBytes is RSS at the hold's start (after a GC), and
+	// HoldEndRSSBytes at its end (after a GC, before closing; in a
+	// checkpoint, at the checkpoint): whether the harness itself grew
+	// while holding, over a long soak. Summed over processes; absent when
+	// not measured.
+	HoldStartRSSBytes int64 `json:"hold_start_rss_bytes,omitzero"`
+	HoldEndRSSBytes   int64 `json:"hold_end_rss_bytes,omitzero"`
 	// HoldCPUSeconds is the part of CPUSeconds spent during the hold
 	// (from its start to its planned end, or the run's end if sooner):
 	// what holding idle connections costs. 0 if the hold never began.
@@ -184,10 +242,12 @@ type Resources struct {
 
 // ProcResources is one worker process's share of Resources.
 type ProcResources struct {
-	PID             int     `json:"pid"`
-	PeakRSSBytes    int64   `json:"peak_rss_bytes"`
-	CPUSeconds      float64 `json:"cpu_seconds"`
-	RSSPerConnBytes float64 `json:"rss_per_conn_bytes"`
-	HoldCPUSeconds  float64 `json:"hold_cpu_seconds,omitempty"`
-	Held            int64   `json:"held"`
+	PID               int     `json:"pid"`
+	PeakRSSBytes      int64   `json:"peak_rss_bytes"`
+	CPUSeconds        float64 `json:"cpu_seconds"`
+	RSSPerConnBytes   float64 `json:"rss_per_conn_bytes,omitzero"`
+	HoldStartRSSBytes int64   `json:"hold_start_rss_bytes,omitzero"`
+	HoldEndRSSBytes   int64   `json:"hold_end_rss_bytes,omitzero"`
+	HoldCPUSeconds    float64 `json:"hold_cpu_seconds,omitempty"`
+	Held              int64   `json:"held"`
 }

@@ -106,20 +106,19 @@ func dropPhrase(res *Result) string {
 	} else {
 		fmt.Fprintf(&b, "%d dropped, %d of them", c.Dropped, cl.Count)
 	}
-	fmt.Fprintf(&b, " at %s", secText(cl.AtMs))
-	if cl.Clock == "wall" {
-		b.WriteString(" into the run")
+	switch cl.Clock {
+	case "wall":
+		fmt.Fprintf(&b, " at %s into the run", secText(cl.AtMs))
+	case "pong":
+		fmt.Fprintf(&b, " %s after a ping that got no pong", secText(cl.AtMs))
+	default:
+		fmt.Fprintf(&b, " at %s", secText(cl.AtMs))
 	}
 	fmt.Fprintf(&b, " ±%s (%s)", pmText(cl.SpreadMs/2), kindText(cl.Kind))
 	if mark := verdictMark(res, cl); mark != "" {
 		b.WriteString(" — event: " + mark)
-	} else if m, more := shortMatch(cl); m != "" {
-		b.WriteString(" — " + m)
-		if more > 0 {
-			fmt.Fprintf(&b, " (+%d more)", more)
-		}
-	} else if cause := causeText(cl.Cause); cause != "" {
-		b.WriteString(" — " + cause)
+	} else if why := clusterWhy(res, cl); why != "" {
+		b.WriteString(" — " + why)
 	}
 	if n := len(res.Drops.Clusters) - 1; n > 0 {
 		fmt.Fprintf(&b, "; %d more %s", n, plural(n, "cluster", "clusters"))
@@ -213,6 +212,9 @@ func runSection(w io.Writer, res *Result) error {
 	}
 	if len(s.SourceIPs) > 0 {
 		rows = append(rows, []string{"source IPs", strings.Join(s.SourceIPs, ", ")})
+	}
+	if len(res.Redacted) > 0 {
+		rows = append(rows, []string{"redacted", strings.Join(res.Redacted, ", ")})
 	}
 	if !res.Start.IsZero() {
 		when := res.Start.UTC().Format("2006-01-02 15:04:05 MST")
@@ -329,11 +331,31 @@ func clustersSection(w io.Writer, res *Result) error {
 	}
 	rows := make([][]string, 0, len(cl))
 	for _, c := range cl {
-		rows = append(rows, []string{c.Clock, secText(c.AtMs), msText(c.SpreadMs), itoa(c.Count), c.Kind, c.Cause, c.Hint})
+		cause := c.Cause
+		if c.Alternative != "" {
+			cause += " or " + c.Alternative
+		}
+		rows = append(rows, []string{c.Clock, secText(c.AtMs), "±" + pmText(c.SpreadMs/2), itoa(c.Count), c.Kind, cause, c.Hint})
 	}
-	return renderTable(w, "Drop clusters",
+	if err := renderTable(w, "Drop clusters",
 		[]string{"clock", "at", "spread", "count", "kind", "cause", "hint"}, rows,
-		[]tw.Align{tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignLeft, tw.AlignLeft, tw.AlignLeft})
+		[]tw.Align{tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignLeft, tw.AlignLeft, tw.AlignLeft}); err != nil {
+		return err
+	}
+	for _, c := range cl {
+		if len(c.Evidence) == 0 {
+			continue
+		}
+		if _, err := fmt.Fprintf(w, "\nEvidence for the %d drops at %s (%s clock):\n", c.Count, secText(c.AtMs), c.Clock); err != nil {
+			return err
+		}
+		for _, e := range c.Evidence {
+			if _, err := fmt.Fprintln(w, wrapIndent(e, "  - ", "    ", tableWidth)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func expectationsSection(w io.Writer, res *Result) error {
@@ -362,8 +384,27 @@ func resourcesSection(w io.Writer, res *Result) error {
 	for _, p := range r.Procs {
 		rows = append(rows, []string{"pid " + strconv.Itoa(p.PID), bytesText(p.PeakRSSBytes), secondsCPU(p.CPUSeconds), perConnText(p.RSSPerConnBytes), itoa(p.Held)})
 	}
-	return renderTable(w, "Harness resources", []string{"process", "peak RSS", "CPU", "RSS per conn", "held"}, rows,
-		[]tw.Align{tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight})
+	if err := renderTable(w, "Harness resources", []string{"process", "peak RSS", "CPU", "RSS per conn", "held"}, rows,
+		[]tw.Align{tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight}); err != nil {
+		return err
+	}
+	if line := HoldRSSText(r); line != "" {
+		_, err := fmt.Fprintln(w, line)
+		return err
+	}
+	return nil
+}
+
+// HoldRSSText says how the harness's RSS changed over the hold ("RSS over
+// the hold: 41.2 MiB at its start, 41.5 MiB at its end (+0.7%)"), or ""
+// when it was not measured.
+func HoldRSSText(r Resources) string {
+	if r.HoldStartRSSBytes <= 0 || r.HoldEndRSSBytes <= 0 {
+		return ""
+	}
+	change := 100 * float64(r.HoldEndRSSBytes-r.HoldStartRSSBytes) / float64(r.HoldStartRSSBytes)
+	return fmt.Sprintf("RSS over the hold: %s at its start, %s at its end (%+.1f%%)",
+		bytesText(r.HoldStartRSSBytes), bytesText(r.HoldEndRSSBytes), change)
 }
 
 // renderTable writes a titled ASCII table no wider than tableWidth. Long
@@ -518,4 +559,23 @@ func sortedKinds(m map[string]int64) []string {
 	// Most frequent first; names break ties so the output is stable.
 	slices.SortFunc(keys, func(a, b string) int { return cmp.Or(cmp.Compare(m[b], m[a]), cmp.Compare(a, b)) })
 	return keys
+}
+
+// wrapIndent wraps text to width, the first line after first, the others
+// after rest.
+func wrapIndent(text, first, rest string, width int) string {
+	var b strings.Builder
+	line := first
+	for _, w := range strings.Fields(text) {
+		if len(line) > len(rest) && len(line)+1+len(w) > width {
+			b.WriteString(line + "\n")
+			line = rest
+		}
+		if len(line) > len(rest) || (line == first && len(line) > len(first)) {
+			line += " "
+		}
+		line += w
+	}
+	b.WriteString(line)
+	return b.String()
 }

@@ -20,9 +20,7 @@ func TestValidateAcceptsWhatARunNeeds(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	ca := filepath.Join(dir, "ca.pem")
-	if err := os.WriteFile(ca, []byte("pem"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeCA(t, ca)
 	tests := []struct {
 		name string
 		edit func(*Scenario)
@@ -84,7 +82,8 @@ func TestValidateRejectsImpossibleValues(t *testing.T) {
 		{"zero in flight", func(s *Scenario) { s.MaxInFlight = 0 }, "max_in_flight: 0: allow at least 1"},
 		{"negative procs", func(s *Scenario) { s.Procs = -1 }, "procs: -1"},
 		{"http target", func(s *Scenario) { s.Target = "http://127.0.0.1/ws" }, "target: \"http://127.0.0.1/ws\": wshold dials WebSocket URLs; write ws://"},
-		{"no scheme", func(s *Scenario) { s.Target = "127.0.0.1:8080" }, "target: \"127.0.0.1:8080\""},
+		{"no scheme", func(s *Scenario) { s.Target = "127.0.0.1:8080" }, "target: \"127.0.0.1:8080\" lacks ws:// or wss:// in front: try ws://127.0.0.1:8080/"},
+		{"host:port read as a scheme", func(s *Scenario) { s.Target = "localhost:8080" }, "target: \"localhost:8080\" lacks ws:// or wss:// in front: try ws://localhost:8080/"},
 		{"no host", func(s *Scenario) { s.Target = "ws:///ws" }, "has no host"},
 		{"port 0", func(s *Scenario) { s.Target = "ws://127.0.0.1:0/ws" }, "port 0 is not 1..65535"},
 		{"port too big", func(s *Scenario) { s.Target = "ws://127.0.0.1:70000/ws" }, "port 70000 is not 1..65535"},
@@ -111,6 +110,10 @@ func TestValidateRejectsImpossibleValues(t *testing.T) {
 		{"ca and insecure", func(s *Scenario) { s.Target = "wss://x/"; s.Insecure = true; s.CA = "ca.pem" }, "ca: has no effect with insecure = true"},
 		{"ca missing", func(s *Scenario) { s.Target = "wss://x/"; s.CA = "/nonexistent/ca.pem" }, "ca: stat /nonexistent/ca.pem: no such file"},
 		{"ca is a dir", func(s *Scenario) { s.Target = "wss://x/"; s.CA = os.TempDir() }, "is not a regular file"},
+		// validate reads the file as run does: not a CA bundle is refused
+		// by both (the issue: validate said OK for ca = "/etc/shadow").
+		{"ca is not PEM", func(s *Scenario) { s.Target = "wss://x/"; s.CA = "validate_test.go" }, "ca: validate_test.go holds no PEM certificate"},
+		{"ca is endless", func(s *Scenario) { s.Target = "wss://x/"; s.CA = "/dev/zero" }, "ca: /dev/zero is not a regular file"},
 		{"proxy config missing", func(s *Scenario) { s.ProxyConfigs = []string{"/nonexistent/nginx.conf"} }, "proxy_configs: stat /nonexistent/nginx.conf"},
 		{"drop-at past the hold", func(s *Scenario) {
 			s.Conns, s.Rate, s.Hold = 100, 100, Duration(30*time.Second)

@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
 
+	"github.com/wshold/wshold/internal/safefile"
 	"github.com/wshold/wshold/report"
 )
 
@@ -69,7 +69,7 @@ func cmdReport(args []string, stdout, stderr io.Writer) error {
 	fset.Usage = func() {}
 	fset.StringVar(&format, "format", "table", "output `FORMAT`: table, json, markdown, junit or html")
 	fset.StringVarP(&out, "out", "o", "", "write to `FILE` (replaced atomically) instead of standard output")
-	if err := fset.Parse(args); err != nil {
+	if err := parseFlags(fset, args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			fmt.Fprintf(stdout, reportUsage, report.Schema, fset.FlagUsages())
 			return errHelp
@@ -103,7 +103,7 @@ func cmdReport(args []string, stdout, stderr io.Writer) error {
 // which file was wrong and what to pass instead. It also returns the raw
 // bytes, so callers can tell a file given twice.
 func loadResult(cmd, path string) (*report.Result, []byte, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path, safefile.MaxResult)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, nil, usagef("%s: %s does not exist; pass a result file written by 'wshold run -o FILE'", cmd, path)

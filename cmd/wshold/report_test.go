@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -159,6 +160,24 @@ func TestReportWritesFile(t *testing.T) {
 	if code := dispatch([]string{"report", failing, "-o", filepath.Join(t.TempDir(), "no", "such", "dir", "x")}, &stdout, &errb); code != exitUsage || !strings.Contains(errb.String(), "no/such/dir") {
 		t.Errorf("unwritable -o: exit %d, stderr %q; want 2 naming the path", code, errb.String())
 	}
+	// A device, a FIFO or a link at -o is refused, not replaced.
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/dev/null", fifo} {
+		errb.Reset()
+		if code := dispatch([]string{"report", failing, "-o", path}, &stdout, &errb); code != exitUsage || !strings.Contains(errb.String(), "not a regular file") {
+			t.Errorf("report -o %s: exit %d, stderr %q; want 2, refused as not a regular file", path, code, errb.String())
+		}
+		errb.Reset()
+		if code := dispatch([]string{"merge", "-o", path, failing}, &stdout, &errb); code != exitUsage || !strings.Contains(errb.String(), "not a regular file") {
+			t.Errorf("merge -o %s: exit %d, stderr %q; want 2, refused as not a regular file", path, code, errb.String())
+		}
+		if fi, err := os.Lstat(path); err != nil || fi.Mode().IsRegular() {
+			t.Errorf("%s became a regular file", path)
+		}
+	}
 }
 
 func must(b []byte, err error) []byte {
@@ -166,4 +185,34 @@ func must(b []byte, err error) []byte {
 		panic(err)
 	}
 	return b
+}
+
+// Every input file is bounded: a device is refused without reading it, a
+// file past its kind's limit is refused with the limit named, each with
+// exit 2, at once.
+func TestInputFilesAreBounded(t *testing.T) {
+	dir := t.TempDir()
+	bigScenario := filepath.Join(dir, "big.toml")
+	if err := os.WriteFile(bigScenario, bytes.Repeat([]byte("# padding\n"), 200_000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"report", "/dev/zero"},
+		{"merge", "-o", filepath.Join(dir, "m.json"), "/dev/zero"},
+		{"compare", "/dev/zero", "/dev/zero"},
+		{"validate", "/dev/zero"},
+		{"run", "-f", "/dev/zero"},
+		{"validate", bigScenario},
+		{"run", "--proxy-config", "/dev/zero", "--hold", "0s", "-c", "1"},
+	} {
+		var out, errb bytes.Buffer
+		began := time.Now()
+		code := dispatch(args, &out, &errb)
+		if code != exitUsage || time.Since(began) > 5*time.Second {
+			t.Errorf("%v: exit %d after %v; want 2 at once", args, code, time.Since(began))
+		}
+		if msg := errb.String(); !strings.Contains(msg, "character device") && !strings.Contains(msg, "larger than 1 MiB") && !strings.Contains(msg, "not a regular file") {
+			t.Errorf("%v: stderr does not say what is wrong with the file:\n%s", args, msg)
+		}
+	}
 }

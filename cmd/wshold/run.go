@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,6 +23,7 @@ import (
 	"github.com/wshold/wshold/internal/metrics"
 	"github.com/wshold/wshold/internal/progress"
 	"github.com/wshold/wshold/internal/runner"
+	"github.com/wshold/wshold/internal/safefile"
 	"github.com/wshold/wshold/report"
 	"github.com/wshold/wshold/scenario"
 )
@@ -77,17 +81,19 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	progressEvery := fs.Duration("progress-interval", 5*time.Second, "how often to print a plain progress line when stderr is not a terminal")
 	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics during the run, e.g. 127.0.0.1:9464 (wshold_connections_alive, ..._failed_total{cause}, ..._dropped_total{kind}, wshold_handshake_seconds)")
 	startAt := fs.String("start-at", "", "wait until this wall-clock time (RFC 3339, e.g. 2026-11-24T10:00:00Z) before the first connection, so shards on several machines ramp together")
-	atFlags := fs.StringArray("at", nil, "run a shell command at an offset into the hold and mark it on the timeline, e.g. --at '2s=nginx -s reload' (repeatable); drops that follow it are attributed to it")
+	atFlags := fs.StringArray("at", nil, "run a shell command at an offset into the hold and mark it on the timeline, e.g. --at '2s=nginx -s reload' (repeatable); drops that follow it are attributed to it. One still running 5s after the hold ended is killed, with what it started")
 	quiet := fs.BoolP("quiet", "q", false, "no progress and no report on stdout (use with -o); the exit status still tells")
 	shardFlag := fs.String("shard", "", "run only shard `I/N` of the scenario (0 <= I < N): its share of --conns, --rate and --source-ip addresses; "+
 		"merge the shards' -o files with 'wshold merge' (e.g. one shard per pod of a Kubernetes Indexed Job)")
+	runIDFlag := fs.String("run-id", "", "name this run in its result (letters, digits, '.', '_', '-', ':'); every shard of one run must share it, so 'wshold merge' can tell "+
+		"them from other runs' results. Default: with --shard, derived from --start-at (so the pods of one launch agree); else a random one")
 	checkpointEvery := fs.Duration("checkpoint-interval", 10*time.Second, "how often -o gets a checkpoint of the run so far (a killed run leaves it; --procs reads its workers' progress from them)")
 	fs.Usage = func() {
 		fmt.Fprint(stdout, runUsage)
 		fs.SetOutput(stdout)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return errHelp
 		}
@@ -118,6 +124,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	scenarios, err := runScenarios(fs, sflags, *file, *names)
+	if err != nil {
+		return err
+	}
+	runID, err := chooseRunID(*runIDFlag, shard, *startAt)
 	if err != nil {
 		return err
 	}
@@ -193,7 +203,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stderr, "== scenario %s (%d of %d)\n", sc.Name, i+1, len(scenarios))
 		}
 		outPath := perScenario(*out, sc.Name, len(scenarios))
-		opts := runner.Options{Version: version, At: ats, CommandOutput: stderr, Shard: shard.String(),
+		id := runID
+		if id == "" {
+			id = newRunID()
+		}
+		opts := runner.Options{Version: version, At: ats, CommandOutput: stderr, Shard: shard.String(), RunID: id,
 			CheckpointInterval: *checkpointEvery}
 		if i == 0 {
 			opts.StartAt = startTime
@@ -210,7 +224,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		opts.Progress = func(p runner.Progress) {
 			display.Update(progress.Snapshot{Phase: p.Phase, Attempted: p.Live.Attempted, Upgraded: p.Live.Upgraded,
 				Failed: p.Live.Failed, Dropped: p.Live.Dropped, Alive: p.Live.Alive,
-				HandshakeP99Ms: p.Live.HandshakeP99Ms, HoldLeft: p.HoldLeft, Elapsed: p.Elapsed})
+				HandshakeP99Ms: p.Live.HandshakeP99Ms, HoldLeft: p.HoldLeft, Elapsed: p.Elapsed, RSSBytes: p.RSSBytes})
 			if m != nil {
 				m.SetPhase(p.Phase)
 			}
@@ -302,8 +316,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// runScenarios builds the scenarios to run: defaults < file < flags.
-func runScenarios(fs *pflag.FlagSet, sflags *scenario.Flags, file string, names []string) ([]scenario.Scenario, error) {
+// runScenarios builds the scenarios to run, defaults < file < flags, and
+// resolves each: what runs is what resolved.
+func runScenarios(fs *pflag.FlagSet, sflags *scenario.Flags, file string, names []string) ([]*scenario.Resolved, error) {
 	var list []scenario.Scenario
 	if file == "" {
 		if len(names) > 0 {
@@ -320,16 +335,19 @@ func runScenarios(fs *pflag.FlagSet, sflags *scenario.Flags, file string, names 
 			return nil, usagef("run: %v", err)
 		}
 	}
+	out := make([]*scenario.Resolved, len(list))
 	for i := range list {
 		sflags.Apply(fs, &list[i])
 		if fs.NArg() == 1 {
 			list[i].Target = fs.Arg(0)
 		}
-		if err := list[i].Validate(); err != nil {
+		rs, err := scenario.Resolve(list[i])
+		if err != nil {
 			return nil, usagef("run %s: %v", list[i].Name, err)
 		}
+		out[i] = rs
 	}
-	return list, nil
+	return out, nil
 }
 
 // interruptible returns a context cancelled by the first SIGINT/SIGTERM:
@@ -369,11 +387,7 @@ func perScenario(path, name string, n int) string {
 }
 
 func writeResult(path string, res *report.Result) error {
-	var buf bytes.Buffer
-	if err := report.WriteJSON(&buf, res); err != nil {
-		return err
-	}
-	return report.WriteFileAtomic(path, buf.Bytes(), 0o644)
+	return report.WriteResultFile(path, res)
 }
 
 func renderToFile(path string, res *report.Result, fn func(io.Writer, *report.Result) error) error {
@@ -405,7 +419,7 @@ type outputFile struct {
 // outputFiles lists every file the run will write: -o and --html once per
 // scenario (NAME added before the extension when there are several), and
 // --junit once.
-func outputFiles(out, html, junit string, scenarios []scenario.Scenario) []outputFile {
+func outputFiles(out, html, junit string, scenarios []*scenario.Resolved) []outputFile {
 	var files []outputFile
 	for _, fl := range []struct{ flag, given, ext string }{{"-o", out, ".json"}, {"--html", html, ".html"}} {
 		if fl.given == "" {
@@ -447,6 +461,11 @@ func checkOutputs(files []outputFile) error {
 func canWrite(path, ext string) error {
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return fmt.Errorf("%s is a directory; name a file in it, e.g. %s", path, filepath.Join(path, "result"+ext))
+	}
+	// A link, device or FIFO is refused, not renamed over: as root,
+	// -o /dev/null would otherwise become a regular file.
+	if err := safefile.CheckTarget(path); err != nil {
+		return err
 	}
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".wshold-check-*")
@@ -509,4 +528,38 @@ func writeFailures(ws []writeFailure, results []*report.Result, quiet bool) erro
 		b.WriteString("\nthe report above has the numbers; free space or restore the directory, and run again to get the files")
 	}
 	return errors.New(b.String())
+}
+
+var runIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
+
+// chooseRunID is the run id every scenario of this invocation records:
+// --run-id as given; for a shard without one, a name derived from
+// --start-at, which every shard of one launch shares; "" when each
+// scenario gets a random one (a whole run). A shard with neither cannot
+// be told from another run's, so it is refused before it runs rather than
+// by merge after the hold.
+func chooseRunID(given string, shard runner.Shard, startAt string) (string, error) {
+	switch {
+	case given != "":
+		if !runIDRE.MatchString(given) {
+			return "", usagef("run: --run-id %q: use 1 to 128 letters, digits, '.', '_', '-' and ':', starting with a letter or digit", given)
+		}
+		return given, nil
+	case shard.IsZero():
+		return "", nil
+	case startAt != "":
+		t, err := time.Parse(time.RFC3339, startAt)
+		if err != nil {
+			return "", nil // refused with its own message below
+		}
+		return "start-" + t.UTC().Format("20060102T150405Z"), nil
+	}
+	return "", usagef("run: --shard %s needs a name shared by every shard of the run, so that 'wshold merge' can tell them from other runs: give --run-id ID (the same on each shard, e.g. the Job's name), or --start-at, which names the run too", shard)
+}
+
+// newRunID is a random run id.
+func newRunID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }

@@ -10,9 +10,11 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/wshold/wshold/internal/runner"
 	"github.com/wshold/wshold/report"
 )
 
@@ -174,6 +176,14 @@ func TestRunRefusesAnUnwritableOutputBeforeTheFirstConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	missing := filepath.Join(dir, "no", "such", "dir")
+	fifo := filepath.Join(dir, "fifo.json")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link.json")
+	if err := os.Symlink(inTheWay, link); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -187,6 +197,10 @@ func TestRunRefusesAnUnwritableOutputBeforeTheFirstConnection(t *testing.T) {
 			[]string{"--junit " + filepath.Join(inTheWay, "j.xml"), inTheWay + " is not a directory"}},
 		{"-o naming a directory", []string{"-o", dir},
 			[]string{"-o " + dir, "is a directory", filepath.Join(dir, "result.json")}},
+		// Renaming a new file over these would replace the node itself.
+		{"-o at a FIFO", []string{"-o", fifo}, []string{"-o " + fifo, "is a FIFO", "not a regular file"}},
+		{"--html at a symbolic link", []string{"--html", link}, []string{"--html " + link, "is a symbolic link to " + inTheWay}},
+		{"--junit at a character device", []string{"--junit", "/dev/null"}, []string{"--junit /dev/null", "is a character device"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			target, accepted := countingTarget(t)
@@ -210,6 +224,11 @@ func TestRunRefusesAnUnwritableOutputBeforeTheFirstConnection(t *testing.T) {
 				t.Errorf("%d connections reached the target; want none", n)
 			}
 		})
+	}
+	for path, mode := range map[string]os.FileMode{fifo: os.ModeNamedPipe, link: os.ModeSymlink, "/dev/null": os.ModeCharDevice} {
+		if fi, err := os.Lstat(path); err != nil || fi.Mode()&mode == 0 {
+			t.Errorf("%s is now %v (%v); want it left as it was", path, fi.Mode(), err)
+		}
 	}
 }
 
@@ -275,7 +294,9 @@ func TestRunPrintsTheReportWhenTheResultCannotBeWrittenAtTheEnd(t *testing.T) {
 			}
 			res := filepath.Join(sub, "r.json")
 			args := []string{"run", "-c", "5", "--hold", "1500ms", "--progress", "never", "--checkpoint-interval", "100ms",
-				"-o", res, "--at", "300ms=rm -rf " + sub}
+				// Retried: a checkpoint's temporary file created while rm
+				// walks the directory makes it "not empty".
+				"-o", res, "--at", "300ms=until rm -rf " + sub + " 2>/dev/null; do sleep 0.01; done"}
 			if quiet {
 				args = append(args, "-q")
 			}
@@ -299,5 +320,36 @@ func TestRunPrintsTheReportWhenTheResultCannotBeWrittenAtTheEnd(t *testing.T) {
 				t.Errorf("the failed checkpoints were warned about %d times; want once:\n%s", n, stderr)
 			}
 		})
+	}
+}
+
+// A warning about the plan (here: one source address takes more than half
+// of its ephemeral ports) is printed before the first connection, not only
+// in the final report: a run that will be distorted can be stopped at once.
+func TestPlanWarningComesBeforeTheRamp(t *testing.T) {
+	real := readHost
+	t.Cleanup(func() { readHost = real })
+	readHost = func() runner.Host {
+		h := real()
+		h.PortLo, h.PortHi = 40000, 40099 // 100 ports: 60 connections are past half
+		return h
+	}
+	var both bytes.Buffer
+	code := dispatch([]string{"run", "-c", "60", "--hold", "200ms", "--progress", "always", "--progress-interval", "100ms"}, &both, &both)
+	if code != exitPass {
+		t.Fatalf("exit %d:\n%s", code, both.String())
+	}
+	out := both.String()
+	warn := strings.Index(out, "wshold: warning: 60 connections from one source address")
+	first := strings.Index(out, "\n") + 1 // the first progress line follows the warning
+	if !strings.Contains(out[first:], "up 0") {
+		first = -1
+	}
+	verdict := strings.Index(out, "PASS")
+	if warn < 0 || verdict < 0 || warn > verdict || (first >= 0 && warn > first) {
+		t.Fatalf("warning at %d, first progress at %d, verdict at %d: want the warning first:\n%s", warn, first, verdict, out)
+	}
+	if !strings.Contains(out, "--source-ip 127.0.0.1-127.0.0.2") {
+		t.Errorf("the warning does not give the fix:\n%s", out)
 	}
 }

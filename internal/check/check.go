@@ -36,7 +36,47 @@ func Run(ctx context.Context, rawURL string, o Options) (*Report, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("check of %s interrupted: %w", t.display, err)
 	}
+	scrubReport(r, t.redact.Scrub)
 	return r, nil
+}
+
+// scrubReport hides every secret that was sent (header credentials, the
+// URL's password, secret query values) wherever the report could repeat
+// it: a server that echoes them, e.g. in a redirect's Location, has them
+// quoted into the verdict, the explanation and the fixes, not only into
+// the headers shown. It is the last step before the report is returned,
+// so no part of it is missed by a later change.
+func scrubReport(r *Report, scrub func(string) string) {
+	each := func(ss []string) {
+		for i := range ss {
+			ss[i] = scrub(ss[i])
+		}
+	}
+	r.URL = scrub(r.URL)
+	r.Verdict = scrub(r.Verdict)
+	r.AnsweredBy = scrub(r.AnsweredBy)
+	r.ProxyEvidence = scrub(r.ProxyEvidence)
+	r.Error = scrub(r.Error)
+	r.Subprotocol = scrub(r.Subprotocol)
+	each(r.Explanation)
+	each(r.Notes)
+	for i := range r.Fixes {
+		r.Fixes[i].Title = scrub(r.Fixes[i].Title)
+		r.Fixes[i].Config = scrub(r.Fixes[i].Config)
+	}
+	r.Request.Line = scrub(r.Request.Line)
+	for i := range r.Request.Headers {
+		r.Request.Headers[i].Value = scrub(r.Request.Headers[i].Value)
+	}
+	if resp := r.Response; resp != nil {
+		resp.StatusLine = scrub(resp.StatusLine)
+		resp.Reason = scrub(resp.Reason)
+		resp.Body = scrub(resp.Body)
+		for i := range resp.Headers {
+			resp.Headers[i].Name = scrub(resp.Headers[i].Name)
+			resp.Headers[i].Value = scrub(resp.Headers[i].Value)
+		}
+	}
 }
 
 func (t *target) run(parent context.Context) *Report {

@@ -73,6 +73,9 @@ func (t *target) refusedUpgrade(r *Report, p proxyGuess) {
 	} else {
 		r.Verdict = fmt.Sprintf("%d to a complete upgrade request: a proxy on the way most likely did not forward Upgrade/Connection", resp.Status)
 		r.AnsweredBy = "the backend, as far as can be told (no proxy named itself)"
+		if p.backend != "" {
+			r.AnsweredBy = fmt.Sprintf("the backend, %s (%s); no proxy named itself", p.backend, p.backendEvidence)
+		}
 	}
 	r.explain("The request above carried \"Upgrade: websocket\" and \"Connection: Upgrade\" over HTTP/1.1, yet %s is %d, as if the request had neither — a plain GET.", who, resp.Status)
 	if said == report.RefusalNoUpgrade {

@@ -85,7 +85,9 @@ type Report struct {
 	// Verdict is the one-line summary a person reads first.
 	Verdict string `json:"verdict"`
 	// Proxy is the proxy the answer came through or from ("nginx",
-	// "haproxy", "caddy", "apache"; empty if none was recognised) and
+	// "haproxy", "caddy", "apache", "lighttpd", "varnish", another known
+	// product, or an unknown one as its header names it, in lower case;
+	// empty if no proxy named itself) and
 	// ProxyEvidence what gave it away (e.g. "Server: nginx/1.22.1").
 	Proxy         string `json:"proxy,omitempty"`
 	ProxyEvidence string `json:"proxy_evidence,omitempty"`
@@ -157,7 +159,8 @@ type Header struct {
 }
 
 // Fix is one remedy. For names what it applies to: a specific proxy
-// ("nginx", "haproxy", "caddy", "apache"), "proxy" (whichever is in front),
+// ("nginx", "haproxy", "caddy", "apache", "lighttpd", "varnish"), "proxy"
+// (whichever is in front),
 // "backend", or "client" (the URL or flags of this command).
 type Fix struct {
 	For string `json:"for"`

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wshold/wshold/internal/event"
+	"github.com/wshold/wshold/internal/identify"
 )
 
 // attempt opens connection i. intended is its slot in the rate schedule:
@@ -23,6 +25,8 @@ import (
 // it (no coordinated omission).
 func (e *engine) attempt(ctx context.Context, i int, intended time.Time) {
 	var captured string
+	var answer *identify.Answer
+	var hdr headerRecorder
 	d := ws.Dialer{
 		Timeout:   e.cfg.HandshakeTimeout,
 		Header:    ws.HandshakeHeaderHTTP(e.cfg.Header),
@@ -40,8 +44,11 @@ func (e *engine) attempt(ctx context.Context, i int, intended time.Time) {
 			return e.netDial(i)(dctx, network, addr)
 		},
 		OnStatusError: func(status int, reason []byte, resp io.Reader) {
-			captured = describeResponse(resp)
+			raw, _ := io.ReadAll(io.LimitReader(resp, maxResponse))
+			captured = describeResponse(bytes.NewReader(raw))
+			answer = e.answers.of(raw, e.cfg.Scrub)
 		},
+		OnHeader: hdr.header,
 	}
 	began := e.now()
 	conn, br, _, err := d.Dial(context.Background(), e.target)
@@ -52,9 +59,10 @@ func (e *engine) attempt(ctx context.Context, i int, intended time.Time) {
 		if conn != nil {
 			conn.Close()
 		}
-		e.fail(err, captured)
+		e.failAnswer(err, captured, answer)
 		return
 	}
+	answer = e.answers.of(hdr.raw(), e.cfg.Scrub)
 	upgradedAt := max(began, e.now()-sinceLastData(conn))
 	latency := upgradedAt - intended.Sub(e.start).Nanoseconds()
 	var early []byte
@@ -66,7 +74,7 @@ func (e *engine) attempt(ctx context.Context, i int, intended time.Time) {
 		ws.PutReader(br)
 	}
 	if e.cfg.URL.Scheme == "wss" {
-		e.sink.Upgraded(event.Upgraded{AtNs: upgradedAt, LatencyNs: latency})
+		e.sink.Upgraded(event.Upgraded{AtNs: upgradedAt, LatencyNs: latency, Answer: answer})
 		e.holdTLS(conn, e.cfg.pings(i), upgradedAt, early)
 		return
 	}
@@ -82,7 +90,7 @@ func (e *engine) attempt(ctx context.Context, i int, intended time.Time) {
 		e.sink.Failed(event.Failed{AtNs: e.now(), Cause: "emfile", Example: "descriptor beyond the open-files limit seen at start"})
 		return
 	}
-	e.sink.Upgraded(event.Upgraded{AtNs: upgradedAt, LatencyNs: latency})
+	e.sink.Upgraded(event.Upgraded{AtNs: upgradedAt, LatencyNs: latency, Answer: answer})
 	e.loopFor(fd).add(fd, upgradedAt, e.cfg.pings(i), early)
 }
 
@@ -157,6 +165,9 @@ func describeResponse(r io.Reader) string {
 	fmt.Fprintf(&b, "%s %s", resp.Proto, resp.Status)
 	if s := resp.Header.Get("Server"); s != "" {
 		fmt.Fprintf(&b, "; Server: %s", s)
+	}
+	if v := resp.Header.Get("Via"); v != "" {
+		fmt.Fprintf(&b, "; Via: %s", v)
 	}
 	body := make([]byte, 512)
 	n, _ := io.ReadFull(io.LimitReader(resp.Body, int64(len(body))), body)

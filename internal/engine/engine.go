@@ -55,6 +55,9 @@ type engine struct {
 	tlsMu    sync.Mutex
 	tlsConns map[*tlsConn]struct{}
 	tlsWG    sync.WaitGroup
+
+	// answers identifies the proxy or server that answered (identity.go).
+	answers answerCache
 }
 
 // Run opens cfg.Conns connections, holds them, closes them, and reports

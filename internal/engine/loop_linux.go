@@ -20,6 +20,7 @@ import (
 type connState struct {
 	upgradedAt int64
 	lastFrame  int64 // last frame in either direction (the upgrade counts)
+	quiet      int64 // longest silence lived through before lastFrame (see frame)
 	pingSentAt int64 // oldest unanswered ping; 0 when none
 	skip       int64 // bytes of the current data frame still to discard
 	carry      int32 // 1 + index of a carry buffer holding a partial frame; 0 none
@@ -254,7 +255,7 @@ func (l *loop) consume(fd int, c *connState, p []byte, now int64) bool {
 			if h.length > l.e.cfg.MaxFrame {
 				return l.protocolError(fd, c, 1009, now)
 			}
-			c.lastFrame = now
+			c.frame(now)
 			c.skip = h.length
 			p = p[hl:]
 		case opPing, opPong, opClose:
@@ -269,10 +270,10 @@ func (l *loop) consume(fd int, c *connState, p []byte, now int64) bool {
 			p = p[hl+int(h.length):]
 			switch h.op {
 			case opPing:
-				c.lastFrame = now
+				c.frame(now)
 				l.write(fd, opPong, payload)
 			case opPong:
-				c.lastFrame = now
+				c.frame(now)
 				c.pingSentAt = 0
 			case opClose:
 				// The close frame is the drop, not traffic before it: the
@@ -340,12 +341,14 @@ func (l *loop) end(fd int, c *connState, kind event.DropKind, code uint16, now i
 			now = max(c.lastFrame, l.arrival(fd, kind == event.EOF))
 		}
 		l.e.sink.Dropped(event.Dropped{
-			AtNs:      now,
-			AgeNs:     now - c.upgradedAt,
-			IdleNs:    now - c.lastFrame,
-			Kind:      kind,
-			CloseCode: code,
-			Pinging:   c.pinging,
+			AtNs:       now,
+			AgeNs:      now - c.upgradedAt,
+			IdleNs:     now - c.lastFrame,
+			QuietNs:    c.quiet,
+			PongWaitNs: c.pongWait(kind, now),
+			Kind:       kind,
+			CloseCode:  code,
+			Pinging:    c.pinging,
 		})
 	}
 	if c.carry != 0 {
@@ -417,7 +420,7 @@ func (l *loop) scan(now int64) {
 		if c.pingSentAt == 0 {
 			c.pingSentAt = now
 		}
-		c.lastFrame = now
+		c.frame(now)
 	}
 }
 

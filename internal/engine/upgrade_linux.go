@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wshold/wshold/internal/event"
+	"github.com/wshold/wshold/internal/identify"
 )
 
 // A plain ws:// upgrade is a few hundred bytes each way. Doing it in the
@@ -228,6 +229,11 @@ func (e *engine) dialErr(err error) error {
 // fail reports a failed attempt; captured describes the server's answer
 // when there was one.
 func (e *engine) fail(err error, captured string) {
+	e.failAnswer(err, captured, nil)
+}
+
+// failAnswer is fail with the identity of the server's answer.
+func (e *engine) failAnswer(err error, captured string, answer *identify.Answer) {
 	cause, status := classify(err)
 	example := captured
 	if example == "" {
@@ -236,7 +242,7 @@ func (e *engine) fail(err error, captured string) {
 	if e.cfg.Scrub != nil {
 		example = e.cfg.Scrub(example)
 	}
-	e.sink.Failed(event.Failed{AtNs: e.now(), Cause: cause, Status: status, Example: example})
+	e.sink.Failed(event.Failed{AtNs: e.now(), Cause: cause, Status: status, Example: example, Answer: answer})
 }
 
 // interruptHandshakes ends every handshake in flight as interrupted: after
@@ -389,7 +395,11 @@ func (l *loop) handshakeFailedAnswer(fd int, p *pending, err error, captured str
 	if l.e.ctx.Err() != nil && !errors.Is(err, context.Canceled) {
 		err = fmt.Errorf("%w: %w", context.Canceled, err)
 	}
-	l.e.fail(err, captured)
+	var answer *identify.Answer
+	if p.status != 0 {
+		answer = l.e.answers.of(p.resp, l.e.cfg.Scrub)
+	}
+	l.e.failAnswer(err, captured, answer)
 	p.slots.release()
 }
 
@@ -402,7 +412,8 @@ func (l *loop) upgraded(fd int, p *pending, early []byte) {
 		l.hsNext = 0
 	}
 	upgradedAt := max(p.began, l.arrival(fd, false))
-	l.e.sink.Upgraded(event.Upgraded{AtNs: upgradedAt, LatencyNs: upgradedAt - p.intended})
+	answer := l.e.answers.of(p.resp[:len(p.resp)-len(early)], l.e.cfg.Scrub)
+	l.e.sink.Upgraded(event.Upgraded{AtNs: upgradedAt, LatencyNs: upgradedAt - p.intended, Answer: answer})
 	l.attach(fd, upgradedAt, l.e.cfg.pings(p.i), early, unix.EPOLL_CTL_MOD)
 	p.slots.release()
 }

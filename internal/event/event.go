@@ -4,7 +4,11 @@
 // start on the monotonic clock, in nanoseconds.
 package event
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/wshold/wshold/internal/identify"
+)
 
 // DropKind says how an upgraded connection ended before the harness closed it.
 type DropKind uint8
@@ -55,6 +59,10 @@ type Upgraded struct {
 	// the rate schedule, so a stalled harness cannot hide latency) to the
 	// validated 101.
 	LatencyNs int64
+	// Answer is what the 101 says about who sent it (Server, Via, header
+	// names and their case and order), one value shared by every answer
+	// alike; nil when not captured. It is never modified and may be kept.
+	Answer *identify.Answer
 }
 
 // Failed is a connection attempt that did not end in a valid upgrade.
@@ -69,6 +77,9 @@ type Failed struct {
 	// Example is the status line and a short body excerpt, or the error
 	// text. It must not contain secrets (request headers are never copied).
 	Example string
+	// Answer is what a non-101 answer says about who sent it, as for
+	// Upgraded; nil when there was no answer.
+	Answer *identify.Answer
 }
 
 // Dropped is an upgraded connection that ended before the hold was over.
@@ -80,15 +91,23 @@ type Dropped struct {
 	// IdleNs is the time since the last frame in either direction on that
 	// connection (the upgrade counts as one), which is what proxy idle
 	// timers measure.
-	IdleNs    int64
-	Kind      DropKind
-	CloseCode uint16
+	IdleNs int64
+	// QuietNs is the longest silence (no frame either way) the connection
+	// lived through before the one IdleNs measures: an idle timer shorter
+	// than that would have cut it then. 0 when it never carried a frame.
+	QuietNs int64
+	// PongWaitNs is, for PongTimeout, how long the oldest unanswered ping
+	// had waited: the clock a pong timeout runs on. 0 otherwise or unknown.
+	PongWaitNs int64
+	Kind       DropKind
+	CloseCode  uint16
 	// Pinging is true when this connection was in the pinging group.
 	Pinging bool
 }
 
 // Sink receives events. Implementations must be safe for concurrent use
-// and must not retain pointers into the engine.
+// and must not retain pointers into the engine (an Answer is not one: it
+// is immutable and may be kept).
 type Sink interface {
 	Upgraded(Upgraded)
 	Failed(Failed)

@@ -1,10 +1,16 @@
 package runner
 
 import (
+	"fmt"
+	"os/exec"
+	"path/filepath"
 	"reflect"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/wshold/wshold/internal/labtest"
 	"github.com/wshold/wshold/scenario"
 )
 
@@ -38,18 +44,18 @@ func TestPlanRunLaysOutProcessesForTheOpenFilesLimit(t *testing.T) {
 			wantErr: []string{"25000 connections in one process need about 25064 open files", "may open 20000", "--procs 2", "hard limit"}},
 		{name: "one source address cannot reach 50k", target: url, conns: 50000, want: Plan{Workers: 3, Spawn: true},
 			wantErr: []string{"50000 connections from one source address", "28232", "EADDRNOTAVAIL",
-				"--source-ip 127.0.0.1-127.0.0.3", "sysctl -w net.ipv4.ip_local_port_range"}},
+				"--source-ip 127.0.0.1-127.0.0.6", "sysctl -w net.ipv4.ip_local_port_range"}},
 		{name: "both problems at once", target: url, conns: 60000, procs: 1, want: Plan{Workers: 1},
-			wantErr: []string{"--procs 4", "--source-ip 127.0.0.1-127.0.0.3"}},
+			wantErr: []string{"--procs 4", "--source-ip 127.0.0.1-127.0.0.5"}},
 		{name: "a remote target needs local addresses", target: "ws://10.0.0.9:80/", conns: 30000, want: Plan{Workers: 2, Spawn: true},
-			wantErr: []string{"at least 2 local addresses of this machine"}},
+			wantErr: []string{"at least 4 local addresses of this machine"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			sc := scenario.Defaults()
 			sc.Target, sc.Conns, sc.Procs, sc.SourceIPs = tc.target, tc.conns, tc.procs, tc.ips
-			got, err := PlanRun(sc, thisBox)
+			got, err := PlanRun(resolved(t, sc), thisBox)
 			got.Warnings = nil // see TestPlanWarnsPastHalfThePortRange
 			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("plan %+v, want %+v", got, tc.want)
@@ -77,17 +83,17 @@ func TestPortsCountPerSourceAddressAfterTheShardsSplitThem(t *testing.T) {
 	// Two addresses over three workers: worker 2 shares 127.0.0.1 with
 	// worker 0, which then carries 18667 + 18666 = 37333 > 28232.
 	sc.SourceIPs = []string{"127.0.0.1-127.0.0.2"}
-	if err := checkPorts(sc, 3, thisBox); err == nil || !strings.Contains(err.Error(), "(127.0.0.1)") {
+	if err := checkPorts(resolved(t, sc), 3, thisBox); err == nil || !strings.Contains(err.Error(), "(127.0.0.1)") {
 		t.Errorf("uneven deal not caught: %v", err)
 	}
 	sc.SourceIPs = []string{"127.0.0.1-127.0.0.3"}
-	if err := checkPorts(sc, 3, thisBox); err != nil {
+	if err := checkPorts(resolved(t, sc), 3, thisBox); err != nil {
 		t.Errorf("three addresses for three workers: %v", err)
 	}
 	unknown := thisBox
 	unknown.PortLo, unknown.PortHi = 0, 0
 	sc.SourceIPs = nil
-	if err := checkPorts(sc, 1, unknown); err != nil {
+	if err := checkPorts(resolved(t, sc), 1, unknown); err != nil {
 		t.Errorf("an unknown port range must not refuse a run: %v", err)
 	}
 }
@@ -97,7 +103,7 @@ func TestSoftLimitBelowHardSaysUlimit(t *testing.T) {
 	h := Host{NoFile: 1024, NoFileMax: 20000}
 	sc := scenario.Defaults()
 	sc.Target, sc.Conns, sc.Procs = "ws://127.0.0.1:1/", 5000, 1
-	_, err := PlanRun(sc, h)
+	_, err := PlanRun(resolved(t, sc), h)
 	if err == nil || !strings.Contains(err.Error(), "ulimit -n 20000") {
 		t.Errorf("error %v; want the ulimit -n fix", err)
 	}
@@ -107,14 +113,42 @@ func TestASmallLimitGetsFewProcessesOrAnAnswer(t *testing.T) {
 	t.Parallel()
 	sc := scenario.Defaults()
 	sc.Target, sc.Conns = "ws://127.0.0.1:1/", 300
-	p, err := PlanRun(sc, Host{NoFile: 420, NoFileMax: 420})
+	p, err := PlanRun(resolved(t, sc), Host{NoFile: 420, NoFileMax: 420})
 	if err != nil || !reflect.DeepEqual(p, Plan{Workers: 1}) {
 		t.Errorf("300 connections under 420 files: %+v, %v; want one process", p, err)
 	}
 	sc.Conns = 100000
-	_, err = PlanRun(sc, Host{NoFile: 1024, NoFileMax: 4096})
+	_, err = PlanRun(resolved(t, sc), Host{NoFile: 1024, NoFileMax: 4096})
 	if err == nil || !strings.Contains(err.Error(), "raise the limit") {
 		t.Errorf("100000 connections under 1024 files: %v; want an answer, not 130 processes", err)
+	}
+}
+
+// The fix a refusal or a warning suggests is one run accepts without a
+// warning: SourceAddrsFor's 45 % per address, dealt over the workers, is
+// under half of every address's range (a suggestion of 59 % each would be
+// warned about on the next try).
+func TestSuggestedSourceAddressesAreAcceptedWithoutWarning(t *testing.T) {
+	t.Parallel()
+	suggested := regexp.MustCompile(`--source-ip (127\.0\.0\.1-127\.0\.0\.\d+)`)
+	for _, conns := range []int{15000, 30000, 50000, 100000, 150000} {
+		sc := scenario.Defaults()
+		sc.Target, sc.Conns = "ws://127.0.0.1:8080/", conns
+		p, err := PlanRun(resolved(t, sc), thisBox)
+		msg := strings.Join(append(p.Warnings, fmt.Sprint(err)), "\n")
+		m := suggested.FindStringSubmatch(msg)
+		if m == nil {
+			t.Errorf("%d connections from one address: no --source-ip suggested in %q", conns, msg)
+			continue
+		}
+		sc.SourceIPs = []string{m[1]}
+		p, err = PlanRun(resolved(t, sc), thisBox)
+		if err != nil || len(p.Warnings) > 0 {
+			t.Errorf("%d connections with the suggested --source-ip %s: error %v, warnings %q", conns, m[1], err, p.Warnings)
+		}
+		if worst, _ := portLoad(resolved(t, sc), p.Workers); worst > thisBox.Ports()*SourceSharePct/100 {
+			t.Errorf("%d connections over %s: %d on one address, more than %d%% of %d", conns, m[1], worst, SourceSharePct, thisBox.Ports())
+		}
 	}
 }
 
@@ -122,7 +156,7 @@ func TestPlanWarnsPastHalfThePortRange(t *testing.T) {
 	t.Parallel()
 	sc := scenario.Defaults()
 	sc.Target, sc.Conns = "ws://127.0.0.1:8080/", 18000
-	p, err := PlanRun(sc, thisBox)
+	p, err := PlanRun(resolved(t, sc), thisBox)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +167,7 @@ func TestPlanWarnsPastHalfThePortRange(t *testing.T) {
 		}
 	}
 	sc.SourceIPs = []string{"127.0.0.1-127.0.0.2"}
-	if p, _ := PlanRun(sc, thisBox); len(p.Warnings) != 0 {
+	if p, _ := PlanRun(resolved(t, sc), thisBox); len(p.Warnings) != 0 {
 		t.Errorf("9000 per address is well under half the range, yet: %q", p.Warnings)
 	}
 }
@@ -158,7 +192,7 @@ func TestSourceAddressesThatCannotConnectAreRefused(t *testing.T) {
 	for _, tc := range cases {
 		sc := scenario.Defaults()
 		sc.Target, sc.Conns, sc.SourceIPs = tc.target, 10, tc.ips
-		_, err := PlanRun(sc, thisBox)
+		_, err := PlanRun(resolved(t, sc), thisBox)
 		if tc.want == nil {
 			if err != nil {
 				t.Errorf("%s from %v: %v, want it accepted", tc.target, tc.ips, err)
@@ -173,6 +207,34 @@ func TestSourceAddressesThatCannotConnectAreRefused(t *testing.T) {
 			if !strings.Contains(err.Error(), w) {
 				t.Errorf("%s from %v: %q does not say %q", tc.target, tc.ips, err, w)
 			}
+		}
+	}
+}
+
+// scripts/tune-host.sh, which tells an operator how to prepare a host for N
+// connections, suggests as many source addresses as run itself would: the
+// same 45 % rule, rounded to the same number of processes.
+func TestTuneHostSuggestsWhatRunAccepts(t *testing.T) {
+	t.Parallel()
+	script := filepath.Join(labtest.RepoRoot(t), "scripts", "tune-host.sh")
+	h := ReadHost()
+	for _, n := range []int{20000, 50000, 100000, 250000} {
+		out, err := exec.Command("bash", script, "-c", strconv.Itoa(n)).CombinedOutput()
+		if err != nil {
+			t.Fatalf("tune-host.sh -c %d: %v\n%s", n, err, out)
+		}
+		procs := 1
+		if m := regexp.MustCompile(`--procs (\d+)`).FindSubmatch(out); m != nil {
+			procs, _ = strconv.Atoi(string(m[1]))
+		}
+		want := SourceAddrsFor(n, h.Ports(), procs)
+		m := regexp.MustCompile(`need (\d+) source addresses`).FindSubmatch(out)
+		got := 1
+		if m != nil {
+			got, _ = strconv.Atoi(string(m[1]))
+		}
+		if got != want {
+			t.Errorf("tune-host.sh -c %d (--procs %d) suggests %d source addresses, run's rule %d:\n%s", n, procs, got, want, out)
 		}
 	}
 }
