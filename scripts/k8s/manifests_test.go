@@ -280,6 +280,9 @@ func checkJob(t *testing.T, p pvc, j job, shards int) {
 	for _, want := range []string{
 		"run ",
 		"--shard=$(JOB_COMPLETION_INDEX)/$(SHARDS)",
+		// A shard refuses to run without a name for the run, and a bare
+		// kubectl apply gives no --start-at to derive it from.
+		"--run-id=job-$(RUN_ID)",
 		"--start-at=$(START_AT)",
 		"--out=/results/shard-$(JOB_COMPLETION_INDEX).json",
 	} {
@@ -296,6 +299,17 @@ func checkJob(t *testing.T, p pvc, j job, shards int) {
 	}
 	if v, _ := env(c, "SHARDS"); v != strconv.Itoa(shards) {
 		t.Errorf("env SHARDS %q, want %d (= completions)", v, shards)
+	}
+	// The run id must be one value for every pod of a Job and differ
+	// between Jobs: the Job's uid, which the controller labels its pods with.
+	runID := ""
+	for _, e := range c.Env {
+		if e.Name == "RUN_ID" && e.ValueFrom != nil {
+			runID = e.ValueFrom.FieldRef.FieldPath
+		}
+	}
+	if runID != "metadata.labels['batch.kubernetes.io/controller-uid']" {
+		t.Errorf("env RUN_ID from %q, want the Job's uid (metadata.labels['batch.kubernetes.io/controller-uid'])", runID)
 	}
 	mounted := false
 	for _, m := range c.VolumeMounts {
