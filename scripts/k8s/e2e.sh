@@ -550,6 +550,7 @@ case " $job_state " in
 esac
 k get pods -l job-name=wshold -o json >"$state/pods.json"
 start_at=$(k get job wshold -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name=="START_AT")].value}')
+job_uid=$(k get job wshold -o jsonpath='{.metadata.uid}')
 for p in $(k get pods -l job-name=wshold -o name); do k logs "$p" >"$state/logs/${p#pod/}.log" 2>&1 || true; done
 
 say "probe: a pod in the pod network with job.yaml's securityContext and its sysctl"
@@ -625,6 +626,7 @@ done)
 say "checks:"
 check "$shards pods succeeded (got $pods_done)" [ "$pods_done" = "$shards" ]
 check "merged result combines $shards shards (got $(jq .shards "$merged"): $shard_names)" [ "$(jq .shards "$merged")" = "$shards" ]
+check "the shards share the Job's run id (got $(jq -r .run_id "$merged"))" [ "$(jq -r .run_id "$merged")" = "job-$job_uid" ]
 check "ramps started within 1 s of each other (spread ${ramp_skew} ms)" [ "$ramp_skew" -lt 1000 ]
 check "counts equal: merged $(jq -c .counts "$merged") single $(jq -c .counts "$single")" same .counts
 check "handshake histogram counts equal: merged $(jq .handshake.count "$merged") single $(jq .handshake.count "$single")" same .handshake.count
