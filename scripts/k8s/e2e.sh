@@ -12,21 +12,24 @@
 #  2. Builds kube-apiserver, kube-controller-manager, kube-scheduler, kubelet
 #     and kubectl from k8s.io/kubernetes in a module of its own under $CACHE
 #     (once: later runs reuse the binaries), the wshold image from scratch
-#     (the static binary, as the Dockerfile's final stage) and the pause
-#     image from the kubernetes module's build/pause/linux/pause.c.
+#     (the static binary, as the Dockerfile's final stage), the pause image
+#     from the kubernetes module's build/pause/linux/pause.c, and an image
+#     of Debian's busybox for collect.sh's reader pod.
 #  3. Starts etcd, the API server, the controller manager, the scheduler,
 #     containerd and the kubelet as its own processes, with their state and
 #     config under one directory of its own, listening on 127.0.0.1 only
 #     (ports PORT_BASE+1 ..+80), and imports the images into that containerd.
-#  4. Checks job.yaml as written with a server-side dry run, then runs
+#  4. Applies rbac.yaml and, as the user it binds (with only what it
+#     grants), checks job.yaml as written with a server-side dry run, runs
 #     launch.sh with SHARDS shards against a `wshold serve` on 127.0.0.1
 #     (the Job's pods use the host network to reach it; see job_for_e2e),
-#     waits for the Job, runs collect.sh, and runs the same test as one
+#     waits for the Job, and runs collect.sh. A probe pod checks the
+#     network sysctl in the pod network; then the same test runs as one
 #     process against the same server.
 #  5. Compares the two (counts, handshake histogram count, which
-#     expectations pass), measures how far apart the shards started, prints
-#     a summary, and tears everything down by PID and its own directories.
-#     Exit 0 only if every check held.
+#     expectations pass, the Job's run id), measures how far apart the
+#     shards started, prints a summary, and tears everything down by PID
+#     and its own directories. Exit 0 only if every check held.
 #
 # Environment:
 #   SHARDS (4)  CONNS (2000)  RATE (400)  HOLD (10s)   the test, totals for the Job
