@@ -29,6 +29,18 @@ func VerdictLine(res *Result) string {
 	if head == "" {
 		head = "DONE"
 	}
+	if Unfinished(res) {
+		// Whatever its figures say so far, the run did not end here: never
+		// DONE or PASS.
+		if res.Verdict != "fail" {
+			head = "UNFINISHED"
+		}
+		if head == "UNFINISHED" {
+			head += " (a checkpoint written " + CheckpointMoment(res) + ")"
+		} else {
+			head += " (unfinished: a checkpoint written " + CheckpointMoment(res) + ")"
+		}
+	}
 	if res.Interrupted {
 		head += " (interrupted)"
 	}
@@ -85,6 +97,8 @@ func dropPhrase(res *Result) string {
 			return ""
 		case res.Interrupted:
 			return "0 dropped before the interrupt"
+		case Unfinished(res):
+			return "0 dropped by then"
 		}
 		return "0 dropped over a " + holdText(res) + " hold"
 	}

@@ -150,3 +150,17 @@ func TestProblemsNeverQuoteASecret(t *testing.T) {
 		}
 	}
 }
+
+// A value of the wrong type is quoted by its message, but not a secret in
+// it.
+func TestTypeErrorsNeverQuoteASecret(t *testing.T) {
+	t.Parallel()
+	src := "[[scenario]]\nname = \"x\"\nheaders = \"Authorization: Bearer pa55word\"\norigin = 1\n"
+	_, err := parseFile("s.toml", []byte(src))
+	if err == nil || !strings.Contains(err.Error(), "s.toml:3: headers: want an array of strings") {
+		t.Fatalf("err = %v, want the headers type error", err)
+	}
+	if strings.Contains(err.Error(), "pa55word") {
+		t.Errorf("the message quotes the credential: %v", err)
+	}
+}
