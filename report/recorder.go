@@ -29,8 +29,12 @@ const initialTimelineSeconds = 256
 // drop capacity given to NewRecorder is not exceeded and the timeline has
 // grown to the run's length.
 type Recorder struct {
-	mu        sync.Mutex
-	start     time.Time
+	mu    sync.Mutex
+	start time.Time
+	// phase is how far into its wall-clock second the run started: the
+	// timeline counts whole wall-clock seconds, so that shards that
+	// started a fraction of a second apart merge second by second exactly.
+	phase     int64
 	handshake *hdrhistogram.Histogram
 	upgraded  int64
 	failed    int64
@@ -65,6 +69,7 @@ type dropRecord struct {
 	pongWaitNs int64
 	closeCode  uint16
 	kind       event.DropKind
+	rule       event.Rule
 	pinging    bool
 }
 
@@ -79,6 +84,7 @@ type secondCounts struct {
 func NewRecorder(start time.Time, capacityHint int) *Recorder {
 	return &Recorder{
 		start:     start,
+		phase:     int64(start.Sub(start.Truncate(time.Second))),
 		handshake: NewHistogram(),
 		drops:     make([]dropRecord, 0, max(capacityHint, 0)),
 		seconds:   make([]secondCounts, 0, initialTimelineSeconds),
@@ -88,7 +94,7 @@ func NewRecorder(start time.Time, capacityHint int) *Recorder {
 // second returns the timeline slot of an event at atNs, growing the
 // timeline when the run reaches a new second. Called with r.mu held.
 func (r *Recorder) second(atNs int64) *secondCounts {
-	s := int(max(atNs, 0) / int64(time.Second))
+	s := int((max(atNs, 0) + r.phase) / int64(time.Second))
 	s = min(s, maxTimelineSeconds-1)
 	if s >= len(r.seconds) {
 		r.seconds = slices.Grow(r.seconds, s+1-len(r.seconds))[:s+1]
@@ -165,6 +171,7 @@ func (r *Recorder) Dropped(e event.Dropped) {
 		pongWaitNs: e.PongWaitNs,
 		closeCode:  e.CloseCode,
 		kind:       e.Kind,
+		rule:       e.Rule,
 		pinging:    e.Pinging,
 	})
 	r.mu.Unlock()
@@ -214,11 +221,13 @@ type Meta struct {
 	// "interrupted" when Interrupted is set, else "completed".
 	EndReason   string
 	Interrupted bool
-	// ProxyConfigs, Marks, Resources and Warnings are copied as given.
+	// ProxyConfigs, Marks, Resources, Warnings and Redacted are copied as
+	// given.
 	ProxyConfigs []ProxyConfig
 	Marks        []Mark
 	Resources    Resources
 	Warnings     []string
+	Redacted     []string
 }
 
 // Result builds the run's Result from everything recorded so far. It does
@@ -237,6 +246,7 @@ func (r *Recorder) snapshot() *Recorder {
 	defer r.mu.Unlock()
 	return &Recorder{
 		start:     r.start,
+		phase:     r.phase,
 		handshake: r.handshake.Clone(),
 		upgraded:  r.upgraded,
 		failed:    r.failed,
@@ -276,6 +286,7 @@ func (r *Recorder) result(m Meta) *Result {
 		Marks:        slices.Clone(m.Marks),
 		Resources:    m.Resources,
 		Warnings:     slices.Clone(m.Warnings),
+		Redacted:     slices.Clone(m.Redacted),
 		Expectations: []Expectation{},
 	}
 	if res.EndReason == "" {
@@ -342,6 +353,15 @@ func SortFailures(f []Failure) {
 	})
 }
 
+// ruleName is a protocol error's rule code; "unknown" when the engine did
+// not say (it always does).
+func ruleName(r event.Rule) string {
+	if n := r.Name(); n != "" {
+		return n
+	}
+	return "unknown"
+}
+
 // dropSummary builds Drops (without clusters): kinds, age and idle
 // distributions, and the event list sorted by time. It adds to clamped
 // the ages or idle times beyond the histograms' 1 h.
@@ -365,6 +385,12 @@ func (r *Recorder) dropSummary(offsetMs float64, clamped int64) (Drops, int64) {
 			names[key] = name
 		}
 		d.ByKind[name]++
+		if dr.kind == event.ProtocolError {
+			if d.ProtocolErrors == nil {
+				d.ProtocolErrors = map[string]int64{}
+			}
+			d.ProtocolErrors[ruleName(dr.rule)]++
+		}
 		if recordUs(age, dr.ageNs/1000) {
 			clamped++
 		}
@@ -390,11 +416,12 @@ func (r *Recorder) dropSummary(offsetMs float64, clamped int64) (Drops, int64) {
 }
 
 // timeline turns the per-second counters into Seconds, extended to the
-// run's end so a quiet hold still shows its seconds.
+// run's end so a quiet hold still shows its seconds. Second T is the T-th
+// wall-clock second from the one the run started in.
 func (r *Recorder) timeline(end time.Time) []Second {
 	n := len(r.seconds)
 	if !end.IsZero() {
-		if d := end.Sub(r.start); d > 0 {
+		if d := end.Sub(r.start) + time.Duration(r.phase); d > 0 {
 			secs := int((d + time.Second - 1) / time.Second)
 			n = max(n, min(secs, maxTimelineSeconds))
 		}

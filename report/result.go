@@ -35,7 +35,13 @@ type Result struct {
 	Shards int `json:"shards"`
 	// Shard is the share this run took with --shard, "I/N" (shard I of N,
 	// counted from 0); empty for a whole run.
-	Shard        string        `json:"shard,omitempty"`
+	Shard string `json:"shard,omitempty"`
+	// RunID names the run: every shard of one run carries the same (given
+	// with --run-id, derived from --start-at, or handed to its workers by
+	// --procs); a whole run gets its own at random. merge refuses results
+	// of different runs, and whole runs side by side. Empty in results of
+	// older wsholds.
+	RunID        string        `json:"run_id,omitempty"`
 	ProxyConfigs []ProxyConfig `json:"proxy_configs"`
 	// Proxy is the proxy in front as far as the run can tell (nil when
 	// nothing names one); Answers the distinct identities of the answers
@@ -56,6 +62,10 @@ type Result struct {
 	// Warnings are things the reader must know to trust the numbers
 	// (e.g. TLS verification disabled, rate not reached).
 	Warnings []string `json:"warnings,omitempty"`
+	// Redacted lists the secrets whose values this result shows as
+	// "[redacted]": "header Authorization", "URL password", "query
+	// parameter token", … (names kept, values never written).
+	Redacted []string `json:"redacted,omitempty"`
 }
 
 // ProxyConfig fingerprints a proxy configuration file given with
@@ -113,6 +123,13 @@ type Drops struct {
 	// ByKind counts drops per kind code: "eof", "reset", "close_1001",
 	// "pong_timeout", "protocol_error".
 	ByKind map[string]int64 `json:"by_kind"`
+	// ProtocolErrors counts the "protocol_error" drops by the rule of RFC
+	// 6455 the server broke: "masked_frame", "reserved_bits",
+	// "bad_opcode", "bad_length", "fragmented_control",
+	// "control_too_long", "orphan_continuation", "unfinished_message",
+	// "close_one_byte", "bad_close_code", "close_reason_utf8". Absent
+	// when there were none.
+	ProtocolErrors map[string]int64 `json:"protocol_errors,omitempty"`
 	// Age is the distribution of time since upgrade at the drop.
 	Age Latency `json:"age"`
 	// Idle is the distribution of time since the last frame at the drop.
@@ -177,7 +194,10 @@ type Cluster struct {
 	Hint string `json:"hint,omitempty"`
 }
 
-// Second is one second of the run's timeline. Upgraded, Failed and Dropped
+// Second is one second of the run's timeline: T counts whole wall-clock
+// seconds from the one the run started in (so second 0 is the part of it
+// after Start), which makes the timelines of shards that started a
+// fraction of a second apart line up exactly. Upgraded, Failed and Dropped
 // count events within that second; Alive is the number open at its end.
 type Second struct {
 	T        int   `json:"t"`
