@@ -290,20 +290,21 @@ func diedExpectation(t *testing.T, res *report.Result) report.Expectation {
 func TestProcsCheckpointAtTheIntervalAsked(t *testing.T) {
 	t.Parallel()
 	out := filepath.Join(t.TempDir(), "r.json")
-	cmd := exec.Command(os.Args[0], "run", "--procs", "2", "-c", "20", "--hold", "6s", "--checkpoint-interval", "1s",
-		"--progress-interval", "20s", "--progress", "never", "-o", out)
+	cmd := exec.Command(os.Args[0], "run", "--procs", "2", "-c", "20", "--hold", "12s", "--checkpoint-interval", "1s",
+		"--progress-interval", "60s", "--progress", "never", "-o", out)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
+	stop := func() {
 		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	}()
+		_ = cmd.Wait() // then stderr is no longer written
+	}
+	defer stop()
 	start := time.Now()
 	var seen *report.Result
-	for range 40 { // 4 s at most: the hold is 6 s
+	for range 80 { // 8 s at most: the hold is 12 s, progress (and its checkpoints) every 60 s
 		if r, err := report.ReadResultFile(out); err == nil {
 			seen = r
 			break
@@ -311,7 +312,9 @@ func TestProcsCheckpointAtTheIntervalAsked(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	if seen == nil {
-		t.Fatalf("no checkpoint in -o within %s with --checkpoint-interval 1s; stderr:\n%s", time.Since(start).Round(time.Millisecond), stderr.String())
+		took := time.Since(start).Round(time.Millisecond)
+		stop()
+		t.Fatalf("no checkpoint in -o within %s with --checkpoint-interval 1s; stderr:\n%s", took, stderr.String())
 	}
 	if seen.EndReason != "checkpoint" || seen.Verdict != "" {
 		t.Errorf("end reason %q, verdict %q; a checkpoint is neither finished nor judged", seen.EndReason, seen.Verdict)
