@@ -56,14 +56,14 @@ type Options struct {
 // Display is a progress display for one run. Its methods are safe for
 // concurrent use; after Close they do nothing.
 type Display struct {
-	w    io.Writer
-	o    Options
+	w io.Writer
+	o Options
 	// liveMode: a live area rather than plain lines. The area itself
 	// (live) starts with the first Update, so that what is printed before
 	// the run begins (a warning about the plan) comes out above it, not
 	// in the middle of a redraw.
 	liveMode, force bool
-	live           *live
+	live            *live
 
 	mu     sync.Mutex
 	prev   Snapshot
