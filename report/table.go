@@ -29,6 +29,18 @@ func VerdictLine(res *Result) string {
 	if head == "" {
 		head = "DONE"
 	}
+	if Unfinished(res) {
+		// Whatever its figures say so far, the run did not end here: never
+		// DONE or PASS.
+		if res.Verdict != "fail" {
+			head = "UNFINISHED"
+		}
+		if head == "UNFINISHED" {
+			head += " (a checkpoint written " + CheckpointMoment(res) + ")"
+		} else {
+			head += " (unfinished: a checkpoint written " + CheckpointMoment(res) + ")"
+		}
+	}
 	if res.Interrupted {
 		head += " (interrupted)"
 	}
@@ -85,6 +97,8 @@ func dropPhrase(res *Result) string {
 			return ""
 		case res.Interrupted:
 			return "0 dropped before the interrupt"
+		case Unfinished(res):
+			return "0 dropped by then"
 		}
 		return "0 dropped over a " + holdText(res) + " hold"
 	}
@@ -114,7 +128,7 @@ func dropPhrase(res *Result) string {
 	default:
 		fmt.Fprintf(&b, " at %s", secText(cl.AtMs))
 	}
-	fmt.Fprintf(&b, " ±%s (%s)", pmText(cl.SpreadMs/2), kindText(cl.Kind))
+	fmt.Fprintf(&b, " ±%s (%s)", pmText(cl.SpreadMs/2), kindTextIn(res, cl.Kind))
 	if mark := verdictMark(res, cl); mark != "" {
 		b.WriteString(" — event: " + mark)
 	} else if why := clusterWhy(res, cl); why != "" {
@@ -304,7 +318,7 @@ func dropsSection(w io.Writer, res *Result) error {
 	}
 	rows := make([][]string, 0, len(d.ByKind)+2)
 	for _, k := range sortedKinds(d.ByKind) {
-		rows = append(rows, []string{k, kindText(k), itoa(d.ByKind[k]), pct(d.ByKind[k], d.Count)})
+		rows = append(rows, []string{k, kindTextIn(res, k), itoa(d.ByKind[k]), pct(d.ByKind[k], d.Count)})
 	}
 	if err := renderTable(w, "Drops by kind", []string{"kind", "meaning", "count", "share"}, rows,
 		[]tw.Align{tw.AlignLeft, tw.AlignLeft, tw.AlignRight, tw.AlignRight}); err != nil {

@@ -22,7 +22,7 @@ type connState struct {
 	lastFrame  int64 // last frame in either direction (the upgrade counts)
 	quiet      int64 // longest silence lived through before lastFrame (see frame)
 	pingSentAt int64 // oldest unanswered ping; 0 when none
-	skip       int64 // bytes of the current data frame still to discard
+	frames     frameState
 	carry      int32 // 1 + index of a carry buffer holding a partial frame; 0 none
 	carryLen   uint8
 	open       bool
@@ -228,93 +228,53 @@ func (l *loop) readable(fd int, now int64) {
 	l.consume(fd, c, l.buf[:off+n], now)
 }
 
-// consume acts on the frames in p. It returns false if the connection ended.
-// Data frames are skipped as they arrive, never buffered: memory stays flat
-// however much a server sends.
+// consume acts on the frames in p (see nextFrame). It returns false if the
+// connection ended.
 func (l *loop) consume(fd int, c *connState, p []byte, now int64) bool {
 	for len(p) > 0 {
-		if c.skip > 0 {
-			k := min(c.skip, int64(len(p)))
-			c.skip -= k
-			p = p[k:]
-			continue
-		}
-		h, hl, ok, err := parseHeader(p)
-		if err != nil {
-			return l.protocolError(fd, c, 1002, now)
-		}
-		if !ok {
+		f, n := nextFrame(&c.frames, p)
+		switch f.kind {
+		case frameMore:
 			l.keep(c, p)
 			return true
-		}
-		if h.masked || h.rsv != 0 {
-			return l.protocolError(fd, c, 1002, now)
-		}
-		switch h.op {
-		case opContinuation, opText, opBinary:
-			if h.length > l.e.cfg.MaxFrame {
-				return l.protocolError(fd, c, 1009, now)
-			}
+		case frameBad:
+			return l.protocolError(fd, c, f.code, f.rule, now)
+		case frameData:
 			c.frame(now)
-			c.skip = h.length
-			p = p[hl:]
-		case opPing, opPong, opClose:
-			if !h.fin || h.length > maxControlPayload {
-				return l.protocolError(fd, c, 1002, now)
-			}
-			if int64(len(p)) < int64(hl)+h.length {
-				l.keep(c, p)
-				return true
-			}
-			payload := p[hl : hl+int(h.length)]
-			p = p[hl+int(h.length):]
-			switch h.op {
-			case opPing:
-				c.frame(now)
-				l.write(fd, opPong, payload)
-			case opPong:
-				c.frame(now)
-				c.pingSentAt = 0
-			case opClose:
-				// The close frame is the drop, not traffic before it: the
-				// drop's idle time is the silence that preceded it.
-				return l.closeReceived(fd, c, payload, now)
-			}
-		default:
-			return l.protocolError(fd, c, 1002, now)
+		case framePing:
+			c.frame(now)
+			l.write(fd, opPong, f.payload)
+		case framePong:
+			c.frame(now)
+			c.pingSentAt = 0
+		case frameClose:
+			// The close frame is the drop, not traffic before it: the
+			// drop's idle time is the silence that preceded it.
+			return l.closeReceived(fd, c, f, now)
 		}
+		p = p[n:]
 	}
 	return true
 }
 
-// closeReceived handles a close frame: the reply is sent (RFC 6455 §5.5.1)
-// and the socket closed; unless we started the closing, it is a drop.
-func (l *loop) closeReceived(fd int, c *connState, payload []byte, now int64) bool {
-	var code uint16 = 1005 // no status code present
-	if len(payload) >= 2 {
-		code = binary.BigEndian.Uint16(payload)
-	}
-	if len(payload) == 1 || (len(payload) >= 2 && !validCloseCode(code)) {
-		return l.protocolError(fd, c, 1002, now)
-	}
+// closeReceived handles a valid close frame: the reply is sent (RFC 6455
+// §5.5.1) and the socket closed; unless we started the closing, it is a
+// drop.
+func (l *loop) closeReceived(fd int, c *connState, f frame, now int64) bool {
 	if !c.closing {
-		reply := payload
-		if len(reply) > 2 {
-			reply = reply[:2]
-		}
-		l.write(fd, opClose, reply)
+		l.write(fd, opClose, f.payload[:min(len(f.payload), 2)])
 	}
-	l.end(fd, c, event.CloseFrame, code, now)
+	l.end(fd, c, event.CloseFrame, f.code, now)
 	return false
 }
 
-// protocolError ends a connection whose server broke the protocol, telling
-// the server why with a close frame.
-func (l *loop) protocolError(fd int, c *connState, code uint16, now int64) bool {
+// protocolError ends a connection whose server broke rule, telling the
+// server why with a close frame carrying code.
+func (l *loop) protocolError(fd int, c *connState, code uint16, rule event.Rule, now int64) bool {
 	var b [2]byte
 	binary.BigEndian.PutUint16(b[:], code)
 	l.write(fd, opClose, b[:])
-	l.end(fd, c, event.ProtocolError, 0, now)
+	l.endBroken(fd, c, rule, now)
 	return false
 }
 
@@ -336,6 +296,15 @@ func (l *loop) keep(c *connState, p []byte) {
 // end closes a connection and, unless the harness is closing it, records
 // the drop. This is where a proxy's cut becomes a number.
 func (l *loop) end(fd int, c *connState, kind event.DropKind, code uint16, now int64) {
+	l.endWith(fd, c, kind, code, event.RuleNone, now)
+}
+
+// endBroken ends a connection whose server broke rule.
+func (l *loop) endBroken(fd int, c *connState, rule event.Rule, now int64) {
+	l.endWith(fd, c, event.ProtocolError, 0, rule, now)
+}
+
+func (l *loop) endWith(fd int, c *connState, kind event.DropKind, code uint16, rule event.Rule, now int64) {
 	if !c.closing && !l.e.closing.Load() {
 		if kind == event.EOF || kind == event.CloseFrame || kind == event.ProtocolError {
 			now = max(c.lastFrame, l.arrival(fd, kind == event.EOF))
@@ -348,6 +317,7 @@ func (l *loop) end(fd int, c *connState, kind event.DropKind, code uint16, now i
 			PongWaitNs: c.pongWait(kind, now),
 			Kind:       kind,
 			CloseCode:  code,
+			Rule:       rule,
 			Pinging:    c.pinging,
 		})
 	}
