@@ -492,7 +492,8 @@ func TestOneSchedulerThreadForPlainWSTargetsOnly(t *testing.T) {
 }
 
 // A --procs run's secrets (a URL's password and token, a credential
-// header) are never written to disk, and the parent's start line does not
+// header: a Cookie, since the URL's password already makes the
+// Authorization header) are never written to disk, and the parent's start line does not
 // show them: after the parent is killed outright with the workers holding
 // connections, no file it or they left holds one.
 func TestProcsSecretsNeverReachTheDisk(t *testing.T) {
@@ -507,7 +508,7 @@ func TestProcsSecretsNeverReachTheDisk(t *testing.T) {
 	secrets := []string{"pa55word", "t0kenvalue", "hEadersecret"}
 	target := "ws://user:pa55word@" + srv.Addrs()[0].String() + "/ws?token=t0kenvalue"
 	cmd := exec.Command(os.Args[0], "run", "--procs", "2", "-c", "20", "--hold", "60s", "-o", out,
-		"--checkpoint-interval", "1s", "--progress", "never", "-H", "Authorization: Bearer hEadersecret", target)
+		"--checkpoint-interval", "1s", "--progress", "never", "-H", "Cookie: session=hEadersecret", target)
 	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
