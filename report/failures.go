@@ -87,12 +87,24 @@ func FailureHintFor(cause string, status int, example string, proxy *Proxy) stri
 	case "dns":
 		return "the host name did not resolve: check the URL's host"
 	case "bad_accept":
-		return "Sec-WebSocket-Accept does not match the key sent: something between rewrote the handshake " +
-			"or answered for another request"
+		return "the 101's Sec-WebSocket-Accept is missing, repeated or does not match the key sent (the example says which): " +
+			"something between rewrote the handshake, added its own copy, or answered for another request"
 	case "bad_upgrade":
-		return "a 101 without Upgrade: websocket and Connection: upgrade: the proxy mangled the response headers"
+		return "a 101 whose Upgrade is not websocket alone, or whose Connection lacks the token upgrade: " +
+			"the proxy mangled the response headers, or the server switched to another protocol"
+	case "bad_extensions":
+		return "the 101 selects a WebSocket extension in Sec-WebSocket-Extensions (e.g. permessage-deflate) although " +
+			"the request offered none, which browsers refuse too: make the server (or the proxy adding the header) " +
+			"select an extension only when the client's request offers it"
+	case "bad_subprotocol":
+		return "the 101's Sec-WebSocket-Protocol names a subprotocol the request did not offer, or several: " +
+			"offer the one the server selects with --subprotocol, or make the server select only from the offered list"
 	case "bad_response":
-		return "the answer was not HTTP: wrong port or protocol (e.g. a non-HTTP service, or TLS where plain was expected)"
+		return "the answer was not HTTP/1.x (the example quotes its start): wrong port or protocol " +
+			"(a non-HTTP service, TLS where plain ws:// was expected), or a broken status line"
+	case "header_too_large":
+		return "the answer's header block ran past 64 KiB without ending: an HTTP server or proxy that repeats a " +
+			"header or sends a huge cookie (no proxy relays that much with its default buffers); see its configuration"
 	}
 	return ""
 }
@@ -118,6 +130,9 @@ func httpHint(status int) string {
 			"a trailing slash); use the URL in the Location header"
 	case status == 401:
 		return "authentication required: pass credentials with -H 'Authorization: …'"
+	case status == 407:
+		return "a forward proxy on the way wants credentials: pass them with -H 'Proxy-Authorization: Basic …' " +
+			"(its Proxy-Authenticate header says which scheme)"
 	case status == 403:
 		return "forbidden, often an Origin check: set --origin to an allowed origin, or allow it in the app"
 	case status == 404:
@@ -162,6 +177,8 @@ func failureGuess(cause string, status int, example string) string {
 			return "redirect: wrong scheme or host?"
 		case status == 403:
 			return "origin check?"
+		case status == 407:
+			return "proxy wants Proxy-Authorization"
 		case status == 404:
 			return "wrong path?"
 		}
@@ -188,16 +205,28 @@ func failureGuess(cause string, status int, example string) string {
 		return "TLS failed"
 	case "dns":
 		return "host not found"
+	case "bad_extensions":
+		return "unrequested extension in the 101"
+	case "bad_subprotocol":
+		return "subprotocol not offered"
+	case "header_too_large":
+		return "answer headers over 64 KiB"
 	}
 	return ""
 }
 
-// failureSummary is "HTTP 400 (proxy stripped Upgrade/Connection?)", or,
+// failureSummary is "HTTP 400 (proxy stripped Upgrade/Connection?)" —
+// "(lighttpd stripped …)" when the proxy in front is known — or,
 // when the example's body gives another reason for refusing the upgrade,
 // "HTTP 400 (refused: bad query parameter …)".
-func failureSummary(f Failure) string {
+func failureSummary(f Failure, proxy *Proxy) string {
 	s := failureLabel(f.Cause, f.Status)
-	if g := failureGuess(f.Cause, f.Status, f.Example); g != "" {
+	g := failureGuess(f.Cause, f.Status, f.Example)
+	if proxy != nil && g == "proxy stripped Upgrade/Connection?" {
+		// The proxy in front named itself (or was stated): say which.
+		g = proxy.Title() + " stripped Upgrade/Connection?"
+	}
+	if g != "" {
 		s += fmt.Sprintf(" (%s)", g)
 	}
 	return s

@@ -161,7 +161,8 @@ func kindHint(kind string) string {
 	case "pong_timeout":
 		return "no pong within --pong-timeout: the server or proxy does not answer pings, or the path stalled"
 	case "protocol_error":
-		return "the peer sent a frame a client must reject (masked, bad opcode or oversized control frame)"
+		return "the peer broke a rule of RFC 6455 that a client must enforce (drops.protocol_errors names which): " +
+			"a server or proxy that is not speaking WebSocket correctly, or bytes injected on the path"
 	case "tls_close_notify":
 		return "TLS close_notify without a close frame: whatever terminates TLS (a proxy, a load balancer) " +
 			"ended the connection in order without closing the WebSocket, as its idle timeout or shutdown does"

@@ -93,12 +93,23 @@ func TestFailureHint(t *testing.T) {
 		{"tls", 0, "--ca"},
 		{"dns", 0, "did not resolve"},
 		{"bad_accept", 0, "Sec-WebSocket-Accept"},
-		{"bad_upgrade", 0, "Upgrade: websocket"},
+		{"bad_upgrade", 0, "Upgrade is not websocket alone"},
+		{"bad_upgrade", 0, "token upgrade"},
+		{"bad_extensions", 0, "Sec-WebSocket-Extensions"},
+		{"bad_extensions", 0, "offered none"},
+		{"bad_subprotocol", 0, "Sec-WebSocket-Protocol"},
+		{"bad_subprotocol", 0, "--subprotocol"},
+		{"header_too_large", 0, "64 KiB"},
+		{"http", 407, "Proxy-Authorization"},
 	}
 	for _, tt := range tests {
 		if h := FailureHint(tt.cause, tt.status, ""); !strings.Contains(h, tt.want) {
 			t.Errorf("FailureHint(%q, %d) = %q, want it to mention %q", tt.cause, tt.status, h, tt.want)
 		}
+	}
+	// A malformed or oversized answer is not blamed on the port alone.
+	if h := FailureHint("header_too_large", 0, ""); strings.Contains(h, "wrong port") {
+		t.Errorf("header_too_large hint blames the port: %q", h)
 	}
 	if h := FailureHint("no_such_cause", 0, ""); h != "" {
 		t.Errorf("an unknown cause gets no hint, got %q", h)

@@ -108,6 +108,7 @@ func mergeParts(results []*Result, names []string) (*Result, []*Result, []string
 	var warnings []string
 	var events []DropEvent
 	byKind := map[string]int64{}
+	var byRule map[string]int64
 	for i, r := range rs {
 		out.Scenario.Conns += r.Scenario.Conns
 		out.Scenario.Rate += r.Scenario.Rate
@@ -137,6 +138,12 @@ func mergeParts(results []*Result, names []string) (*Result, []*Result, []string
 		for k, n := range r.Drops.ByKind {
 			byKind[k] += n
 		}
+		for k, n := range r.Drops.ProtocolErrors {
+			if byRule == nil {
+				byRule = map[string]int64{}
+			}
+			byRule[k] += n
+		}
 		if int64(len(r.Drops.Events)) != r.Drops.Count {
 			return nil, nil, nil, fmt.Errorf("merge: %s has %d drops but %d drop events; merge needs every drop event to cluster them again (was the file edited or written by an older wshold?)",
 				names[i], r.Drops.Count, len(r.Drops.Events))
@@ -160,6 +167,7 @@ func mergeParts(results []*Result, names []string) (*Result, []*Result, []string
 		}
 	}
 	out.Drops.ByKind = byKind
+	out.Drops.ProtocolErrors = byRule
 
 	if out.Handshake, err = mergeLatency("handshake", rs, names, func(r *Result) Latency { return r.Handshake }); err != nil {
 		return nil, nil, nil, err

@@ -23,8 +23,9 @@ type mergeConn struct {
 }
 
 // mergeSynth makes n connections: a few failures of three causes, a
-// cluster of FIN drops at 60 s, close frames at 30 s, scattered resets,
-// and some pinging connections, all at distinct microseconds.
+// cluster of FIN drops at 60 s, close frames at 30 s, scattered resets and
+// protocol errors, and some pinging connections, all at distinct
+// microseconds.
 func mergeSynth(rng *rand.Rand, n int) []mergeConn {
 	examples := []event.Failed{
 		{Cause: "http", Status: 400, Example: "HTTP/1.1 400 Bad Request | missing Upgrade"},
@@ -53,6 +54,9 @@ func mergeSynth(rng *rand.Rand, n int) []mergeConn {
 		case 1:
 			d.Kind = event.Reset
 			d.AgeNs = (1000 + rng.Int64N(70_000)) * int64(time.Millisecond)
+			if rng.IntN(3) == 0 {
+				d.Kind, d.Rule = event.ProtocolError, event.Rule(1+rng.IntN(3))
+			}
 		}
 		d.IdleNs = d.AgeNs
 		if rng.IntN(10) == 0 {
@@ -160,8 +164,8 @@ func TestMergeOfShardsEqualsOneRun(t *testing.T) {
 			t.Fatalf("seed %d (%d conns, %d shards): merged result differs from the single run:\n%s",
 				seed, n, shards, mergeFirstDiff(got, w))
 		}
-		if single.Counts.Dropped == 0 || len(single.Drops.Clusters) == 0 || len(single.Failures) == 0 {
-			t.Fatalf("seed %d: the synthetic run should have drops, clusters and failures to merge", seed)
+		if single.Counts.Dropped == 0 || len(single.Drops.Clusters) == 0 || len(single.Failures) == 0 || len(single.Drops.ProtocolErrors) == 0 {
+			t.Fatalf("seed %d: the synthetic run should have drops, clusters, protocol errors and failures to merge", seed)
 		}
 
 		rng.Shuffle(len(results), func(i, j int) { results[i], results[j] = results[j], results[i] })

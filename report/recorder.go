@@ -73,6 +73,7 @@ type dropRecord struct {
 	pongWaitNs int64
 	closeCode  uint16
 	kind       event.DropKind
+	rule       event.Rule
 	pinging    bool
 }
 
@@ -187,6 +188,7 @@ func (r *Recorder) Dropped(e event.Dropped) {
 		pongWaitNs: e.PongWaitNs,
 		closeCode:  e.CloseCode,
 		kind:       e.Kind,
+		rule:       e.Rule,
 		pinging:    e.Pinging,
 	})
 	r.mu.Unlock()
@@ -375,6 +377,15 @@ func SortFailures(f []Failure) {
 	})
 }
 
+// ruleName is a protocol error's rule code; "unknown" when the engine did
+// not say (it always does).
+func ruleName(r event.Rule) string {
+	if n := r.Name(); n != "" {
+		return n
+	}
+	return "unknown"
+}
+
 // dropSummary builds Drops (without clusters): kinds, age and idle
 // distributions, and the event list sorted by time. It adds to clamped
 // the ages or idle times beyond the histograms' 1 h.
@@ -398,6 +409,12 @@ func (r *Recorder) dropSummary(offsetMs float64, clamped int64) (Drops, int64) {
 			names[key] = name
 		}
 		d.ByKind[name]++
+		if dr.kind == event.ProtocolError {
+			if d.ProtocolErrors == nil {
+				d.ProtocolErrors = map[string]int64{}
+			}
+			d.ProtocolErrors[ruleName(dr.rule)]++
+		}
 		if recordUs(age, dr.ageNs/1000) {
 			clamped++
 		}

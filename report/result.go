@@ -141,6 +141,13 @@ type Drops struct {
 	// ByKind counts drops per kind code: "eof", "reset", "close_1001",
 	// "pong_timeout", "protocol_error".
 	ByKind map[string]int64 `json:"by_kind"`
+	// ProtocolErrors counts the "protocol_error" drops by the rule of RFC
+	// 6455 the server broke: "masked_frame", "reserved_bits",
+	// "bad_opcode", "bad_length", "fragmented_control",
+	// "control_too_long", "orphan_continuation", "unfinished_message",
+	// "close_one_byte", "bad_close_code", "close_reason_utf8". Absent
+	// when there were none.
+	ProtocolErrors map[string]int64 `json:"protocol_errors,omitempty"`
 	// Age is the distribution of time since upgrade at the drop.
 	Age Latency `json:"age"`
 	// Idle is the distribution of time since the last frame at the drop.

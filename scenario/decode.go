@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/wshold/wshold/internal/redact"
 )
 
 // The file decoder is written against the Scenario struct's toml tags, not
@@ -98,7 +100,7 @@ func (l *loader) decodeTable(t map[string]any, s *Scenario, lines map[string]int
 		}
 		v, msg := convert(f.kind, t[k])
 		if msg != "" {
-			l.add(line, k, "%s", msg)
+			l.add(line, k, "%s", hideSecrets(msg, t[k]))
 			bad[k] = true
 			continue
 		}
@@ -242,4 +244,19 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// hideSecrets hides, in a message that quotes a value of the wrong type,
+// what the value would have carried as a secret had it been well typed: a
+// credential header's value, a URL's password or token (headers = "Authorization:
+// Bearer …" written as a string, not an array).
+func hideSecrets(msg string, v any) string {
+	s, ok := v.(string)
+	if !ok {
+		return msg
+	}
+	r := redact.New(nil)
+	r.Line(s)
+	r.URL(s)
+	return r.Scrub(msg)
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/wshold/wshold/internal/handshake"
+	"github.com/wshold/wshold/internal/proxyconf"
 	"github.com/wshold/wshold/internal/redact"
 	"github.com/wshold/wshold/internal/safefile"
 )
@@ -100,6 +101,14 @@ func (s Scenario) resolve() (*Resolved, []error) {
 	var hp []error
 	r.Header, r.Host, hp = s.requestHeaders(r.Redactor)
 	p = append(p, hp...)
+	if auth, err := handshake.URLAuthorization(r.URL, r.Header.Get("Authorization") != ""); err != nil {
+		add(problem("target", "%s: %v", strconv.Quote(r.Redactor.URL(s.Target)), err))
+	} else if auth != "" {
+		// As check sends them: the URL's credentials, hidden wherever an
+		// answer echoes them.
+		r.Redactor.Learn(auth)
+		r.Header.Set("Authorization", auth)
+	}
 	seenProto := make(map[string]bool)
 	for _, sp := range s.Subprotocols {
 		switch {
@@ -239,8 +248,8 @@ func checkHeader(h string, red *redact.Redactor) (name, value string, err error)
 	if !isToken(name) {
 		return "", "", problem("headers", "%s: %q is not a valid header name (no spaces before the colon)", shown, name)
 	}
-	if strings.ContainsAny(value, "\r\n\x00") {
-		return "", "", problem("headers", "%s: the value contains a line break or NUL; one header per entry", shown)
+	if err := handshake.CheckRequestHeader(name, strings.Trim(value, " \t")); err != nil {
+		return "", "", problem("headers", "%s: %s", shown, red.Scrub(err.Error()))
 	}
 	if why, reserved := reservedHeaders[strings.ToLower(name)]; reserved {
 		return "", "", problem("headers", "%s: %s", shown, why)
@@ -327,7 +336,10 @@ func digest(path string) (FileDigest, error) {
 	if err := safefile.Copy(h, path, safefile.MaxProxyConfig); err != nil {
 		return FileDigest{Path: path}, problem("proxy_configs", "%v", err)
 	}
-	return FileDigest{Path: path, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
+	// Read for the product and its timeouts (hints match them first); a
+	// file that cannot be read so has already failed above.
+	conf, _ := proxyconf.Read(path)
+	return FileDigest{Path: path, SHA256: hex.EncodeToString(h.Sum(nil)), Config: conf}, nil
 }
 
 func checkFile(key, path string) error {

@@ -63,6 +63,9 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
+		if err := report.JudgeUnfinished(res); err != nil {
+			return usagef("compare: %s: %w", p, err)
+		}
 		results[i] = res
 	}
 	if !fset.Changed("names") {

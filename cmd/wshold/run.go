@@ -159,7 +159,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		m = metrics.New()
 		srv, err := m.Serve(*metricsAddr)
 		if err != nil {
-			return usagef("run: --metrics-addr %s: %v", *metricsAddr, err)
+			return usagef("run: %v", err)
 		}
 		defer srv.Close()
 		if !*quiet {
@@ -185,14 +185,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	})
 	defer stop()
 
+	// The first scenario's run waits for --start-at itself, after its
+	// setup: shards whose setup takes different times still ramp together.
 	if !startTime.IsZero() {
 		if wait := time.Until(startTime); wait > 0 {
 			fmt.Fprintf(stderr, "wshold: waiting %s until --start-at %s\n", wait.Round(time.Second), *startAt)
-			select {
-			case <-time.After(wait):
-			case <-ctx.Done():
-				return errFail
-			}
 		} else if wait < -5*time.Second {
 			fmt.Fprintf(stderr, "wshold: warning: --start-at %s passed %s ago; starting now\n", *startAt, (-wait).Round(time.Second))
 		}
@@ -212,6 +209,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		}
 		opts := runner.Options{Version: version, At: ats, CommandOutput: stderr, Shard: shard.String(), RunID: id,
 			CheckpointInterval: *checkpointEvery}
+		if i == 0 {
+			opts.StartAt = startTime
+		}
 		mode := *progressMode
 		if *quiet {
 			mode = "never"
@@ -253,6 +253,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 			var se *runner.StartError
 			if errors.As(err, &se) {
 				return usagef("run %s: %v", sc.Name, err)
+			}
+			if errors.Is(err, context.Canceled) {
+				// Interrupted while waiting for --start-at: nothing ran.
+				return errFail
 			}
 			return err
 		}

@@ -66,6 +66,11 @@ func runOne(ctx context.Context, rs *scenario.Resolved, shard runner.Shard, opts
 		fmt.Fprintf(x.stderr, "wshold: %d connections over %d worker processes (about %d each) %s\n",
 			sc.Conns, plan.Workers, (sc.Conns+plan.Workers-1)/plan.Workers, where)
 	}
+	// The workers are spawned when the wait is over, so their start-up
+	// delays this ramp (a single process waits after its setup instead).
+	if err := runner.WaitUntil(ctx, opts.StartAt); err != nil {
+		return nil, err
+	}
 	var live func(*report.Result)
 	if x.mirror != nil {
 		live = x.mirror.Update

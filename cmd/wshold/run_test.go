@@ -19,15 +19,46 @@ import (
 )
 
 // --start-at holds the first connection back until a wall-clock time, so
-// shards started seconds apart ramp together.
+// shards started seconds apart ramp together: the run's clock starts at
+// that time, its setup done before it (on a Kubernetes node, reading the
+// host's sockets took some shards 2 s, which used to come after the wait).
 func TestStartAtWaitsForTheWallClock(t *testing.T) {
-	at := time.Now().Add(1500 * time.Millisecond).UTC().Format(time.RFC3339) // whole seconds: 0.5–1.5 s ahead
-	var out, errb bytes.Buffer
+	at := time.Now().Add(1500 * time.Millisecond).UTC().Truncate(time.Second) // 0.5–1.5 s ahead
+	out := filepath.Join(t.TempDir(), "r.json")
+	var stdout, errb bytes.Buffer
 	began := time.Now()
-	code := dispatch([]string{"run", "-c", "5", "--hold", "100ms", "--progress", "never", "--start-at", at}, &out, &errb)
+	code := dispatch([]string{"run", "-c", "5", "--hold", "100ms", "--progress", "never", "-o", out, "--start-at", at.Format(time.RFC3339)}, &stdout, &errb)
 	waited := time.Since(began)
 	if code != exitPass || waited < 400*time.Millisecond || !strings.Contains(errb.String(), "waiting") {
 		t.Fatalf("exit %d after %v; stderr:\n%s", code, waited, errb.String())
+	}
+	res, err := report.ReadResultFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if late := res.Start.Sub(at); late < 0 || late > time.Second {
+		t.Errorf("the run started %v after --start-at %v; want at it, well within 1 s", late, at)
+	}
+}
+
+// A shard that cannot start says so at once, not after waiting for
+// --start-at: a Job's pods fail on a bad flag in seconds (exit 2 stops the
+// Job), not when every shard was due to ramp.
+func TestStartAtChecksTheRunBeforeWaiting(t *testing.T) {
+	at := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	done := make(chan int, 1)
+	var out, errb bytes.Buffer
+	go func() {
+		done <- dispatch([]string{"run", "-c", "1", "--progress", "never", "--start-at", at,
+			"--source-ip", "192.0.2.254", "ws://127.0.0.1:1/"}, &out, &errb)
+	}()
+	select {
+	case code := <-done:
+		if code != exitUsage || !strings.Contains(errb.String(), "--source-ip 192.0.2.254") {
+			t.Errorf("exit %d, stderr %q; want 2 naming the address", code, errb.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("still waiting for --start-at after 30 s: the unusable --source-ip was not checked first")
 	}
 }
 
@@ -320,5 +351,18 @@ func TestPlanWarningComesBeforeTheRamp(t *testing.T) {
 	}
 	if !strings.Contains(out, "--source-ip 127.0.0.1-127.0.0.2") {
 		t.Errorf("the warning does not give the fix:\n%s", out)
+	}
+}
+
+// A --metrics-addr that cannot be listened on is a usage error that names
+// the flag and the address once, and what to give instead.
+func TestRunMetricsAddrErrorNamesTheFlagOnce(t *testing.T) {
+	for _, addr := range []string{"bad", "127.0.0.1:99999"} {
+		var out, errb bytes.Buffer
+		code := dispatch([]string{"run", "-c", "1", "--hold", "1s", "--progress", "never", "--metrics-addr", addr}, &out, &errb)
+		msg := errb.String()
+		if code != exitUsage || strings.Count(msg, "--metrics-addr") != 1 || !strings.Contains(msg, "--metrics-addr "+addr) || !strings.Contains(msg, "127.0.0.1:9464") {
+			t.Errorf("--metrics-addr %s: exit %d, stderr:\n%s\nwant exit 2 naming the flag and the address once, with an example", addr, code, msg)
+		}
 	}
 }

@@ -303,6 +303,13 @@ func TestRunExplainsFailedAnswers(t *testing.T) {
 			verdict: "the credentials sent were refused",
 		},
 		{
+			name:    "407 asks for Proxy-Authorization, not Authorization",
+			reply:   fixed(httpAnswer("HTTP/1.1 407 Proxy Authentication Required", []string{`Proxy-Authenticate: Basic realm="corp"`}, "")),
+			cause:   HTTPCause(407),
+			verdict: "407: a proxy on the way wants credentials (Proxy-Authorization)",
+			text:    []string{`Proxy-Authenticate: Basic realm="corp"`, "-H 'Proxy-Authorization: Basic"},
+		},
+		{
 			name:    "200: served as an ordinary page",
 			reply:   fixed(httpAnswer("HTTP/1.1 200 OK", []string{"Content-Type: text/html"}, "<html>app</html>")),
 			cause:   HTTPCause(200),

@@ -3,7 +3,6 @@ package check
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -175,12 +174,13 @@ func prepare(raw string, o Options) (*target, error) {
 func (t *target) addHeaders(o Options) error {
 	for _, line := range o.Headers {
 		name, value, ok := strings.Cut(line, ":")
-		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		// Blanks around the value go; a line break does not, to be refused.
+		name, value = strings.TrimSpace(name), strings.Trim(value, " \t")
 		if !ok || !validToken(name) {
 			return fmt.Errorf("-H %q is not a header; give it as 'Name: value'", line)
 		}
-		if strings.ContainsAny(value, "\r\n\x00") {
-			return fmt.Errorf("-H %q: the value contains a line break or NUL; give it on one line", name)
+		if err := handshake.CheckRequestHeader(name, value); err != nil {
+			return fmt.Errorf("-H %q: %w", name, err)
 		}
 		canon := http.CanonicalHeaderKey(name)
 		if why, bad := reserved[canon]; bad {
@@ -198,7 +198,7 @@ func (t *target) addHeaders(o Options) error {
 				return errors.New("-H Origin: and --origin both given; give the origin once")
 			}
 			t.origin = value
-		case "Authorization", "Cookie":
+		case "Authorization", "Proxy-Authorization", "Cookie":
 			t.sentAuth = true
 		}
 		if t.redact.Secret(name) {
@@ -213,11 +213,13 @@ func (t *target) addHeaders(o Options) error {
 		t.origin = o.Origin
 		t.header = append(t.header, Header{Name: "Origin", Value: o.Origin})
 	}
-	// Credentials in the URL are sent the way curl sends them; a
-	// WebSocket client would otherwise silently drop them.
-	if ui := t.u.User; ui != nil && !t.has("Authorization") {
-		pw, _ := ui.Password()
-		v := "Basic " + base64.StdEncoding.EncodeToString([]byte(ui.Username()+":"+pw))
+	// Credentials in the URL are sent as run sends them.
+	v, err := handshake.URLAuthorization(t.u, t.has("Authorization"))
+	if err != nil {
+		return err
+	}
+	if v != "" {
+		pw, _ := t.u.User.Password()
 		t.redact.Learn(v)
 		t.redact.Learn(pw)
 		t.header = append(t.header, Header{Name: "Authorization", Value: v})

@@ -4,6 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
@@ -12,70 +15,57 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gobwas/ws"
 	"golang.org/x/sys/unix"
 
 	"github.com/wshold/wshold/internal/event"
+	"github.com/wshold/wshold/internal/handshake"
 	"github.com/wshold/wshold/internal/identify"
+	"github.com/wshold/wshold/internal/tlsrecord"
 )
 
-// attempt opens ws:// connection i with gobwas/ws's dialer, a goroutine per
-// attempt: the way both schemes were opened before the loops did ws://
-// handshakes and tlsdial.go wss:// ones, kept for tests that hold the
-// loops' handshake to gobwas/ws. intended is its slot in the rate schedule:
-// latency is measured from there, not from when the harness got round to
-// it, so a harness that falls behind shows up as latency instead of hiding
-// it (no coordinated omission).
+// attempt opens connection i with a goroutine of its own, for as long as
+// its handshake lasts: wss:// (crypto/tls's handshake cannot be driven by
+// readiness: an EAGAIN in the middle of it is a sticky error), and ws://
+// when a test holds the loops to this path. At most MaxInFlight run at
+// once. Once upgraded, the bare descriptor goes to a loop — for wss://
+// with the connection's record protection, taken from crypto/tls through
+// a tlsrecord.Tap (tlsloop_linux.go) — and nothing of the attempt
+// (goroutine, net.Conn, tls.Conn, certificates) outlives it. intended is
+// its slot in the rate schedule: latency is measured from there, not from
+// when the harness got round to it, so a harness that falls behind shows
+// up as latency instead of hiding it (no coordinated omission).
 func (e *engine) attempt(ctx context.Context, i int, intended time.Time) {
-	var captured string
-	var answer *identify.Answer
-	var hdr headerRecorder
-	d := ws.Dialer{
-		Timeout:   e.cfg.HandshakeTimeout,
-		Header:    ws.HandshakeHeaderHTTP(e.cfg.Header),
-		Protocols: e.cfg.Subprotocols,
-		// The run's context reaches the connect through NetDial; the
-		// upgrade itself is bounded by Timeout. Handing Dial a context
-		// that can be cancelled would cost a watcher goroutine per attempt.
-		NetDial: func(_ context.Context, network, addr string) (net.Conn, error) {
-			dctx, cancel := context.WithTimeout(ctx, e.cfg.HandshakeTimeout)
-			defer cancel()
-			if e.dialAddr != "" {
-				addr = e.dialAddr
-			}
-			return e.netDial(i)(dctx, network, addr)
-		},
-		OnStatusError: func(status int, reason []byte, resp io.Reader) {
-			raw, _ := io.ReadAll(io.LimitReader(resp, maxResponse))
-			captured = describeResponse(bytes.NewReader(raw))
-			answer = e.answers.of(raw, e.cfg.Scrub)
-		},
-		OnHeader: hdr.header,
-	}
 	began := e.now()
-	conn, br, _, err := d.Dial(context.Background(), e.target)
+	d, err := e.dialUpgrade(ctx, i)
 	if err != nil && ctx.Err() != nil {
 		err = fmt.Errorf("%w: %w", context.Canceled, err)
 	}
 	if err != nil {
-		if conn != nil {
-			conn.Close()
+		var id *identify.Answer
+		if d.a != nil && d.a.status != 0 {
+			id = e.answers.of(d.a.buf, e.cfg.Scrub)
 		}
-		e.failAnswer(err, captured, answer)
+		e.failAnswer(err, d.captured, id)
 		return
 	}
-	answer = e.answers.of(hdr.raw(), e.cfg.Scrub)
-	upgradedAt := max(began, e.now()-sinceLastData(conn))
-	latency := upgradedAt - intended.Sub(e.start).Nanoseconds()
-	var early []byte
-	if br != nil {
-		// The server wrote frames right behind its 101 and gobwas read them
-		// into its buffer; they are part of the connection's life.
-		early, _ = br.Peek(br.Buffered())
-		early = append([]byte(nil), early...)
-		ws.PutReader(br)
+	upgradedAt := max(began, d.judged-sinceLastData(d.raw))
+	ev := event.Upgraded{
+		AtNs: upgradedAt, LatencyNs: upgradedAt - intended.Sub(e.start).Nanoseconds(),
+		ConnectNs: d.connected - began, UpgradeNs: d.judged - d.connected,
+		Answer: e.answers.of(d.a.buf[:len(d.a.buf)-len(d.early)], e.cfg.Scrub),
 	}
-	fd, err := detach(conn)
+	var st *tlsrecord.State
+	if d.tc != nil {
+		cs := d.tc.ConnectionState()
+		if st, err = d.tap.State(cs); err != nil {
+			d.raw.Close()
+			e.failAnswer(fmt.Errorf("holding the connection outside crypto/tls (%s, %s): %w",
+				tls.VersionName(cs.Version), tls.CipherSuiteName(cs.CipherSuite), err), "", nil)
+			return
+		}
+		ev.TLSNs, ev.UpgradeNs, ev.Resumed = d.secured-d.connected, d.judged-d.secured, cs.DidResume
+	}
+	fd, err := detach(d.raw)
 	if err != nil {
 		cause, _ := classify(err)
 		e.sink.Failed(event.Failed{AtNs: e.now(), Cause: cause, Example: "taking over the socket: " + err.Error()})
@@ -87,8 +77,156 @@ func (e *engine) attempt(ctx context.Context, i int, intended time.Time) {
 		e.sink.Failed(event.Failed{AtNs: e.now(), Cause: "emfile", Example: "descriptor beyond the open-files limit seen at start"})
 		return
 	}
-	e.sink.Upgraded(event.Upgraded{AtNs: upgradedAt, LatencyNs: latency, Answer: answer})
-	e.loopFor(fd).add(fd, upgradedAt, e.cfg.pings(i), early)
+	e.sink.Upgraded(ev)
+	if st != nil {
+		e.loopFor(fd).addTLS(fd, upgradedAt, e.cfg.pings(i), d.early, st)
+		return
+	}
+	e.loopFor(fd).add(fd, upgradedAt, e.cfg.pings(i), d.early)
+}
+
+// dialed is an attempt's connection as far as dialUpgrade took it.
+type dialed struct {
+	raw net.Conn // the TCP connection
+	// For wss://: the TLS connection over tap, over raw.
+	tc  *tls.Conn
+	tap *tlsrecord.Tap
+	// a is the answer as received (nil if none was awaited); early is
+	// what the server sent behind its 101; captured describes a refusal.
+	a        *answer
+	early    []byte
+	captured string
+	// When the connect, the TLS handshake and the judging of the answer
+	// ended, ns since the run's start.
+	connected, secured, judged int64
+}
+
+// dialUpgrade connects (and for wss:// does the TLS handshake), sends the
+// request the loops send, and reads the answer until the judge decides it,
+// all within the handshake timeout. The run's context reaches the connect;
+// past it, an interrupt moves the deadline to now (interruptDials): a
+// watcher goroutine per attempt would cost more. On error the connection
+// is closed.
+func (e *engine) dialUpgrade(ctx context.Context, i int) (d dialed, err error) {
+	deadline := time.Now().Add(e.cfg.HandshakeTimeout)
+	dctx, cancel := context.WithDeadline(ctx, deadline)
+	d.raw, err = e.netDial(i)(dctx, "tcp", hostPort(e.cfg.URL))
+	cancel()
+	if err != nil {
+		return d, err
+	}
+	d.connected = e.now()
+	// Before track: an interrupt moves the deadline to now.
+	_ = d.raw.SetDeadline(deadline)
+	if !e.track(d.raw) {
+		d.raw.Close()
+		return d, context.Canceled
+	}
+	defer func() {
+		e.untrack(d.raw)
+		if err != nil {
+			d.raw.Close()
+		}
+	}()
+	var conn net.Conn = d.raw
+	// A read through a Tap's tls.Conn stops at a record's end; a buffer
+	// of a whole record's size takes each record whole, so nothing of the
+	// answer or what follows it is left inside crypto/tls.
+	buf := make([]byte, 4096)
+	if e.cfg.URL.Scheme == "wss" {
+		d.tap = tlsrecord.NewTap(d.raw)
+		d.tc = tls.Client(d.tap, d.tap.Config(e.tls, e.sessions))
+		if err := d.tc.Handshake(); err != nil {
+			return d, err
+		}
+		d.tap.HandshakeDone()
+		d.secured = e.now()
+		conn = d.tc
+		buf = make([]byte, tlsrecord.MaxPlaintext)
+	}
+	var nonce [16]byte
+	_, _ = rand.Read(nonce[:])
+	key := base64.StdEncoding.EncodeToString(nonce[:])
+	if _, err := io.WriteString(conn, e.dst.reqHead+key+e.dst.reqTail); err != nil {
+		return d, err
+	}
+	d.a = &answer{offer: handshake.Offer{Key: key, Protocols: e.cfg.Subprotocols}}
+	for {
+		n, rerr := conn.Read(buf)
+		if n > 0 {
+			if done, early, captured, err := d.a.add(buf[:n]); done {
+				d.judged, d.captured = e.now(), captured
+				if err == nil {
+					_ = d.raw.SetDeadline(time.Time{})
+					d.early = bytes.Clone(early)
+				}
+				return d, err
+			}
+		}
+		if rerr != nil {
+			captured, err := d.a.ended(rerr)
+			d.captured = captured
+			return d, err
+		}
+	}
+}
+
+// tlsConfig is the run's TLS configuration as a browser would make it for
+// a WebSocket: the server name (SNI, and the name the certificate must
+// carry) is the host the request names (the URL's, or Host's); ALPN offers
+// http/1.1 alone; and, unless the configuration says otherwise, TLS 1.2
+// offers the AEAD suites whose records the loops carry (tlsrecord.Suites12).
+func tlsConfig(cfg *Config) *tls.Config {
+	c := &tls.Config{}
+	if cfg.TLS != nil {
+		c = cfg.TLS.Clone()
+	}
+	if c.ServerName == "" {
+		host := cfg.URL.Host
+		if cfg.Host != "" {
+			host = cfg.Host
+		}
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		c.ServerName = strings.Trim(host, "[]")
+	}
+	if c.NextProtos == nil {
+		c.NextProtos = []string{"http/1.1"}
+	}
+	if c.CipherSuites == nil {
+		c.CipherSuites = tlsrecord.Suites12()
+	}
+	return c
+}
+
+// track notes a connection whose handshake is in flight, so that an
+// interrupt can end it at once; false means the run is already
+// interrupted.
+func (e *engine) track(c net.Conn) bool {
+	e.hsMu.Lock()
+	defer e.hsMu.Unlock()
+	if e.ctx.Err() != nil {
+		return false
+	}
+	e.handshakes[c] = struct{}{}
+	return true
+}
+
+func (e *engine) untrack(c net.Conn) {
+	e.hsMu.Lock()
+	delete(e.handshakes, c)
+	e.hsMu.Unlock()
+}
+
+// interruptDials ends the handshakes in flight in their goroutines: their
+// deadline passes now, and each fails as interrupted.
+func (e *engine) interruptDials() {
+	e.hsMu.Lock()
+	defer e.hsMu.Unlock()
+	for c := range e.handshakes {
+		_ = c.SetDeadline(time.Now())
+	}
 }
 
 // netDial returns the dial function for attempt i: plain, or bound to one of
@@ -162,9 +300,6 @@ func describeResponse(r io.Reader) string {
 	fmt.Fprintf(&b, "%s %s", resp.Proto, resp.Status)
 	if s := resp.Header.Get("Server"); s != "" {
 		fmt.Fprintf(&b, "; Server: %s", s)
-	}
-	if v := resp.Header.Get("Via"); v != "" {
-		fmt.Fprintf(&b, "; Via: %s", v)
 	}
 	body := make([]byte, 512)
 	n, _ := io.ReadFull(io.LimitReader(resp.Body, int64(len(body))), body)

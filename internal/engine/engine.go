@@ -30,25 +30,22 @@ type Outcome struct {
 }
 
 type engine struct {
-	cfg Config
-	// target is the URL gobwas/ws dials, with cfg.Host as its host when
-	// set (gobwas writes Host from the URL); dialAddr, when set, is where
-	// the connection really goes: the URL's host:port.
-	target, dialAddr string
-	start            time.Time
-	sink             event.Sink
-	dialer           net.Dialer
-	ctx              context.Context
+	cfg    Config
+	tls    *tls.Config // for wss://: see tlsConfig
+	start  time.Time
+	sink   event.Sink
+	dialer net.Dialer
+	ctx    context.Context
 
 	// raw: plain ws:// handshakes run in the loops (upgrade_linux.go)
-	// instead of a goroutine each with gobwas/ws.
+	// instead of a goroutine each (dial.go).
 	raw     bool
 	dst     dest
 	ramping atomic.Bool
 
-	// secure: wss:// handshakes run in a goroutine each (tlsdial.go).
-	secure     bool
-	tlsConf    *tls.Config
+	// For the handshakes that have a goroutine each (wss://): the TLS
+	// sessions to resume (--tls-resume), and the connections in flight,
+	// which an interrupt ends at once.
 	sessions   *tlsrecord.SessionCache
 	hsMu       sync.Mutex
 	handshakes map[net.Conn]struct{}
@@ -73,19 +70,17 @@ func Run(ctx context.Context, cfg Config, start time.Time, sink event.Sink) (Out
 	if err := cfg.withDefaults(); err != nil {
 		return Outcome{}, err
 	}
-	e := &engine{cfg: cfg, target: cfg.URL.String(), start: start, sink: sink, ctx: ctx}
-	if cfg.Host != "" {
-		u := *cfg.URL
-		u.Host = cfg.Host
-		e.target, e.dialAddr = u.String(), hostPort(cfg.URL)
+	e := &engine{cfg: cfg, start: start, sink: sink, ctx: ctx, handshakes: map[net.Conn]struct{}{}}
+	e.dst.reqHead, e.dst.reqTail = upgradeRequest(&e.cfg)
+	if cfg.URL.Scheme == "wss" {
+		e.tls = tlsConfig(&e.cfg)
+		if cfg.TLSResume {
+			e.sessions = tlsrecord.NewSessionCache(16)
+		}
 	}
-	e.raw = cfg.URL.Scheme == "ws" && !cfg.viaGobwas
-	e.secure = cfg.URL.Scheme == "wss"
-	switch {
-	case e.raw:
+	e.raw = cfg.URL.Scheme == "ws" && !cfg.blocking
+	if e.raw {
 		e.prepareRaw(ctx)
-	case e.secure:
-		e.prepareTLS()
 	}
 	// Before the loops start: none may go to sleep for good before the
 	// first handshake is handed to it (see loop.timeout).
@@ -135,11 +130,8 @@ func (e *engine) ramp(ctx context.Context) {
 	select {
 	case <-done:
 	case <-ctx.Done():
-		if e.secure {
-			e.interruptTLS()
-		} else {
-			e.interruptHandshakes()
-		}
+		e.interruptHandshakes()
+		e.interruptDials()
 		<-done
 	}
 }
@@ -193,10 +185,6 @@ func (e *engine) startAttempts(ctx context.Context, s *slots, rampStart time.Tim
 		}
 		go func() {
 			defer s.release()
-			if e.secure {
-				e.attemptTLS(ctx, i, intended)
-				return
-			}
 			e.attempt(ctx, i, intended)
 		}()
 	}

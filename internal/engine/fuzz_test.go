@@ -2,7 +2,9 @@ package engine
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/binary"
+	"net"
 	"net/url"
 	"sync"
 	"testing"
@@ -11,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wshold/wshold/internal/event"
+	"github.com/wshold/wshold/internal/tlsrecord"
 )
 
 // Whatever a server (or anything on the path) sends after the 101, the
@@ -48,7 +51,7 @@ func newFuzzConn(t *testing.T) *fuzzConn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{MaxFrame: 1 << 20}
+	cfg := Config{}
 	cfg.URL, _ = url.Parse("ws://127.0.0.1/")
 	if err := cfg.withDefaults(); err != nil {
 		t.Fatal(err)
@@ -84,6 +87,7 @@ type outcome struct {
 	open bool
 	kind event.DropKind
 	code uint16
+	rule event.Rule
 }
 
 func (c *fuzzConn) outcome(t *testing.T) outcome {
@@ -93,7 +97,7 @@ func (c *fuzzConn) outcome(t *testing.T) outcome {
 		if len(c.sink.drops) != 0 {
 			t.Fatalf("connection open but %d drops recorded", len(c.sink.drops))
 		}
-		if st.carry != 0 && int(st.carryLen) > carryCap || st.skip < 0 {
+		if st.carry != 0 && int(st.carryLen) > carryCap || st.frames.skip < 0 {
 			t.Fatalf("connection state out of bounds: %+v", st)
 		}
 		return outcome{open: true}
@@ -110,7 +114,10 @@ func (c *fuzzConn) outcome(t *testing.T) outcome {
 	if d.Kind == event.CloseFrame && d.CloseCode != 1005 && !validCloseCode(d.CloseCode) {
 		t.Fatalf("close frame with invalid code %d recorded as a close, want protocol_error", d.CloseCode)
 	}
-	return outcome{kind: d.Kind, code: d.CloseCode}
+	if (d.Kind == event.ProtocolError) != (d.Rule != event.RuleNone) || d.Rule.Name() == "unknown" {
+		t.Fatalf("drop %s with rule %d (%q): every protocol error, and only those, names a known rule", d.Kind.Name(d.CloseCode), d.Rule, d.Rule.Name())
+	}
+	return outcome{kind: d.Kind, code: d.CloseCode, rule: d.Rule}
 }
 
 // drainPeer reads what the engine wrote back (pongs, close frames), so that
@@ -172,7 +179,87 @@ func FuzzConsume(f *testing.F) {
 		if a != b {
 			t.Fatalf("read whole: %+v; read in chunks of %d: %+v", a, size, b)
 		}
+
+		// Over wss://, the same bytes cut into TLS records of chunk bytes:
+		// the records are opened on the loop and go to the same frame
+		// path, so it decides the same.
+		if c := wssOutcome(t, data, size); c != a {
+			t.Fatalf("ws://: %+v; wss:// in records of %d: %+v", a, size, c)
+		}
 	})
+}
+
+var (
+	fuzzTLSOnce          sync.Once
+	fuzzClient, fuzzPeer tlsrecord.State
+)
+
+// wssOutcome holds one wss:// connection on a loop, over loopback TCP, and
+// has its server end send data sealed in records of size bytes. The
+// record protection is one handshake's, copied for each call (a State is
+// plain values: keys that never change and sequence numbers).
+func wssOutcome(t *testing.T, data []byte, size int) outcome {
+	t.Helper()
+	fuzzTLSOnce.Do(func() {
+		h := newTLSHeld(t, Config{}, tls.VersionTLS13)
+		fuzzClient, fuzzPeer = *h.l.tlss[h.c.tls-1], *h.st
+	})
+	client, peer := fuzzClient, fuzzPeer
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err := detach(accepted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(server)
+	fd, err := detach(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{}
+	cfg.URL, _ = url.Parse("wss://127.0.0.1/")
+	_ = cfg.withDefaults()
+	sink := &dropLog{}
+	e := &engine{cfg: cfg, start: time.Now(), sink: sink, conns: make([]connState, max(fd, server)+1)}
+	l, err := newLoop(e, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.loops = []*loop{l}
+	defer func() {
+		if e.conns[fd].open {
+			rawClose(fd)
+		}
+		unix.Close(l.epfd)
+		unix.Close(l.wake)
+	}()
+	l.addTLS(fd, e.now(), false, nil, &client)
+	c := &fuzzConn{l: l, fd: fd, sink: sink}
+	drain := make([]byte, 64<<10)
+	for p := data; len(p) > 0 && c.open(); {
+		k := min(size, len(p))
+		if _, err := unix.Write(server, peer.Seal(nil, tlsrecord.TypeApplicationData, p[:k])); err != nil {
+			t.Fatal(err)
+		}
+		p = p[k:]
+		l.mu.Lock()
+		l.readable(fd, unix.EPOLLIN, e.now())
+		l.mu.Unlock()
+		// What the client sent back (pongs, a close) is not looked at.
+		_, _ = unix.Read(server, drain)
+	}
+	return c.outcome(t)
 }
 
 func FuzzParseHeader(f *testing.F) {
@@ -240,5 +327,10 @@ func fuzzFrameSeeds() [][]byte {
 		{0x09, 0x00},                  // fragmented ping
 		append([]byte{0x89, 126, 0x00, 0x7E}, make([]byte, 126)...),                                // ping over 125 bytes
 		append(bytes.Repeat([]byte{0x82, 0x02, 0, 0}, 8), 0x89, 0x01, 'z', 0x88, 0x02, 0x03, 0xE8), // data, ping, close
+		{0x80, 0x01, 'x'},                                          // continuation with no message begun
+		{0x01, 0x01, 'a', 0x81, 0x01, 'b'},                         // a new message inside a fragmented one
+		{0x01, 0x01, 'a', 0x89, 0x00, 0x80, 0x01, 'b', 0x88, 0x00}, // fragments around a ping, then close
+		{0x88, 0x04, 0x03, 0xE8, 0xff, 0xfe},                       // close reason not UTF-8
+		append(ext64(0x82, 17<<20), 0xAA),                          // 17 MiB frame, begun
 	}
 }

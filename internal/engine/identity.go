@@ -42,27 +42,3 @@ func (c *answerCache) of(raw []byte, scrub func(string) string) *identify.Answer
 	c.m[k] = a
 	return a
 }
-
-// headerRecorder rebuilds the header block of a 101 that gobwas/ws read,
-// from its OnHeader callback (which sees every header but the three it
-// checks itself), so that wss answers are identified too.
-type headerRecorder struct {
-	buf []byte
-}
-
-func (h *headerRecorder) header(k, v []byte) error {
-	if len(h.buf) == 0 {
-		h.buf = append(h.buf, "HTTP/1.1 101 Switching Protocols\r\n"...)
-	}
-	if len(h.buf) < 8<<10 {
-		h.buf = append(append(append(append(h.buf, k...), ": "...), v...), "\r\n"...)
-	}
-	return nil
-}
-
-func (h *headerRecorder) raw() []byte {
-	if len(h.buf) == 0 {
-		return nil
-	}
-	return append(h.buf, "\r\n"...)
-}

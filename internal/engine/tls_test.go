@@ -57,9 +57,9 @@ func loopbackCert(t testing.TB) tls.Certificate {
 	return testCert
 }
 
-// startTLSServer is startServer behind TLS: behave gets the *tls.Conn,
+// startWSSServer is startServer behind TLS: behave gets the *tls.Conn,
 // after its handshake. cfg may be nil.
-func startTLSServer(t *testing.T, cfg *tls.Config, behave func(s *testServer, c *tls.Conn)) *testServer {
+func startWSSServer(t *testing.T, cfg *tls.Config, behave func(s *testServer, c *tls.Conn)) *testServer {
 	t.Helper()
 	if cfg == nil {
 		cfg = &tls.Config{}
@@ -139,7 +139,7 @@ func closeCounter(mu *sync.Mutex, closes *[]int) func(s *testServer, c *tls.Conn
 func TestWSSIsHeldOnTheLoopsAndClosedOnce(t *testing.T) {
 	var mu sync.Mutex
 	var closes []int
-	srv := startTLSServer(t, nil, closeCounter(&mu, &closes))
+	srv := startWSSServer(t, nil, closeCounter(&mu, &closes))
 	var during int
 	cfg := Config{URL: wssURL(srv), Conns: 100, Rate: 1000, Hold: time.Second, TLS: insecure(), Loops: 2,
 		OnHoldStart: func(time.Time) {
@@ -183,18 +183,17 @@ func TestWSSIsHeldOnTheLoopsAndClosedOnce(t *testing.T) {
 
 // The handshake of a wss:// connection is measured in its three phases.
 // They are timed by the harness as it sees each end, the latency by the
-// kernel's clock (to the millisecond): their sum is never less than the
-// latency, and more only by the harness's own delays.
+// kernel's clock (to the millisecond) from the attempt's slot: the connect
+// and the TLS handshake are over before the 101 arrives.
 func TestWSSHandshakePhases(t *testing.T) {
-	srv := startTLSServer(t, nil, func(s *testServer, c *tls.Conn) { echo(s, c) })
+	srv := startWSSServer(t, nil, func(s *testServer, c *tls.Conn) { echo(s, c) })
 	s, _ := run(t, Config{URL: wssURL(srv), Conns: 20, Hold: 100 * time.Millisecond, TLS: insecure()})
 	if len(s.upgraded) != 20 {
 		t.Fatalf("upgraded %d, failures %v", len(s.upgraded), s.failed)
 	}
 	for _, u := range s.upgraded {
-		sum := time.Duration(u.ConnectNs + u.TLSNs + u.UpgradeNs)
-		if u.ConnectNs <= 0 || u.TLSNs <= 0 || u.UpgradeNs <= 0 || (sum-time.Duration(u.LatencyNs)).Abs() > 20*time.Millisecond {
-			t.Fatalf("phases %+v: want each positive and their sum the latency", u)
+		if u.ConnectNs <= 0 || u.TLSNs <= 0 || u.UpgradeNs <= 0 || u.ConnectNs+u.TLSNs > u.LatencyNs+int64(2*time.Millisecond) {
+			t.Fatalf("phases %+v: want each positive, connect and TLS within the latency", u)
 		}
 	}
 }
@@ -202,7 +201,7 @@ func TestWSSHandshakePhases(t *testing.T) {
 func TestWSSPingsPongsAndPongTimeout(t *testing.T) {
 	t.Run("server pings are answered with masked pongs", func(t *testing.T) {
 		pongs := make(chan bool, 10)
-		srv := startTLSServer(t, nil, func(s *testServer, c *tls.Conn) {
+		srv := startWSSServer(t, nil, func(s *testServer, c *tls.Conn) {
 			if _, err := ws.Upgrade(c); err != nil {
 				return
 			}
@@ -228,7 +227,7 @@ func TestWSSPingsPongsAndPongTimeout(t *testing.T) {
 		}
 	})
 	t.Run("client pings reach the server", func(t *testing.T) {
-		srv := startTLSServer(t, nil, func(s *testServer, c *tls.Conn) { echo(s, c) })
+		srv := startWSSServer(t, nil, func(s *testServer, c *tls.Conn) { echo(s, c) })
 		s, _ := run(t, Config{URL: wssURL(srv), Conns: 10, Hold: 700 * time.Millisecond, Ping: 100 * time.Millisecond, PongTimeout: 300 * time.Millisecond, TLS: insecure()})
 		srv.mu.Lock()
 		defer srv.mu.Unlock()
@@ -237,7 +236,7 @@ func TestWSSPingsPongsAndPongTimeout(t *testing.T) {
 		}
 	})
 	t.Run("unanswered pings end as pong_timeout", func(t *testing.T) {
-		srv := startTLSServer(t, nil, func(s *testServer, c *tls.Conn) {
+		srv := startWSSServer(t, nil, func(s *testServer, c *tls.Conn) {
 			if _, err := ws.Upgrade(c); err != nil {
 				return
 			}
@@ -264,7 +263,7 @@ func TestWSSSlowFrameIsNotADrop(t *testing.T) {
 		at   int // where the frame is cut
 	}{{"payload late", 4}, {"header cut", 1}} {
 		t.Run(split.name, func(t *testing.T) {
-			srv := startTLSServer(t, nil, func(s *testServer, c *tls.Conn) {
+			srv := startWSSServer(t, nil, func(s *testServer, c *tls.Conn) {
 				if _, err := ws.Upgrade(c); err != nil {
 					return
 				}
@@ -326,7 +325,7 @@ func TestWSSDropKinds(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := startTLSServer(t, nil, func(s *testServer, c *tls.Conn) {
+			srv := startWSSServer(t, nil, func(s *testServer, c *tls.Conn) {
 				if _, err := ws.Upgrade(c); err != nil {
 					return
 				}

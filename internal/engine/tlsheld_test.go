@@ -178,7 +178,7 @@ func BenchmarkSteadyStateWSSDiscardData(b *testing.B) {
 		h.send(b, tlsrecord.TypeApplicationData, wssData)
 		h.readable()
 	}
-	if !h.c.open || h.c.skip != 0 {
+	if !h.c.open || h.c.frames.skip != 0 {
 		b.Fatal("data frames were not consumed whole")
 	}
 }

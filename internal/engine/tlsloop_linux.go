@@ -70,7 +70,7 @@ func (l *loop) readRecords(fd int, c *connState, ev uint32, now int64) {
 	for {
 		_, length, ok := tlsrecord.Header(l.raw[off:n])
 		if ok && length > tlsrecord.MaxRecord-tlsrecord.HeaderLen {
-			l.tlsFailed(fd, c, tlsrecord.AlertRecordOverflow, now)
+			l.tlsFailed(fd, c, tlsrecord.AlertRecordOverflow, event.RuleTLSRecordOverflow, now)
 			return
 		}
 		if !ok || off+tlsrecord.HeaderLen+length > n {
@@ -114,11 +114,11 @@ func (l *loop) openRecord(fd int, c *connState, st *tlsrecord.State, rec []byte,
 	typ, plain, err := st.Open(l.buf[:carry], rec)
 	switch {
 	case errors.Is(err, tlsrecord.ErrOverflow):
-		return l.tlsFailed(fd, c, tlsrecord.AlertRecordOverflow, now)
+		return l.tlsFailed(fd, c, tlsrecord.AlertRecordOverflow, event.RuleTLSRecordOverflow, now)
 	case errors.Is(err, tlsrecord.ErrUnexpected):
-		return l.tlsFailed(fd, c, tlsrecord.AlertUnexpectedMessage, now)
+		return l.tlsFailed(fd, c, tlsrecord.AlertUnexpectedMessage, event.RuleTLSUnexpected, now)
 	case err != nil:
-		return l.tlsFailed(fd, c, tlsrecord.AlertBadRecordMAC, now)
+		return l.tlsFailed(fd, c, tlsrecord.AlertBadRecordMAC, event.RuleTLSBadRecord, now)
 	}
 	switch typ {
 	case tlsrecord.TypeApplicationData:
@@ -128,7 +128,7 @@ func (l *loop) openRecord(fd int, c *connState, st *tlsrecord.State, rec []byte,
 		desc, ok := tlsrecord.Alert(plain[carry:])
 		switch {
 		case !ok:
-			return l.tlsFailed(fd, c, tlsrecord.AlertDecodeError, now)
+			return l.tlsFailed(fd, c, tlsrecord.AlertDecodeError, event.RuleTLSBadAlert, now)
 		case desc == tlsrecord.AlertCloseNotify:
 			l.end(fd, c, event.CloseNotify, 0, now)
 		default:
@@ -137,27 +137,27 @@ func (l *loop) openRecord(fd int, c *connState, st *tlsrecord.State, rec []byte,
 		return false
 	case tlsrecord.TypeHandshake:
 		if err := st.Handshake(plain[carry:]); err != nil {
-			return l.tlsFailed(fd, c, tlsrecord.AlertUnexpectedMessage, now)
+			return l.tlsFailed(fd, c, tlsrecord.AlertUnexpectedMessage, event.RuleTLSUnexpected, now)
 		}
 		if st.UpdateWanted() {
 			out, err := st.AppendKeyUpdate(l.rec[:0], false)
 			if err != nil || !l.push(fd, c, out) {
-				return l.tlsFailed(fd, c, tlsrecord.AlertUnexpectedMessage, now)
+				return l.blocked(fd, c, now)
 			}
 		}
 		return true
 	}
-	return l.tlsFailed(fd, c, tlsrecord.AlertUnexpectedMessage, now)
+	return l.tlsFailed(fd, c, tlsrecord.AlertUnexpectedMessage, event.RuleTLSUnexpected, now)
 }
 
-// tlsFailed ends a connection whose server broke TLS, telling it why with
-// a fatal alert.
-func (l *loop) tlsFailed(fd int, c *connState, desc byte, now int64) bool {
+// tlsFailed ends a connection whose server broke rule, a rule of TLS,
+// telling it why with a fatal alert desc.
+func (l *loop) tlsFailed(fd int, c *connState, desc byte, rule event.Rule, now int64) bool {
 	st := l.tlss[c.tls-1]
 	if c.pend == 0 {
 		_, _ = rawWrite(fd, st.AppendAlert(l.rec[:0], desc))
 	}
-	l.end(fd, c, event.ProtocolError, 0, now)
+	l.endBroken(fd, c, rule, now)
 	return false
 }
 

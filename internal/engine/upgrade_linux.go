@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wshold/wshold/internal/event"
+	"github.com/wshold/wshold/internal/handshake"
 	"github.com/wshold/wshold/internal/identify"
 )
 
@@ -33,7 +34,7 @@ import (
 type dest struct {
 	addr    net.Addr // for error messages, as net.Dial would word them
 	err     error    // the target could not be resolved: every attempt fails with it
-	reqHead string
+	reqHead string   // the request around its key (every path sends it)
 	reqTail string
 
 	// The target and the source addresses in the kernel's form, which
@@ -58,10 +59,8 @@ type pending struct {
 	connect  int64 // when the connect was seen to complete
 	deadline int64
 	state    uint8
-	status   int // of the answer's status line, once it is in
-	key      string
 	req      []byte // what is left to send of the request
-	resp     []byte // the answer so far
+	answer          // the answer so far, and its judging
 	slots    *slots
 }
 
@@ -90,7 +89,6 @@ func (s *slots) release() {
 // would have.
 func (e *engine) prepareRaw(ctx context.Context) {
 	d := &e.dst
-	d.reqHead, d.reqTail = upgradeRequest(&e.cfg)
 	u := e.cfg.URL
 	host, portStr := u.Hostname(), u.Port()
 	if portStr == "" {
@@ -198,8 +196,8 @@ func (e *engine) open(i int, intended time.Time, s *slots) {
 		intended: intended.Sub(e.start).Nanoseconds(),
 		began:    began,
 		deadline: began + int64(e.cfg.HandshakeTimeout),
-		key:      key,
 		req:      []byte(d.reqHead + key + d.reqTail),
+		answer:   answer{offer: handshake.Offer{Key: key, Protocols: e.cfg.Subprotocols}},
 		slots:    s,
 	}
 	// Near targets (loopback, the same rack) have often answered the SYN
@@ -336,34 +334,23 @@ func (l *loop) handshake(fd int, p *pending, events uint32) {
 			l.handshakeEnded(fd, p, io.EOF)
 			return
 		}
-		p.resp = append(p.resp, l.buf[:n]...)
-		if l.judge(fd, p) {
+		if done, early, captured, err := p.add(l.buf[:n]); done {
+			if err != nil {
+				l.handshakeFailedAnswer(fd, p, err, captured)
+			} else {
+				l.upgraded(fd, p, early)
+			}
 			return
 		}
 	}
 }
 
-// judge acts on the answer so far; it returns true once the handshake has
-// ended either way.
-func (l *loop) judge(fd int, p *pending) bool {
-	v := judgeAnswer(p.resp, p.key, l.e.cfg.Subprotocols, p.status)
-	p.status = v.status
-	switch {
-	case !v.done:
-		return false
-	case v.err != nil:
-		l.handshakeFailedAnswer(fd, p, v.err, v.captured)
-	default:
-		l.upgraded(fd, p, p.resp[v.headerLen:])
-	}
-	return true
-}
-
 // handshakeEnded ends a handshake whose answer stopped coming (EOF, an
-// error, the timeout).
+// error, the timeout): a refusal whose status line is in is still the
+// refusal; otherwise the end is the cause.
 func (l *loop) handshakeEnded(fd int, p *pending, err error) {
-	v := answerEnded(p.resp, p.status, err)
-	l.handshakeFailedAnswer(fd, p, v.err, v.captured)
+	captured, err := p.ended(err)
+	l.handshakeFailedAnswer(fd, p, err, captured)
 }
 
 func (l *loop) handshakeFailed(fd int, p *pending, err error) {
@@ -379,11 +366,11 @@ func (l *loop) handshakeFailedAnswer(fd int, p *pending, err error, captured str
 	if l.e.ctx.Err() != nil && !errors.Is(err, context.Canceled) {
 		err = fmt.Errorf("%w: %w", context.Canceled, err)
 	}
-	var answer *identify.Answer
+	var id *identify.Answer
 	if p.status != 0 {
-		answer = l.e.answers.of(p.resp, l.e.cfg.Scrub)
+		id = l.e.answers.of(p.buf, l.e.cfg.Scrub)
 	}
-	l.e.failAnswer(err, captured, answer)
+	l.e.failAnswer(err, captured, id)
 	p.slots.release()
 }
 
@@ -396,9 +383,9 @@ func (l *loop) upgraded(fd int, p *pending, early []byte) {
 		l.hsNext = 0
 	}
 	upgradedAt := max(p.connect, l.arrival(fd, false))
-	answer := l.e.answers.of(p.resp[:len(p.resp)-len(early)], l.e.cfg.Scrub)
+	id := l.e.answers.of(p.buf[:len(p.buf)-len(early)], l.e.cfg.Scrub)
 	l.e.sink.Upgraded(event.Upgraded{AtNs: upgradedAt, LatencyNs: upgradedAt - p.intended,
-		ConnectNs: p.connect - p.began, UpgradeNs: l.e.now() - p.connect, Answer: answer})
+		ConnectNs: p.connect - p.began, UpgradeNs: l.e.now() - p.connect, Answer: id})
 	l.attach(fd, upgradedAt, l.e.cfg.pings(p.i), early, unix.EPOLL_CTL_MOD, 0)
 	p.slots.release()
 }

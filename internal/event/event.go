@@ -24,9 +24,8 @@ const (
 	Reset
 	// PongTimeout: the harness gave up waiting for a pong.
 	PongTimeout
-	// ProtocolError: the server sent something a client must reject
-	// (masked frame, bad opcode, reserved bits, oversized or fragmented
-	// control frame, frame beyond the size limit).
+	// ProtocolError: the server sent something a client must reject;
+	// Dropped.Rule says what.
 	ProtocolError
 	// SendBlocked: the server stopped reading; what the client had to send
 	// (pongs, pings) no longer fit beside the full socket buffer.
@@ -39,6 +38,82 @@ const (
 	// description (e.g. 80, internal_error).
 	TLSAlert
 )
+
+// Rule is the rule of RFC 6455 a server broke, for a ProtocolError drop:
+// a number, so recording it allocates nothing; Name is its stable code.
+type Rule uint8
+
+const (
+	RuleNone Rule = iota
+	// RuleMaskedFrame: a server frame with the mask bit set (§5.1).
+	RuleMaskedFrame
+	// RuleReservedBits: RSV1-3 set although no extension was agreed (§5.2).
+	RuleReservedBits
+	// RuleBadOpcode: a reserved opcode, 0x3-0x7 or 0xB-0xF (§5.2).
+	RuleBadOpcode
+	// RuleBadLength: a 64-bit payload length with its top bit set (§5.2).
+	RuleBadLength
+	// RuleFragmentedControl: a control frame without FIN (§5.5).
+	RuleFragmentedControl
+	// RuleControlTooLong: a control frame payload over 125 bytes (§5.5).
+	RuleControlTooLong
+	// RuleOrphanContinuation: a continuation frame with no fragmented
+	// message begun (§5.4).
+	RuleOrphanContinuation
+	// RuleUnfinishedMessage: a new text or binary frame while a fragmented
+	// message is still open (§5.4).
+	RuleUnfinishedMessage
+	// RuleCloseOneByte: a close frame whose payload is a single byte
+	// (§5.5.1).
+	RuleCloseOneByte
+	// RuleBadCloseCode: a close code that must not be sent (§7.4), e.g.
+	// 999 or 1006.
+	RuleBadCloseCode
+	// RuleCloseReasonUTF8: a close reason that is not UTF-8 (§5.5.1; the
+	// connection is failed with 1007).
+	RuleCloseReasonUTF8
+	// Over wss://, rules of TLS (RFC 8446, RFC 5246), broken below the
+	// WebSocket: the client answers with a fatal alert.
+	// RuleTLSBadRecord: a record that does not authenticate or is
+	// malformed (bad_record_mac).
+	RuleTLSBadRecord
+	// RuleTLSRecordOverflow: a record longer than TLS allows.
+	RuleTLSRecordOverflow
+	// RuleTLSUnexpected: a record or handshake message a client may not
+	// receive after the handshake (unexpected_message), e.g. a
+	// ChangeCipherSpec or a request for a client certificate.
+	RuleTLSUnexpected
+	// RuleTLSBadAlert: an alert record that is not two bytes.
+	RuleTLSBadAlert
+)
+
+var ruleNames = [...]string{
+	RuleNone:               "",
+	RuleMaskedFrame:        "masked_frame",
+	RuleReservedBits:       "reserved_bits",
+	RuleBadOpcode:          "bad_opcode",
+	RuleBadLength:          "bad_length",
+	RuleFragmentedControl:  "fragmented_control",
+	RuleControlTooLong:     "control_too_long",
+	RuleOrphanContinuation: "orphan_continuation",
+	RuleUnfinishedMessage:  "unfinished_message",
+	RuleCloseOneByte:       "close_one_byte",
+	RuleBadCloseCode:       "bad_close_code",
+	RuleCloseReasonUTF8:    "close_reason_utf8",
+	RuleTLSBadRecord:       "tls_bad_record",
+	RuleTLSRecordOverflow:  "tls_record_overflow",
+	RuleTLSUnexpected:      "tls_unexpected_message",
+	RuleTLSBadAlert:        "tls_bad_alert",
+}
+
+// Name is the rule's stable code in results ("masked_frame", ...), ""
+// for RuleNone.
+func (r Rule) Name() string {
+	if int(r) < len(ruleNames) {
+		return ruleNames[r]
+	}
+	return "unknown"
+}
 
 // Name is the stable code used in results: "close_<code>", "eof", "reset",
 // "pong_timeout", "protocol_error", "send_blocked", "tls_close_notify",
@@ -97,7 +172,8 @@ type Failed struct {
 	AtNs int64
 	// Cause is a stable code: "http" (non-101 answer; Status set),
 	// "refused", "timeout", "reset", "eof", "tls", "dns", "emfile",
-	// "eaddrnotavail", "bad_accept", "bad_upgrade", "bad_response", ...
+	// "eaddrnotavail", "bad_accept", "bad_upgrade", "bad_extensions",
+	// "bad_subprotocol", "bad_response", "header_too_large", ...
 	Cause string
 	// Status is the HTTP status for Cause "http", else 0.
 	Status int
@@ -128,6 +204,8 @@ type Dropped struct {
 	PongWaitNs int64
 	Kind       DropKind
 	CloseCode  uint16
+	// Rule is the rule broken, for Kind ProtocolError.
+	Rule Rule
 	// Pinging is true when this connection was in the pinging group.
 	Pinging bool
 }

@@ -51,6 +51,11 @@ type Options struct {
 	RunID string
 	// Warnings are added to the result's (e.g. Plan.Warnings).
 	Warnings []string
+	// StartAt, if set, is the wall-clock moment the first connection
+	// starts (--start-at). Run does its setup first (reading the host's
+	// sockets, settling the heap) and waits only for what is left, so runs
+	// that share StartAt ramp together however long their setup took.
+	StartAt time.Time
 }
 
 // Progress is a snapshot for a progress display.
@@ -72,6 +77,23 @@ func (e *StartError) Error() string { return e.Err.Error() }
 func (e *StartError) Unwrap() error { return e.Err }
 
 func startErr(format string, a ...any) error { return &StartError{fmt.Errorf(format, a...)} }
+
+// WaitUntil returns at t (at once if t is zero or past), or with ctx's
+// error if ctx ends first.
+func WaitUntil(ctx context.Context, t time.Time) error {
+	d := time.Until(t)
+	if t.IsZero() || d <= 0 {
+		return nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
 
 // Run executes one resolved scenario and returns its evaluated result.
 // ctx cancellation (Ctrl-C) ends the run early; the result is still
@@ -108,6 +130,9 @@ func Run(ctx context.Context, rs *scenario.Resolved, o Options) (*report.Result,
 	// The meter settles the heap first, so the run's clock starts after
 	// it: a ramp's time is the connections' alone.
 	meter := startMeter()
+	if err := WaitUntil(ctx, o.StartAt); err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	rec := report.NewRecorder(start, rs.Conns)
 	holding := make(chan time.Time, 1)
@@ -249,7 +274,12 @@ func tlsConfig(t scenario.TLS) (*tls.Config, []string) {
 func fingerprints(files []scenario.FileDigest) []report.ProxyConfig {
 	out := []report.ProxyConfig{}
 	for _, f := range files {
-		out = append(out, report.ProxyConfig{Path: f.Path, SHA256: f.SHA256})
+		pc := report.ProxyConfig{Path: f.Path, SHA256: f.SHA256, Product: f.Config.Product}
+		for _, t := range f.Config.Timeouts {
+			pc.Timeouts = append(pc.Timeouts, report.ConfiguredTimeout{
+				Product: f.Config.Product, Setting: t.Setting, Seconds: t.Seconds, Times: report.Timer(t.Times), File: f.Path})
+		}
+		out = append(out, pc)
 	}
 	return out
 }
