@@ -290,8 +290,12 @@ func diedExpectation(t *testing.T, res *report.Result) report.Expectation {
 func TestProcsCheckpointAtTheIntervalAsked(t *testing.T) {
 	t.Parallel()
 	out := filepath.Join(t.TempDir(), "r.json")
-	cmd := exec.Command(os.Args[0], "run", "--procs", "2", "-c", "20", "--hold", "12s", "--checkpoint-interval", "1s",
-		"--progress-interval", "60s", "--progress", "never", "-o", out)
+	// Progress (whose checkpoints would also refresh -o) comes every 120 s
+	// and the hold is longer still, so a checkpoint seen within 40 s can
+	// only be --checkpoint-interval's: the bound leaves room for a loaded
+	// machine starting two race-detector workers.
+	cmd := exec.Command(os.Args[0], "run", "--procs", "2", "-c", "20", "--hold", "180s", "--checkpoint-interval", "1s",
+		"--progress-interval", "120s", "--progress", "never", "-o", out)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -304,7 +308,7 @@ func TestProcsCheckpointAtTheIntervalAsked(t *testing.T) {
 	defer stop()
 	start := time.Now()
 	var seen *report.Result
-	for range 80 { // 8 s at most: the hold is 12 s, progress (and its checkpoints) every 60 s
+	for range 400 { // 40 s at most
 		if r, err := report.ReadResultFile(out); err == nil {
 			seen = r
 			break
@@ -492,7 +496,8 @@ func TestOneSchedulerThreadForPlainWSTargetsOnly(t *testing.T) {
 }
 
 // A --procs run's secrets (a URL's password and token, a credential
-// header) are never written to disk, and the parent's start line does not
+// header: a Cookie, since the URL's password already makes the
+// Authorization header) are never written to disk, and the parent's start line does not
 // show them: after the parent is killed outright with the workers holding
 // connections, no file it or they left holds one.
 func TestProcsSecretsNeverReachTheDisk(t *testing.T) {
