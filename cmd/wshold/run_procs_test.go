@@ -504,7 +504,7 @@ func TestProcsSecretsNeverReachTheDisk(t *testing.T) {
 	secrets := []string{"pa55word", "t0kenvalue", "hEadersecret"}
 	target := "ws://user:pa55word@" + srv.Addrs()[0].String() + "/ws?token=t0kenvalue"
 	cmd := exec.Command(os.Args[0], "run", "--procs", "2", "-c", "20", "--hold", "60s", "-o", out,
-		"--checkpoint-interval", "1s", "--progress", "never", "-H", "Authorization: Bearer hEadersecret", target)
+		"--checkpoint-interval", "1s", "--progress", "never", "-H", "Cookie: session=hEadersecret", target)
 	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
