@@ -20,8 +20,9 @@
 // the AEAD constructions of RFC 8446 §5 and RFC 5246 §6.2.3.3 / RFC 7905,
 // with crypto/aes, crypto/cipher and x/crypto's ChaCha20-Poly1305.
 //
-// What it cannot carry (State returns ErrUnsupported, and the caller keeps
-// the tls.Conn instead): suites without AEAD (TLS 1.2 CBC), and a resumed
-// TLS 1.2 session whose master secret was not seen (crypto/tls logs no key
-// for it; SessionCache remembers the one of the full handshake).
+// What it cannot carry (State returns ErrUnsupported): suites without AEAD
+// (TLS 1.2 CBC), which a client that is to carry its connections on
+// therefore does not offer (Suites12), and a resumed TLS 1.2 session whose
+// master secret was not seen (crypto/tls logs no key for it; SessionCache
+// remembers the one of the full handshake).
 package tlsrecord
