@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -176,14 +175,14 @@ func TestSecretsNeverReachOutputOrFiles(t *testing.T) {
 	creds := secretHeaders(secret)
 
 	outputs := secretRuns(t, bin, dir, creds, 0, "ws://"+addr+"/ws")
-	// A URL's password becomes Authorization: Basic, so it goes without
-	// that header (both at once are refused); a token rides in its query.
-	urlCreds := slices.Concat(creds[2:4], creds[4:6])
+	// The URL's password is sent as Authorization: Basic, so not together
+	// with another Authorization header (that is refused); a token rides
+	// in its query.
 	urlDir := filepath.Join(dir, "url")
 	if err := os.Mkdir(urlDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	outputs = append(outputs, secretRuns(t, bin, urlDir, urlCreds, 0, "ws://user:"+secret+"@"+addr+"/ws?token="+secret+"&room=1")...)
+	outputs = append(outputs, secretRuns(t, bin, urlDir, creds[2:], 0, "ws://user:"+secret+"@"+addr+"/ws?token="+secret+"&room=1")...)
 	for _, args := range [][]string{
 		append(append([]string{"check"}, creds...), "ws://"+refuser+"/ws"),
 		append(append([]string{"check", "--json"}, creds...), "ws://"+refuser+"/ws"),
