@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/wshold/wshold/internal/stamp"
 )
 
 // Server is a running `wshold serve`. Its methods are safe for concurrent
@@ -28,6 +30,7 @@ type Server struct {
 	next  atomic.Uint32 // round-robin loop choice
 
 	accepted, upgraded, rejected, aborted atomic.Int64
+	bcaster                               *broadcaster
 
 	mu        sync.Mutex
 	closed    bool
@@ -52,6 +55,15 @@ func Start(cfg Config) (*Server, error) {
 	}
 	if cfg.Ping < 0 {
 		return nil, fmt.Errorf("server ping interval %v is negative: use 0 for no pings", cfg.Ping)
+	}
+	if cfg.PushEvery < 0 || cfg.BroadcastEvery < 0 {
+		return nil, fmt.Errorf("push interval %v or broadcast interval %v is negative: use 0 for none", cfg.PushEvery, cfg.BroadcastEvery)
+	}
+	if cfg.PushSize == 0 {
+		cfg.PushSize = defaultPushSize
+	}
+	if cfg.PushSize < stamp.Size || cfg.PushSize > stamp.MaxMessage {
+		return nil, fmt.Errorf("push size %d is out of range: give %d (the timestamp alone) to %d bytes", cfg.PushSize, stamp.Size, stamp.MaxMessage)
 	}
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
@@ -92,6 +104,7 @@ func Start(cfg Config) (*Server, error) {
 		s.acceptWG.Add(1)
 		go s.acceptLoop(ln)
 	}
+	s.startBroadcaster()
 	return s, nil
 }
 
@@ -147,6 +160,9 @@ func (s *Server) Stats() Stats {
 	for _, l := range s.loops {
 		st.Open += l.open.Load()
 		st.Closed += l.closed.Load()
+		st.Pushed += l.pushed.Load()
+		st.Broadcast += l.broadcasts.Load()
+		st.PushSkipped += l.skipped.Load()
 	}
 	return st
 }
@@ -165,6 +181,7 @@ func (s *Server) Close() error {
 		}
 		s.mu.Unlock()
 		s.closeErr = s.closeListeners()
+		s.stopBroadcaster()
 		s.acceptWG.Wait()
 		s.hsWG.Wait()
 		for _, l := range s.loops {
