@@ -30,6 +30,8 @@ func WriteMarkdown(w io.Writer, res *Result) error {
 	p("| %d | %d | %d | %d | %d | %s | %s | %s |\n\n", c.Attempted, c.Upgraded, c.Failed, c.Held, c.Dropped,
 		outLatency(res.Handshake, res.Handshake.P50Ms), outLatency(res.Handshake, res.Handshake.P99Ms), outLatency(res.Handshake, res.Handshake.MaxMs))
 
+	writeMarkdownMessages(bw, res)
+
 	if len(res.Expectations) > 0 {
 		p("**Expectations**\n\n")
 		for _, e := range res.Expectations {

@@ -26,6 +26,7 @@ type dropLog struct {
 
 func (*dropLog) Upgraded(event.Upgraded) {}
 func (*dropLog) Failed(event.Failed)     {}
+func (*dropLog) Message(event.Message)   {}
 func (d *dropLog) Dropped(e event.Dropped) {
 	d.mu.Lock()
 	d.drops = append(d.drops, e)

@@ -21,6 +21,7 @@ type nopSink struct{}
 func (nopSink) Upgraded(event.Upgraded) {}
 func (nopSink) Failed(event.Failed)     {}
 func (nopSink) Dropped(event.Dropped)   {}
+func (nopSink) Message(event.Message)   {}
 
 // pair returns a loop holding one connection (fd) whose server end is peer.
 func pair(tb testing.TB, cfg Config) (l *loop, fd, peer int) {

@@ -1,0 +1,212 @@
+package report
+
+import (
+	"cmp"
+	"math"
+	"slices"
+)
+
+// Recovery is how the connections came back after a drop cluster, when
+// the run reconnected. A cluster on the age or idle clock may strike
+// several times (every connection cut at 3 s of age comes back and is cut
+// again 3 s later): each strike is a wave, a run of the cluster's drops
+// with no gap over waveGapMs between them.
+type Recovery struct {
+	// TimeToRecoverMs is the slowest wave's time to recover; null when no
+	// wave had recovered by the end of the run.
+	TimeToRecoverMs *float64 `json:"time_to_recover_ms"`
+	Waves           []Wave   `json:"waves"`
+}
+
+// Wave is one strike of a cluster and the recovery from it.
+type Wave struct {
+	// AtMs is the wave's first drop, since the result's Start.
+	AtMs  float64 `json:"at_ms"`
+	Drops int64   `json:"drops"`
+	// AliveBefore is how many connections were alive just before AtMs,
+	// AliveMin the fewest alive from then until the wave recovered (or
+	// the run ended).
+	AliveBefore int64 `json:"alive_before"`
+	AliveMin    int64 `json:"alive_min"`
+	// TimeToRecoverMs runs from AtMs until alive was back at 99 % of
+	// AliveBefore, after falling below it: 0 when it never fell below,
+	// null when it was not back by the end of the run.
+	TimeToRecoverMs *float64 `json:"time_to_recover_ms"`
+	// Failures are the reconnect attempts that failed from AtMs until the
+	// recovery (or the end), by cause: what the proxy answered while its
+	// backends came back, say 502 or 503.
+	Failures []WaveFailure `json:"failures,omitempty"`
+}
+
+// WaveFailure counts one cause of failed reconnects in a wave.
+type WaveFailure struct {
+	Cause  string `json:"cause"`
+	Status int    `json:"status,omitempty"`
+	Count  int64  `json:"count"`
+}
+
+const (
+	// recoveredShare is the share of the connections alive before a wave
+	// that counts as recovered: "everyone is back" allowing for the odd
+	// connection still in its backoff.
+	recoveredShare = 0.99
+	// waveGapMs splits a cluster's drops into waves: connections opened
+	// together and cut together again after a reconnect leave seconds
+	// between strikes, while the drops of one strike follow each other
+	// within the ramp.
+	waveGapMs = 1000
+)
+
+// step is a change of the number of connections alive at a moment (ms
+// since Start).
+type step struct {
+	atMs  float64
+	delta int64
+}
+
+// Recoveries sets every drop cluster's Recovery from the result's drops,
+// reconnects and timeline — the same whether the result came from a
+// recorder or a merge. It leaves them nil when the run did not reconnect:
+// without reconnects nothing comes back.
+func Recoveries(res *Result) {
+	for i := range res.Drops.Clusters {
+		res.Drops.Clusters[i].Recovery = nil
+	}
+	if res.Reconnects == nil || len(res.Drops.Clusters) == 0 {
+		return
+	}
+	steps := aliveSteps(res)
+	for i := range res.Drops.Clusters {
+		c := &res.Drops.Clusters[i]
+		rec := &Recovery{Waves: []Wave{}}
+		var slowest float64
+		anyRecovered := false
+		for _, w := range clusterWaves(res.Drops.Events, *c) {
+			wave := recoverWave(steps, res.Reconnects.Events, w)
+			if wave.TimeToRecoverMs != nil {
+				slowest, anyRecovered = max(slowest, *wave.TimeToRecoverMs), true
+			}
+			rec.Waves = append(rec.Waves, wave)
+		}
+		if anyRecovered {
+			rec.TimeToRecoverMs = &slowest
+		}
+		c.Recovery = rec
+	}
+}
+
+// aliveSteps lists every change of the alive count in time order: the
+// first wave's upgrades (known to the second from the timeline, counted at
+// the end of theirs, so that alive is never overstated), each reconnect's
+// upgrade and each drop.
+func aliveSteps(res *Result) []step {
+	var steps []step
+	for _, s := range res.Timeline {
+		if s.Upgraded > 0 {
+			steps = append(steps, step{float64(s.T+1) * 1000, s.Upgraded})
+		}
+	}
+	for _, e := range res.Reconnects.Events {
+		if e.Cause == "" {
+			steps = append(steps, step{e.AtMs, 1})
+		}
+	}
+	for _, e := range res.Drops.Events {
+		steps = append(steps, step{e.AtMs, -1})
+	}
+	slices.SortStableFunc(steps, func(a, b step) int { return cmp.Compare(a.atMs, b.atMs) })
+	return steps
+}
+
+// clusterWaves returns the wall-clock times (ms since Start) of a
+// cluster's drops, split into waves. Its drops are those of its kind that
+// lie within its window on its own clock, as for its place on the plot.
+func clusterWaves(events []DropEvent, c Cluster) [][]float64 {
+	reach := c.SpreadMs/2 + windowMs(c.AtMs)
+	var walls []float64
+	for i := range events {
+		e := &events[i]
+		v := e.AtMs
+		switch c.Clock {
+		case "age":
+			v = e.AgeMs
+		case "idle":
+			v = e.IdleMs
+		}
+		if e.Kind == c.Kind && math.Abs(v-c.AtMs) <= reach {
+			walls = append(walls, e.AtMs)
+		}
+	}
+	slices.Sort(walls)
+	var waves [][]float64
+	for i, w := range walls {
+		if i == 0 || w-walls[i-1] > waveGapMs {
+			waves = append(waves, nil)
+		}
+		waves[len(waves)-1] = append(waves[len(waves)-1], w)
+	}
+	return waves
+}
+
+// recoverWave follows the alive count from a wave's first drop: it must
+// fall below 99 % of the count before the wave while the wave lasts (else
+// the wave cost nothing: recovered in 0), and the wave has recovered when
+// it is back at that mark.
+func recoverWave(steps []step, reconnects []ReconnectEvent, walls []float64) Wave {
+	t0, last := walls[0], walls[len(walls)-1]
+	w := Wave{AtMs: t0, Drops: int64(len(walls))}
+	i := 0
+	var alive int64
+	for ; i < len(steps) && steps[i].atMs < t0; i++ {
+		alive += steps[i].delta
+	}
+	w.AliveBefore, w.AliveMin = alive, alive
+	mark := int64(math.Ceil(recoveredShare * float64(alive)))
+	dipped := false
+	end := math.Inf(1)
+	for i < len(steps) {
+		at := steps[i].atMs
+		// Changes at one moment count together: a drop and a reconnect in
+		// the same millisecond are not a dip.
+		for ; i < len(steps) && steps[i].atMs == at; i++ {
+			alive += steps[i].delta
+		}
+		w.AliveMin = min(w.AliveMin, alive)
+		if !dipped && alive < mark {
+			dipped = true
+		}
+		if !dipped && at >= last {
+			ttr := 0.0
+			w.TimeToRecoverMs, end = &ttr, t0
+			break
+		}
+		if dipped && alive >= mark {
+			ttr := roundMs(at - t0)
+			w.TimeToRecoverMs, end = &ttr, at
+			break
+		}
+	}
+	w.Failures = waveFailures(reconnects, t0, end)
+	return w
+}
+
+// waveFailures groups the failed reconnects in [from, to] by cause, the
+// most frequent first.
+func waveFailures(evs []ReconnectEvent, from, to float64) []WaveFailure {
+	var out []WaveFailure
+	for _, e := range evs {
+		if e.Cause == "" || e.AtMs < from || e.AtMs > to {
+			continue
+		}
+		i := slices.IndexFunc(out, func(f WaveFailure) bool { return f.Cause == e.Cause && f.Status == e.Status })
+		if i < 0 {
+			out = append(out, WaveFailure{Cause: e.Cause, Status: e.Status})
+			i = len(out) - 1
+		}
+		out[i].Count++
+	}
+	slices.SortStableFunc(out, func(a, b WaveFailure) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Cause, b.Cause), cmp.Compare(a.Status, b.Status))
+	})
+	return out
+}
