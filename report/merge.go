@@ -12,8 +12,6 @@ import (
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
-
-	"github.com/wshold/wshold/scenario"
 )
 
 // Merge combines shard results (the processes of one --procs run, or the
@@ -220,9 +218,9 @@ func mergeParts(results []*Result, names []string) (*Result, []*Result, []string
 // shows) are kept after them as they are, and fail the verdict if they
 // failed.
 func Reevaluate(res *Result) error {
-	exps, err := mergeExpectations(res.Scenario.Expect)
+	exps, err := res.Scenario.Expectations()
 	if err != nil {
-		return err
+		return fmt.Errorf("merge: the merged scenario's %w", err)
 	}
 	own := map[string]bool{}
 	for _, e := range exps {
@@ -624,15 +622,19 @@ func mergeResources(rs []*Result) Resources {
 		procs := r.Resources.Procs
 		if len(procs) == 0 {
 			procs = []ProcResources{{
-				PeakRSSBytes:    r.Resources.PeakRSSBytes,
-				CPUSeconds:      r.Resources.CPUSeconds,
-				HoldCPUSeconds:  r.Resources.HoldCPUSeconds,
-				RSSPerConnBytes: r.Resources.RSSPerConnBytes,
-				Held:            r.Counts.Held,
+				PeakRSSBytes:      r.Resources.PeakRSSBytes,
+				CPUSeconds:        r.Resources.CPUSeconds,
+				HoldCPUSeconds:    r.Resources.HoldCPUSeconds,
+				RSSPerConnBytes:   r.Resources.RSSPerConnBytes,
+				HoldStartRSSBytes: r.Resources.HoldStartRSSBytes,
+				HoldEndRSSBytes:   r.Resources.HoldEndRSSBytes,
+				Held:              r.Counts.Held,
 			}}
 		}
 		for _, p := range procs {
 			out.PeakRSSBytes += p.PeakRSSBytes
+			out.HoldStartRSSBytes += p.HoldStartRSSBytes
+			out.HoldEndRSSBytes += p.HoldEndRSSBytes
 			growth += p.RSSPerConnBytes * float64(p.Held)
 			held += p.Held
 			out.Procs = append(out.Procs, p)
@@ -642,23 +644,6 @@ func mergeResources(rs []*Result) Resources {
 		out.RSSPerConnBytes = growth / float64(held)
 	}
 	return out
-}
-
-// mergeExpectations parses the merged scenario's expectations, or the
-// defaults when it names none.
-func mergeExpectations(raw []string) ([]scenario.Expectation, error) {
-	if len(raw) == 0 {
-		raw = scenario.DefaultExpectations
-	}
-	exps := make([]scenario.Expectation, 0, len(raw))
-	for _, s := range raw {
-		e, err := scenario.ParseExpectation(s)
-		if err != nil {
-			return nil, fmt.Errorf("merge: the merged scenario's %w", err)
-		}
-		exps = append(exps, e)
-	}
-	return exps, nil
 }
 
 func mergeUnique(ss []string) []string {

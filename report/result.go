@@ -185,9 +185,18 @@ type Resources struct {
 	PeakRSSBytes int64   `json:"peak_rss_bytes"`
 	CPUSeconds   float64 `json:"cpu_seconds"`
 	// RSSPerConnBytes is RSS growth from before the first connection to
-	// the start of the hold, divided by the connections alive then (0: not
-	// measured).
-	RSSPerConnBytes float64 `json:"rss_per_conn_bytes"`
+	// the start of the hold, divided by the connections alive then. Absent
+	// when not measured: the hold never started (an interrupted ramp, a
+	// checkpoint before the hold), no connection was up, or RSS did not
+	// grow. Never a measured zero.
+	RSSPerConnBytes float64 `json:"rss_per_conn_bytes,omitzero"`
+	// HoldStartRSSBytes is RSS at the hold's start (after a GC), and
+	// HoldEndRSSBytes at its end (after a GC, before closing; in a
+	// checkpoint, at the checkpoint): whether the harness itself grew
+	// while holding, over a long soak. Summed over processes; absent when
+	// not measured.
+	HoldStartRSSBytes int64 `json:"hold_start_rss_bytes,omitzero"`
+	HoldEndRSSBytes   int64 `json:"hold_end_rss_bytes,omitzero"`
 	// HoldCPUSeconds is the part of CPUSeconds spent during the hold
 	// (from its start to its planned end, or the run's end if sooner):
 	// what holding idle connections costs. 0 if the hold never began.
@@ -197,10 +206,12 @@ type Resources struct {
 
 // ProcResources is one worker process's share of Resources.
 type ProcResources struct {
-	PID             int     `json:"pid"`
-	PeakRSSBytes    int64   `json:"peak_rss_bytes"`
-	CPUSeconds      float64 `json:"cpu_seconds"`
-	RSSPerConnBytes float64 `json:"rss_per_conn_bytes"`
-	HoldCPUSeconds  float64 `json:"hold_cpu_seconds,omitempty"`
-	Held            int64   `json:"held"`
+	PID               int     `json:"pid"`
+	PeakRSSBytes      int64   `json:"peak_rss_bytes"`
+	CPUSeconds        float64 `json:"cpu_seconds"`
+	RSSPerConnBytes   float64 `json:"rss_per_conn_bytes,omitzero"`
+	HoldStartRSSBytes int64   `json:"hold_start_rss_bytes,omitzero"`
+	HoldEndRSSBytes   int64   `json:"hold_end_rss_bytes,omitzero"`
+	HoldCPUSeconds    float64 `json:"hold_cpu_seconds,omitempty"`
+	Held              int64   `json:"held"`
 }

@@ -376,8 +376,27 @@ func resourcesSection(w io.Writer, res *Result) error {
 	for _, p := range r.Procs {
 		rows = append(rows, []string{"pid " + strconv.Itoa(p.PID), bytesText(p.PeakRSSBytes), secondsCPU(p.CPUSeconds), perConnText(p.RSSPerConnBytes), itoa(p.Held)})
 	}
-	return renderTable(w, "Harness resources", []string{"process", "peak RSS", "CPU", "RSS per conn", "held"}, rows,
-		[]tw.Align{tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight})
+	if err := renderTable(w, "Harness resources", []string{"process", "peak RSS", "CPU", "RSS per conn", "held"}, rows,
+		[]tw.Align{tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight}); err != nil {
+		return err
+	}
+	if line := HoldRSSText(r); line != "" {
+		_, err := fmt.Fprintln(w, line)
+		return err
+	}
+	return nil
+}
+
+// HoldRSSText says how the harness's RSS changed over the hold ("RSS over
+// the hold: 41.2 MiB at its start, 41.5 MiB at its end (+0.7%)"), or ""
+// when it was not measured.
+func HoldRSSText(r Resources) string {
+	if r.HoldStartRSSBytes <= 0 || r.HoldEndRSSBytes <= 0 {
+		return ""
+	}
+	change := 100 * float64(r.HoldEndRSSBytes-r.HoldStartRSSBytes) / float64(r.HoldStartRSSBytes)
+	return fmt.Sprintf("RSS over the hold: %s at its start, %s at its end (%+.1f%%)",
+		bytesText(r.HoldStartRSSBytes), bytesText(r.HoldEndRSSBytes), change)
 }
 
 // renderTable writes a titled ASCII table no wider than tableWidth. Long

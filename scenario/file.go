@@ -191,7 +191,8 @@ func parseFile(path string, data []byte) (*File, error) {
 				names[s.Name] = tl.line
 			}
 		}
-		for _, p := range s.problems() {
+		_, problems := s.resolve()
+		for _, p := range problems {
 			fe := p.(*fieldError)
 			if bad[fe.key] || (baseBad[fe.key] && !set[fe.key]) {
 				continue // its type error is already reported

@@ -128,11 +128,12 @@ ping = "30s"
 func TestLoadResolvesPathsAgainstTheFilesDirectory(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	for _, name := range []string{"ca.pem", "nginx.conf", "other.conf"} {
+	for _, name := range []string{"nginx.conf", "other.conf"} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
+	writeCA(t, filepath.Join(dir, "ca.pem"))
 	abs := filepath.Join(dir, "other.conf")
 	path := filepath.Join(dir, "s.toml")
 	src := fmt.Sprintf(`

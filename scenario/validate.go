@@ -1,9 +1,13 @@
 package scenario
 
 import (
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
+	"net/http"
 	"net/url"
 	"os"
 	"regexp"
@@ -11,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wshold/wshold/internal/redact"
+	"github.com/wshold/wshold/internal/safefile"
 	"github.com/wshold/wshold/internal/stamp"
 )
 
@@ -29,13 +35,19 @@ func problem(key, format string, a ...any) error {
 }
 
 // Validate reports every problem with s at once (errors.Join), each as
-// "key: what is wrong and what to write instead". It checks values and
-// their combinations, and that ca and proxy_configs name readable files.
-func (s Scenario) Validate() error { return errors.Join(s.problems()...) }
+// "key: what is wrong and what to write instead". It is Resolve without
+// the result: what validate says OK is what run accepts.
+func (s Scenario) Validate() error {
+	_, err := Resolve(s)
+	return err
+}
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
-func (s Scenario) problems() []error {
+// resolve checks every key of s and converts the ones whose values need
+// it, collecting every problem; r is complete only when there are none.
+func (s Scenario) resolve() (*Resolved, []error) {
+	r := &Resolved{Scenario: s, Redactor: redact.New(s.Redact)}
 	var p []error
 	add := func(err error) {
 		if err != nil {
@@ -48,7 +60,9 @@ func (s Scenario) problems() []error {
 	case !nameRE.MatchString(s.Name):
 		add(problem("name", "%q: use 1 to 64 letters, digits, '.', '_' and '-', starting with a letter or digit (it is what -s NAME selects and results are named by)", s.Name))
 	}
-	add(checkTarget(s.Target))
+	var err error
+	r.URL, err = checkTarget(s.Target, r.Redactor)
+	add(err)
 	if s.Conns < 1 {
 		add(problem("conns", "%d: open at least 1 connection", s.Conns))
 	}
@@ -95,19 +109,9 @@ func (s Scenario) problems() []error {
 	if s.Procs < 0 {
 		add(problem("procs", "%d: write 0 to choose from the open-files limit, or a number of worker processes", s.Procs))
 	}
-	hosts := 0
-	for _, h := range s.Headers {
-		add(checkHeader(h))
-		if name, _, _ := strings.Cut(h, ":"); strings.EqualFold(strings.TrimSpace(name), "host") {
-			hosts++
-		}
-	}
-	if hosts > 1 {
-		add(problem("headers", "Host is given %d times; give it once (it replaces the URL's host:port in the request)", hosts))
-	}
-	if strings.ContainsAny(s.Origin, "\r\n\x00") {
-		add(problem("origin", "%q contains a line break or NUL; write one origin such as https://app.example.com", s.Origin))
-	}
+	var hp []error
+	r.Header, r.Host, hp = s.requestHeaders(r.Redactor)
+	p = append(p, hp...)
 	seenProto := make(map[string]bool)
 	for _, sp := range s.Subprotocols {
 		switch {
@@ -118,55 +122,66 @@ func (s Scenario) problems() []error {
 		}
 		seenProto[sp] = true
 	}
-	if _, err := ParseSourceIPs(s.SourceIPs); err != nil {
+	if r.Sources, err = ParseSourceIPs(s.SourceIPs); err != nil {
 		for _, e := range unjoin(err) {
 			add(problem("source_ips", "%v", e))
 		}
 	}
-	p = append(p, s.tlsProblems()...)
+	var tp []error
+	r.TLS, tp = s.resolveTLS(r.Redactor)
+	p = append(p, tp...)
 	for _, pc := range s.ProxyConfigs {
-		add(checkFile("proxy_configs", pc))
+		d, err := digest(pc)
+		add(err)
+		r.ProxyConfigFiles = append(r.ProxyConfigFiles, d)
 	}
-	p = append(p, s.expectProblems()...)
-	return p
+	var ep []error
+	r.Expectations, ep = s.resolveExpectations()
+	p = append(p, ep...)
+	return r, p
 }
 
-func checkTarget(t string) error {
+// checkTarget parses the target URL; nil for the built-in target. Its
+// messages quote the URL with its password and secret query values hidden.
+func checkTarget(t string, red *redact.Redactor) (*url.URL, error) {
 	if t == "" {
-		return nil // the built-in target
+		return nil, nil // the built-in target
 	}
 	const example = "ws://127.0.0.1:8080/ws"
+	shown := strconv.Quote(red.URL(t))
 	u, err := url.Parse(t)
 	if err != nil {
-		return problem("target", "%q is not a URL (%v); write e.g. %s", t, unwrapURLError(err), example)
+		return nil, problem("target", "%s is not a URL (%s); write e.g. %s", shown, redactURLError(err, red), example)
 	}
 	switch u.Scheme {
 	case "ws", "wss":
 	case "http", "https":
-		return problem("target", "%q: wshold dials WebSocket URLs; write ws:// for http:// and wss:// for https://", t)
+		return nil, problem("target", "%s: wshold dials WebSocket URLs; write ws:// for http:// and wss:// for https://", shown)
 	default:
-		return problem("target", "%q: the scheme must be ws:// or wss://, e.g. %s", t, example)
+		return nil, problem("target", "%s: the scheme must be ws:// or wss://, e.g. %s", shown, example)
 	}
 	if u.Hostname() == "" {
-		return problem("target", "%q has no host; write e.g. %s", t, example)
+		return nil, problem("target", "%s has no host; write e.g. %s", shown, example)
 	}
 	if port := u.Port(); port != "" {
 		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-			return problem("target", "%q: port %s is not 1..65535", t, port)
+			return nil, problem("target", "%s: port %s is not 1..65535", shown, port)
 		}
 	}
 	if u.Fragment != "" || strings.HasSuffix(t, "#") {
-		return problem("target", "%q: a WebSocket URL cannot have a #fragment (RFC 6455 §3); remove it", t)
+		return nil, problem("target", "%s: a WebSocket URL cannot have a #fragment (RFC 6455 §3); remove it", shown)
 	}
-	return nil
+	return u, nil
 }
 
-func unwrapURLError(err error) error {
+// redactURLError is url.Parse's error without the URL it quotes (which
+// may hold a password).
+func redactURLError(err error, red *redact.Redactor) string {
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return ue.Err
+		err = ue.Err
 	}
-	return err
+	return red.Scrub(err.Error())
 }
 
 // reservedHeaders are headers wshold writes itself; letting a user
@@ -181,21 +196,60 @@ var reservedHeaders = map[string]string{
 	"origin":                   "set it with origin (--origin) instead",
 }
 
-func checkHeader(h string) error {
+// requestHeaders builds the extra request headers (Origin included) and
+// the Host that replaces the URL's, from headers and origin. Each entry is
+// checked by checkHeader; messages quote a secret header's line with its
+// value hidden.
+func (s Scenario) requestHeaders(red *redact.Redactor) (http.Header, string, []error) {
+	var p []error
+	header := http.Header{}
+	var host string
+	hosts := 0
+	for _, h := range s.Headers {
+		name, value, err := checkHeader(h, red)
+		if err != nil {
+			p = append(p, err)
+			continue
+		}
+		if strings.EqualFold(name, "Host") {
+			// Two Host lines are a malformed request: it replaces the URL's.
+			hosts++
+			host = value
+			continue
+		}
+		header.Add(name, value)
+	}
+	if hosts > 1 {
+		p = append(p, problem("headers", "Host is given %d times; give it once (it replaces the URL's host:port in the request)", hosts))
+	}
+	if strings.ContainsAny(s.Origin, "\r\n\x00") {
+		p = append(p, problem("origin", "%q contains a line break or NUL; write one origin such as https://app.example.com", s.Origin))
+	} else if s.Origin != "" {
+		header.Set("Origin", s.Origin)
+	}
+	return header, host, p
+}
+
+// checkHeader splits one "Name: value" entry, trimmed, or says what is
+// wrong with it. This is the one place a header entry is judged: rules
+// about header values (such as those against request smuggling) belong
+// here, so that validate, run and --procs workers all apply them.
+func checkHeader(h string, red *redact.Redactor) (name, value string, err error) {
+	shown := strconv.Quote(red.Line(h))
 	name, value, ok := strings.Cut(h, ":")
 	if !ok {
-		return problem("headers", "%q: write \"Name: value\", e.g. \"Authorization: Bearer abc\"", h)
+		return "", "", problem("headers", "%s: write \"Name: value\", e.g. \"Authorization: Bearer abc\"", shown)
 	}
 	if !isToken(name) {
-		return problem("headers", "%q: %q is not a valid header name (no spaces before the colon)", h, name)
+		return "", "", problem("headers", "%s: %q is not a valid header name (no spaces before the colon)", shown, name)
 	}
 	if strings.ContainsAny(value, "\r\n\x00") {
-		return problem("headers", "%q: the value contains a line break or NUL; one header per entry", h)
+		return "", "", problem("headers", "%s: the value contains a line break or NUL; one header per entry", shown)
 	}
 	if why, reserved := reservedHeaders[strings.ToLower(name)]; reserved {
-		return problem("headers", "%q: %s", h, why)
+		return "", "", problem("headers", "%s: %s", shown, why)
 	}
-	return nil
+	return strings.TrimSpace(name), strings.TrimSpace(value), nil
 }
 
 // isToken reports whether s is an RFC 9110 token: the grammar of header
@@ -213,29 +267,68 @@ func isToken(s string) bool {
 	return true
 }
 
-func (s Scenario) tlsProblems() []error {
+// resolveTLS checks insecure and ca against the target and reads the CA
+// file's certificates, so that a file that is not a CA bundle is refused
+// by validate as it would be by run.
+func (s Scenario) resolveTLS(red *redact.Redactor) (TLS, []error) {
+	t := TLS{Insecure: s.Insecure}
 	var p []error
 	plain := !strings.HasPrefix(s.Target, "wss://")
 	where := "the built-in target, which is plain ws://"
 	if s.Target != "" {
-		where = s.Target
+		where = red.URL(s.Target)
 	}
 	if s.Insecure && plain {
 		p = append(p, problem("insecure", "only applies to wss:// targets, and this scenario dials %s; remove it or use wss://", where))
 	}
-	if s.CA != "" {
-		switch {
-		case plain:
-			p = append(p, problem("ca", "only applies to wss:// targets, and this scenario dials %s; remove it or use wss://", where))
-		case s.Insecure:
-			p = append(p, problem("ca", "has no effect with insecure = true, which skips verification; keep one of the two"))
-		default:
-			if err := checkFile("ca", s.CA); err != nil {
-				p = append(p, err)
-			}
-		}
+	if s.CA == "" {
+		return t, p
 	}
-	return p
+	switch {
+	case plain:
+		p = append(p, problem("ca", "only applies to wss:// targets, and this scenario dials %s; remove it or use wss://", where))
+	case s.Insecure:
+		p = append(p, problem("ca", "has no effect with insecure = true, which skips verification; keep one of the two"))
+	default:
+		pool, err := readCA(s.CA)
+		if err != nil {
+			p = append(p, err)
+		}
+		t.RootCAs = pool
+	}
+	return t, p
+}
+
+// readCA reads a PEM bundle into the system's pool (or a new one when the
+// system has none), or says why it cannot.
+func readCA(path string) (*x509.CertPool, error) {
+	if err := checkFile("ca", path); err != nil {
+		return nil, err
+	}
+	pem, err := safefile.ReadFile(path, safefile.MaxCA)
+	if err != nil {
+		return nil, problem("ca", "%v", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, problem("ca", "%s holds no PEM certificate (-----BEGIN CERTIFICATE-----); name the CA certificate file that signed the server's", path)
+	}
+	return pool, nil
+}
+
+// digest hashes a proxy_configs file for the result.
+func digest(path string) (FileDigest, error) {
+	if err := checkFile("proxy_configs", path); err != nil {
+		return FileDigest{Path: path}, err
+	}
+	h := sha256.New()
+	if err := safefile.Copy(h, path, safefile.MaxProxyConfig); err != nil {
+		return FileDigest{Path: path}, problem("proxy_configs", "%v", err)
+	}
+	return FileDigest{Path: path, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
 }
 
 func checkFile(key, path string) error {
@@ -252,11 +345,13 @@ func checkFile(key, path string) error {
 	return nil
 }
 
-// expectProblems parses the expectations and rejects sets that can never
-// pass, which would otherwise surface only after a long hold.
-func (s Scenario) expectProblems() []error {
+// resolveExpectations parses the expectations (the defaults when there
+// are none) and rejects sets that can never pass, which would otherwise
+// surface only after a long hold.
+func (s Scenario) resolveExpectations() ([]Expectation, []error) {
 	var (
 		p                        []error
+		out                      []Expectation
 		noDrops, dropAt          string
 		failedStatus, upgradedGt string
 		status                   int
@@ -267,12 +362,13 @@ func (s Scenario) expectProblems() []error {
 	if s.Rate > 0 && s.Conns > 1 {
 		oldest += float64(s.Conns-1) / s.Rate
 	}
-	for _, raw := range s.Expect {
+	for _, raw := range s.expectList() {
 		e, err := ParseExpectation(raw)
 		if err != nil {
 			p = append(p, problem("expect", "%v", err))
 			continue
 		}
+		out = append(out, e)
 		switch e.Kind {
 		case ExpectNoDrops:
 			noDrops = raw
@@ -307,7 +403,7 @@ func (s Scenario) expectProblems() []error {
 	if failedStatus != "" && upgradedGt != "" {
 		p = append(p, problem("expect", "%q and %q contradict each other: %s says every attempt fails", failedStatus, upgradedGt, failedStatus))
 	}
-	return p
+	return out, p
 }
 
 // unjoin splits an errors.Join result back into its parts.

@@ -20,9 +20,7 @@ func TestValidateAcceptsWhatARunNeeds(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	ca := filepath.Join(dir, "ca.pem")
-	if err := os.WriteFile(ca, []byte("pem"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeCA(t, ca)
 	tests := []struct {
 		name string
 		edit func(*Scenario)
@@ -121,6 +119,10 @@ func TestValidateRejectsImpossibleValues(t *testing.T) {
 		{"ca and insecure", func(s *Scenario) { s.Target = "wss://x/"; s.Insecure = true; s.CA = "ca.pem" }, "ca: has no effect with insecure = true"},
 		{"ca missing", func(s *Scenario) { s.Target = "wss://x/"; s.CA = "/nonexistent/ca.pem" }, "ca: stat /nonexistent/ca.pem: no such file"},
 		{"ca is a dir", func(s *Scenario) { s.Target = "wss://x/"; s.CA = os.TempDir() }, "is not a regular file"},
+		// validate reads the file as run does: not a CA bundle is refused
+		// by both (the issue: validate said OK for ca = "/etc/shadow").
+		{"ca is not PEM", func(s *Scenario) { s.Target = "wss://x/"; s.CA = "validate_test.go" }, "ca: validate_test.go holds no PEM certificate"},
+		{"ca is endless", func(s *Scenario) { s.Target = "wss://x/"; s.CA = "/dev/zero" }, "ca: /dev/zero is not a regular file"},
 		{"proxy config missing", func(s *Scenario) { s.ProxyConfigs = []string{"/nonexistent/nginx.conf"} }, "proxy_configs: stat /nonexistent/nginx.conf"},
 		{"drop-at past the hold", func(s *Scenario) {
 			s.Conns, s.Rate, s.Hold = 100, 100, Duration(30*time.Second)

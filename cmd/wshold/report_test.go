@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -158,6 +159,24 @@ func TestReportWritesFile(t *testing.T) {
 	var errb bytes.Buffer
 	if code := dispatch([]string{"report", failing, "-o", filepath.Join(t.TempDir(), "no", "such", "dir", "x")}, &stdout, &errb); code != exitUsage || !strings.Contains(errb.String(), "no/such/dir") {
 		t.Errorf("unwritable -o: exit %d, stderr %q; want 2 naming the path", code, errb.String())
+	}
+	// A device, a FIFO or a link at -o is refused, not replaced.
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/dev/null", fifo} {
+		errb.Reset()
+		if code := dispatch([]string{"report", failing, "-o", path}, &stdout, &errb); code != exitUsage || !strings.Contains(errb.String(), "not a regular file") {
+			t.Errorf("report -o %s: exit %d, stderr %q; want 2, refused as not a regular file", path, code, errb.String())
+		}
+		errb.Reset()
+		if code := dispatch([]string{"merge", "-o", path, failing}, &stdout, &errb); code != exitUsage || !strings.Contains(errb.String(), "not a regular file") {
+			t.Errorf("merge -o %s: exit %d, stderr %q; want 2, refused as not a regular file", path, code, errb.String())
+		}
+		if fi, err := os.Lstat(path); err != nil || fi.Mode().IsRegular() {
+			t.Errorf("%s became a regular file", path)
+		}
 	}
 }
 

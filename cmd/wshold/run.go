@@ -20,6 +20,7 @@ import (
 	"github.com/wshold/wshold/internal/metrics"
 	"github.com/wshold/wshold/internal/progress"
 	"github.com/wshold/wshold/internal/runner"
+	"github.com/wshold/wshold/internal/safefile"
 	"github.com/wshold/wshold/report"
 	"github.com/wshold/wshold/scenario"
 )
@@ -210,7 +211,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		opts.Progress = func(p runner.Progress) {
 			display.Update(progress.Snapshot{Phase: p.Phase, Attempted: p.Live.Attempted, Upgraded: p.Live.Upgraded,
 				Failed: p.Live.Failed, Dropped: p.Live.Dropped, Alive: p.Live.Alive,
-				HandshakeP99Ms: p.Live.HandshakeP99Ms, HoldLeft: p.HoldLeft, Elapsed: p.Elapsed})
+				HandshakeP99Ms: p.Live.HandshakeP99Ms, HoldLeft: p.HoldLeft, Elapsed: p.Elapsed, RSSBytes: p.RSSBytes})
 			if m != nil {
 				m.SetPhase(p.Phase)
 			}
@@ -298,8 +299,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// runScenarios builds the scenarios to run: defaults < file < flags.
-func runScenarios(fs *pflag.FlagSet, sflags *scenario.Flags, file string, names []string) ([]scenario.Scenario, error) {
+// runScenarios builds the scenarios to run, defaults < file < flags, and
+// resolves each: what runs is what resolved.
+func runScenarios(fs *pflag.FlagSet, sflags *scenario.Flags, file string, names []string) ([]*scenario.Resolved, error) {
 	var list []scenario.Scenario
 	if file == "" {
 		if len(names) > 0 {
@@ -316,16 +318,19 @@ func runScenarios(fs *pflag.FlagSet, sflags *scenario.Flags, file string, names 
 			return nil, usagef("run: %v", err)
 		}
 	}
+	out := make([]*scenario.Resolved, len(list))
 	for i := range list {
 		sflags.Apply(fs, &list[i])
 		if fs.NArg() == 1 {
 			list[i].Target = fs.Arg(0)
 		}
-		if err := list[i].Validate(); err != nil {
+		rs, err := scenario.Resolve(list[i])
+		if err != nil {
 			return nil, usagef("run %s: %v", list[i].Name, err)
 		}
+		out[i] = rs
 	}
-	return list, nil
+	return out, nil
 }
 
 // interruptible returns a context cancelled by the first SIGINT/SIGTERM:
@@ -365,11 +370,7 @@ func perScenario(path, name string, n int) string {
 }
 
 func writeResult(path string, res *report.Result) error {
-	var buf bytes.Buffer
-	if err := report.WriteJSON(&buf, res); err != nil {
-		return err
-	}
-	return report.WriteFileAtomic(path, buf.Bytes(), 0o644)
+	return report.WriteResultFile(path, res)
 }
 
 func renderToFile(path string, res *report.Result, fn func(io.Writer, *report.Result) error) error {
@@ -401,7 +402,7 @@ type outputFile struct {
 // outputFiles lists every file the run will write: -o and --html once per
 // scenario (NAME added before the extension when there are several), and
 // --junit once.
-func outputFiles(out, html, junit string, scenarios []scenario.Scenario) []outputFile {
+func outputFiles(out, html, junit string, scenarios []*scenario.Resolved) []outputFile {
 	var files []outputFile
 	for _, fl := range []struct{ flag, given, ext string }{{"-o", out, ".json"}, {"--html", html, ".html"}} {
 		if fl.given == "" {
@@ -443,6 +444,11 @@ func checkOutputs(files []outputFile) error {
 func canWrite(path, ext string) error {
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return fmt.Errorf("%s is a directory; name a file in it, e.g. %s", path, filepath.Join(path, "result"+ext))
+	}
+	// A link, device or FIFO is refused, not renamed over: as root,
+	// -o /dev/null would otherwise become a regular file.
+	if err := safefile.CheckTarget(path); err != nil {
+		return err
 	}
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".wshold-check-*")

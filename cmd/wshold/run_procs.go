@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/wshold/wshold/internal/metrics"
@@ -30,32 +29,28 @@ type runExtras struct {
 // runOne runs one scenario: this process's shard of it, laid out over as
 // many processes as the open-files limit needs (--procs), in this process
 // when one is enough.
-func runOne(ctx context.Context, sc scenario.Scenario, shard runner.Shard, opts runner.Options, x runExtras) (*report.Result, error) {
-	whole := sc.Conns
-	sc, err := shard.Of(sc)
-	if err != nil {
-		return nil, &runner.StartError{Err: err}
-	}
+func runOne(ctx context.Context, rs *scenario.Resolved, shard runner.Shard, opts runner.Options, x runExtras) (*report.Result, error) {
+	sc := *shard.Of(rs)
 	if sc.Conns < 1 {
-		return nil, &runner.StartError{Err: fmt.Errorf("--shard %s of %d connections leaves this shard none; use fewer shards than connections", shard, whole)}
+		return nil, &runner.StartError{Err: fmt.Errorf("--shard %s of %d connections leaves this shard none; use fewer shards than connections", shard, rs.Conns)}
 	}
 	host := runner.ReadHost()
-	plan, err := runner.PlanRun(sc, host)
+	plan, err := runner.PlanRun(&sc, host)
 	if err != nil {
 		return nil, &runner.StartError{Err: err}
 	}
 	sc.Procs = plan.Workers
 	opts.Warnings = append(opts.Warnings, plan.Warnings...)
 	if !plan.Spawn {
-		oneSchedulerThread(sc, host)
-		return runner.Run(ctx, sc, opts)
+		oneSchedulerThread(&sc, host)
+		return runner.Run(ctx, &sc, opts)
 	}
 	if !x.quiet {
-		where := "against " + sc.Target
+		where := "against " + sc.RedactURL(sc.Target)
 		switch {
-		case sc.Target == "" && plan.Servers == 0:
+		case sc.Builtin() && plan.Servers == 0:
 			where = "against the built-in target in this process"
-		case sc.Target == "":
+		case sc.Builtin():
 			where = fmt.Sprintf("against the built-in target in %d 'wshold serve' processes", plan.Servers)
 		}
 		fmt.Fprintf(x.stderr, "wshold: %d connections over %d worker processes (about %d each) %s\n",
@@ -71,7 +66,7 @@ func runOne(ctx context.Context, sc scenario.Scenario, shard runner.Shard, opts 
 		// workers checkpoint at --checkpoint-interval alone.
 		progress = nil
 	}
-	res, err := procs.Run(ctx, sc, procs.Options{
+	res, err := procs.Run(ctx, &sc, procs.Options{
 		Plan:               plan,
 		Shard:              opts.Shard,
 		Progress:           progress,
@@ -112,8 +107,8 @@ func runOne(ctx context.Context, sc scenario.Scenario, shard runner.Shard, opts 
 // address's ports, where each connect() is a long search in the kernel
 // and one thread fell behind 2000/s (handshake p99 200–700 ms against
 // 250 ms with two).
-func oneSchedulerThread(sc scenario.Scenario, h runner.Host) {
-	if os.Getenv("GOMAXPROCS") != "" || !strings.HasPrefix(strings.ToLower(sc.Target), "ws://") || runner.CrowdsPortRange(sc, h) {
+func oneSchedulerThread(rs *scenario.Resolved, h runner.Host) {
+	if os.Getenv("GOMAXPROCS") != "" || rs.Builtin() || rs.URL.Scheme != "ws" || runner.CrowdsPortRange(rs, h) {
 		return
 	}
 	runtime.GOMAXPROCS(1)

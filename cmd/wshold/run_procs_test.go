@@ -474,7 +474,13 @@ func TestOneSchedulerThreadForPlainWSTargetsOnly(t *testing.T) {
 	} {
 		t.Setenv("GOMAXPROCS", c.env)
 		runtime.GOMAXPROCS(3)
-		oneSchedulerThread(scenario.Scenario{Target: c.target, Conns: c.conns, SourceIPs: c.sources}, host)
+		sc := scenario.Defaults()
+		sc.Target, sc.Conns, sc.SourceIPs = c.target, c.conns, c.sources
+		rs, err := scenario.Resolve(sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		oneSchedulerThread(rs, host)
 		if got := runtime.GOMAXPROCS(0); got != c.want {
 			t.Errorf("GOMAXPROCS=%q, %s with %d connections from %v: %d scheduler threads, want %d",
 				c.env, c.target, c.conns, c.sources, got, c.want)

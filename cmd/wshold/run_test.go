@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -143,6 +144,14 @@ func TestRunRefusesAnUnwritableOutputBeforeTheFirstConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	missing := filepath.Join(dir, "no", "such", "dir")
+	fifo := filepath.Join(dir, "fifo.json")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link.json")
+	if err := os.Symlink(inTheWay, link); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -156,6 +165,10 @@ func TestRunRefusesAnUnwritableOutputBeforeTheFirstConnection(t *testing.T) {
 			[]string{"--junit " + filepath.Join(inTheWay, "j.xml"), inTheWay + " is not a directory"}},
 		{"-o naming a directory", []string{"-o", dir},
 			[]string{"-o " + dir, "is a directory", filepath.Join(dir, "result.json")}},
+		// Renaming a new file over these would replace the node itself.
+		{"-o at a FIFO", []string{"-o", fifo}, []string{"-o " + fifo, "is a FIFO", "not a regular file"}},
+		{"--html at a symbolic link", []string{"--html", link}, []string{"--html " + link, "is a symbolic link to " + inTheWay}},
+		{"--junit at a character device", []string{"--junit", "/dev/null"}, []string{"--junit /dev/null", "is a character device"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			target, accepted := countingTarget(t)
@@ -179,6 +192,11 @@ func TestRunRefusesAnUnwritableOutputBeforeTheFirstConnection(t *testing.T) {
 				t.Errorf("%d connections reached the target; want none", n)
 			}
 		})
+	}
+	for path, mode := range map[string]os.FileMode{fifo: os.ModeNamedPipe, link: os.ModeSymlink, "/dev/null": os.ModeCharDevice} {
+		if fi, err := os.Lstat(path); err != nil || fi.Mode()&mode == 0 {
+			t.Errorf("%s is now %v (%v); want it left as it was", path, fi.Mode(), err)
+		}
 	}
 }
 

@@ -95,7 +95,7 @@ func runAt(t *testing.T, sc scenario.Scenario, ats ...runner.At) *report.Result 
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), sc.Hold.D()+2*time.Minute)
 	defer cancel()
-	res, err := runner.Run(ctx, sc, runner.Options{At: ats})
+	res, err := runner.Run(ctx, resolved(t, sc), runner.Options{At: ats})
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}

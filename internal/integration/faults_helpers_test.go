@@ -160,11 +160,12 @@ func startHeldRun(t *testing.T, sc scenario.Scenario) *heldRun {
 			}
 		},
 	}
+	rs := resolved(t, sc)
 	ctx, cancel := context.WithTimeout(context.Background(), sc.Hold.D()+2*time.Minute)
 	go func() {
 		defer close(h.done)
 		defer cancel()
-		h.res, h.err = runner.Run(ctx, sc, opts)
+		h.res, h.err = runner.Run(ctx, rs, opts)
 	}()
 	t.Cleanup(func() { cancel(); <-h.done })
 	return h

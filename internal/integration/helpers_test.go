@@ -40,7 +40,7 @@ func run(t *testing.T, sc scenario.Scenario) *report.Result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), sc.Hold.D()+2*time.Minute)
 	defer cancel()
-	res, err := runner.Run(ctx, sc, runner.Options{})
+	res, err := runner.Run(ctx, resolved(t, sc), runner.Options{})
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
@@ -70,4 +70,14 @@ func checkInvariants(t *testing.T, res *report.Result) {
 	if failures != c.Failed {
 		t.Fatalf("failures add to %d, counts.failed %d", failures, c.Failed)
 	}
+}
+
+// resolved is sc resolved, as the command line hands it to the runner.
+func resolved(t testing.TB, sc scenario.Scenario) *scenario.Resolved {
+	t.Helper()
+	rs, err := scenario.Resolve(sc)
+	if err != nil {
+		t.Fatalf("resolve: %v", err)
+	}
+	return rs
 }

@@ -81,7 +81,7 @@ const FailureWorkerDied = "worker_died"
 //
 // It returns a *runner.StartError when the run could not start: the
 // target or no worker could.
-func Run(ctx context.Context, sc scenario.Scenario, o Options) (*report.Result, error) {
+func Run(ctx context.Context, rs *scenario.Resolved, o Options) (*report.Result, error) {
 	n := max(o.Plan.Workers, 1)
 	exe := o.Exe
 	if exe == "" {
@@ -100,18 +100,18 @@ func Run(ctx context.Context, sc scenario.Scenario, o Options) (*report.Result, 
 	}
 	defer os.RemoveAll(dir)
 
-	full := sc
+	full := rs.Scenario
 	started := time.Now()
+	wsc := rs.Scenario
+	wsc.Procs = 1 // a worker holds its share itself
 	var tgt *target
-	if sc.Target == "" {
+	if rs.Builtin() {
 		if tgt, err = startTarget(exe, o.Plan.Servers); err != nil {
 			return nil, &runner.StartError{Err: err}
 		}
 		defer tgt.stop()
-		sc.Target = tgt.url
+		wsc.Target = tgt.url
 	}
-	wsc := sc
-	wsc.Procs = 1 // a worker holds its share itself
 	file := filepath.Join(dir, "scenario.toml")
 	if err := writeScenarioFile(file, wsc); err != nil {
 		return nil, &runner.StartError{Err: err}

@@ -1,6 +1,7 @@
 package procs
 
 import (
+	"os"
 	"time"
 
 	"github.com/wshold/wshold/internal/runner"
@@ -70,7 +71,12 @@ func (ps *progressState) report(interrupted bool) {
 		return
 	}
 	m, holding, lastHold := ps.snapshot()
-	p := runner.Progress{Phase: "ramping", Elapsed: time.Since(ps.started)}
+	p := runner.Progress{Phase: "ramping", Elapsed: time.Since(ps.started), RSSBytes: runner.RSSOf(os.Getpid())}
+	for _, w := range ps.workers {
+		if w.cmd != nil && w.cmd.Process != nil && !w.exited() {
+			p.RSSBytes += runner.RSSOf(w.cmd.Process.Pid)
+		}
+	}
 	if m != nil {
 		p.Live = report.Live{
 			Attempted: m.Counts.Attempted, Upgraded: m.Counts.Upgraded, Failed: m.Counts.Failed,

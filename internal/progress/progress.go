@@ -25,6 +25,10 @@ type Snapshot struct {
 	HoldLeft time.Duration
 	// Elapsed is the time since the run started.
 	Elapsed time.Duration
+	// RSSBytes is the harness's resident memory now (every process of
+	// the run); 0 = unknown, not shown. Over a long soak it shows whether
+	// the harness itself grows.
+	RSSBytes int64
 }
 
 // Options configure a Display.
@@ -153,10 +157,19 @@ func Line(s Snapshot, rate float64) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%-7s %7.1fs  up %d  alive %d  failed %d  dropped %d  rate %.0f/s  p99 %.1f ms",
 		s.Phase, s.Elapsed.Seconds(), s.Upgraded, s.Alive, s.Failed, s.Dropped, max(rate, 0), s.HandshakeP99Ms)
+	b.WriteString(rssText(s.RSSBytes))
 	if s.Phase == "holding" {
 		fmt.Fprintf(&b, "  hold left %s", s.HoldLeft.Round(time.Second))
 	}
 	return b.String()
+}
+
+// rssText is "  rss 41.2 MiB", or "" when unknown.
+func rssText(b int64) string {
+	if b <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("  rss %.1f MiB", float64(b)/(1<<20))
 }
 
 // IsTerminal reports whether w is a terminal.

@@ -4,6 +4,7 @@
 package redact
 
 import (
+	"net/textproto"
 	"slices"
 	"strings"
 )
@@ -24,11 +25,13 @@ var Always = []string{"Authorization", "Proxy-Authorization", "Cookie", "Set-Coo
 // in requests, so that an echo of them (servers and debug pages repeat
 // request headers in their answers) is hidden too.
 type Redactor struct {
-	names  map[string]bool // lower-cased header names
+	names  map[string]bool // lower-cased header (and query parameter) names
 	values []string        // secrets learned, longest first
+	hidden []string        // what was hidden, for Hidden
 }
 
-// New returns a Redactor for Always plus the extra header names.
+// New returns a Redactor for Always plus the extra names, which are
+// header names and query parameter names alike.
 func New(extra []string) *Redactor {
 	r := &Redactor{names: map[string]bool{}}
 	for _, n := range append(slices.Clone(Always), extra...) {
@@ -44,20 +47,23 @@ func (r *Redactor) Secret(name string) bool { return r.names[strings.ToLower(str
 // credential after an auth scheme ("Bearer s3cret"), and each cookie's
 // value, so a partial echo is caught too.
 func (r *Redactor) Learn(value string) {
-	add := func(s string) {
-		if s = strings.TrimSpace(s); len(s) >= minSecret {
-			r.values = append(r.values, s)
-		}
-	}
-	add(value)
+	r.learnValue(value)
 	if _, cred, ok := strings.Cut(strings.TrimSpace(value), " "); ok {
-		add(cred)
+		r.learnValue(cred)
 	}
 	for c := range strings.SplitSeq(value, ";") {
 		if _, v, ok := strings.Cut(c, "="); ok {
-			add(v)
+			r.learnValue(v)
 		}
 	}
+}
+
+// learnValue remembers one secret, once.
+func (r *Redactor) learnValue(s string) {
+	if s = strings.TrimSpace(s); len(s) < minSecret || slices.Contains(r.values, s) {
+		return
+	}
+	r.values = append(r.values, s)
 	// Longest first, so a value is replaced before a part of it.
 	slices.SortStableFunc(r.values, func(a, b string) int { return len(b) - len(a) })
 }
@@ -70,6 +76,7 @@ func (r *Redactor) Line(line string) string {
 		return line
 	}
 	r.Learn(value)
+	r.note("header " + textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(name)))
 	return strings.TrimSpace(name) + ": " + Mark
 }
 

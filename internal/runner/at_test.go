@@ -20,7 +20,7 @@ func TestAtPastTheHoldIsRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = Run(context.Background(), sc, Options{At: []At{at}})
+	_, err = Run(context.Background(), resolved(t, sc), Options{At: []At{at}})
 	var se *StartError
 	if !errors.As(err, &se) || !strings.Contains(err.Error(), "--at 5s=nginx -s reload would never run: the hold of 2s ends first") {
 		t.Fatalf("got %v, want a start error saying the command would never run", err)

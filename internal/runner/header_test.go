@@ -12,7 +12,7 @@ func TestHostHeaderBecomesTheRequestsHost(t *testing.T) {
 	sc := scenario.Defaults()
 	sc.Target = "ws://127.0.0.1:9/"
 	sc.Headers = []string{"host: app.internal", "X-Token: a"}
-	cfg, _, cleanup, err := engineConfig(sc, nil)
+	cfg, _, cleanup, err := engineConfig(resolved(t, sc))
 	if err != nil {
 		t.Fatal(err)
 	}

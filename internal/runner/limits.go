@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"os"
 	"strings"
 
@@ -80,14 +79,14 @@ type Plan struct {
 	Warnings []string
 }
 
-// PlanRun decides how many processes sc needs (sc.Procs, or when 0 enough
+// PlanRun decides how many processes rs needs (rs.Procs, or when 0 enough
 // for the open-files limit) and checks, before anything starts, that the
 // run fits this host: descriptors per process, and ephemeral ports per
 // source address to the one destination. Each problem that would make
 // connections fail says what will not fit and the fix.
-func PlanRun(sc scenario.Scenario, h Host) (Plan, error) {
-	conns := max(sc.Conns, 0)
-	embedded := sc.Target == ""
+func PlanRun(rs *scenario.Resolved, h Host) (Plan, error) {
+	conns := max(rs.Conns, 0)
+	embedded := rs.Builtin()
 	limit := int(min(h.NoFile, 1<<30))
 	if limit == 0 {
 		limit = 1 << 30 // unknown: do not guess a limit
@@ -101,8 +100,8 @@ func PlanRun(sc scenario.Scenario, h Host) (Plan, error) {
 
 	var p Plan
 	switch {
-	case sc.Procs > 0:
-		p.Workers = sc.Procs
+	case rs.Procs > 0:
+		p.Workers = rs.Procs
 	case embedded && fits(2*conns, margin), !embedded && fits(conns, margin):
 		p.Workers = 1
 	default:
@@ -117,40 +116,40 @@ func PlanRun(sc scenario.Scenario, h Host) (Plan, error) {
 	if p.Spawn && embedded && !fits(conns, margin) {
 		p.Servers = ceilDiv(int(float64(conns)*serverSpread), perProc)
 	}
-	if w := portWarning(sc, p.Workers, h); w != "" {
+	if w := portWarning(rs, p.Workers, h); w != "" {
 		p.Warnings = append(p.Warnings, w)
 	}
-	return p, checkPlan(sc, p, h)
+	return p, checkPlan(rs, p, h)
 }
 
-// checkPlan says what of sc will not fit on h when laid out as p.
-func checkPlan(sc scenario.Scenario, p Plan, h Host) error {
+// checkPlan says what of rs will not fit on h when laid out as p.
+func checkPlan(rs *scenario.Resolved, p Plan, h Host) error {
 	var noFile error
 	if limit := int(min(h.NoFile, 1<<30)); limit != 0 {
-		share := ceilDiv(max(sc.Conns, 0), p.Workers)
+		share := ceilDiv(max(rs.Conns, 0), p.Workers)
 		need := share + fdMargin
-		if sc.Target == "" && !p.Spawn {
+		if rs.Builtin() && !p.Spawn {
 			need += share
 		}
 		if need > limit {
-			noFile = errors.New(noFileMessage(sc, p, share, need, h))
+			noFile = errors.New(noFileMessage(rs, p, share, need, h))
 		}
 	}
-	return errors.Join(noFile, checkPorts(sc, p.Workers, h), checkSourceAddrs(sc))
+	return errors.Join(noFile, checkPorts(rs, p.Workers, h), checkSourceAddrs(rs))
 }
 
-func noFileMessage(sc scenario.Scenario, p Plan, share, need int, h Host) string {
+func noFileMessage(rs *scenario.Resolved, p Plan, share, need int, h Host) string {
 	var b strings.Builder
 	if p.Workers > 1 {
-		fmt.Fprintf(&b, "%d connections over %d processes need about %d open files in each", sc.Conns, p.Workers, need)
+		fmt.Fprintf(&b, "%d connections over %d processes need about %d open files in each", rs.Conns, p.Workers, need)
 	} else {
 		fmt.Fprintf(&b, "%d connections in one process need about %d open files", share, need)
-		if sc.Target == "" {
+		if rs.Builtin() {
 			b.WriteString(" (the built-in target runs in the same process and holds the other end)")
 		}
 	}
 	fmt.Fprintf(&b, ", but a process may open %d here (hard limit %d)", h.NoFile, h.NoFileMax)
-	auto := ceilDiv(sc.Conns, max(int(h.NoFile)-autoMargin, 1))
+	auto := ceilDiv(rs.Conns, max(int(h.NoFile)-autoMargin, 1))
 	if auto > p.Workers {
 		fmt.Fprintf(&b, "; use --procs %d (or --procs 0 to choose)", auto)
 	}
@@ -165,18 +164,18 @@ func noFileMessage(sc scenario.Scenario, p Plan, share, need int, h Host) string
 // checkPorts fails when some source address would need more ephemeral
 // ports to the destination than the range holds: connect() would fail
 // with EADDRNOTAVAIL past that point.
-func checkPorts(sc scenario.Scenario, workers int, h Host) error {
+func checkPorts(rs *scenario.Resolved, workers int, h Host) error {
 	ports := h.Ports()
-	if ports == 0 || sc.Conns <= ports {
+	if ports == 0 || rs.Conns <= ports {
 		return nil
 	}
-	worst, addr, err := portLoad(sc, workers)
-	if err != nil || worst <= ports {
-		return err
+	worst, addr := portLoad(rs, workers)
+	if worst <= ports {
+		return nil
 	}
 	msg := fmt.Sprintf("%d connections from one source address (%s) to %s need %d ephemeral ports, but net.ipv4.ip_local_port_range %d-%d has %d, so connections past that fail with EADDRNOTAVAIL",
-		worst, addr, destination(sc), worst, h.PortLo, h.PortHi, ports)
-	return fmt.Errorf("%s; %s, or widen the range: sysctl -w net.ipv4.ip_local_port_range=\"1024 65535\"", msg, moreSources(sc, workers, ports))
+		worst, addr, destination(rs), worst, h.PortLo, h.PortHi, ports)
+	return fmt.Errorf("%s; %s, or widen the range: sysctl -w net.ipv4.ip_local_port_range=\"1024 65535\"", msg, moreSources(rs, workers, ports))
 }
 
 // portWarning says when some source address will use more than half of
@@ -184,33 +183,33 @@ func checkPorts(sc scenario.Scenario, workers int, h Host) error {
 // connect() tries the even half of the range first, so past it every new
 // connection scans thousands of taken ports: the ramp slows to a crawl
 // and the harness, not the proxy, sets the handshake latency.
-func portWarning(sc scenario.Scenario, workers int, h Host) string {
-	worst, addr := crowded(sc, workers, h)
+func portWarning(rs *scenario.Resolved, workers int, h Host) string {
+	worst, addr := crowded(rs, workers, h)
 	if worst == 0 || worst > h.Ports() {
 		return ""
 	}
 	return fmt.Sprintf("%d connections from one source address (%s) to %s use more than half of the %d ephemeral ports; connect() slows down sharply past half (the kernel tries even ports first), which shows as handshake latency: %s",
-		worst, addr, destination(sc), h.Ports(), moreSources(sc, workers, h.Ports()/2))
+		worst, addr, destination(rs), h.Ports(), moreSources(rs, workers, h.Ports()/2))
 }
 
 // CrowdsPortRange reports whether this process's connections will take
 // more than half of some source address's ephemeral ports to the
 // destination (see portWarning).
-func CrowdsPortRange(sc scenario.Scenario, h Host) bool {
-	worst, _ := crowded(sc, 1, h)
+func CrowdsPortRange(rs *scenario.Resolved, h Host) bool {
+	worst, _ := crowded(rs, 1, h)
 	return worst > 0
 }
 
 // crowded is the most connections one source address makes to the
 // destination, and that address, when they are more than half of its
 // ports; 0 otherwise.
-func crowded(sc scenario.Scenario, workers int, h Host) (int, string) {
+func crowded(rs *scenario.Resolved, workers int, h Host) (int, string) {
 	ports := h.Ports()
-	if ports == 0 || sc.Conns <= ports/2 {
+	if ports == 0 || rs.Conns <= ports/2 {
 		return 0, ""
 	}
-	worst, addr, err := portLoad(sc, workers)
-	if err != nil || worst <= ports/2 {
+	worst, addr := portLoad(rs, workers)
+	if worst <= ports/2 {
 		return 0, ""
 	}
 	return worst, addr
@@ -219,27 +218,20 @@ func crowded(sc scenario.Scenario, workers int, h Host) (int, string) {
 // portLoad is the most connections any one source address makes to the
 // destination. Each worker spreads its share round-robin over the
 // addresses it was dealt (see Shard.Of).
-func portLoad(sc scenario.Scenario, workers int) (int, string, error) {
+func portLoad(rs *scenario.Resolved, workers int) (int, string) {
 	load := map[string]int{}
 	for i := range workers {
 		sh := Shard{Index: i, Count: workers}
 		if workers == 1 {
 			sh = Shard{}
 		}
-		sub, err := sh.Of(sc)
-		if err != nil {
-			return 0, "", err // a bad --source-ip is reported by validation
-		}
-		addrs, err := scenario.ParseSourceIPs(sub.SourceIPs)
-		if err != nil {
-			return 0, "", err
-		}
-		if len(addrs) == 0 {
+		sub := sh.Of(rs)
+		if len(sub.Sources) == 0 {
 			load["the kernel's choice"] += sub.Conns
 			continue
 		}
-		for j, a := range addrs {
-			load[a.String()] += ShareOf(sub.Conns, Shard{Index: j, Count: len(addrs)})
+		for j, a := range sub.Sources {
+			load[a.String()] += ShareOf(sub.Conns, Shard{Index: j, Count: len(sub.Sources)})
 		}
 	}
 	worst, worstAddr := 0, ""
@@ -248,42 +240,35 @@ func portLoad(sc scenario.Scenario, workers int) (int, string, error) {
 			worst, worstAddr = n, a
 		}
 	}
-	return worst, worstAddr, nil
+	return worst, worstAddr
 }
 
 // moreSources is the fix: enough source addresses that each carries at
 // most perSource connections (with 10% to spare), dealt evenly over the
 // workers.
-func moreSources(sc scenario.Scenario, workers, perSource int) string {
-	need := ceilDiv(int(float64(sc.Conns)*1.1), max(perSource, 1))
+func moreSources(rs *scenario.Resolved, workers, perSource int) string {
+	need := ceilDiv(int(float64(rs.Conns)*1.1), max(perSource, 1))
 	if workers > 1 {
 		need = ceilDiv(need, workers) * workers
 	}
-	if loopbackTarget(sc) {
+	if loopbackTarget(rs) {
 		return fmt.Sprintf("spread them over more source addresses, e.g. --source-ip 127.0.0.1-127.0.0.%d", min(need, 254))
 	}
 	return fmt.Sprintf("spread them over at least %d local addresses of this machine with --source-ip", need)
 }
 
-func destination(sc scenario.Scenario) string {
-	if sc.Target == "" {
+func destination(rs *scenario.Resolved) string {
+	if rs.Builtin() {
 		return "the built-in target"
 	}
-	if u, err := url.Parse(sc.Target); err == nil && u.Host != "" {
-		return u.Host
-	}
-	return sc.Target
+	return rs.URL.Host
 }
 
-func loopbackTarget(sc scenario.Scenario) bool {
-	if sc.Target == "" {
+func loopbackTarget(rs *scenario.Resolved) bool {
+	if rs.Builtin() {
 		return true
 	}
-	u, err := url.Parse(sc.Target)
-	if err != nil {
-		return false
-	}
-	host := u.Hostname()
+	host := rs.URL.Hostname()
 	if host == "localhost" {
 		return true
 	}

@@ -49,7 +49,7 @@ func TestPlanRunLaysOutProcessesForTheOpenFilesLimit(t *testing.T) {
 			t.Parallel()
 			sc := scenario.Defaults()
 			sc.Target, sc.Conns, sc.Procs, sc.SourceIPs = tc.target, tc.conns, tc.procs, tc.ips
-			got, err := PlanRun(sc, thisBox)
+			got, err := PlanRun(resolved(t, sc), thisBox)
 			got.Warnings = nil // see TestPlanWarnsPastHalfThePortRange
 			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("plan %+v, want %+v", got, tc.want)
@@ -77,17 +77,17 @@ func TestPortsCountPerSourceAddressAfterTheShardsSplitThem(t *testing.T) {
 	// Two addresses over three workers: worker 2 shares 127.0.0.1 with
 	// worker 0, which then carries 18667 + 18666 = 37333 > 28232.
 	sc.SourceIPs = []string{"127.0.0.1-127.0.0.2"}
-	if err := checkPorts(sc, 3, thisBox); err == nil || !strings.Contains(err.Error(), "(127.0.0.1)") {
+	if err := checkPorts(resolved(t, sc), 3, thisBox); err == nil || !strings.Contains(err.Error(), "(127.0.0.1)") {
 		t.Errorf("uneven deal not caught: %v", err)
 	}
 	sc.SourceIPs = []string{"127.0.0.1-127.0.0.3"}
-	if err := checkPorts(sc, 3, thisBox); err != nil {
+	if err := checkPorts(resolved(t, sc), 3, thisBox); err != nil {
 		t.Errorf("three addresses for three workers: %v", err)
 	}
 	unknown := thisBox
 	unknown.PortLo, unknown.PortHi = 0, 0
 	sc.SourceIPs = nil
-	if err := checkPorts(sc, 1, unknown); err != nil {
+	if err := checkPorts(resolved(t, sc), 1, unknown); err != nil {
 		t.Errorf("an unknown port range must not refuse a run: %v", err)
 	}
 }
@@ -97,7 +97,7 @@ func TestSoftLimitBelowHardSaysUlimit(t *testing.T) {
 	h := Host{NoFile: 1024, NoFileMax: 20000}
 	sc := scenario.Defaults()
 	sc.Target, sc.Conns, sc.Procs = "ws://127.0.0.1:1/", 5000, 1
-	_, err := PlanRun(sc, h)
+	_, err := PlanRun(resolved(t, sc), h)
 	if err == nil || !strings.Contains(err.Error(), "ulimit -n 20000") {
 		t.Errorf("error %v; want the ulimit -n fix", err)
 	}
@@ -107,12 +107,12 @@ func TestASmallLimitGetsFewProcessesOrAnAnswer(t *testing.T) {
 	t.Parallel()
 	sc := scenario.Defaults()
 	sc.Target, sc.Conns = "ws://127.0.0.1:1/", 300
-	p, err := PlanRun(sc, Host{NoFile: 420, NoFileMax: 420})
+	p, err := PlanRun(resolved(t, sc), Host{NoFile: 420, NoFileMax: 420})
 	if err != nil || !reflect.DeepEqual(p, Plan{Workers: 1}) {
 		t.Errorf("300 connections under 420 files: %+v, %v; want one process", p, err)
 	}
 	sc.Conns = 100000
-	_, err = PlanRun(sc, Host{NoFile: 1024, NoFileMax: 4096})
+	_, err = PlanRun(resolved(t, sc), Host{NoFile: 1024, NoFileMax: 4096})
 	if err == nil || !strings.Contains(err.Error(), "raise the limit") {
 		t.Errorf("100000 connections under 1024 files: %v; want an answer, not 130 processes", err)
 	}
@@ -122,7 +122,7 @@ func TestPlanWarnsPastHalfThePortRange(t *testing.T) {
 	t.Parallel()
 	sc := scenario.Defaults()
 	sc.Target, sc.Conns = "ws://127.0.0.1:8080/", 18000
-	p, err := PlanRun(sc, thisBox)
+	p, err := PlanRun(resolved(t, sc), thisBox)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestPlanWarnsPastHalfThePortRange(t *testing.T) {
 		}
 	}
 	sc.SourceIPs = []string{"127.0.0.1-127.0.0.2"}
-	if p, _ := PlanRun(sc, thisBox); len(p.Warnings) != 0 {
+	if p, _ := PlanRun(resolved(t, sc), thisBox); len(p.Warnings) != 0 {
 		t.Errorf("9000 per address is well under half the range, yet: %q", p.Warnings)
 	}
 }
@@ -158,7 +158,7 @@ func TestSourceAddressesThatCannotConnectAreRefused(t *testing.T) {
 	for _, tc := range cases {
 		sc := scenario.Defaults()
 		sc.Target, sc.Conns, sc.SourceIPs = tc.target, 10, tc.ips
-		_, err := PlanRun(sc, thisBox)
+		_, err := PlanRun(resolved(t, sc), thisBox)
 		if tc.want == nil {
 			if err != nil {
 				t.Errorf("%s from %v: %v, want it accepted", tc.target, tc.ips, err)

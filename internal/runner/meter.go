@@ -24,8 +24,10 @@ type meter struct {
 	// the ones that RSS holds, whatever drops later.
 	holdAlive int64
 	// CPU seconds of this process at the hold's start and its planned
-	// end (holdEndCPU < 0 until then); holdEnd fires at that end.
+	// end (holdEndCPU < 0 until then); holdEnd fires at that end, where
+	// holdEndRSS is taken (0 until then).
 	holdCPU, holdEndCPU float64
+	holdEndRSS          int64
 	holdEnd             *time.Timer
 }
 
@@ -45,20 +47,27 @@ func (m *meter) holdStarted(hold time.Duration, alive int64) {
 	m.holdRSS = rss()
 	m.holdAlive = alive
 	m.holdCPU = cpuSeconds()
-	m.holdEnd = time.AfterFunc(hold, func() {
-		c := cpuSeconds()
-		m.mu.Lock()
-		m.holdEndCPU = c
-		m.mu.Unlock()
-	})
+	m.holdEnd = time.AfterFunc(hold, m.holdEnded)
 }
 
-// stop ends the hold's CPU count early when the run ends before it.
+// holdEnded takes the CPU count and, after a GC like the one at the
+// hold's start, the RSS: start and end then compare like with like.
+func (m *meter) holdEnded() {
+	c := cpuSeconds()
+	settle()
+	r := rss()
+	m.mu.Lock()
+	m.holdEndCPU, m.holdEndRSS = c, r
+	m.mu.Unlock()
+}
+
+// stop ends the hold's counts early when the run ends before it.
 func (m *meter) stop() {
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.holdEnd != nil && m.holdEnd.Stop() {
-		m.holdEndCPU = cpuSeconds()
+	early := m.holdEnd != nil && m.holdEnd.Stop()
+	m.mu.Unlock()
+	if early {
+		m.holdEnded()
 	}
 }
 
@@ -76,11 +85,20 @@ func (m *meter) resources(alive int64) report.Resources {
 			end = cpu // a checkpoint during the hold: the hold so far
 		}
 		r.HoldCPUSeconds = math.Round(max(0, end-m.holdCPU)*1e6) / 1e6
+		r.HoldStartRSSBytes, r.HoldEndRSSBytes = m.holdRSS, m.holdEndRSS
+		if r.HoldEndRSSBytes == 0 {
+			r.HoldEndRSSBytes = rss() // a checkpoint during the hold: now
+		}
 	}
 	r.Procs = []report.ProcResources{{PID: os.Getpid(), PeakRSSBytes: r.PeakRSSBytes, CPUSeconds: cpu,
-		RSSPerConnBytes: r.RSSPerConnBytes, HoldCPUSeconds: r.HoldCPUSeconds, Held: alive}}
+		RSSPerConnBytes: r.RSSPerConnBytes, HoldStartRSSBytes: r.HoldStartRSSBytes, HoldEndRSSBytes: r.HoldEndRSSBytes,
+		HoldCPUSeconds: r.HoldCPUSeconds, Held: alive}}
 	return r
 }
+
+// RSSOf is process pid's resident set size now, in bytes (0 if unknown,
+// e.g. it has exited): what the --procs parent's progress line adds up.
+func RSSOf(pid int) int64 { return procStatusKB("/proc/"+strconv.Itoa(pid)+"/status", "VmRSS:") * 1024 }
 
 // cpuSeconds is this process's user + system CPU time so far.
 func cpuSeconds() float64 {
@@ -98,8 +116,10 @@ func rss() int64     { return statusKB("VmRSS:") * 1024 }
 func peakRSS() int64 { return statusKB("VmHWM:") * 1024 }
 
 // statusKB reads one "Field:   123 kB" line of /proc/self/status.
-func statusKB(field string) int64 {
-	b, err := os.ReadFile("/proc/self/status")
+func statusKB(field string) int64 { return procStatusKB("/proc/self/status", field) }
+
+func procStatusKB(path, field string) int64 {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0
 	}

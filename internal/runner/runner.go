@@ -2,23 +2,16 @@ package runner
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/tls"
-	"crypto/x509"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"net/url"
-	"os"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/wshold/wshold/internal/engine"
 	"github.com/wshold/wshold/internal/event"
-	"github.com/wshold/wshold/internal/redact"
 	"github.com/wshold/wshold/internal/server"
 	"github.com/wshold/wshold/report"
 	"github.com/wshold/wshold/scenario"
@@ -63,6 +56,8 @@ type Progress struct {
 	// HoldLeft is the remaining hold time (0 outside the hold).
 	HoldLeft time.Duration
 	Elapsed  time.Duration
+	// RSSBytes is the run's resident memory now (0 = unknown).
+	RSSBytes int64
 }
 
 // StartError means the run could not start: bad input or an unusable
@@ -74,30 +69,23 @@ func (e *StartError) Unwrap() error { return e.Err }
 
 func startErr(format string, a ...any) error { return &StartError{fmt.Errorf(format, a...)} }
 
-// Run executes one scenario and returns its evaluated result. ctx
-// cancellation (Ctrl-C) ends the run early; the result is still complete
-// and marked interrupted.
-func Run(ctx context.Context, sc scenario.Scenario, o Options) (*report.Result, error) {
-	if err := sc.Validate(); err != nil {
-		return nil, &StartError{err}
-	}
-	exps, err := scenario.ParseExpectations(expectations(sc))
-	if err != nil {
-		return nil, &StartError{err}
-	}
+// Run executes one resolved scenario and returns its evaluated result.
+// ctx cancellation (Ctrl-C) ends the run early; the result is still
+// complete and marked interrupted.
+func Run(ctx context.Context, rs *scenario.Resolved, o Options) (*report.Result, error) {
 	for _, a := range o.At {
-		if a.Offset >= sc.Hold.D() {
-			return nil, startErr("--at %s=%s would never run: the hold of %s ends first; give an offset below the hold, or a longer --hold", a.Offset, a.Command, sc.Hold.D())
+		if a.Offset >= rs.Hold.D() {
+			return nil, startErr("--at %s=%s would never run: the hold of %s ends first; give an offset below the hold, or a longer --hold", a.Offset, a.Command, rs.Hold.D())
 		}
 	}
 	// This process holds every connection (and, for the embedded default,
 	// the server's ends too); PlanRun has split bigger runs already.
-	if err := checkPlan(sc, Plan{Workers: 1}, ReadHost()); err != nil {
+	if err := checkPlan(rs, Plan{Workers: 1}, ReadHost()); err != nil {
 		return nil, &StartError{err}
 	}
-	red := redact.New(sc.Redact)
-	asRun := redacted(sc, red)
-	cfg, warnings, cleanup, err := engineConfig(sc, red.Scrub)
+	red := rs.Redactor
+	asRun := rs.Record()
+	cfg, warnings, cleanup, err := engineConfig(rs)
 	if err != nil {
 		return nil, err
 	}
@@ -108,16 +96,15 @@ func Run(ctx context.Context, sc scenario.Scenario, o Options) (*report.Result, 
 			warnings = append(warnings, w)
 		}
 	}
-	configs, err := fingerprint(sc.ProxyConfigs)
-	if err != nil {
-		return nil, &StartError{err}
-	}
+	configs := fingerprints(rs.ProxyConfigFiles)
+	target := red.URL(cfg.URL.String())
+	exps := rs.Expectations
 
 	// The meter settles the heap first, so the run's clock starts after
 	// it: a ramp's time is the connections' alone.
 	meter := startMeter()
 	start := time.Now()
-	rec := report.NewRecorder(start, sc.Conns)
+	rec := report.NewRecorder(start, rs.Conns)
 	holding := make(chan time.Time, 1)
 	sched := &scheduler{out: o.CommandOutput}
 	var holdAt atomic.Int64 // UnixNano of the hold's start; 0 before
@@ -127,7 +114,7 @@ func Run(ctx context.Context, sc scenario.Scenario, o Options) (*report.Result, 
 			if ns := holdAt.Load(); ns != 0 {
 				hs = time.Unix(0, ns)
 			}
-			res := rec.Result(report.Meta{Scenario: asRun, Version: o.Version, Target: cfg.URL.Redacted(), Start: start,
+			res := rec.Result(report.Meta{Scenario: asRun, Version: o.Version, Target: target, Start: start,
 				HoldStart: hs, End: time.Now(), EndReason: "interrupted", Interrupted: true, ProxyConfigs: configs,
 				Resources: meter.resources(rec.Live().Alive), Warnings: append(warnings[:len(warnings):len(warnings)],
 					"interrupted twice: the result was written at once, without closing the held connections")})
@@ -144,8 +131,8 @@ func Run(ctx context.Context, sc scenario.Scenario, o Options) (*report.Result, 
 		sched.start(ctx, o.At, start, t)
 		holding <- t
 	}
-	stopWatch := watch(o, rec, start, sc.Hold.D(), holding, func(t, holdStart time.Time) *report.Result {
-		res := rec.Result(report.Meta{Scenario: asRun, Version: o.Version, Target: cfg.URL.Redacted(), Start: start,
+	stopWatch := watch(o, rec, start, rs.Hold.D(), holding, func(t, holdStart time.Time) *report.Result {
+		res := rec.Result(report.Meta{Scenario: asRun, Version: o.Version, Target: target, Start: start,
 			HoldStart: holdStart, End: t, EndReason: "checkpoint", ProxyConfigs: configs,
 			Resources: meter.resources(rec.Live().Alive), Warnings: warnings})
 		res.Shard = o.Shard
@@ -172,7 +159,7 @@ func Run(ctx context.Context, sc scenario.Scenario, o Options) (*report.Result, 
 		warnings = append(warnings, fmt.Sprintf("%d connections did not finish the closing handshake within %s and were closed without it", out.ForcedClose, cfg.CloseTimeout))
 	}
 	res := rec.Result(report.Meta{
-		Scenario: asRun, Version: o.Version, Target: cfg.URL.Redacted(),
+		Scenario: asRun, Version: o.Version, Target: target,
 		Start: start, HoldStart: out.HoldStart, HoldEnd: holdEnd, End: end,
 		Interrupted: out.Interrupted, ProxyConfigs: configs, Marks: marks,
 		Resources: meter.resources(live.Alive), Warnings: warnings,
@@ -182,72 +169,35 @@ func Run(ctx context.Context, sc scenario.Scenario, o Options) (*report.Result, 
 	return res, nil
 }
 
-func expectations(sc scenario.Scenario) []string {
-	if len(sc.Expect) == 0 {
-		return scenario.DefaultExpectations
-	}
-	return sc.Expect
-}
-
-// engineConfig resolves the scenario into the engine's terms. cleanup stops
-// the built-in server when one was started.
-func engineConfig(sc scenario.Scenario, scrub func(string) string) (engine.Config, []string, func(), error) {
+// engineConfig puts the resolved scenario into the engine's terms,
+// starting the built-in target when there is no URL. cleanup stops it.
+func engineConfig(rs *scenario.Resolved) (engine.Config, []string, func(), error) {
 	cleanup := func() {}
 	var warnings []string
-	target := sc.Target
-	if target == "" {
+	u := rs.URL
+	if u == nil {
 		srv, err := server.Start(server.Config{Listen: []string{"127.0.0.1:0"}})
 		if err != nil {
 			return engine.Config{}, nil, cleanup, startErr("starting the built-in target: %w", err)
 		}
 		cleanup = func() { srv.Close() }
-		target = "ws://" + srv.Addrs()[0].String() + "/"
-	}
-	u, err := url.Parse(target)
-	if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
-		cleanup()
-		return engine.Config{}, nil, func() {}, startErr("target %q is not a ws:// or wss:// URL (example: ws://127.0.0.1:8080/ws)", target)
-	}
-	if err := resolvable(u); err != nil {
-		cleanup()
-		return engine.Config{}, nil, func() {}, err
-	}
-	header := http.Header{}
-	var host string
-	for _, h := range sc.Headers {
-		name, value, _ := strings.Cut(h, ":")
-		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
-		if strings.EqualFold(name, "Host") {
-			// Two Host lines are a malformed request: it replaces the URL's.
-			host = value
-			continue
-		}
-		header.Add(name, value)
-	}
-	if sc.Origin != "" {
-		header.Set("Origin", sc.Origin)
-	}
-	ips, err := scenario.ParseSourceIPs(sc.SourceIPs)
-	if err != nil {
-		cleanup()
-		return engine.Config{}, nil, func() {}, &StartError{err}
+		u = &url.URL{Scheme: "ws", Host: srv.Addrs()[0].String(), Path: "/"}
+	} else if err := resolvable(u); err != nil {
+		return engine.Config{}, nil, cleanup, err
 	}
 	cfg := engine.Config{
-		URL: u, Conns: sc.Conns, Rate: sc.Rate, MaxInFlight: sc.MaxInFlight,
-		HandshakeTimeout: sc.HandshakeTimeout.D(), Hold: sc.Hold.D(),
-		Ping: sc.Ping.D(), PingFraction: sc.PingFraction, PongTimeout: sc.PongTimeout.D(),
-		Header: header, Host: host, Scrub: scrub, Subprotocols: sc.Subprotocols, SourceIPs: ips,
+		URL: u, Conns: rs.Conns, Rate: rs.Rate, MaxInFlight: rs.MaxInFlight,
+		HandshakeTimeout: rs.HandshakeTimeout.D(), Hold: rs.Hold.D(),
+		Ping: rs.Ping.D(), PingFraction: rs.PingFraction, PongTimeout: rs.PongTimeout.D(),
+		Header: rs.Header.Clone(), Host: rs.Host, Scrub: rs.Redactor.Scrub,
+		Subprotocols: rs.Subprotocols, SourceIPs: rs.Sources,
 		// Once every connection is gone there is nothing left to watch;
 		// ending then keeps failed CI runs short.
 		EndWhenNoneAlive: true,
-		CloseTimeout:     closeTimeout(sc.Conns),
+		CloseTimeout:     closeTimeout(rs.Conns),
 	}
 	if u.Scheme == "wss" {
-		tc, w, err := tlsConfig(sc)
-		if err != nil {
-			cleanup()
-			return engine.Config{}, nil, func() {}, &StartError{err}
-		}
+		tc, w := tlsConfig(rs.TLS)
 		cfg.TLS = tc
 		warnings = append(warnings, w...)
 	}
@@ -277,46 +227,22 @@ func resolvable(u *url.URL) error {
 	return nil
 }
 
-func tlsConfig(sc scenario.Scenario) (*tls.Config, []string, error) {
-	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+func tlsConfig(t scenario.TLS) (*tls.Config, []string) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: t.RootCAs}
 	var warnings []string
-	if sc.Insecure {
+	if t.Insecure {
 		tc.InsecureSkipVerify = true
 		warnings = append(warnings, "TLS certificate verification was disabled (--insecure)")
 	}
-	if sc.CA != "" {
-		pem, err := os.ReadFile(sc.CA)
-		if err != nil {
-			return nil, nil, fmt.Errorf("reading --ca: %w", err)
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, nil, fmt.Errorf("--ca %s: no PEM certificate found in it", sc.CA)
-		}
-		tc.RootCAs = pool
-	}
-	return tc, warnings, nil
+	return tc, warnings
 }
 
-// fingerprint hashes each --proxy-config file so the result says exactly
-// which configuration produced it.
-func fingerprint(paths []string) ([]report.ProxyConfig, error) {
+// fingerprints are the proxy configs' digests as the result records them,
+// so it says exactly which configuration produced it.
+func fingerprints(files []scenario.FileDigest) []report.ProxyConfig {
 	out := []report.ProxyConfig{}
-	for _, p := range paths {
-		f, err := os.Open(p)
-		if err != nil {
-			return nil, fmt.Errorf("--proxy-config: %w", err)
-		}
-		h := sha256.New()
-		_, err = io.Copy(h, f)
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("--proxy-config %s: %w", p, err)
-		}
-		out = append(out, report.ProxyConfig{Path: p, SHA256: hex.EncodeToString(h.Sum(nil))})
+	for _, f := range files {
+		out = append(out, report.ProxyConfig{Path: f.Path, SHA256: f.SHA256})
 	}
-	return out, nil
+	return out
 }

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -42,7 +43,7 @@ func (s Shard) String() string {
 	return fmt.Sprintf("%d/%d", s.Index, s.Count)
 }
 
-// Of returns the share of sc that shard s runs:
+// Of returns the share of rs that shard s runs:
 //   - connections split as evenly as possible, the remainder going to the
 //     first shards (10 over 4: 3 3 2 2);
 //   - rate and max-in-flight divided by N, so the shards together open at
@@ -51,33 +52,36 @@ func (s Shard) String() string {
 //     …); with fewer addresses than shards, shard i uses address i mod
 //     len, shared with the other shards dealt it.
 //
-// Everything else is the scenario's own. The whole run is returned as is.
-func (s Shard) Of(sc scenario.Scenario) (scenario.Scenario, error) {
+// Everything else is the scenario's own. The whole run is returned as is;
+// rs itself is never changed.
+func (s Shard) Of(rs *scenario.Resolved) *scenario.Resolved {
 	if s.IsZero() || s.Count == 1 {
-		return sc, nil
+		return rs
 	}
 	n := s.Count
-	sc.Conns = ShareOf(sc.Conns, s)
-	sc.Rate /= float64(n)
-	if sc.MaxInFlight > 0 {
-		sc.MaxInFlight = max(1, (sc.MaxInFlight+n-1)/n)
+	sub := *rs
+	sub.Conns = ShareOf(rs.Conns, s)
+	sub.Rate /= float64(n)
+	if sub.MaxInFlight > 0 {
+		sub.MaxInFlight = max(1, (sub.MaxInFlight+n-1)/n)
 	}
-	if len(sc.SourceIPs) > 0 {
-		addrs, err := scenario.ParseSourceIPs(sc.SourceIPs)
-		if err != nil {
-			return sc, err
-		}
-		var mine []string
+	if addrs := rs.Sources; len(addrs) > 0 {
+		var mine []netip.Addr
 		if len(addrs) >= n {
 			for j := s.Index; j < len(addrs); j += n {
-				mine = append(mine, addrs[j].String())
+				mine = append(mine, addrs[j])
 			}
 		} else {
-			mine = []string{addrs[s.Index%len(addrs)].String()}
+			mine = []netip.Addr{addrs[s.Index%len(addrs)]}
 		}
-		sc.SourceIPs = mine
+		sub.Sources = mine
+		// The record says what this shard used.
+		sub.SourceIPs = make([]string, len(mine))
+		for i, a := range mine {
+			sub.SourceIPs[i] = a.String()
+		}
 	}
-	return sc, nil
+	return &sub
 }
 
 // ShareOf is shard s's share of total: total/N, plus one for the first

@@ -89,9 +89,9 @@ func TestShardTakesItsShareOfConnsRateAndAddresses(t *testing.T) {
 		{Shard{}, 10, 1000, 256, []string{"127.0.0.1-127.0.0.5"}},
 	}
 	for _, tc := range cases {
-		got, err := tc.shard.Of(base)
-		if err != nil {
-			t.Fatalf("%v: %v", tc.shard, err)
+		got := tc.shard.Of(resolved(t, base))
+		if !tc.shard.IsZero() && len(got.Sources) != len(got.SourceIPs) {
+			t.Errorf("shard %v: %d addresses to dial from, %d recorded", tc.shard, len(got.Sources), len(got.SourceIPs))
 		}
 		if got.Conns != tc.conns || got.Rate != tc.rate || got.MaxInFlight != tc.inFlight || !slices.Equal(got.SourceIPs, tc.sourceIPs) {
 			t.Errorf("shard %v: conns %d rate %v in-flight %d source IPs %v; want %d %v %d %v",
@@ -103,12 +103,22 @@ func TestShardTakesItsShareOfConnsRateAndAddresses(t *testing.T) {
 	}
 	noIPs := base
 	noIPs.SourceIPs = nil
-	if got, _ := (Shard{1, 3}).Of(noIPs); got.SourceIPs != nil {
+	if got := (Shard{1, 3}).Of(resolved(t, noIPs)); got.SourceIPs != nil || got.Sources != nil {
 		t.Errorf("a scenario without source addresses got %v", got.SourceIPs)
 	}
 	zeroRate := base
 	zeroRate.Rate = 0
-	if got, _ := (Shard{1, 3}).Of(zeroRate); got.Rate != 0 {
+	if got := (Shard{1, 3}).Of(resolved(t, zeroRate)); got.Rate != 0 {
 		t.Errorf("rate 0 (as fast as allowed) became %v", got.Rate)
 	}
+}
+
+// resolved is sc resolved, as the command line hands it to the runner.
+func resolved(t testing.TB, sc scenario.Scenario) *scenario.Resolved {
+	t.Helper()
+	rs, err := scenario.Resolve(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
 }

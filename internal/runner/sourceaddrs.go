@@ -19,10 +19,10 @@ import (
 // this machine (connect() would say EADDRNOTAVAIL, which reads as "out of
 // ephemeral ports" and sends the user to add more of the same), or one of
 // the other family than the target (no route between them at all).
-func checkSourceAddrs(sc scenario.Scenario) error {
-	ips, err := scenario.ParseSourceIPs(sc.SourceIPs)
-	if err != nil || len(ips) == 0 {
-		return nil // Validate reports a malformed list
+func checkSourceAddrs(rs *scenario.Resolved) error {
+	ips := rs.Sources
+	if len(ips) == 0 {
+		return nil
 	}
 	var errs []error
 	v4 := ips[0].Unmap().Is4()
@@ -48,28 +48,24 @@ func checkSourceAddrs(sc scenario.Scenario) error {
 	if len(foreign) > 0 {
 		errs = append(errs, fmt.Errorf("--source-ip %s: not an address of this machine, so no connection can start from it; give local addresses (ip -brief addr lists them; on loopback any of 127.0.0.1-127.255.255.254 works)", joinFirst(foreign, 5)))
 	}
-	if !targetHasFamily(sc.Target, v4) {
+	if !targetHasFamily(rs.URL, v4) {
 		src, dst, example := "IPv6", "IPv4", "127.0.0.2"
 		if v4 {
 			src, dst, example = "IPv4", "IPv6", "::1"
 		}
 		errs = append(errs, fmt.Errorf("--source-ip %s is %s but the target %s has only %s addresses: give %s source addresses (e.g. %s), or leave --source-ip out",
-			ips[0], src, targetName(sc.Target), dst, dst, example))
+			ips[0], src, targetName(rs), dst, dst, example))
 	}
 	return errors.Join(errs...)
 }
 
 // targetHasFamily says whether the target's host has an address of the
-// family (IPv4 when v4); the built-in target is 127.0.0.1. A target that
-// does not parse or resolve counts as having it: Validate and resolvable
-// say what is wrong with it, with their own advice.
-func targetHasFamily(target string, v4 bool) bool {
+// family (IPv4 when v4); the built-in target (u nil) is 127.0.0.1. A host
+// that does not resolve counts as having it: resolvable says what is
+// wrong with it, with its own advice.
+func targetHasFamily(u *url.URL, v4 bool) bool {
 	host := "127.0.0.1"
-	if target != "" {
-		u, err := url.Parse(target)
-		if err != nil {
-			return true
-		}
+	if u != nil {
 		host = u.Hostname()
 	}
 	var addrs []netip.Addr
@@ -90,11 +86,11 @@ func targetHasFamily(target string, v4 bool) bool {
 	return false
 }
 
-func targetName(target string) string {
-	if target == "" {
+func targetName(rs *scenario.Resolved) string {
+	if rs.Builtin() {
 		return "(the built-in one, on 127.0.0.1)"
 	}
-	return target
+	return rs.RedactURL(rs.Target)
 }
 
 func joinFirst(s []string, n int) string {

@@ -36,7 +36,7 @@ func watch(o Options, rec *report.Recorder, start time.Time, hold time.Duration,
 			if o.Progress == nil {
 				return
 			}
-			p := Progress{Phase: phase, Live: rec.Live(), Elapsed: time.Since(start)}
+			p := Progress{Phase: phase, Live: rec.Live(), Elapsed: time.Since(start), RSSBytes: rss()}
 			if !holdStart.IsZero() {
 				p.HoldLeft = max(0, hold-time.Since(holdStart))
 			}
