@@ -66,6 +66,12 @@ type Config struct {
 	EndWhenNoneAlive bool
 	// OnHoldStart, if set, is called once when the hold begins.
 	OnHoldStart func(time.Time)
+	// Reconnect opens a connection that dropped again, after a backoff
+	// between ReconnectMin (default 100 ms) and ReconnectMax (default
+	// 30 s): see backoff. A reopening that fails is retried, until the
+	// hold ends. EndWhenNoneAlive does not apply: a reopening may be due.
+	Reconnect                  bool
+	ReconnectMin, ReconnectMax time.Duration
 
 	// viaGobwas dials ws:// as wss:// is dialled, a goroutine per attempt
 	// with gobwas/ws: kept so tests can hold the loops' handshake to it.
@@ -102,6 +108,12 @@ func (c *Config) withDefaults() error {
 	}
 	if c.CloseTimeout <= 0 {
 		c.CloseTimeout = 2 * time.Second
+	}
+	if c.ReconnectMin <= 0 {
+		c.ReconnectMin = 100 * time.Millisecond
+	}
+	if c.ReconnectMax < c.ReconnectMin {
+		c.ReconnectMax = max(30*time.Second, c.ReconnectMin)
 	}
 	return nil
 }

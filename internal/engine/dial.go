@@ -21,7 +21,8 @@ import (
 // latency is measured from there, not from when the harness got round to
 // it, so a harness that falls behind shows up as latency instead of hiding
 // it (no coordinated omission).
-func (e *engine) attempt(ctx context.Context, i int, intended time.Time) {
+func (e *engine) attempt(ctx context.Context, t try, intended time.Time) {
+	i := t.i
 	var captured string
 	d := ws.Dialer{
 		Timeout:   e.cfg.HandshakeTimeout,
@@ -52,7 +53,7 @@ func (e *engine) attempt(ctx context.Context, i int, intended time.Time) {
 		if conn != nil {
 			conn.Close()
 		}
-		e.fail(err, captured)
+		e.fail(t, err, captured)
 		return
 	}
 	upgradedAt := max(began, e.now()-sinceLastData(conn))
@@ -66,24 +67,24 @@ func (e *engine) attempt(ctx context.Context, i int, intended time.Time) {
 		ws.PutReader(br)
 	}
 	if e.cfg.URL.Scheme == "wss" {
-		e.sink.Upgraded(event.Upgraded{AtNs: upgradedAt, LatencyNs: latency})
-		e.holdTLS(conn, e.cfg.pings(i), upgradedAt, early)
+		e.upgraded(t, event.Upgraded{AtNs: upgradedAt, LatencyNs: latency})
+		e.holdTLS(conn, i, upgradedAt, early)
 		return
 	}
 	fd, err := detach(conn)
 	if err != nil {
 		cause, _ := classify(err)
-		e.sink.Failed(event.Failed{AtNs: e.now(), Cause: cause, Example: "taking over the socket: " + err.Error()})
+		e.failed(t, event.Failed{AtNs: e.now(), Cause: cause, Example: "taking over the socket: " + err.Error()})
 		return
 	}
 	if fd >= len(e.conns) {
 		// The open-files limit was raised after the table was sized.
 		unix.Close(fd)
-		e.sink.Failed(event.Failed{AtNs: e.now(), Cause: "emfile", Example: "descriptor beyond the open-files limit seen at start"})
+		e.failed(t, event.Failed{AtNs: e.now(), Cause: "emfile", Example: "descriptor beyond the open-files limit seen at start"})
 		return
 	}
-	e.sink.Upgraded(event.Upgraded{AtNs: upgradedAt, LatencyNs: latency})
-	e.loopFor(fd).add(fd, upgradedAt, e.cfg.pings(i), early)
+	e.upgraded(t, event.Upgraded{AtNs: upgradedAt, LatencyNs: latency})
+	e.loopFor(fd).add(fd, i, upgradedAt, early)
 }
 
 // netDial returns the dial function for attempt i: plain, or bound to one of

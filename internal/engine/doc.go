@@ -14,6 +14,9 @@
 //     core reacts to readiness and walks a shared ping schedule;
 //   - it is counted as dropped in loop_linux.go (loop.drop), with its age,
 //     its idle time and how it ended (close frame, FIN, RST, pong timeout).
+//   - with Config.Reconnect it is opened again after a backoff
+//     (reconnect.go: one goroutine and a heap of due reopenings), through
+//     the same opening path, and reported as a reconnect.
 //
 // The engine never prints and never aggregates: it reports what it saw as
 // event values to an event.Sink (the report's recorder).

@@ -64,7 +64,7 @@ func newFuzzConn(t *testing.T) *fuzzConn {
 		t.Fatal(err)
 	}
 	e.loops = []*loop{l}
-	l.add(fds[0], e.now(), false, nil)
+	l.add(fds[0], 0, e.now(), nil)
 	return &fuzzConn{l: l, fd: fds[0], peer: fds[1], sink: sink}
 }
 

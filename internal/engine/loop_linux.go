@@ -23,6 +23,7 @@ type connState struct {
 	pingSentAt int64 // oldest unanswered ping; 0 when none
 	skip       int64 // bytes of the current data frame still to discard
 	carry      int32 // 1 + index of a carry buffer holding a partial frame; 0 none
+	idx        int32 // the connection slot (try.i): what a reconnect reopens
 	carryLen   uint8
 	open       bool
 	pinging    bool
@@ -110,17 +111,17 @@ func newLoop(e *engine, id int) (*loop, error) {
 
 // add puts a freshly upgraded connection into the loop. early holds bytes
 // the server sent right behind its 101.
-func (l *loop) add(fd int, upgradedAt int64, pinging bool, early []byte) {
+func (l *loop) add(fd, i int, upgradedAt int64, early []byte) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.attach(fd, upgradedAt, pinging, early, unix.EPOLL_CTL_ADD)
+	l.attach(fd, i, upgradedAt, early, unix.EPOLL_CTL_ADD)
 }
 
-// attach starts holding fd; op is EPOLL_CTL_MOD when the loop did the
-// handshake and the descriptor is already in its set.
-func (l *loop) attach(fd int, upgradedAt int64, pinging bool, early []byte, op int) {
+// attach starts holding fd, the connection of slot i; op is EPOLL_CTL_MOD
+// when the loop did the handshake and the descriptor is already in its set.
+func (l *loop) attach(fd, i int, upgradedAt int64, early []byte, op int) {
 	c := &l.e.conns[fd]
-	*c = connState{upgradedAt: upgradedAt, lastFrame: upgradedAt, open: true, pinging: pinging}
+	*c = connState{upgradedAt: upgradedAt, lastFrame: upgradedAt, open: true, pinging: l.e.cfg.pings(i), idx: int32(i)}
 	l.open.Add(1)
 	if len(early) > 0 && !l.consume(fd, c, early, l.e.now()) {
 		return
@@ -347,6 +348,7 @@ func (l *loop) end(fd int, c *connState, kind event.DropKind, code uint16, now i
 			CloseCode: code,
 			Pinging:   c.pinging,
 		})
+		l.e.dropped(int(c.idx))
 	}
 	if c.carry != 0 {
 		l.free = append(l.free, c.carry-1)

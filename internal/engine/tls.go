@@ -30,8 +30,8 @@ type tlsConn struct {
 	lastFrame  int64 // guarded by mu
 }
 
-func (e *engine) holdTLS(conn net.Conn, pinging bool, upgradedAt int64, early []byte) {
-	tc := &tlsConn{conn: conn, pinging: pinging, upgradedAt: upgradedAt, lastFrame: upgradedAt}
+func (e *engine) holdTLS(conn net.Conn, i int, upgradedAt int64, early []byte) {
+	tc := &tlsConn{conn: conn, pinging: e.cfg.pings(i), upgradedAt: upgradedAt, lastFrame: upgradedAt}
 	e.tlsMu.Lock()
 	closing := e.closing.Load()
 	e.tlsConns[tc] = struct{}{}
@@ -51,6 +51,7 @@ func (e *engine) holdTLS(conn net.Conn, pinging bool, upgradedAt int64, early []
 		if !ours && !e.closing.Load() {
 			e.sink.Dropped(event.Dropped{AtNs: now, AgeNs: now - tc.upgradedAt, IdleNs: now - last,
 				Kind: kind, CloseCode: code, Pinging: tc.pinging})
+			e.dropped(i)
 		}
 		conn.Close()
 		e.tlsMu.Lock()

@@ -53,7 +53,7 @@ func openers() int { return max(1, runtime.GOMAXPROCS(0)) }
 
 // pending is one handshake in a loop, from connect to the 101.
 type pending struct {
-	i        int
+	t        try
 	intended int64 // ns since start: the attempt's slot in the schedule
 	began    int64
 	deadline int64
@@ -139,10 +139,11 @@ func (e *engine) prepareRaw(ctx context.Context) {
 
 // open starts attempt i: a non-blocking connect, then the handshake belongs
 // to the descriptor's loop.
-func (e *engine) open(i int, intended time.Time, s *slots) {
+func (e *engine) open(t try, intended time.Time, s *slots) {
 	began := e.now()
+	i := t.i
 	fail := func(err error) {
-		e.fail(err, "")
+		e.fail(t, err, "")
 		s.release()
 	}
 	d := &e.dst
@@ -163,7 +164,7 @@ func (e *engine) open(i int, intended time.Time, s *slots) {
 	if fd >= len(e.conns) {
 		// The open-files limit was raised after the table was sized.
 		rawClose(fd)
-		e.sink.Failed(event.Failed{AtNs: e.now(), Cause: "emfile", Example: "descriptor beyond the open-files limit seen at start"})
+		e.failed(t, event.Failed{AtNs: e.now(), Cause: "emfile", Example: "descriptor beyond the open-files limit seen at start"})
 		s.release()
 		return
 	}
@@ -194,7 +195,7 @@ func (e *engine) open(i int, intended time.Time, s *slots) {
 	_, _ = rand.Read(nonce[:])
 	key := base64.StdEncoding.EncodeToString(nonce[:])
 	p := &pending{
-		i:        i,
+		t:        t,
 		intended: intended.Sub(e.start).Nanoseconds(),
 		began:    began,
 		deadline: began + int64(e.cfg.HandshakeTimeout),
@@ -227,7 +228,7 @@ func (e *engine) dialErr(err error) error {
 
 // fail reports a failed attempt; captured describes the server's answer
 // when there was one.
-func (e *engine) fail(err error, captured string) {
+func (e *engine) fail(t try, err error, captured string) {
 	cause, status := classify(err)
 	example := captured
 	if example == "" {
@@ -236,7 +237,7 @@ func (e *engine) fail(err error, captured string) {
 	if e.cfg.Scrub != nil {
 		example = e.cfg.Scrub(example)
 	}
-	e.sink.Failed(event.Failed{AtNs: e.now(), Cause: cause, Status: status, Example: example})
+	e.failed(t, event.Failed{AtNs: e.now(), Cause: cause, Status: status, Example: example})
 }
 
 // interruptHandshakes ends every handshake in flight as interrupted: after
@@ -252,6 +253,25 @@ func (e *engine) interruptHandshakes() {
 	}
 }
 
+// abandonReopenings closes the handshakes of reopenings still in flight
+// when the hold ends, without reporting them: the run's end cut them
+// short, nobody refused them.
+func (l *loop) abandonReopenings() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for fd, p := range l.pending {
+		if p.t.again == 0 {
+			continue
+		}
+		delete(l.pending, fd)
+		rawClose(fd)
+		p.slots.release()
+	}
+	if len(l.pending) == 0 {
+		l.hsNext = 0
+	}
+}
+
 // begin takes over a connecting socket. Edge-triggered readiness for the
 // handshake: one registration serves the connect, the request and the
 // answer, and the switch to holding is one EPOLL_CTL_MOD.
@@ -261,7 +281,7 @@ func (l *loop) begin(fd int, p *pending) {
 	if l.e.ctx.Err() != nil {
 		// The interrupt may already have swept this loop.
 		rawClose(fd)
-		l.e.fail(context.Canceled, "")
+		l.e.fail(p.t, context.Canceled, "")
 		p.slots.release()
 		return
 	}
@@ -271,7 +291,7 @@ func (l *loop) begin(fd int, p *pending) {
 	}
 	if err := rawEpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
 		rawClose(fd)
-		l.e.fail(os.NewSyscallError("epoll_ctl", err), "")
+		l.e.fail(p.t, os.NewSyscallError("epoll_ctl", err), "")
 		p.slots.release()
 		return
 	}
@@ -389,7 +409,7 @@ func (l *loop) handshakeFailedAnswer(fd int, p *pending, err error, captured str
 	if l.e.ctx.Err() != nil && !errors.Is(err, context.Canceled) {
 		err = fmt.Errorf("%w: %w", context.Canceled, err)
 	}
-	l.e.fail(err, captured)
+	l.e.fail(p.t, err, captured)
 	p.slots.release()
 }
 
@@ -402,8 +422,8 @@ func (l *loop) upgraded(fd int, p *pending, early []byte) {
 		l.hsNext = 0
 	}
 	upgradedAt := max(p.began, l.arrival(fd, false))
-	l.e.sink.Upgraded(event.Upgraded{AtNs: upgradedAt, LatencyNs: upgradedAt - p.intended})
-	l.attach(fd, upgradedAt, l.e.cfg.pings(p.i), early, unix.EPOLL_CTL_MOD)
+	l.e.upgraded(p.t, event.Upgraded{AtNs: upgradedAt, LatencyNs: upgradedAt - p.intended})
+	l.attach(fd, p.t.i, upgradedAt, early, unix.EPOLL_CTL_MOD)
 	p.slots.release()
 }
 
