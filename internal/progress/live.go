@@ -98,5 +98,5 @@ func (l *live) leftText(decor.Statistics) string {
 
 func (l *live) countText(decor.Statistics) string {
 	s, _ := l.snapshot()
-	return fmt.Sprintf("up %d  alive %d  failed %d  dropped %d%s", s.Upgraded, s.Alive, s.Failed, s.Dropped, rssText(s.RSSBytes))
+	return fmt.Sprintf("up %d  alive %d  failed %d  dropped %d%s%s", s.Upgraded, s.Alive, s.Failed, s.Dropped, messagesText(s), rssText(s.RSSBytes))
 }
