@@ -119,8 +119,9 @@ func aliveSteps(res *Result) []step {
 }
 
 // clusterWaves returns the wall-clock times (ms since Start) of a
-// cluster's drops, split into waves. Its drops are those of its kind that
-// lie within its window on its own clock, as for its place on the plot.
+// cluster's drops, split into waves. Its drops are those that lie within
+// its window on its own clock, of whatever kind: a reload that closes most
+// connections with 1001 and a few with 1002 (Caddy) is one wave.
 func clusterWaves(events []DropEvent, c Cluster) [][]float64 {
 	reach := c.SpreadMs/2 + windowMs(c.AtMs)
 	var walls []float64
@@ -133,7 +134,7 @@ func clusterWaves(events []DropEvent, c Cluster) [][]float64 {
 		case "idle":
 			v = e.IdleMs
 		}
-		if e.Kind == c.Kind && math.Abs(v-c.AtMs) <= reach {
+		if math.Abs(v-c.AtMs) <= reach {
 			walls = append(walls, e.AtMs)
 		}
 	}
