@@ -31,15 +31,16 @@ func TestWriteHTMLIsSelfContained(t *testing.T) {
 	for _, want := range []string{
 		"FAIL: 1000/1000 upgraded",
 		`class="verdict fail"`,
-		`class="alive"`,   // the alive line
-		`class="cluster"`, // the 60 s cluster band on it
+		"stroke:" + strings.ToUpper(colAlive), // the alive line
+		"fill:" + strings.ToUpper(colCluster), // the 60 s cluster band on it
 		"1000 dropped at 60.0 s — nginx proxy_read_timeout default",
 		"hold starts", // the hold marked
 		"hold ends",
-		`class="latency"`,                  // percentile curve
-		"99.9%",                            // log percentile axis
-		`class="k-eof"`,                    // drops by age, coloured by kind
-		"FIN, no close frame: 1000",        // legend
+		"stroke:" + strings.ToUpper(colLatency),          // percentile curve
+		">99%<",                                          // log percentile axis
+		">max<",                                          // ending at the slowest
+		"fill:" + strings.ToUpper(kindColor("eof")),      // drops by age, coloured by kind
+		"FIN, no close frame: 1000",                      // legend
 		"nginx proxy_read_timeout default", // hint in the clusters table
 		"scripts/nginx/default.conf",
 	} {
@@ -96,13 +97,17 @@ func TestWriteHTMLWithNothingToPlot(t *testing.T) {
 	res := outBroken(t) // no upgrade, no drop
 	res.Timeline = nil
 	page := htmlRender(t, res)
-	for _, want := range []string{"No timeline was recorded.", "no handshake latency to plot", "No connection dropped."} {
+	for _, want := range []string{"No timeline was recorded.", "No handshake completed, so there is no handshake latency to plot.", "No connection dropped.",
+		"No handshake completed, so there is no latency to show."} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
 		}
 	}
 	if strings.Contains(page, "<svg") {
 		t.Error("empty plots should be a sentence, not an empty chart")
+	}
+	if strings.Contains(page, ">0 ms<") {
+		t.Error("the page shows a latency of 0 ms when no handshake completed")
 	}
 	if err := WriteHTML(io.Discard, nil); err == nil {
 		t.Error("WriteHTML(nil) succeeded")
@@ -119,7 +124,7 @@ func TestNiceStepAndPercentileLabels(t *testing.T) {
 		n    int
 		want float64
 	}{
-		{100, 5, 20}, {76, 8, 10}, {1, 5, 0.2}, {60_000, 40, 2000}, {7, 5, 2}, {0, 5, 1},
+		{100, 5, 20}, {76, 8, 10}, {1, 5, 0.2}, {60_000, 40, 2000}, {7, 5, 2}, {0, 5, 1}, {0.6, 6, 0.1},
 	} {
 		if got := niceStep(tc.span, tc.n); got != tc.want {
 			t.Errorf("niceStep(%v, %d) = %v, want %v", tc.span, tc.n, got, tc.want)

@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# test.sh - the project's test command: formatting, go vet, staticcheck, a
-# lint of the shell scripts (shellcheck), the whole test suite with the race
-# detector, then every fuzz target briefly.
+# test.sh - the project's test command: first what the tests need
+# (scripts/deps.sh: installs what is missing when run as root), then
+# formatting, go vet, staticcheck, a lint of the shell scripts (shellcheck),
+# the whole test suite with the race detector, then every fuzz target briefly.
 # Every step runs even when an earlier one failed, so that one run shows all
 # the problems; the exit status is non-zero if any step failed.
 #
 #   scripts/test.sh                 everything
 #   FUZZTIME=1m scripts/test.sh     fuzz each target longer (default 15s; 0 skips fuzzing)
 #
-# The integration tests start real nginx, HAProxy, Caddy and Apache
-# (internal/labtest); they fail, not skip, when one is missing: .ci/run
-# installs them, and so does `apt-get install -y nginx-light haproxy caddy apache2`.
+# The integration tests start real nginx, HAProxy, Caddy, Apache, lighttpd
+# and Varnish (internal/labtest) and fail, never skip, when one is missing.
+# Run as another user with something missing, test.sh prints the one command
+# that installs it and stops after the quick steps, before shellcheck, the
+# test suite and fuzzing.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -21,10 +24,9 @@ command -v go >/dev/null || {
 	exit 2
 }
 PATH=$(go env GOPATH)/bin:$PATH
+go version
 
 FUZZTIME=${FUZZTIME:-15s}
-# Pinned, so that a new staticcheck release cannot fail an unchanged tree.
-STATICCHECK_VERSION=v0.8.2 # staticcheck 2026.2.2
 
 LOG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/wshold-test.XXXXXX")
 trap 'rm -rf "$LOG_DIR"' EXIT
@@ -65,24 +67,14 @@ check_gofmt() {
 	echo "all files gofmt-ed"
 }
 
+# staticcheck is installed, at its pinned version, by scripts/deps.sh.
 run_staticcheck() {
-	if ! command -v staticcheck >/dev/null; then
-		echo "installing staticcheck $STATICCHECK_VERSION"
-		go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION" || {
-			echo "could not install staticcheck; check that the Go module proxy is reachable"
-			return 1
-		}
-	fi
 	staticcheck ./...
 }
 
 # The scripts are part of the product (lab.sh, tune-host.sh, the k8s helpers);
 # a linter finds their quoting and word-splitting bugs.
 run_shellcheck() {
-	if ! command -v shellcheck >/dev/null; then
-		echo "shellcheck not found; install it: apt-get install -y shellcheck (.ci/run does)"
-		return 1
-	fi
 	local files=()
 	mapfile -t files < <(find scripts .ci -type f \( -name '*.sh' -o -path .ci/run \) | sort)
 	shellcheck --severity=warning "${files[@]}" && echo "${#files[@]} scripts clean"
@@ -107,10 +99,24 @@ fuzz_targets() {
 		sed -E 's#^(.*)/[^/]+_test\.go:func (Fuzz[A-Za-z0-9_]*)\($#\1 \2#' | sort -u
 }
 
+summary() {
+	echo
+	echo "==> summary"
+	printf '  %s\n' "${RESULTS[@]}"
+}
+
 main() {
+	step "dependencies (scripts/deps.sh)" scripts/deps.sh
+	local deps_ok=$((FAILED == 0))
 	step "gofmt" check_gofmt
 	step "go vet" go vet ./...
 	step "staticcheck" run_staticcheck
+	if ((!deps_ok)); then
+		summary
+		echo "test.sh: stopped before shellcheck, the test suite and fuzzing: they need what scripts/deps.sh"
+		echo "lists as missing above; install it with the command it printed, then run test.sh again"
+		exit 1
+	fi
 	step "shellcheck" run_shellcheck
 	step "go test -race" run_tests
 
@@ -130,9 +136,7 @@ main() {
 		}
 	fi
 
-	echo
-	echo "==> summary"
-	printf '  %s\n' "${RESULTS[@]}"
+	summary
 	if ((FAILED > 0)); then
 		echo "test.sh: FAILED: $FAILED of ${#RESULTS[@]} steps failed"
 		exit 1

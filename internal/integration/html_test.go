@@ -2,14 +2,11 @@ package integration
 
 import (
 	"bytes"
-	"context"
 	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -28,7 +25,7 @@ var assetRef = regexp.MustCompile(`(?i)((src|href|action|poster|srcset|xlink:hre
 // without a script error.
 func TestHTMLReportOfARealNginxTimeoutRunLoadsInChromium(t *testing.T) {
 	t.Parallel()
-	chromium := labtest.RequireBinary(t, "chromium")
+	labtest.RequireBinary(t, "chromium") // before the run: fail at once when it is missing
 	nginx := labtest.Nginx(t, "nginx-timeout.conf", map[string]string{"UPSTREAM": backend(t), "TIMEOUT": "3"})
 	res := run(t, scenarioFor(nginx.URL("/ws"), 1000, 2000, 6*time.Second))
 	if res.Counts.Upgraded != 1000 || res.Counts.Dropped == 0 {
@@ -55,18 +52,16 @@ func TestHTMLReportOfARealNginxTimeoutRunLoadsInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	dom, logs := runChromium(t, chromium, dir, "--dump-dom", "file://"+path)
+	dom, _ := labtest.Chromium(t, dir, "--dump-dom", "file://"+path)
 	if n := strings.Count(dom, "<svg"); n < 2 {
 		t.Errorf("Chromium's DOM has %d <svg elements, want at least 2; DOM starts %.300q", n, dom)
 	}
 	if !strings.Contains(dom, "FAIL") {
 		t.Errorf("Chromium's DOM lacks the verdict FAIL")
 	}
-	checkChromiumLog(t, logs)
 
 	shot := filepath.Join(dir, "report.png")
-	_, logs = runChromium(t, chromium, dir, "--screenshot="+shot, "--window-size=1280,2000", "file://"+path)
-	checkChromiumLog(t, logs)
+	_, logs := labtest.Chromium(t, dir, "--screenshot="+shot, "--window-size=1280,2000", "file://"+path)
 	f, err := os.Open(shot)
 	if err != nil {
 		t.Fatalf("no screenshot: %v\n%s", err, logs)
@@ -88,61 +83,4 @@ func TestHTMLReportOfARealNginxTimeoutRunLoadsInChromium(t *testing.T) {
 	if b.Dx() != 1280 || len(colours) < 16 {
 		t.Errorf("screenshot %dx%d with %d colours sampled: want 1280 wide and more than a blank page", b.Dx(), b.Dy(), len(colours))
 	}
-}
-
-// runChromium runs headless Chromium once with args, offline, and returns
-// its stdout and its log (stderr). It fails the test if Chromium fails or
-// takes more than two minutes.
-func runChromium(t *testing.T, chromium, dir string, args ...string) (string, string) {
-	t.Helper()
-	profile, err := os.MkdirTemp(dir, "profile-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	base := []string{
-		"--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--disable-extensions", "--no-first-run", "--no-default-browser-check",
-		"--user-data-dir=" + profile,
-		// Any name lookup fails: a report that needed the network could
-		// not load anything from it.
-		"--host-resolver-rules=MAP * ~NOTFOUND",
-		"--enable-logging=stderr", "--v=0",
-	}
-	cmd := exec.CommandContext(ctx, chromium, append(base, args...)...)
-	// Chromium starts helpers (zygote, crashpad); its own process group
-	// lets the test end all of them.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.Env = append(os.Environ(), "HOME="+profile)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err = cmd.Run()
-	if cmd.Process != nil {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	}
-	if err != nil {
-		t.Fatalf("chromium %s: %v\n%s", strings.Join(args, " "), err, lastBytes(stderr.String(), 3000))
-	}
-	return stdout.String(), stderr.String()
-}
-
-// checkChromiumLog fails on a script error or a failed load in Chromium's log.
-func checkChromiumLog(t *testing.T, logs string) {
-	t.Helper()
-	for _, line := range strings.Split(logs, "\n") {
-		if strings.Contains(line, "CONSOLE") && (strings.Contains(line, "Uncaught") || strings.Contains(line, "Error")) ||
-			strings.Contains(line, "net::ERR_") {
-			t.Errorf("Chromium: %s", line)
-		}
-	}
-}
-
-func lastBytes(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return "…" + s[len(s)-n:]
 }

@@ -17,12 +17,12 @@ import (
 )
 
 // The npm packages these tests use (ws as a backend, wscat as a client) are
-// installed by .ci/run under one prefix, never committed. WSHOLD_NODE_PREFIX
-// points elsewhere.
+// installed by scripts/deps.sh, pinned, under one prefix, never committed.
+// WSHOLD_NODE_PREFIX points elsewhere (deps.sh reads it too).
 const (
 	nodePrefixEnv     = "WSHOLD_NODE_PREFIX"
 	defaultNodePrefix = "/opt/wshold-node"
-	nodeInstall       = "apt-get install -y nodejs npm && npm install --prefix /opt/wshold-node ws@8.23.0 wscat@6.1.0"
+	depsInstall       = "run scripts/deps.sh as root (scripts/test.sh runs it first)"
 )
 
 // nodeModules returns the node binary and the node_modules directory that
@@ -33,7 +33,7 @@ func nodeModules(t *testing.T) (node, modules string) {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
-		t.Fatalf("node not found in PATH; install it and the npm packages: %s (.ci/run does)", nodeInstall)
+		t.Fatalf("node not found in PATH; to install Node and the pinned npm packages ws and wscat, %s", depsInstall)
 	}
 	prefix := os.Getenv(nodePrefixEnv)
 	if prefix == "" {
@@ -42,8 +42,8 @@ func nodeModules(t *testing.T) (node, modules string) {
 	modules = filepath.Join(prefix, "node_modules")
 	for _, f := range []string{"ws/package.json", ".bin/wscat"} {
 		if _, err := os.Stat(filepath.Join(modules, f)); err != nil {
-			t.Fatalf("%s is missing (%v); install the npm packages: %s (.ci/run does; set %s for another prefix)",
-				filepath.Join(modules, f), err, nodeInstall, nodePrefixEnv)
+			t.Fatalf("node is here (%s), but %s is missing (%v); to install the pinned npm packages ws and wscat into %s, %s (with %s set, for another prefix)",
+				node, filepath.Join(modules, f), err, prefix, depsInstall, nodePrefixEnv)
 		}
 	}
 	return node, modules

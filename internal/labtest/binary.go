@@ -7,12 +7,13 @@ import (
 	"testing"
 )
 
-// debPackage names the Debian package that provides a binary the lab uses.
+// debPackage names the Debian package that provides a binary the tests use,
+// where the two names differ. scripts/deps.sh installs every one of them
+// (TestDepsListsEveryPackageTheTestsUse keeps the two lists together).
 var debPackage = map[string]string{
-	"nginx":   "nginx-light",
-	"haproxy": "haproxy",
-	"caddy":   "caddy",
-	"apache2": "apache2",
+	"nginx":    "nginx-light",
+	"varnishd": "varnish",
+	"node":     "nodejs",
 }
 
 // sbinDirs are searched after PATH: a non-root user's PATH often lacks them,
@@ -20,7 +21,8 @@ var debPackage = map[string]string{
 var sbinDirs = []string{"/usr/sbin", "/sbin", "/usr/local/sbin", "/usr/local/bin", "/usr/bin"}
 
 // RequireBinary returns the path of the named program, or fails the test with
-// the command that installs it. It never skips: CI installs every proxy, and
+// the command that installs it. It never skips: the test command installs
+// every proxy (scripts/deps.sh), and
 // an integration test that skips itself when one is missing would pass
 // without testing anything.
 func RequireBinary(t testing.TB, name string) string {
@@ -32,7 +34,7 @@ func RequireBinary(t testing.TB, name string) string {
 	if pkg == "" {
 		pkg = name
 	}
-	t.Fatalf("labtest: %s not found in PATH or %v; install it: apt-get install -y %s (.ci/run installs every proxy the tests use)", name, sbinDirs, pkg)
+	t.Fatalf("labtest: %s not found in PATH or %v; install it: apt-get install -y %s (as root, scripts/deps.sh installs everything the tests use, and scripts/test.sh runs it first)", name, sbinDirs, pkg)
 	return ""
 }
 
