@@ -66,8 +66,9 @@ type step struct {
 
 // Recoveries sets every drop cluster's Recovery from the result's drops,
 // reconnects and timeline — the same whether the result came from a
-// recorder or a merge. It leaves them nil when the run did not reconnect:
-// without reconnects nothing comes back.
+// recorder or a merge. It leaves them nil when the run did not reconnect
+// (without reconnects nothing comes back), and for a cluster whose every
+// wave is part of a larger cluster's.
 func Recoveries(res *Result) {
 	for i := range res.Drops.Clusters {
 		res.Drops.Clusters[i].Recovery = nil
@@ -76,17 +77,40 @@ func Recoveries(res *Result) {
 		return
 	}
 	steps := aliveSteps(res)
+	// One strike of a proxy can form several clusters (a wall-clock one,
+	// and idle-clock ones of the connections that had been silent about
+	// as long): a wave that begins while a larger cluster's wave is not
+	// over is that wave, accounted for once, by the larger cluster (the
+	// clusters come largest first).
+	type span struct{ from, to float64 }
+	var seen []span
+	within := func(at float64) bool {
+		return slices.ContainsFunc(seen, func(s span) bool { return at >= s.from && at <= s.to })
+	}
 	for i := range res.Drops.Clusters {
 		c := &res.Drops.Clusters[i]
 		rec := &Recovery{Waves: []Wave{}}
 		var slowest float64
 		anyRecovered := false
+		var mine []span
 		for _, w := range clusterWaves(res.Drops.Events, *c) {
+			if within(w[0]) {
+				continue
+			}
 			wave := recoverWave(steps, res.Reconnects.Events, w)
+			end := math.Inf(1)
+			if wave.TimeToRecoverMs != nil {
+				end = max(wave.AtMs+*wave.TimeToRecoverMs, w[len(w)-1])
+			}
+			mine = append(mine, span{wave.AtMs, end})
 			if wave.TimeToRecoverMs != nil {
 				slowest, anyRecovered = max(slowest, *wave.TimeToRecoverMs), true
 			}
 			rec.Waves = append(rec.Waves, wave)
+		}
+		seen = append(seen, mine...)
+		if len(rec.Waves) == 0 {
+			continue
 		}
 		if anyRecovered {
 			rec.TimeToRecoverMs = &slowest
