@@ -38,7 +38,7 @@ func TestWriteHTMLShowsMessagesAndRecovery(t *testing.T) {
 		"stroke:" + strings.ToUpper(colRTT), "stroke:" + strings.ToUpper(colFanout),
 		"back at 99% after 1.13 s", // the first wave's recovery, marked on the alive plot
 		"stroke:" + strings.ToUpper(colRecover),
-		"20 HTTP 503",             // the wave's failed reconnects
+		"20 HTTP 503",            // the wave's failed reconnects
 		"one-way delays compare", // the clock caveat
 		"200 reconnected, back within 1.13 s",
 	} {
