@@ -20,6 +20,8 @@ func kindText(kind string) string {
 		return "no pong in time"
 	case "protocol_error":
 		return "protocol error"
+	case "send_blocked":
+		return "server stopped reading"
 	}
 	if code, ok := strings.CutPrefix(kind, "close_"); ok {
 		return "close frame " + code

@@ -149,6 +149,9 @@ func kindHint(kind string) string {
 		return "no pong within --pong-timeout: the server or proxy does not answer pings, or the path stalled"
 	case "protocol_error":
 		return "the peer sent a frame a client must reject (masked, bad opcode or oversized control frame)"
+	case "send_blocked":
+		return "the server or proxy stopped reading: the client's pongs and pings no longer fit in its socket's send buffer " +
+			"(a stalled backend behind a proxy that still holds the client side, or a server busy elsewhere)"
 	}
 	return ""
 }

@@ -12,6 +12,12 @@
 //   - it is held in loop_linux.go: after the upgrade its descriptor is moved
 //     into an epoll set and costs no goroutine and no timer — one loop per
 //     core reacts to readiness and walks a shared ping schedule;
+//   - what a held connection does with frames — answer pings, time pongs,
+//     skip data, take a close, reject a broken frame, send its own — is one
+//     transport-neutral path in frames_linux.go; bytes reach it and leave
+//     it through wire_linux.go (a plain socket, where a write the socket
+//     does not take whole keeps its tail for later instead of tearing a
+//     frame);
 //   - it is counted as dropped in loop_linux.go (loop.drop), with its age,
 //     its idle time and how it ended (close frame, FIN, RST, pong timeout).
 //   - with Config.Reconnect it is opened again after a backoff

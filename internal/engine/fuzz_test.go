@@ -165,7 +165,7 @@ func FuzzConsume(f *testing.F) {
 			}
 			p = p[k:]
 			split.l.mu.Lock()
-			split.l.readable(split.fd, split.l.e.now())
+			split.l.readable(split.fd, unix.EPOLLIN, split.l.e.now())
 			split.l.mu.Unlock()
 			drainPeer(t, split.peer)
 		}

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"encoding/binary"
 	"errors"
 	"os"
 	"sync"
@@ -23,6 +22,7 @@ type connState struct {
 	pingSentAt int64 // oldest unanswered ping; 0 when none
 	skip       int64 // bytes of the current data frame still to discard
 	carry      int32 // 1 + index of a carry buffer holding a partial frame; 0 none
+	pend       int32 // 1 + index of a pendBuf holding bytes the socket did not take; 0 none
 	idx        int32 // the connection slot (try.i): what a reconnect reopens
 	carryLen   uint8
 	open       bool
@@ -46,6 +46,11 @@ type loop struct {
 	carries [][carryCap]byte
 	free    []int32
 	rng     uint64
+
+	// pends hold what sockets did not take yet (wire_linux.go); a slot
+	// is a connection's only while it waits.
+	pends    []*pendBuf
+	pendFree []int32
 
 	// ping schedule: the table is walked in slices so that each pinging
 	// connection is visited once per ping interval, by position. One walk,
@@ -123,16 +128,19 @@ func (l *loop) attach(fd, i int, upgradedAt int64, early []byte, op int) {
 	c := &l.e.conns[fd]
 	*c = connState{upgradedAt: upgradedAt, lastFrame: upgradedAt, open: true, pinging: l.e.cfg.pings(i), idx: int32(i)}
 	l.open.Add(1)
+	// Watched before anything is written: a write the socket does not
+	// take whole waits for writability in this set.
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(fd)}
+	if err := rawEpollCtl(l.epfd, op, fd, &ev); err != nil {
+		l.end(fd, c, event.Reset, 0, l.e.now())
+		return
+	}
 	if len(early) > 0 && !l.consume(fd, c, early, l.e.now()) {
 		return
 	}
 	if l.e.closing.Load() {
 		// The hold ended while this handshake was in flight.
 		l.sendClose(fd, c, 1000)
-	}
-	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(fd)}
-	if err := rawEpollCtl(l.epfd, op, fd, &ev); err != nil {
-		l.end(fd, c, event.Reset, 0, l.e.now())
 	}
 }
 
@@ -165,7 +173,7 @@ func (l *loop) run() {
 					continue
 				}
 			}
-			l.readable(fd, now)
+			l.act(fd, l.events[i].Events, now)
 		}
 		if l.tick > 0 && now >= l.nextTick {
 			l.scan(now)
@@ -200,139 +208,6 @@ func (l *loop) timeout() int {
 	return int(max(0, (next-l.e.now()+int64(time.Millisecond)-1)/int64(time.Millisecond)))
 }
 
-// readable reads what one connection has and acts on every complete frame.
-func (l *loop) readable(fd int, now int64) {
-	c := &l.e.conns[fd]
-	if !c.open {
-		return
-	}
-	off := 0
-	if c.carry != 0 {
-		off = copy(l.buf, l.carries[c.carry-1][:c.carryLen])
-	}
-	n, err := rawRead(fd, l.buf[off:])
-	switch {
-	case errors.Is(err, unix.EAGAIN), errors.Is(err, unix.EINTR):
-		return
-	case err != nil:
-		l.end(fd, c, event.Reset, 0, now)
-		return
-	case n == 0:
-		l.end(fd, c, event.EOF, 0, now)
-		return
-	}
-	if c.carry != 0 {
-		l.free = append(l.free, c.carry-1)
-		c.carry, c.carryLen = 0, 0
-	}
-	l.consume(fd, c, l.buf[:off+n], now)
-}
-
-// consume acts on the frames in p. It returns false if the connection ended.
-// Data frames are skipped as they arrive, never buffered: memory stays flat
-// however much a server sends.
-func (l *loop) consume(fd int, c *connState, p []byte, now int64) bool {
-	for len(p) > 0 {
-		if c.skip > 0 {
-			k := min(c.skip, int64(len(p)))
-			c.skip -= k
-			p = p[k:]
-			continue
-		}
-		h, hl, ok, err := parseHeader(p)
-		if err != nil {
-			return l.protocolError(fd, c, 1002, now)
-		}
-		if !ok {
-			l.keep(c, p)
-			return true
-		}
-		if h.masked || h.rsv != 0 {
-			return l.protocolError(fd, c, 1002, now)
-		}
-		switch h.op {
-		case opContinuation, opText, opBinary:
-			if h.length > l.e.cfg.MaxFrame {
-				return l.protocolError(fd, c, 1009, now)
-			}
-			c.lastFrame = now
-			c.skip = h.length
-			p = p[hl:]
-		case opPing, opPong, opClose:
-			if !h.fin || h.length > maxControlPayload {
-				return l.protocolError(fd, c, 1002, now)
-			}
-			if int64(len(p)) < int64(hl)+h.length {
-				l.keep(c, p)
-				return true
-			}
-			payload := p[hl : hl+int(h.length)]
-			p = p[hl+int(h.length):]
-			switch h.op {
-			case opPing:
-				c.lastFrame = now
-				l.write(fd, opPong, payload)
-			case opPong:
-				c.lastFrame = now
-				c.pingSentAt = 0
-			case opClose:
-				// The close frame is the drop, not traffic before it: the
-				// drop's idle time is the silence that preceded it.
-				return l.closeReceived(fd, c, payload, now)
-			}
-		default:
-			return l.protocolError(fd, c, 1002, now)
-		}
-	}
-	return true
-}
-
-// closeReceived handles a close frame: the reply is sent (RFC 6455 §5.5.1)
-// and the socket closed; unless we started the closing, it is a drop.
-func (l *loop) closeReceived(fd int, c *connState, payload []byte, now int64) bool {
-	var code uint16 = 1005 // no status code present
-	if len(payload) >= 2 {
-		code = binary.BigEndian.Uint16(payload)
-	}
-	if len(payload) == 1 || (len(payload) >= 2 && !validCloseCode(code)) {
-		return l.protocolError(fd, c, 1002, now)
-	}
-	if !c.closing {
-		reply := payload
-		if len(reply) > 2 {
-			reply = reply[:2]
-		}
-		l.write(fd, opClose, reply)
-	}
-	l.end(fd, c, event.CloseFrame, code, now)
-	return false
-}
-
-// protocolError ends a connection whose server broke the protocol, telling
-// the server why with a close frame.
-func (l *loop) protocolError(fd int, c *connState, code uint16, now int64) bool {
-	var b [2]byte
-	binary.BigEndian.PutUint16(b[:], code)
-	l.write(fd, opClose, b[:])
-	l.end(fd, c, event.ProtocolError, 0, now)
-	return false
-}
-
-// keep saves an incomplete frame (at most a header and a control payload)
-// until the next read completes it.
-func (l *loop) keep(c *connState, p []byte) {
-	var idx int32
-	if n := len(l.free); n > 0 {
-		idx = l.free[n-1]
-		l.free = l.free[:n-1]
-	} else {
-		l.carries = append(l.carries, [carryCap]byte{})
-		idx = int32(len(l.carries) - 1)
-	}
-	c.carryLen = uint8(copy(l.carries[idx][:], p))
-	c.carry = idx + 1
-}
-
 // end closes a connection and, unless the harness is closing it, records
 // the drop. This is where a proxy's cut becomes a number.
 func (l *loop) end(fd int, c *connState, kind event.DropKind, code uint16, now int64) {
@@ -350,9 +225,8 @@ func (l *loop) end(fd int, c *connState, kind event.DropKind, code uint16, now i
 		})
 		l.e.dropped(int(c.idx))
 	}
-	if c.carry != 0 {
-		l.free = append(l.free, c.carry-1)
-	}
+	l.dropCarry(c)
+	l.releasePend(c)
 	*c = connState{}
 	rawClose(fd) // also removes it from the epoll set: it has no duplicate
 	l.open.Add(-1)
@@ -375,17 +249,6 @@ func (l *loop) arrival(fd int, fin bool) int64 {
 		lag = l.ti.Last_ack_recv
 	}
 	return now - int64(lag)*int64(time.Millisecond)
-}
-
-// write sends one masked control frame. A full socket buffer (the server is
-// not reading) loses the frame; control frames are small and that server is
-// in trouble anyway, which the drop that follows will show.
-func (l *loop) write(fd int, op byte, payload []byte) {
-	l.rng ^= l.rng << 13
-	l.rng ^= l.rng >> 7
-	l.rng ^= l.rng << 17
-	l.out = appendClientFrame(l.out[:0], op, payload, uint32(l.rng))
-	_, _ = rawWrite(fd, l.out)
 }
 
 // scan visits the slice of the table due at this tick: it ends connections
@@ -415,19 +278,8 @@ func (l *loop) scan(now int64) {
 			l.end(fd, c, event.PongTimeout, 0, now)
 			continue
 		}
-		l.write(fd, opPing, nil)
-		if c.pingSentAt == 0 {
-			c.pingSentAt = now
-		}
-		c.lastFrame = now
+		l.ping(fd, c, now)
 	}
-}
-
-func (l *loop) sendClose(fd int, c *connState, code uint16) {
-	var b [2]byte
-	binary.BigEndian.PutUint16(b[:], code)
-	l.write(fd, opClose, b[:])
-	c.closing = true
 }
 
 // beginClose sends every open connection of this loop a close frame.

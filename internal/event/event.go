@@ -24,10 +24,13 @@ const (
 	// (masked frame, bad opcode, reserved bits, oversized or fragmented
 	// control frame, frame beyond the size limit).
 	ProtocolError
+	// SendBlocked: the server stopped reading; what the client had to send
+	// (pongs, pings) no longer fit beside the full socket buffer.
+	SendBlocked
 )
 
 // Name is the stable code used in results: "close_<code>", "eof", "reset",
-// "pong_timeout", "protocol_error".
+// "pong_timeout", "protocol_error", "send_blocked".
 func (k DropKind) Name(closeCode uint16) string {
 	switch k {
 	case CloseFrame:
@@ -43,6 +46,8 @@ func (k DropKind) Name(closeCode uint16) string {
 		return "pong_timeout"
 	case ProtocolError:
 		return "protocol_error"
+	case SendBlocked:
+		return "send_blocked"
 	}
 	return "unknown"
 }
