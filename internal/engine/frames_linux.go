@@ -24,6 +24,9 @@ func (l *loop) consume(fd int, c *connState, p []byte, now int64) bool {
 	for len(p) > 0 {
 		if c.skip > 0 {
 			k := min(c.skip, int64(len(p)))
+			if c.rxCheck {
+				l.checkTimed(c, p[:k])
+			}
 			c.skip -= k
 			p = p[k:]
 			continue
@@ -45,8 +48,12 @@ func (l *loop) consume(fd int, c *connState, p []byte, now int64) bool {
 				return l.protocolError(fd, c, 1009, now)
 			}
 			c.lastFrame = now
-			c.skip = h.length
-			p = p[hl:]
+			rest, whole := l.timedFrame(c, h, hl, p)
+			if !whole {
+				l.keep(c, p) // a timed message's stamp comes in two reads
+				return true
+			}
+			p = rest
 		case opPing, opPong, opClose:
 			if !h.fin || h.length > maxControlPayload {
 				return l.protocolError(fd, c, 1002, now)

@@ -28,6 +28,15 @@ type connState struct {
 	open       bool
 	pinging    bool
 	closing    bool // our close frame was sent: the end is ours, not a drop
+
+	// Timed messages (messages_linux.go): the next sequence number to
+	// send, the next expected back and how many came back; for the data
+	// frame being read, whether its pattern is checked, its key and
+	// whether the server sent it.
+	txSeq, rxSeq, rxCount uint32
+	rxKey                 uint8
+	sending, rxCheck      bool
+	rxPush                bool
 }
 
 // loop is one epoll set and the goroutine that waits on it. A connection
@@ -66,6 +75,8 @@ type loop struct {
 	wg      sync.WaitGroup
 
 	ti unix.TCPInfo // reused by arrival, so dating a drop allocates nothing
+
+	msg msgState // the send schedule of timed messages
 
 	// Handshakes in progress (plain ws://): few at a time and not the
 	// steady state, so a map; hsNext is the earliest deadline among them,
@@ -111,6 +122,7 @@ func newLoop(e *engine, id int) (*loop, error) {
 		l.lastScan = e.now()
 		l.nextTick = l.lastScan + int64(l.tick)
 	}
+	l.initMessages()
 	return l, nil
 }
 
@@ -127,6 +139,7 @@ func (l *loop) add(fd, i int, upgradedAt int64, early []byte) {
 func (l *loop) attach(fd, i int, upgradedAt int64, early []byte, op int) {
 	c := &l.e.conns[fd]
 	*c = connState{upgradedAt: upgradedAt, lastFrame: upgradedAt, open: true, pinging: l.e.cfg.pings(i), idx: int32(i)}
+	l.holdMessages(fd, i, c)
 	l.open.Add(1)
 	// Watched before anything is written: a write the socket does not
 	// take whole waits for writability in this set.
@@ -179,6 +192,7 @@ func (l *loop) run() {
 			l.scan(now)
 			l.nextTick = now + int64(l.tick)
 		}
+		l.sendDue(now)
 		if l.hsNext != 0 {
 			if now := l.e.now(); now >= l.hsNext {
 				l.expire(now)
@@ -202,6 +216,7 @@ func (l *loop) timeout() int {
 	if l.tick > 0 && (next == 0 || l.nextTick < next) {
 		next = l.nextTick
 	}
+	next = l.msgTimeout(next)
 	if next == 0 {
 		return -1
 	}
@@ -225,6 +240,7 @@ func (l *loop) end(fd int, c *connState, kind event.DropKind, code uint16, now i
 		})
 		l.e.dropped(int(c.idx))
 	}
+	l.endMessages(c, now)
 	l.dropCarry(c)
 	l.releasePend(c)
 	*c = connState{}
