@@ -42,11 +42,20 @@ runs against it (the embedded default).
 By default no frame is sent while holding (--ping 0): any frame in either
 direction re-arms a proxy's idle timer, so a pinging client never sees one.
 
+Held connections can carry traffic: --send-every sends each a timestamped
+message to be echoed (round-trip times, lost, out-of-order and corrupted
+messages); 'wshold serve --push-every/--broadcast-every' pushes messages
+whose one-way and fan-out delays are recorded; --reconnect reopens dropped
+connections with an exponential backoff and reports how long each wave of
+drops took to recover.
+
 Examples:
   wshold run                                    # embedded default
   wshold run -c 1000 --hold 75s ws://127.0.0.1:18084/ws
   wshold run --ping 30s ws://127.0.0.1:18084/ws  # does a heartbeat keep them?
   wshold run -f scenarios.example.toml -s nginx-default --junit junit.xml
+  wshold run -c 1000 --send-every 1s --hold 10s --expect 'rtt-p99<50ms' URL
+  wshold run --reconnect --at '2s=nginx -s reload' --expect 'recover<5s' URL
 
 Flags given on the command line override the file's values.
 
