@@ -53,11 +53,12 @@ func evalRecover(res *Result, e scenario.Expectation) (string, bool) {
 	watchedMs := watchedUntilMs(res)
 	var waves, slow, open, cut int
 	var worst float64
-	recovered := 0
+	recovered, unlisted := 0, 0
 	for _, c := range res.Drops.Clusters {
 		if c.Recovery == nil {
 			continue
 		}
+		unlisted += c.Recovery.MoreWaves
 		for _, w := range c.Recovery.Waves {
 			waves++
 			switch {
@@ -92,6 +93,9 @@ func evalRecover(res *Result, e scenario.Expectation) (string, bool) {
 	}
 	if cut > 0 {
 		parts = append(parts, fmt.Sprintf("%d still recovering when the hold ended", cut))
+	}
+	if unlisted > 0 {
+		parts = append(parts, fmt.Sprintf("%d more not judged (only the first %d of a cluster are listed)", unlisted, maxWaves))
 	}
 	return strings.Join(parts, "; "), slow == 0 && open == 0
 }

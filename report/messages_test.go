@@ -353,3 +353,30 @@ func TestMergeOfShardsEqualsOneRunWithMessagesAndReconnects(t *testing.T) {
 		}
 	}
 }
+
+// A result from elsewhere may hold anything: a cluster that strikes
+// thousands of times lists its first thousand waves and counts the rest,
+// in bounded time.
+func TestRecoveryListsAtMostAThousandWaves(t *testing.T) {
+	const n = 3000
+	res := &Result{Reconnects: &Reconnects{}, Timeline: []Second{{T: 0, Upgraded: 1, Alive: 1}}, Counts: Counts{Upgraded: 1}}
+	for i := range n {
+		at := 2000 + float64(i)*1500
+		res.Drops.Events = append(res.Drops.Events, DropEvent{AtMs: at, AgeMs: 3000, IdleMs: 3000, Kind: "eof"})
+		res.Reconnects.Events = append(res.Reconnects.Events, ReconnectEvent{AtMs: at + 100})
+	}
+	res.Drops.Count = n
+	Recluster(res)
+	began := time.Now()
+	Recoveries(res)
+	if took := time.Since(began); took > 5*time.Second {
+		t.Errorf("recoveries took %v", took)
+	}
+	rec := res.Drops.Clusters[0].Recovery
+	if rec == nil || len(rec.Waves) != maxWaves || rec.MoreWaves != n-maxWaves {
+		t.Fatalf("recovery lists %d waves and %d more, want %d and %d", len(rec.Waves), rec.MoreWaves, maxWaves, n-maxWaves)
+	}
+	if w := rec.Waves[0]; w.TimeToRecoverMs == nil || *w.TimeToRecoverMs != 100 || w.AliveBefore != 1 || w.AliveMin != 0 {
+		t.Errorf("first wave %+v, want back in 100 ms", w)
+	}
+}

@@ -16,6 +16,9 @@ type Recovery struct {
 	// wave had recovered by the end of the run.
 	TimeToRecoverMs *float64 `json:"time_to_recover_ms"`
 	Waves           []Wave   `json:"waves"`
+	// MoreWaves counts the waves past the first maxWaves (1000), which
+	// are not listed nor judged.
+	MoreWaves int `json:"more_waves,omitempty"`
 }
 
 // Wave is one strike of a cluster and the recovery from it.
@@ -62,13 +65,36 @@ const (
 type step struct {
 	atMs  float64
 	delta int64
+	alive int64 // the count after this step (and those before it)
+}
+
+// maxWaves bounds the waves a cluster's recovery lists: a day's soak cut
+// every 3 s strikes 28,800 times, and a result file from elsewhere may
+// hold anything. Waves past it are counted in MoreWaves.
+const maxWaves = 1000
+
+// span is the stretch of the run a wave covers: from its first drop to
+// its recovery, or to the next wave (or the end) when it did not recover.
+type span struct{ from, to float64 }
+
+// covers reports whether at lies within one of spans, which are in time
+// order and do not overlap.
+func covers(spans []span, at float64) bool {
+	i, _ := slices.BinarySearchFunc(spans, at, func(s span, at float64) int { return cmp.Compare(s.from, at) })
+	// spans[i-1] is the last that starts at or before at (i: the first
+	// that starts after it, or at it when found).
+	if i < len(spans) && spans[i].from == at {
+		return true
+	}
+	return i > 0 && at <= spans[i-1].to
 }
 
 // Recoveries sets every drop cluster's Recovery from the result's drops,
 // reconnects and timeline — the same whether the result came from a
 // recorder or a merge. It leaves them nil when the run did not reconnect
 // (without reconnects nothing comes back), and for a cluster whose every
-// wave is part of a larger cluster's.
+// wave is part of a larger cluster's. Its work is bounded by the events
+// and maxWaves, whatever a result file holds.
 func Recoveries(res *Result) {
 	for i := range res.Drops.Clusters {
 		res.Drops.Clusters[i].Recovery = nil
@@ -77,38 +103,40 @@ func Recoveries(res *Result) {
 		return
 	}
 	steps := aliveSteps(res)
+	failed := failedReconnects(res.Reconnects.Events)
 	// One strike of a proxy can form several clusters (a wall-clock one,
 	// and idle-clock ones of the connections that had been silent about
 	// as long): a wave that begins while a larger cluster's wave is not
 	// over is that wave, accounted for once, by the larger cluster (the
 	// clusters come largest first).
-	type span struct{ from, to float64 }
-	var seen []span
-	within := func(at float64) bool {
-		return slices.ContainsFunc(seen, func(s span) bool { return at >= s.from && at <= s.to })
-	}
+	var larger [][]span
 	for i := range res.Drops.Clusters {
 		c := &res.Drops.Clusters[i]
 		rec := &Recovery{Waves: []Wave{}}
 		var slowest float64
 		anyRecovered := false
 		var mine []span
-		for _, w := range clusterWaves(res.Drops.Events, *c) {
-			if within(w[0]) {
+		waves := clusterWaves(res.Drops.Events, *c)
+		for k, w := range waves {
+			if slices.ContainsFunc(larger, func(s []span) bool { return covers(s, w[0]) }) {
 				continue
 			}
-			wave := recoverWave(steps, res.Reconnects.Events, w)
-			end := math.Inf(1)
-			if wave.TimeToRecoverMs != nil {
-				end = max(wave.AtMs+*wave.TimeToRecoverMs, w[len(w)-1])
+			if len(rec.Waves) == maxWaves {
+				rec.MoreWaves++
+				continue
 			}
+			next := math.Inf(1)
+			if k+1 < len(waves) {
+				next = waves[k+1][0]
+			}
+			wave, end := recoverWave(steps, failed, w, next)
 			mine = append(mine, span{wave.AtMs, end})
 			if wave.TimeToRecoverMs != nil {
 				slowest, anyRecovered = max(slowest, *wave.TimeToRecoverMs), true
 			}
 			rec.Waves = append(rec.Waves, wave)
 		}
-		seen = append(seen, mine...)
+		larger = append(larger, mine)
 		if len(rec.Waves) == 0 {
 			continue
 		}
@@ -127,18 +155,23 @@ func aliveSteps(res *Result) []step {
 	var steps []step
 	for _, s := range res.Timeline {
 		if s.Upgraded > 0 {
-			steps = append(steps, step{float64(s.T+1) * 1000, s.Upgraded})
+			steps = append(steps, step{atMs: float64(s.T+1) * 1000, delta: s.Upgraded})
 		}
 	}
 	for _, e := range res.Reconnects.Events {
 		if e.Cause == "" {
-			steps = append(steps, step{e.AtMs, 1})
+			steps = append(steps, step{atMs: e.AtMs, delta: 1})
 		}
 	}
 	for _, e := range res.Drops.Events {
-		steps = append(steps, step{e.AtMs, -1})
+		steps = append(steps, step{atMs: e.AtMs, delta: -1})
 	}
 	slices.SortStableFunc(steps, func(a, b step) int { return cmp.Compare(a.atMs, b.atMs) })
+	var alive int64
+	for i := range steps {
+		alive += steps[i].delta
+		steps[i].alive = alive
+	}
 	return steps
 }
 
@@ -176,25 +209,26 @@ func clusterWaves(events []DropEvent, c Cluster) [][]float64 {
 // recoverWave follows the alive count from a wave's first drop: it must
 // fall below 99 % of the count before the wave while the wave lasts (else
 // the wave cost nothing: recovered in 0), and the wave has recovered when
-// it is back at that mark.
-func recoverWave(steps []step, reconnects []ReconnectEvent, walls []float64) Wave {
+// it is back at that mark — before next, the cluster's next wave, or it
+// did not. It returns the wave and where its span ends.
+func recoverWave(steps []step, failed []ReconnectEvent, walls []float64, next float64) (Wave, float64) {
 	t0, last := walls[0], walls[len(walls)-1]
 	w := Wave{AtMs: t0, Drops: int64(len(walls))}
-	i := 0
-	var alive int64
-	for ; i < len(steps) && steps[i].atMs < t0; i++ {
-		alive += steps[i].delta
-	}
+	// The first step at t0 (the wave's first drop is one), and the count
+	// before it.
+	i, _ := slices.BinarySearchFunc(steps, t0, func(s step, at float64) int { return cmp.Compare(s.atMs, at) })
+	alive := steps[i].alive - steps[i].delta
 	w.AliveBefore, w.AliveMin = alive, alive
 	mark := int64(math.Ceil(recoveredShare * float64(alive)))
 	dipped := false
-	end := math.Inf(1)
-	for i < len(steps) {
+	end := next
+	for i < len(steps) && steps[i].atMs < next {
 		at := steps[i].atMs
 		// Changes at one moment count together: a drop and a reconnect in
 		// the same millisecond are not a dip.
-		for ; i < len(steps) && steps[i].atMs == at; i++ {
-			alive += steps[i].delta
+		for i < len(steps) && steps[i].atMs == at {
+			alive = steps[i].alive
+			i++
 		}
 		w.AliveMin = min(w.AliveMin, alive)
 		if !dipped && alive < mark {
@@ -202,36 +236,54 @@ func recoverWave(steps []step, reconnects []ReconnectEvent, walls []float64) Wav
 		}
 		if !dipped && at >= last {
 			ttr := 0.0
-			w.TimeToRecoverMs, end = &ttr, t0
+			w.TimeToRecoverMs, end = &ttr, last
 			break
 		}
 		if dipped && alive >= mark {
 			ttr := roundMs(at - t0)
-			w.TimeToRecoverMs, end = &ttr, at
+			w.TimeToRecoverMs, end = &ttr, max(at, last)
 			break
 		}
 	}
-	w.Failures = waveFailures(reconnects, t0, end)
-	return w
+	w.Failures = waveFailures(failed, t0, end)
+	return w, end
+}
+
+// failedReconnects is the failed attempts among evs, in time order.
+func failedReconnects(evs []ReconnectEvent) []ReconnectEvent {
+	var out []ReconnectEvent
+	for _, e := range evs {
+		if e.Cause != "" {
+			out = append(out, e)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b ReconnectEvent) int { return cmp.Compare(a.AtMs, b.AtMs) })
+	return out
 }
 
 // waveFailures groups the failed reconnects in [from, to] by cause, the
-// most frequent first.
-func waveFailures(evs []ReconnectEvent, from, to float64) []WaveFailure {
+// most frequent first; failed is in time order.
+func waveFailures(failed []ReconnectEvent, from, to float64) []WaveFailure {
+	i, _ := slices.BinarySearchFunc(failed, from, func(e ReconnectEvent, at float64) int { return cmp.Compare(e.AtMs, at) })
 	var out []WaveFailure
-	for _, e := range evs {
-		if e.Cause == "" || e.AtMs < from || e.AtMs > to {
-			continue
-		}
-		i := slices.IndexFunc(out, func(f WaveFailure) bool { return f.Cause == e.Cause && f.Status == e.Status })
-		if i < 0 {
+	for ; i < len(failed) && failed[i].AtMs <= to; i++ {
+		e := failed[i]
+		j := slices.IndexFunc(out, func(f WaveFailure) bool { return f.Cause == e.Cause && f.Status == e.Status })
+		if j < 0 {
+			if len(out) == maxWaveCauses {
+				continue
+			}
 			out = append(out, WaveFailure{Cause: e.Cause, Status: e.Status})
-			i = len(out) - 1
+			j = len(out) - 1
 		}
-		out[i].Count++
+		out[j].Count++
 	}
 	slices.SortStableFunc(out, func(a, b WaveFailure) int {
 		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Cause, b.Cause), cmp.Compare(a.Status, b.Status))
 	})
 	return out
 }
+
+// maxWaveCauses bounds the causes a wave lists (there are a few dozen
+// cause codes and HTTP statuses; a crafted file could hold more).
+const maxWaveCauses = 64

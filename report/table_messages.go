@@ -109,6 +109,9 @@ func reconnectsSection(w io.Writer, res *Result) error {
 			rows = append(rows, []string{name, secText(wv.AtMs), itoa(wv.Drops), itoa(wv.AliveBefore), itoa(wv.AliveMin),
 				ttrText(wv.TimeToRecoverMs), waveFailureText(wv.Failures)})
 		}
+		if n := c.Recovery.MoreWaves; n > 0 {
+			rows = append(rows, []string{"", fmt.Sprintf("%d more waves, not listed", n), "", "", "", "", ""})
+		}
 	}
 	if len(rows) == 0 {
 		return nil
