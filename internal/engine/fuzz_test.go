@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wshold/wshold/internal/event"
+	"github.com/wshold/wshold/internal/stamp"
 )
 
 // Whatever a server (or anything on the path) sends after the 101, the
@@ -18,15 +19,21 @@ import (
 // bound, and either keeps the connection open or ends it with a drop of a
 // known kind. How the bytes are split over reads changes nothing.
 
-// dropLog records drops for the fuzz targets.
+// dropLog records drops, and counts timed messages by kind, for the fuzz
+// targets.
 type dropLog struct {
-	mu    sync.Mutex
-	drops []event.Dropped
+	mu       sync.Mutex
+	drops    []event.Dropped
+	messages [8]int
 }
 
 func (*dropLog) Upgraded(event.Upgraded) {}
 func (*dropLog) Failed(event.Failed)     {}
-func (*dropLog) Message(event.Message)   {}
+func (d *dropLog) Message(e event.Message) {
+	d.mu.Lock()
+	d.messages[int(e.Kind)%len(d.messages)]++
+	d.mu.Unlock()
+}
 func (d *dropLog) Dropped(e event.Dropped) {
 	d.mu.Lock()
 	d.drops = append(d.drops, e)
@@ -80,11 +87,12 @@ func (c *fuzzConn) close() {
 }
 
 // outcome is how a connection stands after the input: open, or ended with
-// one drop of a known kind.
+// one drop of a known kind; and the timed messages it read, by kind.
 type outcome struct {
-	open bool
-	kind event.DropKind
-	code uint16
+	open     bool
+	kind     event.DropKind
+	code     uint16
+	messages [8]int
 }
 
 func (c *fuzzConn) outcome(t *testing.T) outcome {
@@ -97,7 +105,7 @@ func (c *fuzzConn) outcome(t *testing.T) outcome {
 		if st.carry != 0 && int(st.carryLen) > carryCap || st.skip < 0 {
 			t.Fatalf("connection state out of bounds: %+v", st)
 		}
-		return outcome{open: true}
+		return outcome{open: true, messages: c.sink.messages}
 	}
 	if len(c.sink.drops) != 1 {
 		t.Fatalf("connection ended with %d drops recorded, want exactly 1", len(c.sink.drops))
@@ -111,7 +119,7 @@ func (c *fuzzConn) outcome(t *testing.T) outcome {
 	if d.Kind == event.CloseFrame && d.CloseCode != 1005 && !validCloseCode(d.CloseCode) {
 		t.Fatalf("close frame with invalid code %d recorded as a close, want protocol_error", d.CloseCode)
 	}
-	return outcome{kind: d.Kind, code: d.CloseCode}
+	return outcome{kind: d.Kind, code: d.CloseCode, messages: c.sink.messages}
 }
 
 // drainPeer reads what the engine wrote back (pongs, close frames), so that
@@ -241,5 +249,15 @@ func fuzzFrameSeeds() [][]byte {
 		{0x09, 0x00},                  // fragmented ping
 		append([]byte{0x89, 126, 0x00, 0x7E}, make([]byte, 126)...),                                // ping over 125 bytes
 		append(bytes.Repeat([]byte{0x82, 0x02, 0, 0}, 8), 0x89, 0x01, 'z', 0x88, 0x02, 0x03, 0xE8), // data, ping, close
+		// timed messages: a push, a broadcast with a 16-bit length, a
+		// damaged push, an echo never sent, then a ping
+		append(append(append(append(pushFrame(stamp.Push, 1, 5, 64), pushFrame(stamp.Broadcast, 2, 5, 300)...),
+			damaged(pushFrame(stamp.Push, 3, 5, 40))...), pushFrame(stamp.Echo, 9, 5, 16)...), 0x89, 0x00),
 	}
+}
+
+// damaged is a frame with its last byte changed.
+func damaged(f []byte) []byte {
+	f[len(f)-1] ^= 0x40
+	return f
 }
