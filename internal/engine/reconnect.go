@@ -49,11 +49,11 @@ func (e *engine) upgraded(t try, ev event.Upgraded) {
 }
 
 // failed reports attempt t's failure; a failed reopening is retried.
-// After the hold nothing is reported: an attempt still in flight then was
-// cut short by the run's end, not refused.
+// After the hold (or an interrupt) nothing is reported: an attempt still
+// in flight then was cut short by the run's end, not refused.
 func (e *engine) failed(t try, ev event.Failed) {
 	if t.again > 0 {
-		if e.closing.Load() {
+		if e.closing.Load() || (e.ctx != nil && e.ctx.Err() != nil) {
 			return
 		}
 		ev.Reconnect = true
