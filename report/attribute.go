@@ -5,135 +5,347 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 )
 
-// Marks are moments the run itself caused (an --at command: a reload, a
-// kill). A group of drops right after one is that command's doing, whatever
-// clock the drops also cluster on, so the cluster is attributed to it.
+// Attribution weighs the evidence a group of drops carries, and says which
+// explanation is strongest and which other one is close:
+//
+//   - the clocks: how tight the drops are on each (as ratios: a timer
+//     cluster is many times tighter in age or idle time than in time of
+//     day; an event the other way round; connections opened together are
+//     as tight on both, and then the moment and the timer are close);
+//   - the wire: a bare FIN or RST is a proxy cutting the tunnel (or a
+//     process dying), a close frame with a code is a WebSocket endpoint
+//     closing — the backend, or a proxy acting as one — and never a
+//     proxy's idle timer;
+//   - the traffic: idle time counts from the last frame in either
+//     direction, so a server's pings re-arm a proxy's idle timer; the
+//     longest silence a connection lived through refutes any idle timer
+//     shorter than it;
+//   - the control group: silent connections cut while pinging ones live is
+//     an idle timeout, whatever clock is tightest; both cut at one age is a
+//     lifetime limit; pinging ones cut on the idle clock means pings too
+//     sparse for the timer;
+//   - the batches: a timer that fired in batches at a fixed period is one
+//     timer with that granularity, not as many events.
+
+// Causes.
 const (
-	// markWindowMs is how long after a mark a cluster still counts as
-	// following it. A reload acts within a second (Caddy: ≈0.1 s) or after
-	// a grace period such as nginx's worker_shutdown_timeout (3 s in the
-	// lab); ten seconds covers both without reaching back to a mark that
-	// has nothing to do with a drop at an idle timeout a minute later.
-	markWindowMs = 10_000
-	// markSlackMs allows for a drop recorded a little before its mark: the
-	// mark's time is read by the goroutine that starts the command, the
-	// drop's by the engine, and the command may act before the goroutine
-	// resumes.
-	markSlackMs = 50
-	// verdictLabelMax keeps the verdict line one line when the command is
-	// long (a caddy reload names its config file).
-	verdictLabelMax = 60
+	causeIdle     = "idle_timeout"
+	causeLifetime = "max_lifetime"
+	causeEvent    = "event"
 )
 
-// AttributeMarks gives every drop cluster that closely follows a Mark the
-// cause "event" and a hint naming the mark, e.g. "follows --at 2s: caddy
-// reload (at 2.01 s, 95 ms before the drops)". A cluster on the wall clock
-// follows a mark when its drops start at or after the mark and lie within
-// ten seconds of it. A cluster on the age or idle clock does too when its
-// drops are as tight on the wall clock as on its own (connections opened
-// together, then cut together): the clocks tie, and the mark says which
-// one is right. The Recorder and Merge call it; calling it again changes
-// nothing.
-func AttributeMarks(res *Result) {
-	if len(res.Marks) == 0 {
-		return
-	}
-	for i := range res.Drops.Clusters {
-		c := &res.Drops.Clusters[i]
-		m, wallAt, ok := followedMark(res, *c)
-		if !ok {
-			continue
-		}
-		c.Cause = "event"
-		c.Hint = markHint(m, wallAt, c.Kind)
-	}
+// attribution is what makeCluster works out for one candidate.
+type attribution struct {
+	cause, alternative string
+	evidence           []string
+	periodMs           float64
+	// endpoint: the drops are close frames with a code, sent by a
+	// WebSocket endpoint rather than by a proxy cutting a tunnel.
+	endpoint bool
+	// sameAge: the connections were opened within the drops' own spread,
+	// which is what makes a moment and a timer look alike.
+	sameAge bool
+	upMs    float64 // how far apart they were opened (p5–p95)
+	// quietMs is the longest silence the members lived through (median).
+	quietMs float64
+	// altAtMs is the alternative's value on its own clock.
+	altAtMs float64
 }
 
-// followedMark returns the latest mark that cluster c follows closely, and
-// the cluster's median time on the wall clock.
-func followedMark(res *Result, c Cluster) (Mark, float64, bool) {
-	if len(res.Marks) == 0 {
-		return Mark{}, 0, false
+func makeCluster(events []DropEvent, c candidate, ctx clusterContext) Cluster {
+	cl := Cluster{
+		Clock:    clockNames[c.clock],
+		AtMs:     c.at,
+		SpreadMs: c.spread,
+		Count:    int64(len(c.members)),
+		Kind:     events[c.members[0]].Kind,
 	}
-	var lo, at float64
-	if c.Clock == clockNames[clockWall] {
-		lo, at = c.AtMs-c.SpreadMs/2, c.AtMs
-	} else {
-		var spread float64
-		var ok bool
-		lo, at, spread, ok = wallPosition(res.Drops.Events, c)
-		// Tighter on its own clock: the drops came at one age or idle
-		// time, over a stretch of the run, which no single command does.
-		if !ok || (spread > c.SpreadMs && spread-c.SpreadMs > max(tieAbsoluteMs, tieShare*spread)) {
-			return Mark{}, 0, false
-		}
+	a := attribute(events, c, cl.Kind, ctx)
+	cl.Cause, cl.Alternative, cl.Evidence, cl.PeriodMs = a.cause, a.alternative, a.evidence, a.periodMs
+	if a.alternative != "" {
+		cl.AlternativeAtMs = a.altAtMs
 	}
-	best, found := Mark{}, false
-	for _, m := range res.Marks {
-		if m.AtMs-markSlackMs > lo || at-m.AtMs > markWindowMs {
-			continue
-		}
-		if !found || m.AtMs > best.AtMs {
-			best, found = m, true
-		}
-	}
-	return best, at, found
+	h := hintFor(cl, a, ctx)
+	cl.Hint, cl.Matches = h.text, h.matches
+	return cl
 }
 
-// wallPosition finds where on the wall clock the drops of a cluster on
-// another clock lie: the low end (p5, or the minimum under 20 drops), the
-// median and the spread, the same statistics the cluster itself uses. Its
-// members are the drops of its kind within its window on its clock; the
-// Result does not keep the exact membership.
-func wallPosition(events []DropEvent, c Cluster) (lo, at, spread float64, ok bool) {
-	clock := slices.Index(clockNames[:], c.Clock)
-	if clock < 0 {
-		return 0, 0, 0, false
+func attribute(events []DropEvent, c candidate, kind string, ctx clusterContext) attribution {
+	var a attribution
+	a.endpoint = strings.HasPrefix(kind, "close_")
+	a.upMs = upgradeSpread(events, c.members)
+	if c.clock == clockPong || kind == "pong_timeout" {
+		a.evidence = append(a.evidence, pongEvidence(events, c, ctx))
+		return a
 	}
-	reach := c.SpreadMs/2 + windowMs(c.AtMs)
-	var walls []float64
+	a.evidence = append(a.evidence, clockEvidence(events, c))
+	if w := wireEvidence(kind); w != "" {
+		a.evidence = append(a.evidence, w)
+	}
+	if kind == "protocol_error" {
+		return a
+	}
+
+	var pinging, silent, traffic int
+	quiet := make([]float64, 0, len(c.members))
+	for _, m := range c.members {
+		e := &events[m]
+		if e.Pinging {
+			pinging++
+		} else {
+			silent++
+		}
+		if e.AgeMs-e.IdleMs > windowMs(e.AgeMs) {
+			traffic++
+		}
+		quiet = append(quiet, e.QuietMs)
+	}
+	slices.Sort(quiet)
+	a.quietMs = quiet[len(quiet)/2]
+	a.sameAge = a.upMs <= max(2*spreadOn(events, c.members, clockWall), resolutionMs)
+
+	if c.clock == clockWall {
+		a.cause = causeEvent
+		if c.rival != nil && c.close {
+			alt := timerCause(events, *c.rival, pinging, silent)
+			// Silent connections cut while pinging ones alive at that
+			// moment were spared: an idle timer, not an event, which
+			// would have cut both.
+			if silent > 0 && pinging == 0 && ctx.control && sparedPinging(events, c, ctx) {
+				a.cause, a.alternative = causeIdle, ""
+				a.evidence = append(a.evidence, "control group: silent connections were cut at this moment and the pinging "+
+					"ones alive then were not — an idle timeout; an event would have cut both")
+				return a
+			}
+			a.alternative, a.altAtMs = alt, c.rival.at
+			if a.sameAge {
+				a.evidence = append(a.evidence, fmt.Sprintf("the connections were opened within %s of each other, so their ages "+
+					"are as tight as the moment they dropped: an event and a timer of %s look alike — open them over a longer ramp (-r) to tell",
+					msText(a.upMs), msText(c.rival.at)))
+			} else {
+				a.evidence = append(a.evidence, fmt.Sprintf("only %s tighter on the wall clock than on the %s clock: a timer of %s "+
+					"that a busy proxy fired late in one batch looks alike — run again: a timer cuts at the same age every time",
+					ratioText(max(c.rival.spread, resolutionMs)/max(c.spread, resolutionMs)), clockWords(c.rival.clock), msText(c.rival.at)))
+			}
+		}
+		return a
+	}
+
+	a.cause = timerCause(events, c, pinging, silent)
+	switch {
+	case pinging > 0 && silent > 0 && c.clock == clockIdle:
+		a.evidence = append(a.evidence, fmt.Sprintf("control group: %d pinging connections were cut too, each %s after its "+
+			"last frame, like the %d silent ones: an idle timeout that the pings are too sparse to prevent", pinging, msText(c.at), silent))
+	case pinging > 0 && silent > 0:
+		a.evidence = append(a.evidence, fmt.Sprintf("control group: %d silent and %d pinging connections were cut at the same age "+
+			"whatever their traffic: a maximum lifetime", silent, pinging))
+	case pinging > 0 && c.clock == clockIdle:
+		a.evidence = append(a.evidence, fmt.Sprintf("every connection pinged and was cut %s after its last frame: the pings "+
+			"come less often than this idle timeout", msText(c.at)))
+	case pinging > 0:
+		a.evidence = append(a.evidence, "every connection pinged and was cut at the same age whatever its traffic: a maximum lifetime")
+	case ctx.control:
+		a.cause = causeIdle
+		a.evidence = append(a.evidence, fmt.Sprintf("control group: silent connections were cut at %s and the pinging ones "+
+			"lived past it — an idle timeout, which frames re-arm", msText(c.at)))
+	case traffic*2 > len(c.members):
+		a.evidence = append(a.evidence, fmt.Sprintf("idle time counts from the last frame in either direction: %d of these "+
+			"connections carried frames (server pings or data, which re-arm a proxy's idle timer), so age and idle tell apart", traffic))
+	default:
+		if !a.endpoint {
+			a.alternative = causeLifetime
+			a.evidence = append(a.evidence, "silent connections (idle = age): an idle timeout and a maximum lifetime look alike; "+
+				fmt.Sprintf("run with --ping %s --ping-fraction 0.5 to tell", pingToTell(c.at)))
+		}
+	}
+	if a.quietMs > 0 && c.clock == clockAge {
+		a.evidence = append(a.evidence, fmt.Sprintf("these connections had lived through silences of %s: no idle timer "+
+			"shorter than that cut them", msText(a.quietMs)))
+	}
+	if c.rival != nil && c.close && c.rival.clock != clockWall && a.alternative == "" && !(pinging > 0 && silent > 0) && !ctx.control {
+		a.alternative, a.altAtMs = timerCause(events, *c.rival, pinging, silent), c.rival.at
+		if a.alternative == a.cause {
+			a.alternative = ""
+		}
+	}
+	if c.rival != nil && c.close && c.rival.clock == clockWall && a.alternative == "" && !ctx.control {
+		a.alternative, a.altAtMs = causeEvent, c.rival.at
+		a.evidence = append(a.evidence, fmt.Sprintf("the drops are about as tight on the wall clock (±%s): an event at %s "+
+			"into the run looks alike — open over a longer ramp (-r) to tell", pmText(c.rival.spread/2), secText(c.rival.at)))
+	}
+	if e, p := batchEvidence(c); e != "" {
+		a.evidence = append(a.evidence, e)
+		a.periodMs = p
+	}
+	return a
+}
+
+// timerCause is the cause a timer candidate stands for: on the idle clock
+// an idle timeout, on the age clock a lifetime limit — unless the drops
+// are silent connections (idle = age), for which the idle timeout is the
+// common reading.
+func timerCause(events []DropEvent, c candidate, pinging, silent int) string {
+	if c.clock == clockIdle {
+		return causeIdle
+	}
+	if pinging == 0 && idleIsAge(events, c.members) {
+		return causeIdle
+	}
+	return causeLifetime
+}
+
+// sparedPinging reports whether pinging connections outlived a wall-clock
+// group of silent drops: a pinging drop later than it, or connections
+// still open at the end with pings in the scenario.
+func sparedPinging(events []DropEvent, c candidate, ctx clusterContext) bool {
+	end := c.hi
 	for i := range events {
-		e := &events[i]
-		if e.Kind == c.Kind && math.Abs(clockValue(e, clock)-c.AtMs) <= reach {
-			walls = append(walls, e.AtMs)
+		if events[i].Pinging && events[i].AtMs > end && events[i].AtMs-events[i].AgeMs < c.lo {
+			return true
 		}
 	}
-	if len(walls) == 0 {
-		return 0, 0, 0, false
-	}
-	slices.Sort(walls)
-	q := func(p float64) float64 { return walls[int(math.Round(p*float64(len(walls)-1)))] }
-	lo, hi := q(0.05), q(0.95)
-	if len(walls) < 20 {
-		lo, hi = walls[0], walls[len(walls)-1]
-	}
-	return lo, q(0.5), hi - lo, true
+	return ctx.held > 0
 }
 
-func markHint(m Mark, wallAt float64, kind string) string {
-	parts := []string{fmt.Sprintf("follows %s (at %s, %s before the drops): "+
-		"an event the run caused, not an idle timeout", m.Label, secText(m.AtMs), msText(max(wallAt-m.AtMs, 0)))}
-	if h := kindHint(kind); h != "" {
-		parts = append(parts, h)
+// idleIsAge reports whether the members were silent since their upgrade:
+// the median gap between age and idle is within the cluster window.
+func idleIsAge(events []DropEvent, members []int) bool {
+	gaps := make([]float64, len(members))
+	for i, m := range members {
+		gaps[i] = events[m].AgeMs - events[m].IdleMs
 	}
-	return strings.Join(parts, "; ")
+	slices.Sort(gaps)
+	g := gaps[len(gaps)/2]
+	return math.Abs(g) <= windowMs(events[members[len(members)/2]].AgeMs)
 }
 
-// verdictMark is the verdict line's name for the mark a cluster follows,
-// shortened to fit one line, or "".
-func verdictMark(res *Result, c Cluster) string {
-	if c.Cause != "event" {
-		return ""
+// clockEvidence compares the drops' spread on the three clocks, as
+// ratios to the tightest.
+func clockEvidence(events []DropEvent, c candidate) string {
+	type s struct {
+		clock  int
+		spread float64
 	}
-	m, _, ok := followedMark(res, c)
-	if !ok {
-		return ""
+	var all []s
+	for _, clock := range []int{clockIdle, clockAge, clockWall} {
+		all = append(all, s{clock, spreadOn(events, c.members, clock)})
 	}
-	label := m.Label
-	if r := []rune(label); len(r) > verdictLabelMax {
-		label = string(r[:verdictLabelMax-1]) + "…"
+	own := max(c.spread, resolutionMs)
+	parts := []string{fmt.Sprintf("tightest on the %s clock (±%s)", clockWords(c.clock), pmText(c.spread/2))}
+	for _, o := range all {
+		if o.clock == c.clock || (o.clock == clockIdle && c.clock == clockAge && o.spread == c.spread) ||
+			(o.clock == clockAge && c.clock == clockIdle && o.spread == c.spread) {
+			continue
+		}
+		r := max(o.spread, resolutionMs) / own
+		switch {
+		case r >= clearRatio:
+			parts = append(parts, fmt.Sprintf("%s ±%s (%s looser)", clockWords(o.clock), pmText(o.spread/2), ratioText(r)))
+		default:
+			parts = append(parts, fmt.Sprintf("%s ±%s (about as tight)", clockWords(o.clock), pmText(o.spread/2)))
+		}
 	}
-	return label
+	return "clocks: " + strings.Join(parts, ", ")
 }
+
+func clockWords(clock int) string {
+	switch clock {
+	case clockIdle:
+		return "idle"
+	case clockAge:
+		return "age"
+	case clockPong:
+		return "pong wait"
+	}
+	return "wall"
+}
+
+func ratioText(r float64) string {
+	if r >= 10 {
+		return fmt.Sprintf("%.0f×", r)
+	}
+	return fmt.Sprintf("%.1f×", r)
+}
+
+// wireEvidence says what the drop kind tells about who ended them.
+func wireEvidence(kind string) string {
+	switch {
+	case kind == "eof":
+		return "wire: FIN without a close frame — a proxy cutting the tunnel, or a process that died; a WebSocket endpoint would have sent a close frame"
+	case kind == "reset":
+		return "wire: RST — the connection was aborted (a proxy's reset, a load balancer that forgot the flow, a process killed with unread data)"
+	case kind == "close_1005":
+		return "wire: a close frame without a code — a WebSocket endpoint closed them (the backend, or a proxy acting as one), not a proxy's idle timer"
+	case strings.HasPrefix(kind, "close_"):
+		return fmt.Sprintf("wire: a close frame with code %s — a WebSocket endpoint closed them (the backend, or a proxy acting as one, "+
+			"like Caddy on reload), not a proxy's idle timer", strings.TrimPrefix(kind, "close_"))
+	}
+	return ""
+}
+
+// pongEvidence describes a pong-timeout cluster on its own clock.
+func pongEvidence(events []DropEvent, c candidate, ctx clusterContext) string {
+	ages := newCandidate(events, clockAge, c.members)
+	s := fmt.Sprintf("clock: each connection had waited %s ±%s for the pong of its ping (ages %s to %s)",
+		msText(c.at), pmText(c.spread/2), secText(ages.lo), secText(ages.hi))
+	if ctx.pongTimeoutMs > 0 && ctx.pingMs > 0 {
+		s += fmt.Sprintf("; --pong-timeout %s is checked once per ping interval (%s), so a timeout fires up to that much later",
+			durText(ctx.pongTimeoutMs), durText(ctx.pingMs))
+	}
+	return s
+}
+
+// batchEvidence describes the wall-clock batches a timer fired in: a fixed
+// period is one coarse timer checked that often; irregular batches are a
+// busy proxy catching up. It returns the period when there is one.
+func batchEvidence(c candidate) (string, float64) {
+	n := len(c.batches)
+	if n < 2 {
+		return "", 0
+	}
+	var in int
+	widest := 0.0
+	for _, b := range c.batches {
+		in += len(b.members)
+		widest = max(widest, b.spread)
+	}
+	gaps := make([]float64, 0, n-1)
+	for i := 1; i < n; i++ {
+		gaps = append(gaps, c.batches[i].at-c.batches[i-1].at)
+	}
+	p := slices.Min(gaps)
+	periodic := p >= 100 && widest < p/4
+	for _, g := range gaps {
+		k := math.Round(g / p)
+		if math.Abs(g-k*p) > max(50, 0.1*p) {
+			periodic = false
+		}
+	}
+	if periodic {
+		p = math.Round(p/10) * 10
+		return fmt.Sprintf("timer period: %d of the %d drops came in %d batches %s apart, each within %s: one timer checked "+
+			"every %s (that granularity), not %d events", in, len(c.members), n, msText(p), msText(max(widest, 1)), msText(p), n), roundMs(p)
+	}
+	return fmt.Sprintf("%d of the %d drops came in %d irregular batches: a busy proxy firing the timers that fell due together, not %d events",
+		in, len(c.members), n, n), 0
+}
+
+// pingToTell suggests a ping interval for the control group that tells an
+// idle timeout of atMs from a lifetime limit: half of it, rounded.
+func pingToTell(atMs float64) string {
+	d := time.Duration(atMs/2) * time.Millisecond
+	switch {
+	case d >= 10*time.Second:
+		d = d.Round(time.Second)
+	case d >= time.Second:
+		d = d.Round(100 * time.Millisecond)
+	default:
+		d = max(d.Round(10*time.Millisecond), 10*time.Millisecond)
+	}
+	return d.String()
+}
+
+func durText(ms float64) string { return (time.Duration(ms) * time.Millisecond).String() }

@@ -7,16 +7,18 @@ import (
 )
 
 // Clocks a drop can be measured on. Their order is the tie-break when two
-// clocks explain a group of drops equally well: idle is the most specific
-// explanation (proxies time idleness), wall the least.
+// clocks explain a group of drops equally well and nothing else decides:
+// idle is the most specific explanation (proxies time idleness), wall the
+// least. pong is its own clock, for pong timeouts only.
 const (
 	clockIdle = iota
 	clockAge
 	clockWall
+	clockPong
 	numClocks
 )
 
-var clockNames = [numClocks]string{"idle", "age", "wall"}
+var clockNames = [numClocks]string{"idle", "age", "wall", "pong"}
 
 func clockValue(e *DropEvent, clock int) float64 {
 	switch clock {
@@ -24,98 +26,200 @@ func clockValue(e *DropEvent, clock int) float64 {
 		return e.IdleMs
 	case clockAge:
 		return e.AgeMs
+	case clockPong:
+		return e.PongWaitMs
 	}
 	return e.AtMs
 }
 
-// Cluster finding, in short: on each clock, sort the drops and slide a
-// window of max(50 ms, 1 % of the value) from every drop; a window holding
-// at least minClusterSize drops is dense, and overlapping dense windows
-// merge into one candidate. The same drops usually form a candidate on more
-// than one clock (drops at age 3 s of connections opened over 0.5 s are
-// also dense on the wall clock, 0.5 s wide), so candidates compete: the
-// tightest spread wins and claims its drops, and a candidate whose drops are
-// mostly claimed is dropped as a worse explanation of the same group.
+// Cluster finding, in short. Drops of one kind (FIN, RST, close 1001, …)
+// are looked at together, since one mechanism ends connections one way. On
+// each clock, the drops are sorted and a window of max(50 ms, 1 % of the
+// value) slides from every drop; a window holding at least minClusterSize
+// drops is dense, and overlapping dense windows merge into one candidate.
+// Then, in order:
+//   - blur: neighbouring candidates on one timer clock whose gap is
+//     narrower than they are wide are one timer blurred by load;
+//   - batches: a wall-clock candidate that is a part of a larger timer
+//     candidate is a batch the timer fired at once (a proxy that checks its
+//     timers once a second, a starved one that falls behind), not an event;
+//   - competition: the candidate whose spread is clearly (2×) tighter than
+//     another's over the same drops explains them; when neither is, the two
+//     explanations are close and the cluster says so (see attribute.go);
+//   - stragglers: unclaimed drops of the kind right at a cluster's edge
+//     join it.
 const (
-	windowMinMs   = 50
-	windowShare   = 0.01
-	minShare      = 0.05
-	minAbsolute   = 3
-	tieAbsoluteMs = 5
-	tieShare      = 0.10
-	// A timer cluster's stragglers lie this far from its centre on its
-	// clock: up to max(200 ms, 5 %) early (a busy nginx arms timers from a
-	// clock it refreshes once per event-loop pass) and max(1 s, 10 %) late
-	// (a starved proxy fires the timers that fell due while it waited in
-	// one batch). Measured: 1000 connections behind nginx with a 3 s
-	// proxy_read_timeout on a saturated 2-core box drop between 2.95 and
-	// 3.64 s idle, a third of them in wall-clock batches of 50–130.
-	earlyMinMs = 200
-	earlyShare = 0.05
-	lateMinMs  = 1000
-	lateShare  = 0.10
-	// A smaller cluster on the same clock is the same timer's early or
-	// late part when its centre is this close: under heavy load nginx cut
-	// 611 connections around 2.82 s idle and 389 around 3.01 s, two dense
-	// groups with a gap between them, for one 3 s timeout. Two timeouts a
-	// user could configure differ by more (1 s and 1.5 s stay apart).
-	nearMinMs = 250
-	nearShare = 0.10
+	windowMinMs = 50
+	windowShare = 0.01
+	minShare    = 0.05
+	minAbsolute = 3
+	// resolutionMs is the tightness below which spreads are not compared:
+	// the kernel dates segments to the millisecond and a proxy's event
+	// loop adds a few more, so 1 ms and 4 ms are equally tight.
+	resolutionMs = 10
+	// clearRatio: one clock explains a group better than another when its
+	// spread is at least this many times tighter. Below closeRatio the
+	// other stays a close alternative, named in the verdict: a timer a
+	// busy proxy fired late in one batch is a few times tighter in time
+	// than in age, a reload after a fast ramp tens of times.
+	clearRatio = 2
+	closeRatio = 5
+	// partShare of a wall-clock candidate's drops must belong to a timer
+	// candidate for it to be one of that timer's batches.
+	partShare = 0.9
 )
 
-// candidate is a dense group of drops on one clock.
+// tieAbsoluteMs and tieShare say when a cluster on a timer clock is as
+// tight on the wall clock as on its own (AttributeMarks).
+const (
+	tieAbsoluteMs = 5
+	tieShare      = 0.10
+)
+
+// candidate is a dense group of drops of one kind on one clock.
 type candidate struct {
 	clock int
 	// members are event indices, ordered by their value on clock.
 	members []int
-	at      float64
-	spread  float64
-	// sameAge marks a wall-clock candidate whose connections were opened
-	// no further apart than they dropped: their ages are about as tight
-	// as the moments, so the wall clock explains them no better than a
-	// timer does (see better).
-	sameAge bool
+	at      float64 // median on clock
+	spread  float64 // p5–p95 (max–min under 20)
+	lo, hi  float64 // min and max on clock
+	// batches are the wall-clock groups a timer candidate fired in, by
+	// time; set by findBatches.
+	batches []candidate
+	// rival is the best other explanation of (mostly) the same drops and
+	// close is whether it was about as tight (see better).
+	rival *candidate
+	close bool
+}
+
+// clusterContext is what the clustering knows besides the drops.
+type clusterContext struct {
+	// control: some connections pinged while others stayed silent.
+	control bool
+	// pingMs is the client ping interval (0 = none); pongTimeoutMs the
+	// pong timeout.
+	pingMs, pongTimeoutMs float64
+	// proxy is the proxy in front as far as known ("" = unknown), and
+	// configured the timeouts read from --proxy-config files: hints
+	// rank them first.
+	proxy      string
+	configured []ConfiguredTimeout
+	// held is how many connections were still open at the end.
+	held int64
 }
 
 // FindClusters finds groups of drops that happened close together on one
-// clock (age, idle or wall) and attributes each. A cluster needs at least
-// max(3, 5 % of the drops) drops, or all of them when there are fewer than
-// three. The control group (connections that pinged while others stayed
-// silent) is taken to exist when some drop was pinging; a Result built by a
-// Recorder also knows it from the scenario (see Recluster). The result is
-// sorted by count, largest first, and is never nil.
+// clock (age, idle, wall, or for pong timeouts the wait for the pong) and
+// attributes each. A cluster needs at least max(3, 5 % of the drops)
+// drops, or all of them when there are fewer than three. The control group
+// (connections that pinged while others stayed silent) is taken to exist
+// when some drop was pinging; a Result built by a Recorder also knows it
+// from the scenario (see Recluster). The result is sorted by count, largest
+// first, and is never nil.
 func FindClusters(events []DropEvent, upgraded int64) []Cluster {
-	return findClusters(events, upgraded, hasPinging(events))
+	return findClusters(events, clusterContext{control: hasPinging(events), held: upgraded - int64(len(events))})
 }
 
 // Recluster recomputes res.Drops.Clusters from res.Drops.Events, as the
 // Recorder does; merge calls it after combining shards' events.
 func Recluster(res *Result) {
-	res.Drops.Clusters = findClusters(res.Drops.Events, res.Counts.Upgraded,
-		hasControlGroup(res.Scenario, res.Drops.Events))
+	res.Drops.Clusters = findClusters(res.Drops.Events, contextOf(res))
 }
 
-func findClusters(events []DropEvent, upgraded int64, control bool) []Cluster {
+func contextOf(res *Result) clusterContext {
+	ctx := clusterContext{
+		control:       hasControlGroup(res.Scenario.Ping.D() > 0, res.Scenario.PingFraction, res.Drops.Events),
+		pingMs:        float64(res.Scenario.Ping.D().Milliseconds()),
+		pongTimeoutMs: float64(res.Scenario.PongTimeout.D().Milliseconds()),
+		held:          res.Counts.Held,
+	}
+	if res.Proxy != nil {
+		ctx.proxy = res.Proxy.Name
+	}
+	for _, pc := range res.ProxyConfigs {
+		ctx.configured = append(ctx.configured, pc.Timeouts...)
+	}
+	return ctx
+}
+
+func findClusters(events []DropEvent, ctx clusterContext) []Cluster {
 	out := []Cluster{}
 	if len(events) == 0 {
 		return out
 	}
 	minCount := minClusterSize(len(events))
-	var cands []candidate
-	for clock := range numClocks {
-		cands = append(cands, denseCandidates(events, clock, minCount)...)
-	}
 	claimed := make([]bool, len(events))
+	var chosen []candidate
+	for _, group := range byKind(events) {
+		chosen = append(chosen, clusterKind(events, group, minCount, claimed)...)
+	}
+	for _, c := range chosen {
+		out = append(out, makeCluster(events, c, ctx))
+	}
+	slices.SortStableFunc(out, func(a, b Cluster) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.AtMs, b.AtMs), cmp.Compare(a.Kind, b.Kind))
+	})
+	return out
+}
+
+// byKind splits the drops by kind, in a stable order.
+func byKind(events []DropEvent) [][]int {
+	idx := map[string]int{}
+	var groups [][]int
+	for i := range events {
+		k, ok := idx[events[i].Kind]
+		if !ok {
+			k = len(groups)
+			idx[events[i].Kind] = k
+			groups = append(groups, nil)
+		}
+		groups[k] = append(groups[k], i)
+	}
+	return groups
+}
+
+// clusterKind finds the clusters among the drops of one kind.
+func clusterKind(events []DropEvent, group []int, minCount int, claimed []bool) []candidate {
+	if len(group) < minCount {
+		return nil
+	}
+	clocks := []int{clockIdle, clockAge, clockWall}
+	if events[group[0]].Kind == "pong_timeout" {
+		// A pong timeout runs from the ping that was not answered; drops
+		// recorded without that wait fall back to their age.
+		clocks = []int{clockPong}
+		if events[group[0]].PongWaitMs == 0 {
+			clocks = []int{clockAge}
+		}
+	}
+	var timers, walls []candidate
+	for _, clock := range clocks {
+		cs := denseCandidates(events, group, clock, minCount)
+		if clock == clockWall {
+			walls = cs
+			continue
+		}
+		cs = unblur(events, group, cs)
+		if clock == clockIdle {
+			cs = slices.DeleteFunc(cs, func(c candidate) bool { return refutedIdle(events, c) })
+		}
+		timers = append(timers, cs...)
+	}
+	timers, walls = findBatches(events, timers, walls)
+	cands := append(timers, walls...)
+
 	var chosen []candidate
 	for len(cands) > 0 {
 		best := 0
 		for i := 1; i < len(cands); i++ {
-			if better(cands[i], cands[best]) {
+			if better(events, cands[i], cands[best]) {
 				best = i
 			}
 		}
 		c := cands[best]
 		cands = slices.Delete(cands, best, best+1)
+		c.rival, c.close = rivalOf(events, c, cands)
 		for _, m := range c.members {
 			claimed[m] = true
 		}
@@ -129,93 +233,201 @@ func findClusters(events []DropEvent, upgraded int64, control bool) []Cluster {
 					free = append(free, m)
 				}
 			}
-			// Mostly explained already: the same group seen on a worse
+			// Mostly explained already: the same group seen on another
 			// clock. What is left is too small to be a cluster of its own.
 			if 2*len(free) < len(o.members) || len(free) < minCount {
 				continue
 			}
 			if len(free) < len(o.members) {
+				batches := o.batches
 				o = newCandidate(events, o.clock, free)
+				o.batches = batches
 			}
 			kept = append(kept, o)
 		}
 		cands = kept
 	}
-	for _, c := range withStragglers(events, chosen, claimed) {
-		out = append(out, makeCluster(events, c, control))
+	for i := range chosen {
+		chosen[i] = withStragglers(events, group, chosen[i], claimed)
 	}
-	slices.SortStableFunc(out, func(a, b Cluster) int {
-		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.AtMs, b.AtMs))
-	})
-	return out
+	return chosen
 }
 
-// withStragglers lets each timer cluster (idle or age clock), largest
-// first, take back the drops of its own kind that a busy proxy cut a little
-// early or late: smaller clusters whose every drop lies in its straggler
-// band — on the wall clock, or on its own clock with a centre near its
-// own — and unclustered drops in that band. A starved
-// proxy fires the timers that fell due while it waited in one batch, tight
-// on the wall clock; without this, that batch would pose as an event
-// (reload, backend death) of its own. A real event is not taken: it cuts
-// connections of every idle time and age, not only the ones already due.
-func withStragglers(events []DropEvent, chosen []candidate, claimed []bool) []candidate {
-	order := make([]int, len(chosen))
-	for i := range order {
-		order[i] = i
+// unblur merges neighbouring candidates on one timer clock whose gap is
+// narrower than the wider of them plus the clustering window: a starved
+// proxy cuts part of its connections early (timers armed from a stale
+// clock) and part late, dense groups with a gap between them, for one
+// timeout (measured: 611 around 2.82 s idle and 389 within a few ms of
+// 3.01 s, for nginx's 3 s; 894 at 3.00 s ±14 ms and 65 at 3.09 s ±26 ms).
+// Two timers a user could configure are apart by far more than they are
+// wide: 60 s and 63 s stay two, as do 1 s and 1.5 s.
+//
+// The merged candidate holds every drop of the group from the lowest to
+// the highest, the sparse ones in the gap too.
+func unblur(events []DropEvent, group []int, cs []candidate) []candidate {
+	if len(cs) < 2 {
+		return cs
 	}
-	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(len(chosen[b].members), len(chosen[a].members)) })
-	absorbed := make([]bool, len(chosen))
-	for _, ti := range order {
-		t := chosen[ti]
-		if t.clock == clockWall || absorbed[ti] {
+	slices.SortFunc(cs, func(a, b candidate) int { return cmp.Compare(a.at, b.at) })
+	out := []candidate{cs[0]}
+	for _, c := range cs[1:] {
+		last := &out[len(out)-1]
+		if c.lo-last.hi < max(last.spread, c.spread)+windowMs(c.at) {
+			var members []int
+			for _, i := range group {
+				if v := clockValue(&events[i], c.clock); v >= last.lo && v <= c.hi {
+					members = append(members, i)
+				}
+			}
+			*last = newCandidate(events, c.clock, members)
 			continue
 		}
-		kind := dominantKind(events, t.members)
-		lo := t.at - max(earlyMinMs, earlyShare*t.at)
-		hi := t.at + max(lateMinMs, lateShare*t.at)
-		due := func(i int) bool {
-			v := clockValue(&events[i], t.clock)
-			return v >= lo && v <= hi && events[i].Kind == kind
-		}
-		near := func(o candidate) bool {
-			return o.clock == t.clock && o.at >= lo && o.at <= t.at+max(nearMinMs, nearShare*t.at)
-		}
-		members := slices.Clone(t.members)
-		for wi, w := range chosen {
-			if wi == ti || absorbed[wi] || len(w.members) >= len(t.members) ||
-				(w.clock != clockWall && !near(w)) || !allOf(w.members, due) {
-				continue
-			}
-			absorbed[wi] = true
-			members = append(members, w.members...)
-		}
-		for i := range events {
-			if !claimed[i] && due(i) {
-				claimed[i] = true
-				members = append(members, i)
-			}
-		}
-		if len(members) > len(t.members) {
-			chosen[ti] = newCandidate(events, t.clock, members)
-		}
-	}
-	out := chosen[:0:0]
-	for i, c := range chosen {
-		if !absorbed[i] {
-			out = append(out, c)
-		}
+		out = append(out, c)
 	}
 	return out
 }
 
-func allOf(members []int, f func(int) bool) bool {
-	for _, m := range members {
-		if !f(m) {
-			return false
+// refutedIdle reports whether most of an idle-clock candidate's drops had
+// lived through a longer silence than the one that ended them: no idle
+// timer of that length was at work, or it would have cut them then. (The
+// shape of an application that pings every 20 s and closes at 30 s of age:
+// 10 s idle at every drop, after 20 s silences.)
+func refutedIdle(events []DropEvent, c candidate) bool {
+	n := 0
+	for _, m := range c.members {
+		if events[m].QuietMs > c.hi+windowMs(c.at) {
+			n++
 		}
 	}
-	return true
+	return 2*n > len(c.members)
+}
+
+// findBatches finds, for each timer candidate, the wall-clock candidates
+// that are parts of it — batches in which the timer fired — and takes them
+// out of the competition: a timer that checks once a second (lighttpd) or
+// a proxy that fell behind cuts its due connections together, tighter on
+// the wall clock than on their own, and that is no event. A wall-clock
+// group counts as a part when nearly all its drops belong to a larger
+// timer candidate; an event that also cut connections not yet due (a
+// backend dying after most connections timed out) is not one.
+func findBatches(events []DropEvent, timers, walls []candidate) ([]candidate, []candidate) {
+	part := make([]bool, len(walls))
+	for ti := range timers {
+		t := &timers[ti]
+		in := make(map[int]bool, len(t.members))
+		for _, m := range t.members {
+			in[m] = true
+		}
+		for wi, w := range walls {
+			if len(w.members) >= len(t.members) {
+				continue
+			}
+			n := 0
+			for _, m := range w.members {
+				if in[m] {
+					n++
+				}
+			}
+			if float64(n) >= partShare*float64(len(w.members)) {
+				part[wi] = true
+				t.batches = append(t.batches, w)
+			}
+		}
+		slices.SortFunc(t.batches, func(a, b candidate) int { return cmp.Compare(a.at, b.at) })
+	}
+	kept := walls[:0:0]
+	for i, w := range walls {
+		if !part[i] {
+			kept = append(kept, w)
+		}
+	}
+	return timers, kept
+}
+
+// better says whether a explains its drops better than b: a spread at
+// least clearRatio times tighter (spreads under resolutionMs count as
+// equal); when neither is, the candidate covering more drops (silent and
+// pinging connections dropping at one age is one max-lifetime cluster, not
+// an idle cluster of the silent ones); then, between a moment and a timer
+// over the same drops, the moment (see attribute.go: the timer stays the
+// close alternative); then the clock order idle, age, wall.
+func better(events []DropEvent, a, b candidate) bool {
+	ta, tb := max(a.spread, resolutionMs), max(b.spread, resolutionMs)
+	switch {
+	case tb >= clearRatio*ta:
+		return true
+	case ta >= clearRatio*tb:
+		return false
+	}
+	if len(a.members) != len(b.members) {
+		return len(a.members) > len(b.members)
+	}
+	if (a.clock == clockWall) != (b.clock == clockWall) {
+		return a.clock == clockWall
+	}
+	if a.clock != b.clock {
+		return a.clock < b.clock
+	}
+	return a.at < b.at
+}
+
+// rivalOf finds the best remaining candidate on another clock over mostly
+// the same drops as c, and whether it explains them about as well.
+func rivalOf(events []DropEvent, c candidate, others []candidate) (*candidate, bool) {
+	in := make(map[int]bool, len(c.members))
+	for _, m := range c.members {
+		in[m] = true
+	}
+	var best *candidate
+	for i := range others {
+		o := &others[i]
+		if o.clock == c.clock {
+			continue
+		}
+		n := 0
+		for _, m := range o.members {
+			if in[m] {
+				n++
+			}
+		}
+		if 2*n < len(o.members) || 2*n < len(c.members) {
+			continue
+		}
+		if best == nil || better(events, *o, *best) {
+			best = o
+		}
+	}
+	if best == nil {
+		return nil, false
+	}
+	r := *best
+	tc, tr := max(c.spread, resolutionMs), max(r.spread, resolutionMs)
+	return &r, tr < closeRatio*tc
+}
+
+// withStragglers adds to a cluster the unclaimed drops of its kind that
+// lie just outside it on its own clock: within max(window, half its
+// spread) of its lowest or highest drop. Wider bands would fold distinct
+// timeouts together (60 s and 63 s).
+func withStragglers(events []DropEvent, group []int, c candidate, claimed []bool) candidate {
+	band := max(windowMs(c.at), c.spread/2)
+	lo, hi := c.lo-band, c.hi+band
+	members := slices.Clone(c.members)
+	for _, i := range group {
+		if claimed[i] {
+			continue
+		}
+		if v := clockValue(&events[i], c.clock); v >= lo && v <= hi {
+			claimed[i] = true
+			members = append(members, i)
+		}
+	}
+	if len(members) == len(c.members) {
+		return c
+	}
+	n := newCandidate(events, c.clock, members)
+	n.batches, n.rival, n.close = c.batches, c.rival, c.close
+	return n
 }
 
 // minClusterSize: a handful of drops together is not a pattern in a run of
@@ -229,12 +441,10 @@ func minClusterSize(drops int) int {
 
 func windowMs(v float64) float64 { return max(windowMinMs, windowShare*math.Abs(v)) }
 
-// denseCandidates sweeps one clock and returns its merged dense windows.
-func denseCandidates(events []DropEvent, clock, minCount int) []candidate {
-	idx := make([]int, len(events))
-	for i := range idx {
-		idx[i] = i
-	}
+// denseCandidates sweeps one clock over the drops of group and returns its
+// merged dense windows.
+func denseCandidates(events []DropEvent, group []int, clock, minCount int) []candidate {
+	idx := slices.Clone(group)
 	val := func(i int) float64 { return clockValue(&events[idx[i]], clock) }
 	slices.SortStableFunc(idx, func(a, b int) int {
 		return cmp.Compare(clockValue(&events[a], clock), clockValue(&events[b], clock))
@@ -284,9 +494,12 @@ func newCandidate(events []DropEvent, clock int, members []int) candidate {
 	if len(m) < 20 {
 		lo, hi = v(0), v(1)
 	}
-	c := candidate{clock: clock, members: m, at: median(events, clock, m), spread: roundMs(hi - lo)}
-	c.sameAge = clock == clockWall && upgradeSpread(events, m) <= 2*c.spread
-	return c
+	return candidate{clock: clock, members: m, at: median(events, clock, m), spread: roundMs(hi - lo), lo: v(0), hi: v(1)}
+}
+
+// spreadOn is the p5–p95 range (max–min under 20) of members on clock.
+func spreadOn(events []DropEvent, members []int, clock int) float64 {
+	return newCandidate(events, clock, members).spread
 }
 
 // upgradeSpread is how far apart the members' connections were upgraded:
@@ -312,121 +525,21 @@ func median(events []DropEvent, clock int, sorted []int) float64 {
 	return roundMs((clockValue(&events[sorted[n/2-1]], clock) + clockValue(&events[sorted[n/2]], clock)) / 2)
 }
 
-// better says whether a explains its drops better than b: the tighter
-// spread, unless the spreads are about equal (within max(5 ms, 10 %)); then
-// the candidate covering more drops (silent and pinging connections dropping
-// at one age is one max-lifetime cluster, not an idle cluster of the silent
-// ones), then the clock order idle, age, wall.
-//
-// A wall-clock candidate of connections opened together (sameAge) never
-// beats an age or idle one: a proxy that fires a batch of timers late on a
-// busy machine makes drops tighter in time than in age, and that is no
-// event. (An --at mark right before such drops still makes them one; see
-// AttributeMarks.)
-func better(a, b candidate) bool {
-	if a.sameAge != b.sameAge && (a.clock == clockWall) != (b.clock == clockWall) {
-		return b.sameAge
+// hasControlGroup says whether some connections pinged while others stayed
+// silent, which is what lets clusters tell an idle timeout from a maximum
+// lifetime. A pinging drop proves pinging connections existed.
+func hasControlGroup(ping bool, fraction float64, events []DropEvent) bool {
+	if ping && fraction > 0 && fraction < 1 {
+		return true
 	}
-	// Spreads closer than the clustering window (1 % of the value: 600 ms
-	// at 60 s) cannot tell two clocks apart: at 60 s, 300 connections
-	// opened over 0.3 s and cut by timers a busy proxy fired in one 0.1 s
-	// batch are as tight in age as in time.
-	tie := max(tieAbsoluteMs, tieShare*max(a.spread, b.spread), min(windowMs(a.at), windowMs(b.at))-windowMinMs)
-	if math.Abs(a.spread-b.spread) > tie {
-		return a.spread < b.spread
-	}
-	if len(a.members) != len(b.members) {
-		return len(a.members) > len(b.members)
-	}
-	if a.clock != b.clock {
-		return a.clock < b.clock
-	}
-	return a.at < b.at
+	return hasPinging(events)
 }
 
-func makeCluster(events []DropEvent, c candidate, control bool) Cluster {
-	cl := Cluster{
-		Clock:    clockNames[c.clock],
-		AtMs:     c.at,
-		SpreadMs: c.spread,
-		Count:    int64(len(c.members)),
-		Kind:     dominantKind(events, c.members),
-	}
-	cl.Cause = attribute(events, c, cl.Kind, control)
-	cl.Hint = hintFor(cl, control)
-	return cl
-}
-
-func dominantKind(events []DropEvent, members []int) string {
-	counts := map[string]int{}
-	for _, m := range members {
-		counts[events[m].Kind]++
-	}
-	best, bestN := "", -1
-	for k, n := range counts {
-		if n > bestN || (n == bestN && k < best) {
-			best, bestN = k, n
+func hasPinging(events []DropEvent) bool {
+	for i := range events {
+		if events[i].Pinging {
+			return true
 		}
 	}
-	return best
-}
-
-// attribute says why a group of drops happened.
-//
-// A drop at one moment of the run (wall clock) is an event: a reload, a
-// restart, a backend dying. On the age or idle clock, the pinging control
-// group decides when there is one: silent connections dropped while pinging
-// ones were not is an idle timeout (traffic re-arms idle timers); both
-// dropped at the same age is a maximum lifetime. Without a control group,
-// silent connections (idle ≈ age) cut by FIN or RST are reported as an idle
-// timeout — the common case, though a lifetime limit looks the same, which
-// the hint says. Connections that did carry traffic (idle < age) tell the
-// clocks apart by themselves. Drops the harness caused (pong_timeout,
-// protocol_error) and close frames on silent connections get no cause.
-func attribute(events []DropEvent, c candidate, kind string, control bool) string {
-	if c.clock == clockWall {
-		return "event"
-	}
-	if kind == "pong_timeout" || kind == "protocol_error" {
-		return ""
-	}
-	var pinging, silent int
-	for _, m := range c.members {
-		if events[m].Pinging {
-			pinging++
-		} else {
-			silent++
-		}
-	}
-	if control {
-		switch {
-		case silent > 0 && pinging == 0:
-			return "idle_timeout"
-		case silent > 0 && pinging > 0:
-			return "max_lifetime"
-		}
-		return ""
-	}
-	if idleIsAge(events, c.members) {
-		if kind == "eof" || kind == "reset" {
-			return "idle_timeout"
-		}
-		return ""
-	}
-	if c.clock == clockIdle {
-		return "idle_timeout"
-	}
-	return "max_lifetime"
-}
-
-// idleIsAge reports whether the members were silent since their upgrade:
-// the median gap between age and idle is within the cluster window.
-func idleIsAge(events []DropEvent, members []int) bool {
-	gaps := make([]float64, len(members))
-	for i, m := range members {
-		gaps[i] = events[m].AgeMs - events[m].IdleMs
-	}
-	slices.Sort(gaps)
-	g := gaps[len(gaps)/2]
-	return math.Abs(g) <= windowMs(events[members[len(members)/2]].AgeMs)
+	return false
 }

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -119,7 +120,7 @@ func TestFindClustersReloadIsAWallClockEvent(t *testing.T) {
 	if c.Clock != "wall" || c.Cause != "event" || c.AtMs < 4990 || c.AtMs > 5010 {
 		t.Errorf("cluster = %+v, want a wall-clock event at 5 s", c)
 	}
-	for _, want := range []string{"not an idle timeout", "1001", "Caddy"} {
+	for _, want := range []string{"not a timer", "1001", "Caddy"} {
 		if !strings.Contains(c.Hint, want) {
 			t.Errorf("hint lacks %q: %s", want, c.Hint)
 		}
@@ -146,9 +147,15 @@ func TestFindClustersBusyProxyTimerBatchesStayOneIdleTimeout(t *testing.T) {
 			if len(cl) != 1 {
 				t.Fatalf("got %d clusters, want the one idle timeout: %+v", len(cl), cl)
 			}
+			// A few drops far in the tail (3.23–3.29 s) stay outside: a
+			// straggler band wide enough to take them would fold a 60 s
+			// and a 63 s timeout together.
 			c := cl[0]
-			if c.Clock != "idle" || c.Cause != "idle_timeout" || c.Count != 1000 || c.AtMs < 2980 || c.AtMs > 3020 {
-				t.Errorf("cluster = %+v, want all 1000 drops as an idle timeout at 3000 ms ± 20", c)
+			if c.Clock != "idle" || c.Cause != "idle_timeout" || c.Count < 970 || c.AtMs < 2980 || c.AtMs > 3020 {
+				t.Errorf("cluster = %+v, want at least 970 of the 1000 drops as an idle timeout at 3000 ms ± 20", c)
+			}
+			if !slices.ContainsFunc(c.Evidence, func(e string) bool { return strings.Contains(e, "irregular batches") }) {
+				t.Errorf("evidence should say the timers fired in batches, not as events: %q", c.Evidence)
 			}
 		})
 	}
@@ -337,7 +344,7 @@ func TestFindClustersInvariants(t *testing.T) {
 		if sum > int64(len(ev)) {
 			t.Errorf("seed %d: clusters hold %d drops of %d", seed, sum, len(ev))
 		}
-		if again := FindClusters(ev, int64(len(ev))); !slices.Equal(cl, again) {
+		if again := FindClusters(ev, int64(len(ev))); !reflect.DeepEqual(cl, again) {
 			t.Errorf("seed %d: not deterministic", seed)
 		}
 		if slices.IsSortedFunc(cl, func(a, b Cluster) int { return int(b.Count - a.Count) }) == false {

@@ -5,10 +5,10 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/tw"
+	"github.com/wshold/wshold/scenario"
 )
 
 // Thresholds of a handshake p99 change worth reporting: both must be
@@ -33,24 +33,13 @@ func WriteCompare(w io.Writer, results []*Result, names []string) error {
 	}
 	names = compareNames(results, names)
 
-	t := tablewriter.NewTable(w,
-		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithRowAutoWrap(tw.WrapNone),
-		tablewriter.WithHeaderAutoWrap(tw.WrapNone),
-		tablewriter.WithHeaderAlignment(tw.AlignLeft),
-		tablewriter.WithRowAlignment(tw.AlignLeft),
-	)
-	t.Header(append([]string{""}, names...))
-	for _, row := range compareRows {
-		cells := []string{row.label}
-		for _, r := range results {
-			cells = append(cells, row.cell(r))
-		}
-		if err := t.Append(cells); err != nil {
-			return fmt.Errorf("compare: %w", err)
-		}
+	if err := compareTable(w, "Results", names, results, compareRows, false); err != nil {
+		return fmt.Errorf("compare: %w", err)
 	}
-	if err := t.Render(); err != nil {
+	// The settings the runs were made with, each differing cell marked:
+	// a run with --ping or a shorter --hold is not the same experiment.
+	title := fmt.Sprintf("\nSettings (* = not as in %s)", names[0])
+	if err := compareTable(w, title, names, results, shownSettings(results), true); err != nil {
 		return fmt.Errorf("compare: %w", err)
 	}
 
@@ -70,11 +59,106 @@ func WriteCompare(w io.Writer, results []*Result, names []string) error {
 	return nil
 }
 
-// compareRows are the table's rows, top to bottom.
-var compareRows = []struct {
+// compareRow is one row of a compare table: its label and each run's cell.
+type compareRow struct {
 	label string
 	cell  func(*Result) string
+}
+
+// compareTable renders rows with one column per run in the ASCII tables of
+// the other reports. With mark, a cell that differs from the first run's
+// gets " *".
+func compareTable(w io.Writer, title string, names []string, results []*Result, rows []compareRow, mark bool) error {
+	table := make([][]string, 0, len(rows))
+	for _, row := range rows {
+		cells := []string{row.label}
+		first := row.cell(results[0])
+		for i, r := range results {
+			c := row.cell(r)
+			if mark && i > 0 && c != first {
+				c += " *"
+			}
+			cells = append(cells, c)
+		}
+		table = append(table, cells)
+	}
+	return renderTable(w, title, append([]string{""}, names...), table, nil)
+}
+
+// compareSettings are the scenario settings compare shows. A row marked
+// always is shown even when every run has the default; the others when
+// some run set them, or (withPing) when some run pings.
+var compareSettings = []struct {
+	compareRow
+	always, withPing bool
 }{
+	{compareRow{"rate", func(r *Result) string {
+		if r.Scenario.Rate <= 0 {
+			return "as fast as allowed"
+		}
+		return strconv.FormatFloat(r.Scenario.Rate, 'f', -1, 64) + "/s"
+	}}, true, false},
+	{compareRow{"hold", func(r *Result) string { return r.Scenario.Hold.String() }}, true, false},
+	{compareRow{"ping", func(r *Result) string {
+		if r.Scenario.Ping <= 0 {
+			return "off"
+		}
+		return "every " + r.Scenario.Ping.String()
+	}}, true, false},
+	{compareRow{"ping fraction", func(r *Result) string { return strconv.FormatFloat(100*r.Scenario.PingFraction, 'f', -1, 64) + "%" }}, false, true},
+	{compareRow{"pong timeout", func(r *Result) string { return r.Scenario.PongTimeout.String() }}, false, true},
+	{compareRow{"handshake timeout", func(r *Result) string { return r.Scenario.HandshakeTimeout.String() }}, true, false},
+	{compareRow{"max in flight", func(r *Result) string { return strconv.Itoa(r.Scenario.MaxInFlight) }}, false, false},
+	{compareRow{"source IPs", func(r *Result) string {
+		if len(r.Scenario.SourceIPs) == 0 {
+			return "kernel's choice"
+		}
+		return outOneLine(strings.Join(r.Scenario.SourceIPs, ", "))
+	}}, true, false},
+	{compareRow{"procs", func(r *Result) string {
+		if r.Scenario.Procs == 0 {
+			return "auto"
+		}
+		return strconv.Itoa(r.Scenario.Procs)
+	}}, false, false},
+	{compareRow{"headers", func(r *Result) string { return outOneLine(strings.Join(r.Scenario.Headers, "\n")) }}, false, false},
+	{compareRow{"origin", func(r *Result) string { return outOneLine(r.Scenario.Origin) }}, false, false},
+	{compareRow{"subprotocols", func(r *Result) string { return outOneLine(strings.Join(r.Scenario.Subprotocols, ", ")) }}, false, false},
+	{compareRow{"TLS", func(r *Result) string {
+		switch {
+		case r.Scenario.Insecure:
+			return "not verified (--insecure)"
+		case r.Scenario.CA != "":
+			return "verified, extra CA " + outOneLine(compareBase(r.Scenario.CA))
+		}
+		return ""
+	}}, false, false},
+	{compareRow{"expect", func(r *Result) string {
+		if len(r.Scenario.Expect) == 0 {
+			return strings.Join(scenario.DefaultExpectations, ", ") + " (default)"
+		}
+		return outOneLine(strings.Join(r.Scenario.Expect, ", "))
+	}}, true, false},
+}
+
+// shownSettings are the settings rows worth a line for these runs.
+func shownSettings(results []*Result) []compareRow {
+	def := &Result{Scenario: scenario.Defaults()}
+	var rows []compareRow
+	for _, s := range compareSettings {
+		show := s.always
+		for _, r := range results {
+			show = show || s.cell(r) != s.cell(def) || s.withPing && r.Scenario.Ping > 0
+		}
+		if show {
+			rows = append(rows, s.compareRow)
+		}
+	}
+	return rows
+}
+
+// compareRows are the results table's rows, top to bottom.
+var compareRows = []compareRow{
 	{"verdict", func(r *Result) string { return strings.ToUpper(r.Verdict) }},
 	{"scenario", func(r *Result) string { return outOneLine(r.Scenario.Name) }},
 	{"target", func(r *Result) string { return outOneLine(r.Target) }},
@@ -133,8 +217,16 @@ var compareRows = []struct {
 	}},
 }
 
+// compareOrNone names an empty setting.
+func compareOrNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
 func compareCluster(c Cluster) string {
-	s := fmt.Sprintf("%s ±%s %s ×%d", secText(c.AtMs), msText(c.SpreadMs/2), c.Kind, c.Count)
+	s := fmt.Sprintf("%s ±%s %s ×%d", secText(c.AtMs), pmText(c.SpreadMs/2), c.Kind, c.Count)
 	if c.Clock != "" && c.Clock != "age" {
 		s += " (" + c.Clock + ")"
 	}
@@ -172,7 +264,8 @@ func compareNames(results []*Result, names []string) []string {
 // ways that change a conclusion: the verdict; a drop cluster present in one
 // run and not another (or of another kind); a handshake p99 that moved by
 // more than 20 % and 5 ms; a proxy config whose hash changed or that only
-// one run used; the set of failure causes; the number of connections run.
+// one run used; the set of failure causes; the number of connections run;
+// the settings it ran with (rate, hold, ping, …).
 // Each run after the first is compared with the first; runs are called
 // "run 1", "run 2", … (WriteCompare uses its column names instead).
 func Differences(results []*Result) []string {
@@ -219,6 +312,16 @@ func compareDiffPair(a, b *Result, an, bn string) []string {
 	}
 
 	out = append(out, compareDiffConfigs(a, b, an, bn)...)
+
+	var settings []string
+	for _, st := range compareSettings {
+		if ca, cb := st.cell(a), st.cell(b); ca != cb {
+			settings = append(settings, fmt.Sprintf("%s %s in %s, %s in %s", st.label, compareOrNone(ca), an, compareOrNone(cb), bn))
+		}
+	}
+	if len(settings) > 0 {
+		add("settings: %s", strings.Join(settings, "; "))
+	}
 
 	fa, fb := compareFailureSet(a), compareFailureSet(b)
 	if fa != fb {

@@ -2,9 +2,13 @@ package report
 
 import (
 	"bytes"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/wshold/wshold/scenario"
 )
 
 func TestWriteCompareGolden(t *testing.T) {
@@ -23,14 +27,47 @@ func TestWriteCompareColumns(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	header := strings.SplitN(out, "\n", 3)[1]
+	header := strings.SplitN(out, "\n", 4)[2] // after the title and the top border
 	if !strings.Contains(header, "default") || !strings.Contains(header, "timeout-86400") {
 		t.Errorf("header row %q should name each run's column as given", header)
 	}
-	for _, want := range []string{"FAIL", "PASS", "60.0 s ±4.00 ms eof ×1000", "3f2a9c1b5d7e", "9b1c77e0aa3f", "Differences that matter:"} {
+	for _, want := range []string{"FAIL", "PASS", "60.0 s ±4 ms eof ×1000", "3f2a9c1b5d7e", "9b1c77e0aa3f", "Differences that matter:"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("compare output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// Runs made with other settings say so: a Settings table marks each cell
+// that is not as in the first run, and the differences name the settings.
+func TestWriteCompareShowsTheSettingsThatDiffer(t *testing.T) {
+	a, b := outFixed(t), outFixed(t)
+	b.Scenario.Ping = scenario.Duration(30 * time.Second)
+	b.Scenario.Hold = scenario.Duration(90 * time.Second)
+	b.Scenario.Rate = 500
+	var out bytes.Buffer
+	if err := WriteCompare(&out, []*Result{a, b}, []string{"before", "after"}); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	settings := text[strings.Index(text, "Settings (* = not as in before)"):]
+	for _, want := range []string{
+		"| rate              | 1000/s", "500/s *",
+		"| hold              | 1m15s", "1m30s *",
+		"| ping              | off", "every 30s *",
+		"| pong timeout      | 10s", // shown once a run pings
+		"settings: rate 1000/s in before, 500/s in after; hold 1m15s in before, 1m30s in after; ping off in before, every 30s in after",
+		"+-------------------+", // the ASCII tables of the other reports
+	} {
+		if !strings.Contains(settings, want) {
+			t.Errorf("compare output lacks %q:\n%s", want, text)
+		}
+	}
+	if !regexp.MustCompile(`\| handshake timeout \| 10s +\| 10s +\|`).MatchString(settings) {
+		t.Errorf("equal settings should be shown unmarked:\n%s", settings)
+	}
+	if strings.Contains(text, "─") || strings.Contains(text, "│") {
+		t.Errorf("compare draws box characters, not the ASCII tables of the other reports:\n%s", text)
 	}
 }
 
@@ -64,6 +101,8 @@ func TestDifferences(t *testing.T) {
 	proto.Handshake.P99Ms = 12
 	proto.Drops.Clusters = []Cluster{cluster(60000, "eof")}
 	proto.Failures = []Failure{{Cause: "http", Status: 502, Count: 3}}
+	proto.Counts.Failed += 3
+	proto.Counts.Attempted += 3
 	base := func() *Result { return outClone(t, proto) }
 	for _, tc := range []struct {
 		name string

@@ -6,11 +6,41 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/wshold/wshold/internal/identify"
 )
 
-// nginxUpgradeFix is the three lines the seed's broken config was missing.
-const nginxUpgradeFix = `proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; ` +
-	`proxy_set_header Connection "upgrade";`
+// upgradeFixes are the one-line fixes for a proxy that does not forward
+// the upgrade, in the order they are offered when nothing names the proxy
+// in front (nginx first: the seed's broken config).
+var upgradeFixes = []struct{ product, fix string }{
+	{identify.ProxyNginx, `for nginx add proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; ` +
+		`proxy_set_header Connection "upgrade";`},
+	{identify.ProxyApache, "for Apache: ProxyPass … upgrade=websocket"},
+	{identify.ProxyLighttpd, `for lighttpd add proxy.header = ("upgrade" => "enable") where it proxies`},
+	{identify.ProxyVarnish, `for Varnish return (pipe) in vcl_recv when req.http.upgrade ~ "(?i)websocket", ` +
+		`and in vcl_pipe set bereq.http.upgrade = req.http.upgrade; set bereq.http.connection = req.http.connection;`},
+	{identify.ProxyHAProxy, "for HAProxy check that no http-request rule deletes Upgrade or Connection"},
+	{identify.ProxyCaddy, "for Caddy check that no header_up removes Upgrade or Connection"},
+}
+
+// refusedUpgradeHint explains a 400 or 426 to an upgrade: the proxy in
+// front's fix first, when one is named; every known fix otherwise.
+func refusedUpgradeHint(proxy *Proxy) string {
+	h := "the backend saw a plain GET: the proxy stripped Upgrade/Connection or spoke HTTP/1.0 to it; "
+	if proxy != nil {
+		for _, f := range upgradeFixes {
+			if f.product == proxy.Name {
+				return h + f.fix + " (" + proxy.Title() + " is in front: " + strings.Join(proxy.Evidence, "; ") + ")"
+			}
+		}
+	}
+	fixes := make([]string, 0, 3)
+	for _, f := range upgradeFixes[:4] {
+		fixes = append(fixes, f.fix)
+	}
+	return h + strings.Join(fixes, " — ")
+}
 
 // FailureHint says what a failed upgrade usually means and how to fix it.
 // cause is the failure's stable code ("http", "refused", ...), status the
@@ -20,6 +50,12 @@ const nginxUpgradeFix = `proxy_http_version 1.1; proxy_set_header Upgrade $http_
 // names that reason instead of blaming the proxy. It returns "" for causes
 // it knows nothing about.
 func FailureHint(cause string, status int, example string) string {
+	return FailureHintFor(cause, status, example, nil)
+}
+
+// FailureHintFor is FailureHint knowing the proxy in front (nil when
+// nothing names one): a refused upgrade gets that proxy's fix first.
+func FailureHintFor(cause string, status int, example string, proxy *Proxy) string {
 	if reason, ok := refusedFor(cause, status, example); ok {
 		return fmt.Sprintf("the server refused the upgrade for the reason its body gives (%q), "+
 			"not for missing Upgrade/Connection headers: change the request (URL, query, -H) or the backend; "+
@@ -27,6 +63,9 @@ func FailureHint(cause string, status int, example string) string {
 	}
 	switch cause {
 	case "http":
+		if status == 400 || status == 426 {
+			return refusedUpgradeHint(proxy)
+		}
 		return httpHint(status)
 	case "refused":
 		return "nothing is listening at the target address: start the proxy or server, or fix the URL's host and port"
@@ -49,12 +88,24 @@ func FailureHint(cause string, status int, example string) string {
 	case "dns":
 		return "the host name did not resolve: check the URL's host"
 	case "bad_accept":
-		return "Sec-WebSocket-Accept does not match the key sent: something between rewrote the handshake " +
-			"or answered for another request"
+		return "the 101's Sec-WebSocket-Accept is missing, repeated or does not match the key sent (the example says which): " +
+			"something between rewrote the handshake, added its own copy, or answered for another request"
 	case "bad_upgrade":
-		return "a 101 without Upgrade: websocket and Connection: upgrade: the proxy mangled the response headers"
+		return "a 101 whose Upgrade is not websocket alone, or whose Connection lacks the token upgrade: " +
+			"the proxy mangled the response headers, or the server switched to another protocol"
+	case "bad_extensions":
+		return "the 101 selects a WebSocket extension in Sec-WebSocket-Extensions (e.g. permessage-deflate) although " +
+			"the request offered none, which browsers refuse too: make the server (or the proxy adding the header) " +
+			"select an extension only when the client's request offers it"
+	case "bad_subprotocol":
+		return "the 101's Sec-WebSocket-Protocol names a subprotocol the request did not offer, or several: " +
+			"offer the one the server selects with --subprotocol, or make the server select only from the offered list"
 	case "bad_response":
-		return "the answer was not HTTP: wrong port or protocol (e.g. a non-HTTP service, or TLS where plain was expected)"
+		return "the answer was not HTTP/1.x (the example quotes its start): wrong port or protocol " +
+			"(a non-HTTP service, TLS where plain ws:// was expected), or a broken status line"
+	case "header_too_large":
+		return "the answer's header block ran past 64 KiB without ending: an HTTP server or proxy that repeats a " +
+			"header or sends a huge cookie (no proxy relays that much with its default buffers); see its configuration"
 	}
 	return ""
 }
@@ -72,9 +123,6 @@ func refusedFor(cause string, status int, example string) (reason string, ok boo
 
 func httpHint(status int) string {
 	switch {
-	case status == 400 || status == 426:
-		return "the backend saw a plain GET: the proxy stripped Upgrade/Connection or spoke HTTP/1.0 to it; " +
-			"for nginx add " + nginxUpgradeFix + " (Apache: ProxyPass … upgrade=websocket)"
 	case status == 502 || status == 503 || status == 504:
 		return "the proxy got no good answer from the backend: it is down, not where the proxy points, " +
 			"or too slow; see the proxy's error log"
@@ -83,6 +131,9 @@ func httpHint(status int) string {
 			"a trailing slash); use the URL in the Location header"
 	case status == 401:
 		return "authentication required: pass credentials with -H 'Authorization: …'"
+	case status == 407:
+		return "a forward proxy on the way wants credentials: pass them with -H 'Proxy-Authorization: Basic …' " +
+			"(its Proxy-Authenticate header says which scheme)"
 	case status == 403:
 		return "forbidden, often an Origin check: set --origin to an allowed origin, or allow it in the app"
 	case status == 404:
@@ -127,6 +178,8 @@ func failureGuess(cause string, status int, example string) string {
 			return "redirect: wrong scheme or host?"
 		case status == 403:
 			return "origin check?"
+		case status == 407:
+			return "proxy wants Proxy-Authorization"
 		case status == 404:
 			return "wrong path?"
 		}
@@ -145,6 +198,12 @@ func failureGuess(cause string, status int, example string) string {
 		return "TLS failed"
 	case "dns":
 		return "host not found"
+	case "bad_extensions":
+		return "unrequested extension in the 101"
+	case "bad_subprotocol":
+		return "subprotocol not offered"
+	case "header_too_large":
+		return "answer headers over 64 KiB"
 	}
 	return ""
 }

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -27,6 +28,60 @@ func kindText(kind string) string {
 		return "close frame " + code
 	}
 	return kind
+}
+
+// ruleText spells out the RFC 6455 rule a protocol error broke.
+func ruleText(rule string) string {
+	switch rule {
+	case "masked_frame":
+		return "masked server frame"
+	case "reserved_bits":
+		return "RSV bits set without an extension"
+	case "bad_opcode":
+		return "reserved opcode"
+	case "bad_length":
+		return "64-bit length with its top bit set"
+	case "fragmented_control":
+		return "fragmented control frame"
+	case "control_too_long":
+		return "control frame over 125 bytes"
+	case "orphan_continuation":
+		return "continuation frame with no message begun"
+	case "unfinished_message":
+		return "new message inside a fragmented one"
+	case "close_one_byte":
+		return "1-byte close payload"
+	case "bad_close_code":
+		return "close code that must not be sent"
+	case "close_reason_utf8":
+		return "close reason not UTF-8"
+	}
+	return rule
+}
+
+// rulesText lists the rules protocol errors broke, the most frequent
+// first: "masked server frame", or "masked server frame ×3, reserved
+// opcode ×1".
+func rulesText(rules map[string]int64) string {
+	if len(rules) == 1 {
+		for r := range rules {
+			return ruleText(r)
+		}
+	}
+	parts := make([]string, 0, len(rules))
+	for _, r := range sortedKinds(rules) {
+		parts = append(parts, fmt.Sprintf("%s ×%d", ruleText(r), rules[r]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// kindTextIn is kindText with what the result knows besides the code: a
+// protocol error names the rules broken.
+func kindTextIn(res *Result, kind string) string {
+	if kind == "protocol_error" && len(res.Drops.ProtocolErrors) > 0 {
+		return "protocol error: " + rulesText(res.Drops.ProtocolErrors)
+	}
+	return kindText(kind)
 }
 
 // causeText is a cluster's attribution in words.

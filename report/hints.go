@@ -2,134 +2,147 @@ package report
 
 import (
 	"fmt"
-	"math"
+	"slices"
 	"strings"
+
+	"github.com/wshold/wshold/internal/identify"
 )
 
-// knownTimeout is a proxy's or load balancer's default that ends WebSocket
-// connections after a fixed time.
-type knownTimeout struct {
-	// Name reads after "matches": "nginx proxy_read_timeout default".
-	Name string
-	// Seconds is the default value.
-	Seconds float64
-	// Lifetime is true when the limit counts from the upgrade whatever the
-	// traffic; otherwise any frame in either direction re-arms it.
-	Lifetime bool
-	// Fix is what to change, or how to live with it.
-	Fix string
+// hint is a cluster's explanation and the defaults it matches, best
+// first.
+type hint struct {
+	text    string
+	matches []string
 }
 
-// knownTimeouts are the defaults a cluster is matched against. Sources, as
-// documented by each vendor at the time of writing:
-//   - nginx: ngx_http_proxy_module, "proxy_read_timeout ... Default: 60s";
-//     it is an idle timer for the whole upgraded tunnel, re-armed by any
-//     frame either way (measured). ingress-nginx: proxy-read-timeout "60".
-//   - AWS Application Load Balancer: idle_timeout.timeout_seconds, 60.
-//   - Apache httpd 2.4: tunnels use max(Timeout, ProxyTimeout); core
-//     Timeout defaults to 60 (measured: ProxyTimeout 5 alone still cut at
-//     60 s).
-//   - Heroku router: 55 s without a frame on a WebSocket.
-//   - Cloudflare: 100 s proxy read timeout for idle WebSockets.
-//   - Google Cloud external Application Load Balancer: backend service
-//     timeout, default 30 s, which for WebSockets caps the lifetime.
-//   - Traefik: entryPoints transport respondingTimeouts.idleTimeout, 180 s.
-//   - Envoy: HttpConnectionManager stream_idle_timeout, 5 min.
-//   - AWS Network Load Balancer: TCP idle timeout, 350 s.
-//   - Azure Load Balancer: idle timeout, 4 min.
-//
-// HAProxy has no default (the tunnel lives until `timeout tunnel`, or
-// min(timeout client, timeout server) without it) and Caddy never times
-// out a WebSocket (but closes all of them with 1001 on a config reload), so
-// neither is a row here; unknownIdleHint and kindHint name them.
-var knownTimeouts = []knownTimeout{
-	{"nginx proxy_read_timeout default", 60, false,
-		"raise proxy_read_timeout (e.g. 86400s) where the WebSocket is proxied, or send pings more often than it"},
-	{"ingress-nginx proxy-read-timeout default", 60, false,
-		`set the nginx.ingress.kubernetes.io/proxy-read-timeout annotation (e.g. "3600"), or ping more often`},
-	{"AWS ALB idle timeout default", 60, false,
-		"raise the load balancer's idle_timeout.timeout_seconds (up to 4000), or ping more often"},
-	{"Apache Timeout default", 60, false,
-		"raise Timeout or ProxyTimeout (tunnels use the larger of the two), or ping more often"},
-	{"Heroku router idle timeout", 55, false,
-		"it cannot be changed: send a frame at least every 55 s (e.g. --ping 30s)"},
-	{"Cloudflare proxy idle timeout", 100, false,
-		"send pings more often than every 100 s (only Enterprise plans can raise it)"},
-	{"GCP load balancer backend service timeout default", 30, true,
-		"raise the backend service timeout (timeoutSec); it caps a WebSocket's lifetime even with traffic, so pings do not help"},
-	{"Traefik idleTimeout default", 180, false,
-		"raise respondingTimeouts.idleTimeout on the entry point, or ping more often"},
-	{"Envoy stream_idle_timeout default", 300, false,
-		"raise stream_idle_timeout (or the route's idle_timeout), or ping more often"},
-	{"AWS NLB TCP idle timeout default", 350, false,
-		"raise the listener's tcp.idle_timeout.seconds, or ping more often than every 350 s"},
-	{"Azure Load Balancer idle timeout default", 240, false,
-		"raise the rule's idle timeout (up to 100 min), or ping more often"},
-}
-
-// matchTolerance is how far a cluster may lie from a default and still
-// match it: max(1 s, 2 %). Proxies fire their timers in batches, and the
-// harness sees a drop a little late; a second covers both at 60 s.
-func matchTolerance(seconds float64) float64 { return max(1000, 0.02*seconds*1000) }
-
-// matchingDefaults lists the known defaults a cluster on the age or idle
-// clock matches. With a control group, an idle timeout cannot be a lifetime
-// limit and vice versa, so those are left out; without one, both stay.
-func matchingDefaults(c Cluster, control bool) []knownTimeout {
-	if c.Clock == "wall" {
-		return nil
-	}
-	var out []knownTimeout
-	for _, k := range knownTimeouts {
-		if math.Abs(c.AtMs-k.Seconds*1000) > matchTolerance(k.Seconds) {
-			continue
+// HintFor explains a cluster from its own fields (clock, kind, cause and
+// alternative), with no knowledge of the run: the known defaults its value
+// matches, or what its clock and kind suggest.
+func HintFor(c Cluster) string {
+	a := attribution{cause: c.Cause, alternative: c.Alternative, endpoint: strings.HasPrefix(c.Kind, "close_")}
+	if c.Cause == "" && c.Clock != "wall" && c.Kind != "pong_timeout" && !a.endpoint {
+		// A bare cluster: read it as its clock says.
+		a.cause = causeIdle
+		if c.Clock == "age" {
+			a.cause, a.alternative = causeIdle, causeLifetime
 		}
-		if control && ((k.Lifetime && c.Cause == "idle_timeout") || (!k.Lifetime && c.Cause == "max_lifetime")) {
-			continue
-		}
-		out = append(out, k)
 	}
-	return out
+	return hintFor(c, a, clusterContext{}).text
 }
 
-// HintFor explains a cluster: the known defaults it matches, each with its
-// fix, or what its clock and kind suggest. It assumes no control group was
-// run, so it lists idle and lifetime defaults alike.
-func HintFor(c Cluster) string { return hintFor(c, false) }
-
-func hintFor(c Cluster, control bool) string {
+func hintFor(c Cluster, a attribution, ctx clusterContext) hint {
+	var h hint
 	var parts []string
-	if c.Clock == "wall" {
-		parts = append(parts, "an event at that moment (reload, restart, backend death), not an idle timeout")
-	} else {
-		for _, k := range matchingDefaults(c, control) {
-			parts = append(parts, fmt.Sprintf("matches %s (%s): %s", k.Name, secondsText(k.Seconds), k.Fix))
+	switch {
+	case c.Kind == "pong_timeout" || c.Kind == "protocol_error":
+	case a.cause == causeEvent:
+		parts = append(parts, "an event at that moment (reload, restart, backend death), not a timer")
+		if a.alternative != "" {
+			alt := fmt.Sprintf("or %s of %s: the connections were opened together, so open them over a longer ramp (-r) to tell",
+				causePhrase(a.alternative), msText(c.AlternativeAtMs))
+			if m := matchesFor(c.AlternativeAtMs, c.Kind, a.alternative, ctx); len(m) > 0 {
+				alt += "; if it is a timer it matches " + m[0].name
+			}
+			parts = append(parts, alt)
 		}
-		if len(parts) == 0 {
-			switch c.Cause {
-			case "idle_timeout":
-				parts = append(parts, unknownIdleHint(c.AtMs))
-			case "max_lifetime":
-				parts = append(parts, fmt.Sprintf("connections live at most %s whatever their traffic: "+
-					"a maximum connection lifetime (e.g. a load balancer's backend timeout, "+
-					"Envoy max_connection_duration); pings do not help", msText(c.AtMs)))
+	case a.endpoint:
+		what := "the backend's own limit on a connection's lifetime"
+		if a.cause == causeIdle {
+			what = "the backend's own idle timeout"
+		}
+		parts = append(parts, fmt.Sprintf("the WebSocket endpoint closed them with %s at %s of %s: %s, or a proxy acting as an "+
+			"endpoint; no proxy's idle timer sends a close frame, so no proxy default is blamed",
+			kindText(c.Kind), msText(c.AtMs), clockWords(clockIndex(c.Clock)), what))
+	default:
+		ms := matchesFor(c.AtMs, c.Kind, a.cause, ctx)
+		var also []string
+		for i, m := range ms {
+			h.matches = append(h.matches, m.name)
+			if i == 0 {
+				parts = append(parts, fmt.Sprintf("matches %s: %s", m.name, m.fix))
+				continue
+			}
+			if d, ok := defaultNamed(m.name); ok {
+				also = append(also, d.Title+" ("+d.Setting+")")
+			} else {
+				also = append(also, m.name)
 			}
 		}
-		if c.Cause == "idle_timeout" && !control {
-			parts = append(parts, "a maximum lifetime looks the same without a pinging control group "+
-				"(--ping with --ping-fraction 0.5 tells them apart)")
+		if len(also) > 0 {
+			parts = append(parts, "also matches the defaults of "+strings.Join(also, ", "))
+		}
+		if len(ms) == 0 {
+			parts = append(parts, noMatchHint(c, a.cause))
+		}
+		if a.cause == causeIdle {
+			if s := inFront(ctx.proxy, ms, TimesIdle, TimesClientIdle); s != "" {
+				parts = append(parts, s)
+			}
+		}
+		switch a.alternative {
+		case causeLifetime:
+			alt := fmt.Sprintf("a maximum lifetime looks the same without a pinging control group (run with --ping %s "+
+				"--ping-fraction 0.5 to tell)", pingToTell(c.AtMs))
+			if m := matchesFor(c.AtMs, c.Kind, causeLifetime, ctx); len(m) > 0 {
+				alt += "; if it is one, it matches " + m[0].name + ": " + m[0].fix
+				h.matches = append(h.matches, m[0].name)
+			}
+			parts = append(parts, alt)
+		case causeIdle:
+			parts = append(parts, "an idle timeout of the same value is about as likely")
+		case causeEvent:
+			parts = append(parts, "or an event at that moment: the connections were opened together, so open them over a longer ramp (-r) to tell")
 		}
 	}
-	if h := kindHint(c.Kind); h != "" {
-		parts = append(parts, h)
+	if k := kindHint(c.Kind); k != "" {
+		parts = append(parts, k)
 	}
-	return strings.Join(parts, "; ")
+	h.text = strings.Join(parts, "; ")
+	return h
 }
 
-func unknownIdleHint(atMs float64) string {
-	return fmt.Sprintf("an idle timeout of %s that is no known default: look for a configured one "+
-		"(nginx proxy_read_timeout; HAProxy timeout tunnel, or min(timeout client, timeout server) without it; "+
-		"Apache max(Timeout, ProxyTimeout); a load balancer's idle timeout)", msText(atMs))
+func clockIndex(name string) int {
+	if i := slices.Index(clockNames[:], name); i >= 0 {
+		return i
+	}
+	return clockWall
+}
+
+// noMatchHint says honestly that no known default matches, and where to
+// look instead.
+func noMatchHint(c Cluster, cause string) string {
+	if cause == causeLifetime {
+		return fmt.Sprintf("no known default matches: connections live at most %s whatever their traffic: a maximum "+
+			"connection lifetime (a load balancer's backend timeout, Envoy max_connection_duration, the backend's own limit); "+
+			"pings do not help", msText(c.AtMs))
+	}
+	return fmt.Sprintf("no known default matches an idle timeout of %s: look for a configured one (nginx proxy_read_timeout; "+
+		"HAProxy timeout tunnel, or min(timeout client, timeout server) without it; Apache max(Timeout, ProxyTimeout); "+
+		"lighttpd server.max-read-idle; Varnish pipe_timeout; a load balancer's idle timeout)", msText(c.AtMs))
+}
+
+// inFront names the setting to raise on the proxy in front when its own
+// default is not among the matches (a configured value, or one no default
+// explains).
+func inFront(proxy string, ms []match, times ...Timer) string {
+	if proxy == "" {
+		return ""
+	}
+	for _, m := range ms {
+		if m.rank <= 1 {
+			return ""
+		}
+	}
+	rows := settingsOf(proxy, times...)
+	if len(rows) == 0 {
+		return ""
+	}
+	var names []string
+	for _, d := range rows {
+		names = append(names, d.Setting)
+	}
+	return fmt.Sprintf("%s is in front: the setting to raise there is %s (%s)", identifyTitle(proxy),
+		strings.Join(names, " or "), rows[0].Fix)
 }
 
 // kindHint explains the way connections ended, when that alone says
@@ -148,7 +161,8 @@ func kindHint(kind string) string {
 	case "pong_timeout":
 		return "no pong within --pong-timeout: the server or proxy does not answer pings, or the path stalled"
 	case "protocol_error":
-		return "the peer sent a frame a client must reject (masked, bad opcode or oversized control frame)"
+		return "the peer broke a rule of RFC 6455 that a client must enforce (drops.protocol_errors names which): " +
+			"a server or proxy that is not speaking WebSocket correctly, or bytes injected on the path"
 	case "send_blocked":
 		return "the server or proxy stopped reading: the client's pongs and pings no longer fit in its socket's send buffer " +
 			"(a stalled backend behind a proxy that still holds the client side, or a server busy elsewhere)"
@@ -156,15 +170,112 @@ func kindHint(kind string) string {
 	return ""
 }
 
-// shortMatch is the verdict line's form of a cluster's best known match:
-// "matches nginx proxy_read_timeout default (60 s)", and how many others
-// also match.
-func shortMatch(c Cluster) (string, int) {
-	m := matchingDefaults(c, false)
-	if len(m) == 0 {
-		return "", 0
+// causePhrase is a cause in the words of a hint: "an idle timeout".
+func causePhrase(cause string) string {
+	switch cause {
+	case causeIdle:
+		return "an idle timeout"
+	case causeLifetime:
+		return "a maximum lifetime"
+	case causeEvent:
+		return "an event"
 	}
-	return fmt.Sprintf("matches %s (%s)", m[0].Name, secondsText(m[0].Seconds)), len(m) - 1
+	return cause
 }
 
 func secondsText(s float64) string { return fmt.Sprintf("%g s", s) }
+
+func identifyTitle(name string) string { return identify.Title(name) }
+
+// clusterWhy is the verdict line's account of a cluster: the cause, the
+// close alternative and how to tell them apart, and the defaults it
+// matches — "idle timeout (or a maximum lifetime: run with --ping 30s
+// --ping-fraction 0.5 to tell): matches nginx proxy_read_timeout default
+// (60 s); also matches the defaults of AWS ALB, Apache".
+func clusterWhy(res *Result, c Cluster) string {
+	c.Matches = verdictMatches(res, c)
+	endpoint := strings.HasPrefix(c.Kind, "close_")
+	var why string
+	switch {
+	case c.Kind == "pong_timeout":
+		return "the server or the path stopped answering pings"
+	case c.Cause == causeEvent && c.Alternative != "":
+		return fmt.Sprintf("an event, or %s of %s%s", causePhrase(c.Alternative), msText(c.AlternativeAtMs), tellEvent(c))
+	case c.Cause == causeEvent:
+		return "an event (reload, restart, backend death?)"
+	case endpoint && c.Cause != "":
+		return fmt.Sprintf("the WebSocket endpoint closed them (%s %s); no proxy default sends a close frame",
+			map[string]string{causeIdle: "after that much idle time", causeLifetime: "at that age"}[c.Cause], kindText(c.Kind))
+	case c.Cause != "":
+		why = causeText(c.Cause)
+	}
+	switch c.Alternative {
+	case causeLifetime:
+		why += fmt.Sprintf(" (or a maximum lifetime: run with --ping %s --ping-fraction 0.5 to tell)", pingToTell(c.AtMs))
+	case causeEvent:
+		why += " (or an event: open over a longer ramp, -r, to tell)"
+	case causeIdle:
+		why += " (or an idle timeout)"
+	}
+	if why == "" {
+		return ""
+	}
+	switch n := len(c.Matches); {
+	case n == 0 && (c.Cause == causeIdle || c.Cause == causeLifetime):
+		why += ": no known default matches"
+	case n > 0:
+		why += ": matches " + c.Matches[0]
+	}
+	if n := len(c.Matches); n > 1 {
+		var defaults, others []string
+		for _, m := range c.Matches[1:] {
+			if d, ok := defaultNamed(m); ok {
+				if !slices.Contains(defaults, d.Title) {
+					defaults = append(defaults, d.Title)
+				}
+				continue
+			}
+			others = append(others, m)
+		}
+		if len(defaults) > 0 {
+			others = append(others, "the defaults of "+strings.Join(defaults, ", "))
+		}
+		why += "; also matches " + strings.Join(others, "; ")
+	}
+	return why
+}
+
+// defaultNamed finds the table row a match names.
+func defaultNamed(m string) (Default, bool) {
+	for _, d := range Defaults {
+		if strings.HasPrefix(m, d.Name()+" (") {
+			return d, true
+		}
+	}
+	return Default{}, false
+}
+
+// tellEvent is how to tell an event from a close timer alternative: a
+// longer ramp when the connections were opened together, else a second
+// run (a timer cuts at the same age every time).
+func tellEvent(c Cluster) string {
+	for _, e := range c.Evidence {
+		if strings.Contains(e, "opened within") {
+			return ": open over a longer ramp (-r) to tell"
+		}
+	}
+	return ": run again to tell (a timer cuts at the same age every time)"
+}
+
+// verdictMatches are a cluster's matches for the verdict line; a result
+// written before clusters kept their matches gets them computed again.
+func verdictMatches(res *Result, c Cluster) []string {
+	if c.Matches != nil || c.Evidence != nil {
+		return c.Matches
+	}
+	var out []string
+	for _, m := range matchesFor(c.AtMs, c.Kind, c.Cause, contextOf(res)) {
+		out = append(out, m.name)
+	}
+	return out
+}

@@ -14,24 +14,31 @@ func TestHintFor(t *testing.T) {
 	}{
 		{"60 s idle names every 60 s default",
 			Cluster{Clock: "idle", AtMs: 60_004, Kind: "eof", Cause: "idle_timeout"},
-			[]string{"matches nginx proxy_read_timeout default (60 s): raise proxy_read_timeout", "ingress-nginx", "AWS ALB", "Apache"},
+			[]string{"matches nginx proxy_read_timeout default (60 s): raise proxy_read_timeout", "ingress-nginx", "AWS ALB", "Apache",
+				"lighttpd (server.max-read-idle)", "Varnish (pipe_timeout)"},
 			[]string{"Heroku", "no known default"}},
 		{"within max(1 s, 2 %) still matches", Cluster{Clock: "age", AtMs: 58_900, Kind: "eof"},
 			[]string{"nginx proxy_read_timeout"}, nil},
 		{"beyond the tolerance does not", Cluster{Clock: "age", AtMs: 58_700, Kind: "eof", Cause: "idle_timeout"},
-			[]string{"no known default"}, []string{"matches"}},
+			[]string{"no known default matches an idle timeout of 58.70 s"}, []string{"matches nginx"}},
+		{"a whole-second timer matches up to two periods late", Cluster{Clock: "idle", AtMs: 62_500, Kind: "eof", Cause: "idle_timeout"},
+			[]string{"lighttpd server.max-read-idle default (60 s)"}, []string{"nginx", "Varnish"}},
 		{"Heroku 55 s", Cluster{Clock: "idle", AtMs: 55_010, Kind: "eof"}, []string{"Heroku"}, []string{"nginx"}},
-		{"Cloudflare 100 s", Cluster{Clock: "idle", AtMs: 100_300, Kind: "eof"}, []string{"Cloudflare"}, nil},
-		{"GCP 30 s", Cluster{Clock: "age", AtMs: 30_000, Kind: "eof"}, []string{"GCP", "pings do not help"}, nil},
-		{"Traefik 180 s", Cluster{Clock: "idle", AtMs: 180_000, Kind: "eof"}, []string{"Traefik"}, nil},
-		{"Azure 240 s", Cluster{Clock: "idle", AtMs: 240_500, Kind: "reset"}, []string{"Azure", "RST rather than FIN"}, nil},
-		{"Envoy 300 s", Cluster{Clock: "idle", AtMs: 299_000, Kind: "eof"}, []string{"Envoy stream_idle_timeout"}, nil},
-		{"AWS NLB 350 s", Cluster{Clock: "idle", AtMs: 350_000, Kind: "eof"}, []string{"AWS NLB"}, nil},
+		{"GCP 30 s is a lifetime", Cluster{Clock: "age", AtMs: 30_000, Kind: "eof"}, []string{"GCP", "pings do not help"}, nil},
+		{"GCP is no idle timeout", Cluster{Clock: "idle", AtMs: 30_000, Kind: "eof", Cause: "idle_timeout"}, []string{"no known default"}, []string{"GCP"}},
+		{"Azure Front Door and Envoy at 300 s", Cluster{Clock: "idle", AtMs: 299_000, Kind: "eof", Cause: "idle_timeout"},
+			[]string{"Envoy stream_idle_timeout", "Azure Front Door"}, nil},
+		{"AWS NLB 350 s is a reset", Cluster{Clock: "idle", AtMs: 350_000, Kind: "reset", Cause: "idle_timeout"}, []string{"AWS NLB", "RST rather than FIN"}, nil},
+		{"a FIN is not the NLB", Cluster{Clock: "idle", AtMs: 350_000, Kind: "eof", Cause: "idle_timeout"}, []string{"no known default"}, []string{"NLB"}},
+		{"no Traefik or Cloudflare row: not verified", Cluster{Clock: "idle", AtMs: 100_000, Kind: "eof", Cause: "idle_timeout"},
+			[]string{"no known default"}, []string{"Cloudflare", "Traefik"}},
 		{"wall clock is an event", Cluster{Clock: "wall", AtMs: 60_000, Kind: "eof", Cause: "event"},
-			[]string{"an event at that moment (reload, restart, backend death), not an idle timeout"}, []string{"nginx"}},
+			[]string{"an event at that moment (reload, restart, backend death), not a timer"}, []string{"nginx"}},
 		{"close 1001 is going away", Cluster{Clock: "wall", AtMs: 3_000, Kind: "close_1001", Cause: "event"},
 			[]string{"going away", "Caddy"}, nil},
-		{"pong timeout", Cluster{Clock: "age", AtMs: 40_000, Kind: "pong_timeout"}, []string{"--pong-timeout"}, nil},
+		{"an application's close frame is never a proxy default", Cluster{Clock: "age", AtMs: 30_000, Kind: "close_1001", Cause: "max_lifetime"},
+			[]string{"the WebSocket endpoint closed them", "no proxy default is blamed"}, []string{"GCP", "matches"}},
+		{"pong timeout", Cluster{Clock: "pong", AtMs: 6_000, Kind: "pong_timeout"}, []string{"--pong-timeout"}, []string{"matches"}},
 		{"lifetime of no known value", Cluster{Clock: "age", AtMs: 7_000, Kind: "eof", Cause: "max_lifetime"},
 			[]string{"at most 7.00 s whatever their traffic"}, nil},
 	}
@@ -86,12 +93,23 @@ func TestFailureHint(t *testing.T) {
 		{"tls", 0, "--ca"},
 		{"dns", 0, "did not resolve"},
 		{"bad_accept", 0, "Sec-WebSocket-Accept"},
-		{"bad_upgrade", 0, "Upgrade: websocket"},
+		{"bad_upgrade", 0, "Upgrade is not websocket alone"},
+		{"bad_upgrade", 0, "token upgrade"},
+		{"bad_extensions", 0, "Sec-WebSocket-Extensions"},
+		{"bad_extensions", 0, "offered none"},
+		{"bad_subprotocol", 0, "Sec-WebSocket-Protocol"},
+		{"bad_subprotocol", 0, "--subprotocol"},
+		{"header_too_large", 0, "64 KiB"},
+		{"http", 407, "Proxy-Authorization"},
 	}
 	for _, tt := range tests {
 		if h := FailureHint(tt.cause, tt.status, ""); !strings.Contains(h, tt.want) {
 			t.Errorf("FailureHint(%q, %d) = %q, want it to mention %q", tt.cause, tt.status, h, tt.want)
 		}
+	}
+	// A malformed or oversized answer is not blamed on the port alone.
+	if h := FailureHint("header_too_large", 0, ""); strings.Contains(h, "wrong port") {
+		t.Errorf("header_too_large hint blames the port: %q", h)
 	}
 	if h := FailureHint("no_such_cause", 0, ""); h != "" {
 		t.Errorf("an unknown cause gets no hint, got %q", h)

@@ -3,6 +3,8 @@ package report
 import (
 	"strings"
 	"testing"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
 
 func TestSummarize(t *testing.T) {
@@ -69,3 +71,5 @@ func FuzzDecodeHistogram(f *testing.F) {
 		}
 	})
 }
+
+func newHist(lo, hi int64, sig int) *hdrhistogram.Histogram { return hdrhistogram.New(lo, hi, sig) }

@@ -68,7 +68,7 @@ func htmlTime(t time.Time) string {
 var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"ms":           msText,
 	"sec":          secText,
-	"spread":       func(ms float64) string { return "±" + msText(ms/2) },
+	"spread":       func(ms float64) string { return "±" + pmText(ms/2) },
 	"bytes":        bytesText,
 	"status":       outStatus,
 	"kind":         kindText,

@@ -129,8 +129,8 @@ const maxSteps = 1200
 // nginx proxy_read_timeout default", or its cause when no default matches.
 func plotLabel(c Cluster) string {
 	why := causeText(c.Cause)
-	if m := matchingDefaults(c, false); len(m) > 0 {
-		why = m[0].Name
+	if len(c.Matches) > 0 {
+		why = c.Matches[0]
 	}
 	at := secText(c.AtMs)
 	if c.Clock == "wall" {

@@ -36,12 +36,12 @@ func TestWriteHTMLIsSelfContained(t *testing.T) {
 		"1000 dropped at 60.0 s — nginx proxy_read_timeout default",
 		"hold starts", // the hold marked
 		"hold ends",
-		"stroke:" + strings.ToUpper(colLatency),          // percentile curve
-		">99%<",                                          // log percentile axis
-		">max<",                                          // ending at the slowest
-		"fill:" + strings.ToUpper(kindColor("eof")),      // drops by age, coloured by kind
-		"FIN, no close frame: 1000",                      // legend
-		"nginx proxy_read_timeout default", // hint in the clusters table
+		"stroke:" + strings.ToUpper(colLatency), // percentile curve
+		">99%<",                                 // log percentile axis
+		">max<",                                 // ending at the slowest
+		"fill:" + strings.ToUpper(kindColor("eof")), // drops by age, coloured by kind
+		"FIN, no close frame: 1000",                 // legend
+		"nginx proxy_read_timeout default",          // hint in the clusters table
 		"scripts/nginx/default.conf",
 	} {
 		if !strings.Contains(page, want) {

@@ -5,8 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
+
+	"github.com/wshold/wshold/internal/safefile"
 )
 
 // WriteJSON writes res as indented JSON, the -o result file format.
@@ -23,11 +24,12 @@ func WriteJSON(w io.Writer, res *Result) error {
 }
 
 // ReadResult reads a result written by WriteJSON. It rejects anything that
-// is not a wshold.result/v1 document with a message saying what it is.
+// is not a wshold.result/v1 document with a message saying what it is,
+// and a result whose figures do not add up (CheckInvariants).
 // Unknown fields are ignored: v1 may gain fields, and an older wshold must
 // still read a newer v1 result.
 func ReadResult(r io.Reader) (*Result, error) {
-	data, err := io.ReadAll(r)
+	data, err := safefile.ReadAll(r, "the result", safefile.MaxResult)
 	if err != nil {
 		return nil, fmt.Errorf("read result: %w", err)
 	}
@@ -54,17 +56,19 @@ func ReadResult(r io.Reader) (*Result, error) {
 	if err := dec.Decode(&res); err != nil {
 		return nil, fmt.Errorf("read result: %w", err)
 	}
+	if err := CheckInvariants(&res); err != nil {
+		return nil, fmt.Errorf("read result: %w", err)
+	}
 	return &res, nil
 }
 
 // ReadResultFile reads the result in path (see ReadResult).
 func ReadResultFile(path string) (*Result, error) {
-	f, err := os.Open(path)
+	data, err := safefile.ReadFile(path, safefile.MaxResult)
 	if err != nil {
 		return nil, err // already names the path and the reason
 	}
-	defer f.Close()
-	res, err := ReadResult(f)
+	res, err := ReadResult(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -43,14 +43,17 @@ func TestJSONRoundTripRandomRuns(t *testing.T) {
 		s := scenario.Defaults()
 		s.Ping = scenario.Duration(time.Duration(rng.IntN(3)) * 10 * time.Second)
 		s.PingFraction = 0.5
+		alive := 0
 		for range rng.IntN(300) {
 			at := rng.Int64N(90 * int64(time.Second))
-			switch rng.IntN(3) {
-			case 0:
+			switch k := rng.IntN(3); {
+			case k == 0 || (k == 2 && alive == 0): // only an upgraded connection drops
 				r.Upgraded(event.Upgraded{AtNs: at, LatencyNs: rng.Int64N(int64(time.Second))})
-			case 1:
+				alive++
+			case k == 1:
 				r.Failed(event.Failed{AtNs: at, Cause: []string{"http", "refused", "timeout"}[rng.IntN(3)], Status: 400 + rng.IntN(3), Example: "x <b>&"})
 			default:
+				alive--
 				age := rng.Int64N(at + 1)
 				r.Dropped(event.Dropped{AtNs: at, AgeNs: age, IdleNs: rng.Int64N(age + 1), Kind: event.DropKind(1 + rng.IntN(5)),
 					CloseCode: uint16(1000 + rng.IntN(12)), Pinging: rng.IntN(2) == 0})
@@ -107,7 +110,7 @@ func TestReadResultRejects(t *testing.T) {
 
 func TestReadResultAcceptsUnknownFields(t *testing.T) {
 	// A newer v1 may add fields; an older reader must not choke on them.
-	res, err := ReadResult(strings.NewReader(`{"schema":"wshold.result/v1","counts":{"upgraded":3},"new_field":{"x":1}}`))
+	res, err := ReadResult(strings.NewReader(`{"schema":"wshold.result/v1","counts":{"attempted":3,"upgraded":3,"held":3},"handshake":{"count":3},"new_field":{"x":1}}`))
 	if err != nil || res.Counts.Upgraded != 3 {
 		t.Fatalf("res %+v, err %v", res, err)
 	}

@@ -101,7 +101,7 @@ func junitSuiteOf(res *Result) junitSuite {
 			{"conns", strconv.Itoa(res.Scenario.Conns)},
 			{"upgraded", strconv.FormatInt(res.Counts.Upgraded, 10)},
 			{"dropped", strconv.FormatInt(res.Counts.Dropped, 10)},
-			{"handshake_p99_ms", strconv.FormatFloat(res.Handshake.P99Ms, 'f', -1, 64)},
+			{"handshake_p99_ms", junitP99(res.Handshake)},
 			{"shards", strconv.Itoa(res.Shards)},
 			{"interrupted", strconv.FormatBool(res.Interrupted)},
 			{"wshold_version", res.Version},
@@ -128,6 +128,15 @@ func junitSuiteOf(res *Result) junitSuite {
 		}
 	}
 	return s
+}
+
+// junitP99 is the handshake p99 in ms, or that there is none: a p99 of 0
+// would read as a very fast proxy when every upgrade failed.
+func junitP99(h Latency) string {
+	if h.Count == 0 {
+		return "none (no handshake completed)"
+	}
+	return strconv.FormatFloat(h.P99Ms, 'f', -1, 64)
 }
 
 func junitCaseOf(suite, want, got string, pass bool) junitCase {

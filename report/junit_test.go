@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/xml"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -140,5 +141,28 @@ func TestWriteJUnitSadPaths(t *testing.T) {
 	}
 	if doc := junitParse(t, b.Bytes()); doc.Tests != 0 || len(doc.Suites) != 0 {
 		t.Errorf("no results should give an empty <testsuites>, got %+v", doc)
+	}
+}
+
+// Every upgrade failed: the p99 property says none completed, not 0 ms.
+func TestWriteJUnitSaysNoHandshakeCompleted(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteJUnit(&b, outBroken(t), outFixed(t)); err != nil {
+		t.Fatal(err)
+	}
+	doc := junitParse(t, b.Bytes())
+	p99 := func(s int) string {
+		for _, p := range doc.Suites[s].Props {
+			if p.Name == "handshake_p99_ms" {
+				return p.Value
+			}
+		}
+		return ""
+	}
+	if got := p99(0); got != "none (no handshake completed)" {
+		t.Errorf("all failed: handshake_p99_ms %q, want none", got)
+	}
+	if got, want := p99(1), strconv.FormatFloat(outFixed(t).Handshake.P99Ms, 'f', -1, 64); got != want {
+		t.Errorf("all upgraded: handshake_p99_ms %q, want %q", got, want)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -83,6 +82,10 @@ func mergeParts(results []*Result, names []string) (*Result, []*Result, []string
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	identity, err := mergeIdentity(rs, names)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	if err := mergeSameRun(rs, names); err != nil {
 		return nil, nil, nil, err
 	}
@@ -94,6 +97,7 @@ func mergeParts(results []*Result, names []string) (*Result, []*Result, []string
 		Version:   first.Version,
 		Scenario:  first.Scenario,
 		Target:    first.Target,
+		RunID:     mergeRunID(rs),
 		Start:     t0,
 		EndReason: mergeEndReason(rs),
 	}
@@ -104,6 +108,7 @@ func mergeParts(results []*Result, names []string) (*Result, []*Result, []string
 	var warnings []string
 	var events []DropEvent
 	byKind := map[string]int64{}
+	var byRule map[string]int64
 	for i, r := range rs {
 		out.Scenario.Conns += r.Scenario.Conns
 		out.Scenario.Rate += r.Scenario.Rate
@@ -133,6 +138,12 @@ func mergeParts(results []*Result, names []string) (*Result, []*Result, []string
 		for k, n := range r.Drops.ByKind {
 			byKind[k] += n
 		}
+		for k, n := range r.Drops.ProtocolErrors {
+			if byRule == nil {
+				byRule = map[string]int64{}
+			}
+			byRule[k] += n
+		}
 		if int64(len(r.Drops.Events)) != r.Drops.Count {
 			return nil, nil, nil, fmt.Errorf("merge: %s has %d drops but %d drop events; merge needs every drop event to cluster them again (was the file edited or written by an older wshold?)",
 				names[i], r.Drops.Count, len(r.Drops.Events))
@@ -156,6 +167,7 @@ func mergeParts(results []*Result, names []string) (*Result, []*Result, []string
 		}
 	}
 	out.Drops.ByKind = byKind
+	out.Drops.ProtocolErrors = byRule
 
 	if out.Handshake, err = mergeLatency("handshake", rs, names, func(r *Result) Latency { return r.Handshake }); err != nil {
 		return nil, nil, nil, err
@@ -174,6 +186,10 @@ func mergeParts(results []*Result, names []string) (*Result, []*Result, []string
 	out.Marks = slices.Compact(out.Marks)
 	slices.SortFunc(events, mergeCmpDropEvents)
 	out.Drops.Events = events
+	// Before clustering: the proxy in front ranks its defaults first.
+	out.ProxyConfigs = mergeProxyConfigs(rs)
+	out.Answers = mergeAnswers(rs)
+	DeriveProxy(out)
 	Recluster(out) // after Marks: a cluster right after a mark is attributed to it
 	AttributeMarks(out)
 
@@ -189,16 +205,18 @@ func mergeParts(results []*Result, names []string) (*Result, []*Result, []string
 		return nil, nil, nil, err
 	}
 	Recoveries(out) // after the clusters, the timeline and the reconnects
-	out.ProxyConfigs = mergeProxyConfigs(rs)
 	out.Resources = mergeResources(rs)
-	warnings = append(warnings, mergeShardCoverage(rs)...)
+	warnings = append(warnings, identity...)
+	var redacted []string
 	for _, r := range rs {
 		warnings = append(warnings, withoutClockWarning(r)...)
+		redacted = append(redacted, r.Redacted...)
 	}
 	if out.Push != nil && out.Push.BelowZero > 0 {
 		warnings = append(warnings, out.Push.Clock) // the whole run's, not a shard's
 	}
 	out.Warnings = mergeUnique(warnings)
+	out.Redacted = mergeUnique(redacted)
 
 	// Every input's expectations, one per Want: Reevaluate judges the
 	// scenario's again and keeps the others (they cannot be judged from
@@ -379,6 +397,9 @@ func mergeOrder(results []*Result, given []string) ([]*Result, []string, error) 
 			return nil, nil, fmt.Errorf("merge: %s has schema %q, not %q; merge only results written by 'wshold run -o' or 'wshold merge'",
 				name, r.Schema, Schema)
 		}
+		if err := CheckInvariants(r); err != nil {
+			return nil, nil, fmt.Errorf("merge: %s: %w", name, err)
+		}
 		b, err := json.Marshal(r)
 		if err != nil {
 			return nil, nil, fmt.Errorf("merge: %s: %w", name, err)
@@ -414,6 +435,8 @@ func mergeCmpDropEvents(a, b DropEvent) int {
 		cmp.Compare(a.IdleMs, b.IdleMs),
 		strings.Compare(a.Kind, b.Kind),
 		mergeCmpBool(a.Pinging, b.Pinging),
+		cmp.Compare(a.QuietMs, b.QuietMs),
+		cmp.Compare(a.PongWaitMs, b.PongWaitMs),
 	)
 }
 
@@ -427,48 +450,81 @@ func mergeCmpBool(a, b bool) int {
 	return 1
 }
 
-// mergeShardCoverage checks the --shard labels ("I/N") of the inputs: a
-// missing share makes the merged counts describe part of the run, and a
-// share given twice (a retried pod) counts its connections twice. Neither
-// is an error (a partial merge is still worth reading) but both must be
-// said.
-func mergeShardCoverage(rs []*Result) []string {
-	var out []string
-	count := 0
-	seen := map[int]int{}
-	for _, r := range rs {
-		var i, n int
+// mergeIdentity refuses inputs that are not the shards of one run, naming
+// the files: results of different runs (their run ids differ); a whole
+// run (a run id, no --shard label: a plain run, a --procs run, or a
+// merge) beside anything else, since two separate runs are not shards of
+// one; shard labels of different splits, not of the I/N form, or one
+// share given twice (a retried pod: its connections would count twice).
+// It returns warnings for what is still worth a merge: shares missing (the
+// result then covers part of the run), and inputs without run ids
+// (written by an older wshold), whose identity cannot be checked.
+func mergeIdentity(rs []*Result, names []string) ([]string, error) {
+	var warnings []string
+	id, idOf, noID := "", "", 0
+	for i, r := range rs {
+		switch {
+		case r.RunID == "":
+			noID++
+		case id == "":
+			id, idOf = r.RunID, names[i]
+		case r.RunID != id:
+			return nil, fmt.Errorf("merge: %s is of run %s and %s of run %s: they are not shards of one run; merge the shards of one run only (its shards share a run id: --run-id, the one --start-at gives, or the one --procs gives its workers)",
+				idOf, id, names[i], r.RunID)
+		}
+	}
+	if len(rs) > 1 {
+		for i, r := range rs {
+			if r.RunID != "" && r.Shard == "" {
+				return nil, fmt.Errorf("merge: %s is a whole run (run %s, written without --shard), not a shard of one: merge combines the shards of one run (each written with --shard I/N); to see separate runs side by side use 'wshold compare'",
+					names[i], r.RunID)
+			}
+		}
+		if noID > 0 {
+			warnings = append(warnings, fmt.Sprintf("%d of the %d results carry no run id (written by an older wshold?): whether they are of one run could not be checked", noID, len(rs)))
+		}
+	}
+	count, countOf := 0, ""
+	given := map[int]string{}
+	for i, r := range rs {
 		if r.Shard == "" {
 			continue
 		}
-		if _, err := fmt.Sscanf(r.Shard, "%d/%d", &i, &n); err != nil || n < 1 || i < 0 || i >= n {
-			out = append(out, fmt.Sprintf("a result has shard label %q, which is not I/N", r.Shard))
-			continue
+		var idx, n int
+		if _, err := fmt.Sscanf(r.Shard, "%d/%d", &idx, &n); err != nil || n < 1 || idx < 0 || idx >= n || fmt.Sprintf("%d/%d", idx, n) != r.Shard {
+			return nil, fmt.Errorf("merge: %s has shard label %q, which is not I/N (shard I of N, counted from 0)", names[i], r.Shard)
 		}
 		if count != 0 && n != count {
-			out = append(out, fmt.Sprintf("merged shards of different splits (%d and %d shares): were they one run?", count, n))
+			return nil, fmt.Errorf("merge: %s is shard %s and %s a shard of %d: one run is split one way; merge the shards of one split", names[i], r.Shard, countOf, count)
 		}
-		count = max(count, n)
-		seen[i]++
+		count, countOf = n, names[i]
+		if prev, twice := given[idx]; twice {
+			return nil, fmt.Errorf("merge: %s and %s are both shard %s (a retried pod?): its connections would count twice; give each shard once", prev, names[i], r.Shard)
+		}
+		given[idx] = names[i]
 	}
-	var missing, twice []string
+	var missing []string
 	for i := range count {
-		switch {
-		case seen[i] == 0:
+		if _, ok := given[i]; !ok {
 			missing = append(missing, fmt.Sprintf("%d/%d", i, count))
-		case seen[i] > 1:
-			twice = append(twice, fmt.Sprintf("%d/%d", i, count))
 		}
 	}
 	if len(missing) > 0 {
-		out = append(out, fmt.Sprintf("shard %s missing: the merged result covers %d of %d shares of the run",
+		warnings = append(warnings, fmt.Sprintf("shard %s missing: the merged result covers %d of %d shares of the run",
 			strings.Join(missing, ", "), count-len(missing), count))
 	}
-	if len(twice) > 0 {
-		out = append(out, fmt.Sprintf("shard %s given more than once (a retried pod?): its connections are counted twice",
-			strings.Join(twice, ", ")))
+	return warnings, nil
+}
+
+// mergeRunID is the inputs' run id (mergeIdentity made sure there is at
+// most one), or "".
+func mergeRunID(rs []*Result) string {
+	for _, r := range rs {
+		if r.RunID != "" {
+			return r.RunID
+		}
 	}
-	return out
+	return ""
 }
 
 // mergeEndReason: one shard's error, unfinished run (a checkpoint) or
@@ -552,10 +608,13 @@ func mergeFailures(rs []*Result) []Failure {
 	return out
 }
 
-// mergeTimeline sums the shards' timelines by wall-clock second: a shard
-// that started k seconds (rounded) after the earliest contributes its
-// second T to merged second T+k. A shard counts as zero alive outside its
-// own timeline; inside, a missing second repeats the alive count before it.
+// mergeTimeline sums the shards' timelines by wall-clock second: each
+// timeline counts whole wall-clock seconds from the one its shard started
+// in, so a shard whose start's second is k seconds after the earliest's
+// contributes its second T to merged second T+k, exactly, whatever the
+// fraction of a second between their starts. A shard counts as zero alive
+// outside its own timeline; inside, a missing second repeats the alive
+// count before it.
 func mergeTimeline(rs []*Result, t0 time.Time) []Second {
 	out := []Second{}
 	at := func(t int) *Second {
@@ -568,7 +627,7 @@ func mergeTimeline(rs []*Result, t0 time.Time) []Second {
 		if len(r.Timeline) == 0 {
 			continue
 		}
-		shift := int(math.Round(r.Start.Sub(t0).Seconds()))
+		shift := int(r.Start.Truncate(time.Second).Sub(t0.Truncate(time.Second)) / time.Second)
 		tl := slices.Clone(r.Timeline)
 		slices.SortStableFunc(tl, func(a, b Second) int { return cmp.Compare(a.T, b.T) })
 		for i, s := range tl {
@@ -594,12 +653,13 @@ func mergeTimeline(rs []*Result, t0 time.Time) []Second {
 
 // mergeProxyConfigs is the union of the configs, in canonical order.
 func mergeProxyConfigs(rs []*Result) []ProxyConfig {
-	seen := map[ProxyConfig]bool{}
+	type key struct{ path, sha string }
+	seen := map[key]bool{}
 	out := []ProxyConfig{}
 	for _, r := range rs {
 		for _, pc := range r.ProxyConfigs {
-			if !seen[pc] {
-				seen[pc] = true
+			if k := (key{pc.Path, pc.SHA256}); !seen[k] {
+				seen[k] = true
 				out = append(out, pc)
 			}
 		}

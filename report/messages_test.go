@@ -323,6 +323,7 @@ func TestMergeOfShardsEqualsOneRunWithMessagesAndReconnects(t *testing.T) {
 			})
 		}
 		single := record(conns, 0)
+		single.RunID = "storm"
 		shards := 2 + int(seed%3)
 		parts := make([][]conn, shards)
 		for _, c := range conns {
@@ -331,7 +332,9 @@ func TestMergeOfShardsEqualsOneRunWithMessagesAndReconnects(t *testing.T) {
 		}
 		var results []*Result
 		for j, p := range parts {
-			r := record(p, time.Duration(j%2)*time.Second)
+			// Shards start apart, at fractions of a second.
+			r := record(p, time.Duration(j%2)*time.Second+time.Duration(j)*137*time.Millisecond)
+			r.RunID, r.Shard = "storm", itoa(int64(j))+"/"+itoa(int64(shards))
 			r.Scenario.Rate = float64(mergeShare(int(single.Scenario.Rate), shards, j))
 			r.Scenario.MaxInFlight = mergeShare(single.Scenario.MaxInFlight, shards, j)
 			results = append(results, r)

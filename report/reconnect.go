@@ -95,13 +95,14 @@ func (rc *reconnectRecord) fail(e event.Failed) {
 	rc.event(reconnectAt{atNs: e.AtNs, group: int32(g + 1)})
 }
 
-// result is the result's reconnects, with event times offset by offsetMs.
-func (rc *reconnectRecord) result(offsetMs float64) *Reconnects {
+// result is the result's reconnects, with event times offset by offsetMs;
+// proxy is the proxy in front, for the failures' hints.
+func (rc *reconnectRecord) result(offsetMs float64, proxy *Proxy) *Reconnects {
 	out := &Reconnects{
 		Attempted: rc.upgraded + rc.failed,
 		Upgraded:  rc.upgraded,
 		Failed:    rc.failed,
-		Failures:  failureList(rc.failures),
+		Failures:  failureList(rc.failures, proxy),
 		Handshake: summarizeLazy(rc.handshake),
 	}
 	if len(rc.events) > 0 {

@@ -11,6 +11,7 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/wshold/wshold/internal/event"
+	"github.com/wshold/wshold/internal/identify"
 	"github.com/wshold/wshold/scenario"
 )
 
@@ -28,8 +29,12 @@ const initialTimelineSeconds = 256
 // drop capacity given to NewRecorder is not exceeded and the timeline has
 // grown to the run's length.
 type Recorder struct {
-	mu        sync.Mutex
-	start     time.Time
+	mu    sync.Mutex
+	start time.Time
+	// phase is how far into its wall-clock second the run started: the
+	// timeline counts whole wall-clock seconds, so that shards that
+	// started a fraction of a second apart merge second by second exactly.
+	phase     int64
 	handshake *hdrhistogram.Histogram
 	upgraded  int64
 	failed    int64
@@ -42,6 +47,11 @@ type Recorder struct {
 	// reconnect.go).
 	msg messageRecord
 	rc  reconnectRecord
+	// answers counts the distinct identities of the answers, answerIdx
+	// finds one by key; otherAnswers counts those beyond maxAnswerGroups.
+	answers      []answerGroup
+	answerIdx    map[uint64]int
+	otherAnswers int64
 }
 
 // failureGroup is the running count of one (cause, status) pair; example
@@ -53,15 +63,18 @@ type failureGroup struct {
 	example string
 }
 
-// dropRecord is one drop, fixed-size (32 bytes) so a slice of them holds a
-// million drops in 32 MB with no pointers for the GC to scan.
+// dropRecord is one drop, fixed-size (48 bytes) so a slice of them holds a
+// million drops in 48 MB with no pointers for the GC to scan.
 type dropRecord struct {
-	atNs      int64
-	ageNs     int64
-	idleNs    int64
-	closeCode uint16
-	kind      event.DropKind
-	pinging   bool
+	atNs       int64
+	ageNs      int64
+	idleNs     int64
+	quietNs    int64
+	pongWaitNs int64
+	closeCode  uint16
+	kind       event.DropKind
+	rule       event.Rule
+	pinging    bool
 }
 
 type secondCounts struct {
@@ -76,6 +89,7 @@ type secondCounts struct {
 func NewRecorder(start time.Time, capacityHint int) *Recorder {
 	return &Recorder{
 		start:     start,
+		phase:     int64(start.Sub(start.Truncate(time.Second))),
 		handshake: NewHistogram(),
 		drops:     make([]dropRecord, 0, max(capacityHint, 0)),
 		seconds:   make([]secondCounts, 0, initialTimelineSeconds),
@@ -85,7 +99,7 @@ func NewRecorder(start time.Time, capacityHint int) *Recorder {
 // second returns the timeline slot of an event at atNs, growing the
 // timeline when the run reaches a new second. Called with r.mu held.
 func (r *Recorder) second(atNs int64) *secondCounts {
-	s := int(max(atNs, 0) / int64(time.Second))
+	s := int((max(atNs, 0) + r.phase) / int64(time.Second))
 	s = min(s, maxTimelineSeconds-1)
 	if s >= len(r.seconds) {
 		r.seconds = slices.Grow(r.seconds, s+1-len(r.seconds))[:s+1]
@@ -107,7 +121,29 @@ func (r *Recorder) Upgraded(e event.Upgraded) {
 	if recordUs(r.handshake, e.LatencyNs/1000) {
 		r.clamped++
 	}
+	r.answer(e.Answer)
 	r.mu.Unlock()
+}
+
+// answer counts one answer's identity. Called with r.mu held; allocates
+// only for an identity not seen before.
+func (r *Recorder) answer(a *identify.Answer) {
+	if a == nil {
+		return
+	}
+	if i, ok := r.answerIdx[a.Key]; ok {
+		r.answers[i].count++
+		return
+	}
+	if len(r.answers) >= maxAnswerGroups {
+		r.otherAnswers++
+		return
+	}
+	if r.answerIdx == nil {
+		r.answerIdx = map[uint64]int{}
+	}
+	r.answerIdx[a.Key] = len(r.answers)
+	r.answers = append(r.answers, answerGroup{a: a, count: 1})
 }
 
 // Failed records a failed attempt. The first failure of a (cause, status)
@@ -122,6 +158,7 @@ func (r *Recorder) Failed(e event.Failed) {
 	}
 	r.failed++
 	r.second(e.AtNs).failed++
+	r.answer(e.Answer)
 	for i := range r.failures {
 		g := &r.failures[i]
 		if g.status == e.Status && g.cause == e.Cause {
@@ -143,12 +180,15 @@ func (r *Recorder) Dropped(e event.Dropped) {
 	r.mu.Lock()
 	r.second(e.AtNs).dropped++
 	r.drops = append(r.drops, dropRecord{
-		atNs:      e.AtNs,
-		ageNs:     e.AgeNs,
-		idleNs:    e.IdleNs,
-		closeCode: e.CloseCode,
-		kind:      e.Kind,
-		pinging:   e.Pinging,
+		atNs:       e.AtNs,
+		ageNs:      e.AgeNs,
+		idleNs:     e.IdleNs,
+		quietNs:    e.QuietNs,
+		pongWaitNs: e.PongWaitNs,
+		closeCode:  e.CloseCode,
+		kind:       e.Kind,
+		rule:       e.Rule,
+		pinging:    e.Pinging,
 	})
 	r.mu.Unlock()
 }
@@ -210,11 +250,13 @@ type Meta struct {
 	// "interrupted" when Interrupted is set, else "completed".
 	EndReason   string
 	Interrupted bool
-	// ProxyConfigs, Marks, Resources and Warnings are copied as given.
+	// ProxyConfigs, Marks, Resources, Warnings and Redacted are copied as
+	// given.
 	ProxyConfigs []ProxyConfig
 	Marks        []Mark
 	Resources    Resources
 	Warnings     []string
+	Redacted     []string
 }
 
 // Result builds the run's Result from everything recorded so far. It does
@@ -233,6 +275,7 @@ func (r *Recorder) snapshot() *Recorder {
 	defer r.mu.Unlock()
 	return &Recorder{
 		start:     r.start,
+		phase:     r.phase,
 		handshake: r.handshake.Clone(),
 		upgraded:  r.upgraded,
 		failed:    r.failed,
@@ -242,6 +285,9 @@ func (r *Recorder) snapshot() *Recorder {
 		clamped:   r.clamped,
 		msg:       r.msg.clone(),
 		rc:        r.rc.clone(),
+		// The groups' Answers are immutable; the counts are copied.
+		answers:      slices.Clone(r.answers),
+		otherAnswers: r.otherAnswers,
 	}
 }
 
@@ -271,6 +317,7 @@ func (r *Recorder) result(m Meta) *Result {
 		Marks:        slices.Clone(m.Marks),
 		Resources:    m.Resources,
 		Warnings:     slices.Clone(m.Warnings),
+		Redacted:     slices.Clone(m.Redacted),
 		Expectations: []Expectation{},
 	}
 	if res.EndReason == "" {
@@ -289,11 +336,13 @@ func (r *Recorder) result(m Meta) *Result {
 		Dropped:   dropped,
 	}
 	res.Handshake = Summarize(r.handshake)
-	res.Failures = failureList(r.failures)
+	res.Answers = answerList(r.answers, r.otherAnswers)
+	DeriveProxy(res)
+	res.Failures = failureList(r.failures, res.Proxy)
 	res.Messages = r.msg.messagesResult(m.Scenario.SendEvery > 0)
 	res.Push = r.msg.pushResult()
 	if m.Scenario.Reconnect || r.rc.upgraded+r.rc.failed > 0 {
-		res.Reconnects = r.rc.result(offsetMs)
+		res.Reconnects = r.rc.result(offsetMs, res.Proxy)
 		if r.rc.unlisted > 0 {
 			res.Warnings = append(res.Warnings, fmt.Sprintf(
 				"%d reconnect attempts past the first %d are counted but not listed: recovery times ignore them", r.rc.unlisted, maxReconnectEvents))
@@ -304,8 +353,7 @@ func (r *Recorder) result(m Meta) *Result {
 	}
 	clamped := r.clamped + r.msg.clamped + r.rc.clamped
 	res.Drops, clamped = r.dropSummary(offsetMs, clamped)
-	res.Drops.Clusters = findClusters(res.Drops.Events, res.Counts.Upgraded,
-		hasControlGroup(m.Scenario, res.Drops.Events))
+	Recluster(res)
 	AttributeMarks(res)
 	res.Timeline = r.timeline(m.End)
 	Recoveries(res)
@@ -325,7 +373,7 @@ func wallUTC(t time.Time) time.Time {
 	return t.Round(0).UTC()
 }
 
-func failureList(gs []failureGroup) []Failure {
+func failureList(gs []failureGroup, proxy *Proxy) []Failure {
 	out := make([]Failure, 0, len(gs))
 	for _, g := range gs {
 		out = append(out, Failure{
@@ -333,7 +381,7 @@ func failureList(gs []failureGroup) []Failure {
 			Status:  g.status,
 			Count:   g.count,
 			Example: g.example,
-			Hint:    FailureHint(g.cause, g.status, g.example),
+			Hint:    FailureHintFor(g.cause, g.status, g.example, proxy),
 		})
 	}
 	SortFailures(out)
@@ -347,6 +395,15 @@ func SortFailures(f []Failure) {
 	slices.SortStableFunc(f, func(a, b Failure) int {
 		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Cause, b.Cause), cmp.Compare(a.Status, b.Status))
 	})
+}
+
+// ruleName is a protocol error's rule code; "unknown" when the engine did
+// not say (it always does).
+func ruleName(r event.Rule) string {
+	if n := r.Name(); n != "" {
+		return n
+	}
+	return "unknown"
 }
 
 // dropSummary builds Drops (without clusters): kinds, age and idle
@@ -372,6 +429,12 @@ func (r *Recorder) dropSummary(offsetMs float64, clamped int64) (Drops, int64) {
 			names[key] = name
 		}
 		d.ByKind[name]++
+		if dr.kind == event.ProtocolError {
+			if d.ProtocolErrors == nil {
+				d.ProtocolErrors = map[string]int64{}
+			}
+			d.ProtocolErrors[ruleName(dr.rule)]++
+		}
 		if recordUs(age, dr.ageNs/1000) {
 			clamped++
 		}
@@ -379,11 +442,13 @@ func (r *Recorder) dropSummary(offsetMs float64, clamped int64) (Drops, int64) {
 			clamped++
 		}
 		d.Events = append(d.Events, DropEvent{
-			AtMs:    roundMs(nsToMs(dr.atNs) + offsetMs),
-			AgeMs:   nsToMs(dr.ageNs),
-			IdleMs:  nsToMs(dr.idleNs),
-			Kind:    name,
-			Pinging: dr.pinging,
+			AtMs:       roundMs(nsToMs(dr.atNs) + offsetMs),
+			AgeMs:      nsToMs(dr.ageNs),
+			IdleMs:     nsToMs(dr.idleNs),
+			Kind:       name,
+			Pinging:    dr.pinging,
+			QuietMs:    nsToMs(dr.quietNs),
+			PongWaitMs: nsToMs(dr.pongWaitNs),
 		})
 	}
 	slices.SortStableFunc(d.Events, func(a, b DropEvent) int {
@@ -395,11 +460,12 @@ func (r *Recorder) dropSummary(offsetMs float64, clamped int64) (Drops, int64) {
 }
 
 // timeline turns the per-second counters into Seconds, extended to the
-// run's end so a quiet hold still shows its seconds.
+// run's end so a quiet hold still shows its seconds. Second T is the T-th
+// wall-clock second from the one the run started in.
 func (r *Recorder) timeline(end time.Time) []Second {
 	n := len(r.seconds)
 	if !end.IsZero() {
-		if d := end.Sub(r.start); d > 0 {
+		if d := end.Sub(r.start) + time.Duration(r.phase); d > 0 {
 			secs := int((d + time.Second - 1) / time.Second)
 			n = max(n, min(secs, maxTimelineSeconds))
 		}
@@ -416,23 +482,4 @@ func (r *Recorder) timeline(end time.Time) []Second {
 			Reconnected: c.reconnected, ReconnectFailed: c.reconnectFailed}
 	}
 	return out
-}
-
-// hasControlGroup says whether some connections pinged while others stayed
-// silent, which is what lets clusters tell an idle timeout from a maximum
-// lifetime. A pinging drop proves pinging connections existed.
-func hasControlGroup(s scenario.Scenario, events []DropEvent) bool {
-	if s.Ping > 0 && s.PingFraction > 0 && s.PingFraction < 1 {
-		return true
-	}
-	return hasPinging(events)
-}
-
-func hasPinging(events []DropEvent) bool {
-	for i := range events {
-		if events[i].Pinging {
-			return true
-		}
-	}
-	return false
 }

@@ -67,6 +67,33 @@ func TestRecorderCountsAndInvariants(t *testing.T) {
 	}
 }
 
+// A protocol error keeps the rule the server broke: counted by rule, and
+// named where the drop kind is spelled out.
+func TestRecorderCountsProtocolErrorsByRule(t *testing.T) {
+	r := NewRecorder(t0, 4)
+	for i := range 3 {
+		r.Upgraded(event.Upgraded{AtNs: int64(i) * ms, LatencyNs: ms})
+	}
+	r.Dropped(event.Dropped{AtNs: 500 * ms, AgeNs: 500 * ms, Kind: event.ProtocolError, Rule: event.RuleMaskedFrame})
+	r.Dropped(event.Dropped{AtNs: 501 * ms, AgeNs: 500 * ms, Kind: event.ProtocolError, Rule: event.RuleMaskedFrame})
+	r.Dropped(event.Dropped{AtNs: 502 * ms, AgeNs: 500 * ms, Kind: event.EOF})
+	res := r.Result(Meta{Scenario: scenario.Defaults(), Target: "ws://127.0.0.1:1/", End: t0.Add(time.Second)})
+	if res.Drops.ByKind["protocol_error"] != 2 || !reflect.DeepEqual(res.Drops.ProtocolErrors, map[string]int64{"masked_frame": 2}) {
+		t.Fatalf("by kind %v, protocol errors %v", res.Drops.ByKind, res.Drops.ProtocolErrors)
+	}
+	if got := kindTextIn(res, "protocol_error"); got != "protocol error: masked server frame" {
+		t.Errorf("kind text %q", got)
+	}
+	res.Drops.ProtocolErrors["bad_opcode"] = 1
+	if got := kindTextIn(res, "protocol_error"); got != "protocol error: masked server frame ×2, reserved opcode ×1" {
+		t.Errorf("kind text %q", got)
+	}
+	clean := NewRecorder(t0, 1).Result(Meta{Scenario: scenario.Defaults()})
+	if clean.Drops.ProtocolErrors != nil {
+		t.Errorf("no protocol errors, yet %v", clean.Drops.ProtocolErrors)
+	}
+}
+
 func TestRecorderTimeline(t *testing.T) {
 	r := NewRecorder(t0, 4)
 	r.Upgraded(event.Upgraded{AtNs: 100 * ms})

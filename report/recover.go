@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"math"
 	"slices"
+	"time"
 )
 
 // Recovery is how the connections came back after a drop cluster, when
@@ -153,9 +154,12 @@ func Recoveries(res *Result) {
 // upgrade and each drop.
 func aliveSteps(res *Result) []step {
 	var steps []step
+	// The timeline's seconds are the wall clock's: second t ends t+1
+	// seconds after the start of the second the run started in.
+	phaseMs := float64(res.Start.Sub(res.Start.Truncate(time.Second))) / float64(time.Millisecond)
 	for _, s := range res.Timeline {
 		if s.Upgraded > 0 {
-			steps = append(steps, step{atMs: float64(s.T+1) * 1000, delta: s.Upgraded})
+			steps = append(steps, step{atMs: float64(s.T+1)*1000 - phaseMs, delta: s.Upgraded})
 		}
 	}
 	for _, e := range res.Reconnects.Events {

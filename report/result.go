@@ -35,12 +35,23 @@ type Result struct {
 	Shards int `json:"shards"`
 	// Shard is the share this run took with --shard, "I/N" (shard I of N,
 	// counted from 0); empty for a whole run.
-	Shard        string        `json:"shard,omitempty"`
+	Shard string `json:"shard,omitempty"`
+	// RunID names the run: every shard of one run carries the same (given
+	// with --run-id, derived from --start-at, or handed to its workers by
+	// --procs); a whole run gets its own at random. merge refuses results
+	// of different runs, and whole runs side by side. Empty in results of
+	// older wsholds.
+	RunID        string        `json:"run_id,omitempty"`
 	ProxyConfigs []ProxyConfig `json:"proxy_configs"`
-	Counts       Counts        `json:"counts"`
-	Handshake    Latency       `json:"handshake"`
-	Failures     []Failure     `json:"failures"`
-	Drops        Drops         `json:"drops"`
+	// Proxy is the proxy in front as far as the run can tell (nil when
+	// nothing names one); Answers the distinct identities of the answers
+	// it got, most frequent first. See DeriveProxy.
+	Proxy     *Proxy    `json:"proxy,omitempty"`
+	Answers   []Answer  `json:"answers,omitempty"`
+	Counts    Counts    `json:"counts"`
+	Handshake Latency   `json:"handshake"`
+	Failures  []Failure `json:"failures"`
+	Drops     Drops     `json:"drops"`
 	// Messages, Push and Reconnects are there when the run sent timed
 	// messages, got pushes from the server, or reconnected.
 	Messages   *Messages   `json:"messages,omitempty"`
@@ -56,6 +67,10 @@ type Result struct {
 	// Warnings are things the reader must know to trust the numbers
 	// (e.g. TLS verification disabled, rate not reached).
 	Warnings []string `json:"warnings,omitempty"`
+	// Redacted lists the secrets whose values this result shows as
+	// "[redacted]": "header Authorization", "URL password", "query
+	// parameter token", … (names kept, values never written).
+	Redacted []string `json:"redacted,omitempty"`
 }
 
 // ProxyConfig fingerprints a proxy configuration file given with
@@ -63,6 +78,11 @@ type Result struct {
 type ProxyConfig struct {
 	Path   string `json:"path"`
 	SHA256 string `json:"sha256"`
+	// Product is the kind of configuration it is ("nginx", "haproxy",
+	// "caddy", "apache", "lighttpd", "varnish"), "" when not recognised;
+	// Timeouts the timeouts it sets that can end a WebSocket.
+	Product  string              `json:"product,omitempty"`
+	Timeouts []ConfiguredTimeout `json:"timeouts,omitempty"`
 }
 
 // Counts obey two invariants: Attempted = Upgraded + Failed and
@@ -109,6 +129,13 @@ type Drops struct {
 	// ByKind counts drops per kind code: "eof", "reset", "close_1001",
 	// "pong_timeout", "protocol_error".
 	ByKind map[string]int64 `json:"by_kind"`
+	// ProtocolErrors counts the "protocol_error" drops by the rule of RFC
+	// 6455 the server broke: "masked_frame", "reserved_bits",
+	// "bad_opcode", "bad_length", "fragmented_control",
+	// "control_too_long", "orphan_continuation", "unfinished_message",
+	// "close_one_byte", "bad_close_code", "close_reason_utf8". Absent
+	// when there were none.
+	ProtocolErrors map[string]int64 `json:"protocol_errors,omitempty"`
 	// Age is the distribution of time since upgrade at the drop.
 	Age Latency `json:"age"`
 	// Idle is the distribution of time since the last frame at the drop.
@@ -127,14 +154,23 @@ type DropEvent struct {
 	IdleMs  float64 `json:"idle_ms"`
 	Kind    string  `json:"kind"`
 	Pinging bool    `json:"pinging,omitempty"`
+	// QuietMs is the longest silence the connection lived through before
+	// the one IdleMs measures (0: none, or not recorded).
+	QuietMs float64 `json:"quiet_ms,omitempty"`
+	// PongWaitMs is, for a pong_timeout, how long its ping had waited.
+	PongWaitMs float64 `json:"pong_wait_ms,omitempty"`
 }
 
 // Cluster is a group of drops close together on one clock.
 type Cluster struct {
 	// Clock is what the drops cluster on: "age" (since upgrade), "idle"
-	// (since the last frame) or "wall" (the same moment of the run).
-	Clock    string  `json:"clock"`
-	AtMs     float64 `json:"at_ms"`
+	// (since the last frame in either direction), "wall" (the same moment
+	// of the run) or, for pong timeouts, "pong" (since the ping whose
+	// pong did not come).
+	Clock string  `json:"clock"`
+	AtMs  float64 `json:"at_ms"`
+	// SpreadMs is the width of the middle 90 % of the drops on Clock
+	// (p5 to p95; max to min under 20 drops); reports show ± half of it.
 	SpreadMs float64 `json:"spread_ms"`
 	Count    int64   `json:"count"`
 	// Kind is the dominant drop kind in the cluster.
@@ -142,15 +178,35 @@ type Cluster struct {
 	// Cause is the attribution: "idle_timeout", "max_lifetime", "event",
 	// or "" when it cannot be told.
 	Cause string `json:"cause,omitempty"`
-	// Hint names the known defaults this matches, e.g. "nginx
-	// proxy_read_timeout default (60 s)".
+	// Alternative is a second explanation about as strong as Cause
+	// (same codes), "" when none is; AlternativeAtMs is its value when it
+	// is on another clock (an event at 6.0 s into the run, or an idle
+	// timeout of 5.98 s).
+	Alternative     string  `json:"alternative,omitempty"`
+	AlternativeAtMs float64 `json:"alternative_at_ms,omitempty"`
+	// Evidence is why: one short statement each about the clocks (their
+	// spreads as ratios), the wire kind, the traffic, the control group,
+	// the timer's period.
+	Evidence []string `json:"evidence,omitempty"`
+	// PeriodMs is, for a timer that fired in batches at a fixed period
+	// (lighttpd checks once a second), that period.
+	PeriodMs float64 `json:"period_ms,omitempty"`
+	// Matches names the known defaults and configured timeouts whose value,
+	// clock and wire kind agree with the cluster, best first (the proxy in
+	// front's first), e.g. "nginx proxy_read_timeout default (60 s)".
+	Matches []string `json:"matches,omitempty"`
+	// Hint explains it: the matches with their fixes, or that none
+	// matches, and what the kind and the alternative mean.
 	Hint string `json:"hint,omitempty"`
 	// Recovery is how the connections came back after this cluster's
 	// drops, when the run reconnected (recover.go).
 	Recovery *Recovery `json:"recovery,omitempty"`
 }
 
-// Second is one second of the run's timeline. Upgraded, Failed and Dropped
+// Second is one second of the run's timeline: T counts whole wall-clock
+// seconds from the one the run started in (so second 0 is the part of it
+// after Start), which makes the timelines of shards that started a
+// fraction of a second apart line up exactly. Upgraded, Failed and Dropped
 // count events within that second; Alive is the number open at its end.
 type Second struct {
 	T        int   `json:"t"`

@@ -29,6 +29,18 @@ func VerdictLine(res *Result) string {
 	if head == "" {
 		head = "DONE"
 	}
+	if Unfinished(res) {
+		// Whatever its figures say so far, the run did not end here: never
+		// DONE or PASS.
+		if res.Verdict != "fail" {
+			head = "UNFINISHED"
+		}
+		if head == "UNFINISHED" {
+			head += " (a checkpoint written " + CheckpointMoment(res) + ")"
+		} else {
+			head += " (unfinished: a checkpoint written " + CheckpointMoment(res) + ")"
+		}
+	}
 	if res.Interrupted {
 		head += " (interrupted)"
 	}
@@ -88,6 +100,8 @@ func dropPhrase(res *Result) string {
 			return ""
 		case res.Interrupted:
 			return "0 dropped before the interrupt"
+		case Unfinished(res):
+			return "0 dropped by then"
 		}
 		return "0 dropped over a " + holdText(res) + " hold"
 	}
@@ -109,20 +123,19 @@ func dropPhrase(res *Result) string {
 	} else {
 		fmt.Fprintf(&b, "%d dropped, %d of them", c.Dropped, cl.Count)
 	}
-	fmt.Fprintf(&b, " at %s", secText(cl.AtMs))
-	if cl.Clock == "wall" {
-		b.WriteString(" into the run")
+	switch cl.Clock {
+	case "wall":
+		fmt.Fprintf(&b, " at %s into the run", secText(cl.AtMs))
+	case "pong":
+		fmt.Fprintf(&b, " %s after a ping that got no pong", secText(cl.AtMs))
+	default:
+		fmt.Fprintf(&b, " at %s", secText(cl.AtMs))
 	}
-	fmt.Fprintf(&b, " ±%s (%s)", pmText(cl.SpreadMs/2), kindText(cl.Kind))
+	fmt.Fprintf(&b, " ±%s (%s)", pmText(cl.SpreadMs/2), kindTextIn(res, cl.Kind))
 	if mark := verdictMark(res, cl); mark != "" {
 		b.WriteString(" — event: " + mark)
-	} else if m, more := shortMatch(cl); m != "" {
-		b.WriteString(" — " + m)
-		if more > 0 {
-			fmt.Fprintf(&b, " (+%d more)", more)
-		}
-	} else if cause := causeText(cl.Cause); cause != "" {
-		b.WriteString(" — " + cause)
+	} else if why := clusterWhy(res, cl); why != "" {
+		b.WriteString(" — " + why)
 	}
 	if n := len(res.Drops.Clusters) - 1; n > 0 {
 		fmt.Fprintf(&b, "; %d more %s", n, plural(n, "cluster", "clusters"))
@@ -218,6 +231,9 @@ func runSection(w io.Writer, res *Result) error {
 	}
 	if len(s.SourceIPs) > 0 {
 		rows = append(rows, []string{"source IPs", strings.Join(s.SourceIPs, ", ")})
+	}
+	if len(res.Redacted) > 0 {
+		rows = append(rows, []string{"redacted", strings.Join(res.Redacted, ", ")})
 	}
 	if !res.Start.IsZero() {
 		when := res.Start.UTC().Format("2006-01-02 15:04:05 MST")
@@ -316,7 +332,7 @@ func dropsSection(w io.Writer, res *Result) error {
 	}
 	rows := make([][]string, 0, len(d.ByKind)+2)
 	for _, k := range sortedKinds(d.ByKind) {
-		rows = append(rows, []string{k, kindText(k), itoa(d.ByKind[k]), pct(d.ByKind[k], d.Count)})
+		rows = append(rows, []string{k, kindTextIn(res, k), itoa(d.ByKind[k]), pct(d.ByKind[k], d.Count)})
 	}
 	if err := renderTable(w, "Drops by kind", []string{"kind", "meaning", "count", "share"}, rows,
 		[]tw.Align{tw.AlignLeft, tw.AlignLeft, tw.AlignRight, tw.AlignRight}); err != nil {
@@ -343,11 +359,31 @@ func clustersSection(w io.Writer, res *Result) error {
 	}
 	rows := make([][]string, 0, len(cl))
 	for _, c := range cl {
-		rows = append(rows, []string{c.Clock, secText(c.AtMs), msText(c.SpreadMs), itoa(c.Count), c.Kind, c.Cause, c.Hint})
+		cause := c.Cause
+		if c.Alternative != "" {
+			cause += " or " + c.Alternative
+		}
+		rows = append(rows, []string{c.Clock, secText(c.AtMs), "±" + pmText(c.SpreadMs/2), itoa(c.Count), c.Kind, cause, c.Hint})
 	}
-	return renderTable(w, "Drop clusters",
+	if err := renderTable(w, "Drop clusters",
 		[]string{"clock", "at", "spread", "count", "kind", "cause", "hint"}, rows,
-		[]tw.Align{tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignLeft, tw.AlignLeft, tw.AlignLeft})
+		[]tw.Align{tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignLeft, tw.AlignLeft, tw.AlignLeft}); err != nil {
+		return err
+	}
+	for _, c := range cl {
+		if len(c.Evidence) == 0 {
+			continue
+		}
+		if _, err := fmt.Fprintf(w, "\nEvidence for the %d drops at %s (%s clock):\n", c.Count, secText(c.AtMs), c.Clock); err != nil {
+			return err
+		}
+		for _, e := range c.Evidence {
+			if _, err := fmt.Fprintln(w, wrapIndent(e, "  - ", "    ", tableWidth)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func expectationsSection(w io.Writer, res *Result) error {
@@ -551,4 +587,23 @@ func sortedKinds(m map[string]int64) []string {
 	// Most frequent first; names break ties so the output is stable.
 	slices.SortFunc(keys, func(a, b string) int { return cmp.Or(cmp.Compare(m[b], m[a]), cmp.Compare(a, b)) })
 	return keys
+}
+
+// wrapIndent wraps text to width, the first line after first, the others
+// after rest.
+func wrapIndent(text, first, rest string, width int) string {
+	var b strings.Builder
+	line := first
+	for _, w := range strings.Fields(text) {
+		if len(line) > len(rest) && len(line)+1+len(w) > width {
+			b.WriteString(line + "\n")
+			line = rest
+		}
+		if len(line) > len(rest) || (line == first && len(line) > len(first)) {
+			line += " "
+		}
+		line += w
+	}
+	b.WriteString(line)
+	return b.String()
 }

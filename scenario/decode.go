@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/wshold/wshold/internal/redact"
 )
 
 // The file decoder is written against the Scenario struct's toml tags, not
@@ -68,14 +70,17 @@ func buildSchema() map[string]schemaField {
 	return m
 }
 
-func schemaKeys() []string {
+// sortedSchemaKeys are schema's keys in order, for suggestions.
+var sortedSchemaKeys = func() []string {
 	keys := make([]string, 0, len(schema))
 	for k := range schema {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
 	return keys
-}
+}()
+
+func schemaKeys() []string { return sortedSchemaKeys }
 
 // decodeTable sets s's fields from a TOML table. It returns the keys it
 // set, and the keys it could not (already reported, so validation does not
@@ -84,6 +89,9 @@ func (l *loader) decodeTable(t map[string]any, s *Scenario, lines map[string]int
 	set, bad = make(map[string]bool), make(map[string]bool)
 	rv := reflect.ValueOf(s).Elem()
 	for _, k := range l.sortedKeys(t, lines) {
+		if l.full() {
+			break
+		}
 		line := lineOf(lines, k, tableLine)
 		f, ok := schema[k]
 		if !ok {
@@ -92,7 +100,7 @@ func (l *loader) decodeTable(t map[string]any, s *Scenario, lines map[string]int
 		}
 		v, msg := convert(f.kind, t[k])
 		if msg != "" {
-			l.add(line, k, "%s", msg)
+			l.add(line, k, "%s", hideSecrets(msg, t[k]))
 			bad[k] = true
 			continue
 		}
@@ -192,19 +200,26 @@ func describe(v any) string {
 // suggest returns " (did you mean "x"?)" for the closest known key within
 // a small edit distance, or names other as the place the key belongs.
 func suggest(k string, known, other []string) string {
-	best, bestD := "", 3 // more than two edits away is not a typo
-	for _, c := range known {
-		if d := editDistance(strings.ToLower(k), c); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	if best != "" {
+	if best := Closest(k, known); best != "" {
 		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
 	if slices.Contains(other, k) {
 		return fmt.Sprintf(" (%q is a scenario key: put it under [defaults] or a [[scenario]])", k)
 	}
 	return ""
+}
+
+// Closest is the name in known that word is most likely a typo of (at most
+// two edits away, case ignored), or "": a misspelt scenario key here, a
+// misspelt flag in cmd/wshold.
+func Closest(word string, known []string) string {
+	best, bestD := "", 3 // more than two edits away is not a typo
+	for _, c := range known {
+		if d := editDistance(strings.ToLower(word), strings.ToLower(c)); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
 }
 
 // editDistance is the Levenshtein distance between a and b, in bytes.
@@ -229,4 +244,19 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// hideSecrets hides, in a message that quotes a value of the wrong type,
+// what the value would have carried as a secret had it been well typed: a
+// credential header's value, a URL's password or token (headers = "Authorization:
+// Bearer …" written as a string, not an array).
+func hideSecrets(msg string, v any) string {
+	s, ok := v.(string)
+	if !ok {
+		return msg
+	}
+	r := redact.New(nil)
+	r.Line(s)
+	r.URL(s)
+	return r.Scrub(msg)
 }

@@ -194,8 +194,16 @@ func positiveDuration(s, example string) (time.Duration, error) {
 	if d <= 0 {
 		return 0, fmt.Errorf("%q must be above zero (as in %s)", s, example)
 	}
+	if d > maxExpectDuration {
+		return 0, fmt.Errorf("%q is more than a year (%s); no run holds that long (as in %s)", s, maxExpectDuration, example)
+	}
 	return d, nil
 }
+
+// maxExpectDuration bounds every duration in an expectation: far beyond
+// any hold, and small enough that a window's ends (drop-at=DUR±TOL) can
+// be computed without overflowing.
+const maxExpectDuration = 365 * 24 * time.Hour
 
 // percent reads "99.9%" as 0.999. Only digits and one dot are accepted, so
 // strconv's hex floats, exponents, "Inf" and "NaN" never sneak in.

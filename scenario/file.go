@@ -4,13 +4,14 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/wshold/wshold/internal/safefile"
 )
 
 // File is a loaded, validated scenario file.
@@ -27,7 +28,7 @@ type File struct {
 // returns every one at once (errors.Join), each naming "path:line: key:
 // what is wrong", or "path: …" when no line applies.
 func LoadFile(path string) (*File, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path, safefile.MaxScenario)
 	if err != nil {
 		return nil, fmt.Errorf("read scenario file: %w", err)
 	}
@@ -99,9 +100,26 @@ type loader struct {
 	dir   string
 	lines *keyLines // nil when lines are unknown
 	errs  []*lineError
+	more  bool // problems past maxProblems were found and not listed
 }
 
+// maxProblems is how many problems one file's message lists: past that
+// the file is not a scenario file gone slightly wrong, and listing every
+// one of its keys would only bury the first.
+const maxProblems = 50
+
+// maxScenarios bounds the [[scenario]] tables of one file; each is
+// resolved (its files read) before anything runs.
+const maxScenarios = 1000
+
+// full reports whether the loader has all the problems it will list.
+func (l *loader) full() bool { return len(l.errs) >= maxProblems }
+
 func (l *loader) add(line int, key, format string, a ...any) {
+	if l.full() {
+		l.more = true
+		return
+	}
 	// One error per line of output: a value quoted into a message must not
 	// forge a second "file:line:" of its own.
 	msg := strings.NewReplacer("\n", `\n`, "\r", `\r`).Replace(fmt.Sprintf(format, a...))
@@ -118,6 +136,10 @@ func (l *loader) topLine(key string) int {
 // parseFile is LoadFile on bytes already read.
 func parseFile(path string, data []byte) (*File, error) {
 	l := &loader{path: path, dir: filepath.Dir(path)}
+	if line, msg := checkShape(data); msg != "" {
+		l.add(line, "", "%s", msg)
+		return nil, l.result()
+	}
 	var doc map[string]any
 	md, err := toml.Decode(string(data), &doc)
 	if err != nil {
@@ -142,6 +164,9 @@ func parseFile(path string, data []byte) (*File, error) {
 		defLines = l.lines.defaults
 	}
 	for _, k := range l.sortedKeys(doc, l.lines.topMap()) {
+		if l.full() {
+			break
+		}
 		v := doc[k]
 		switch k {
 		case "defaults":
@@ -163,6 +188,9 @@ func parseFile(path string, data []byte) (*File, error) {
 				l.add(l.topLine(k), k, "must be an array of tables: write [[scenario]] (double brackets) above each scenario's keys")
 			case len(tables) == 0:
 				l.add(l.topLine(k), k, "empty; a scenario file needs at least one [[scenario]] table")
+			case len(tables) > maxScenarios:
+				l.add(l.topLine(k), k, "%d scenarios, more than the %d one file may hold; split it into several files", len(tables), maxScenarios)
+				tables = nil
 			}
 		default:
 			l.add(l.topLine(k), k, "unknown top-level key%s; a scenario file has a [defaults] table and [[scenario]] tables", suggest(k, topKeys, schemaKeys()))
@@ -176,6 +204,9 @@ func parseFile(path string, data []byte) (*File, error) {
 	inherited := make(map[string]*inheritedProblem)
 	names := make(map[string]int) // name → header line of its first use
 	for i, t := range tables {
+		if l.full() {
+			break
+		}
 		var tl tableLines
 		if l.lines != nil && i < len(l.lines.scenarios) {
 			tl = l.lines.scenarios[i]
@@ -254,9 +285,12 @@ func (l *loader) result() error {
 		return cmp.Or(cmp.Compare(a.line, b.line), cmp.Compare(a.key, b.key), cmp.Compare(a.msg, b.msg))
 	})
 	l.errs = slices.CompactFunc(l.errs, func(a, b *lineError) bool { return *a == *b })
-	errs := make([]error, len(l.errs))
+	errs := make([]error, len(l.errs), len(l.errs)+1)
 	for i, e := range l.errs {
 		errs[i] = e
+	}
+	if l.more {
+		errs = append(errs, &lineError{path: l.path, msg: fmt.Sprintf("more problems than these %d, not listed; is this a scenario file? (see scenarios.example.toml)", maxProblems)})
 	}
 	return errors.Join(errs...)
 }

@@ -35,6 +35,7 @@ type Flags struct {
 	CA               string
 	Expect           []string
 	ProxyConfigs     []string
+	Proxy            string
 	Redact           []string
 }
 
@@ -94,6 +95,8 @@ func AddFlags(fs *pflag.FlagSet) *Flags {
 			"Default: upgraded>=100% and no-drops")
 	fs.StringArrayVar(&f.ProxyConfigs, "proxy-config", nil,
 		"record this proxy configuration `FILE`'s path and SHA-256 in the result, so compared runs show what changed; repeatable")
+	fs.StringVar(&f.Proxy, "proxy", d.Proxy,
+		"the proxy in front, when its answers do not name it (Varnish piping upgrades): varnish, nginx, haproxy, caddy, apache, lighttpd, envoy, alb, …; its defaults and fixes are ranked first")
 	fs.StringArrayVar(&f.Redact, "redact", nil,
 		"never write the value of this header `NAME` into results or reports (Authorization, Proxy-Authorization and Cookie never are); repeatable")
 	return f
@@ -131,6 +134,7 @@ func (f *Flags) Apply(fs *pflag.FlagSet, s *Scenario) {
 		{"ca", func() { s.CA = f.CA }},
 		{"expect", func() { s.Expect = slices.Clone(f.Expect) }},
 		{"proxy-config", func() { s.ProxyConfigs = slices.Clone(f.ProxyConfigs) }},
+		{"proxy", func() { s.Proxy = f.Proxy }},
 		{"redact", func() { s.Redact = slices.Clone(f.Redact) }},
 	}
 	for _, b := range set {

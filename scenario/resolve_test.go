@@ -59,13 +59,37 @@ func TestResolveGivesTypedValues(t *testing.T) {
 	}
 }
 
+// A URL's user:password@ is sent as Basic credentials, as check sends
+// them, and hidden wherever an answer echoes it; given together with an
+// Authorization header, it is refused: credentials once.
+func TestURLCredentialsBecomeBasicAuth(t *testing.T) {
+	t.Parallel()
+	s := Defaults()
+	s.Target = "ws://al1ce:pa55word@127.0.0.1:8080/ws"
+	rs, err := Resolve(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rs.Header.Get("Authorization"); got != "Basic YWwxY2U6cGE1NXdvcmQ=" {
+		t.Errorf("Authorization %q, want Basic base64(al1ce:pa55word)", got)
+	}
+	if got := rs.Redactor.Scrub("echo: Basic YWwxY2U6cGE1NXdvcmQ="); strings.Contains(got, "YWwxY2U6") {
+		t.Errorf("an echo of the credentials is not scrubbed: %s", got)
+	}
+	s.Headers = []string{"authorization: Bearer x"}
+	err = s.Validate()
+	if err == nil || !strings.Contains(err.Error(), "give the credentials once") || strings.Contains(err.Error(), "pa55word") {
+		t.Errorf("URL credentials and an Authorization header: %v", err)
+	}
+}
+
 // What a result records hides every secret the scenario carries, names
 // kept, and says what it hid.
 func TestRecordHidesSecrets(t *testing.T) {
 	t.Parallel()
 	s := Defaults()
 	s.Target = "ws://user:pa55word@127.0.0.1:8080/ws?room=1&token=t0ken-value&Access_Token=acc3ss&X-Amz-Signature=s1gned&mine=m1ne-value"
-	s.Headers = []string{"Authorization: Bearer s3cret", "X-Api-Key: k3y-value", "X-Trace: visible"}
+	s.Headers = []string{"Cookie: session=s3cret", "X-Api-Key: k3y-value", "X-Trace: visible"}
 	s.Redact = []string{"x-api-key", "mine"}
 	rs, err := Resolve(s)
 	if err != nil {
@@ -86,7 +110,7 @@ func TestRecordHidesSecrets(t *testing.T) {
 		t.Errorf("headers %v", rec.Headers)
 	}
 	hidden := rs.Redactor.Hidden()
-	for _, w := range []string{"URL password", "query parameter token", "query parameter Access_Token", "query parameter mine", "header Authorization", "header X-Api-Key"} {
+	for _, w := range []string{"URL password", "query parameter token", "query parameter Access_Token", "query parameter mine", "header Cookie", "header X-Api-Key"} {
 		if !slices.Contains(hidden, w) {
 			t.Errorf("Hidden() = %v, lacks %q", hidden, w)
 		}
@@ -124,5 +148,19 @@ func TestProblemsNeverQuoteASecret(t *testing.T) {
 		if strings.Contains(err.Error(), "pa55word") || strings.Contains(err.Error(), "t0ken-value") {
 			t.Errorf("%s: the message quotes a secret: %v", name, err)
 		}
+	}
+}
+
+// A value of the wrong type is quoted by its message, but not a secret in
+// it.
+func TestTypeErrorsNeverQuoteASecret(t *testing.T) {
+	t.Parallel()
+	src := "[[scenario]]\nname = \"x\"\nheaders = \"Authorization: Bearer pa55word\"\norigin = 1\n"
+	_, err := parseFile("s.toml", []byte(src))
+	if err == nil || !strings.Contains(err.Error(), "s.toml:3: headers: want an array of strings") {
+		t.Fatalf("err = %v, want the headers type error", err)
+	}
+	if strings.Contains(err.Error(), "pa55word") {
+		t.Errorf("the message quotes the credential: %v", err)
 	}
 }

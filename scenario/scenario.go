@@ -75,6 +75,10 @@ type Scenario struct {
 	Insecure bool `toml:"insecure" json:"insecure,omitempty"`
 	// CA is a PEM file of extra trusted CAs for wss://.
 	CA string `toml:"ca" json:"ca,omitempty"`
+	// Proxy names the proxy in front when nothing in its answers does
+	// (Varnish piping upgrades): "varnish", "nginx", "lighttpd", … It
+	// ranks that proxy's defaults and fixes first.
+	Proxy string `toml:"proxy" json:"proxy,omitempty"`
 	// ProxyConfigs are files whose path and SHA-256 go into the result.
 	ProxyConfigs []string `toml:"proxy_configs" json:"proxy_configs,omitempty"`
 	// Redact names headers whose values never reach results or reports,

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wshold/wshold/internal/handshake"
 	"github.com/wshold/wshold/internal/redact"
 	"github.com/wshold/wshold/internal/safefile"
 	"github.com/wshold/wshold/internal/stamp"
@@ -112,6 +113,14 @@ func (s Scenario) resolve() (*Resolved, []error) {
 	var hp []error
 	r.Header, r.Host, hp = s.requestHeaders(r.Redactor)
 	p = append(p, hp...)
+	if auth, err := handshake.URLAuthorization(r.URL, r.Header.Get("Authorization") != ""); err != nil {
+		add(problem("target", "%s: %v", strconv.Quote(r.Redactor.URL(s.Target)), err))
+	} else if auth != "" {
+		// As check sends them: the URL's credentials, hidden wherever an
+		// answer echoes them.
+		r.Redactor.Learn(auth)
+		r.Header.Set("Authorization", auth)
+	}
 	seenProto := make(map[string]bool)
 	for _, sp := range s.Subprotocols {
 		switch {
@@ -135,6 +144,11 @@ func (s Scenario) resolve() (*Resolved, []error) {
 		add(err)
 		r.ProxyConfigFiles = append(r.ProxyConfigFiles, d)
 	}
+	if s.Proxy != "" && (len(s.Proxy) > 40 || strings.ContainsFunc(s.Proxy, func(r rune) bool {
+		return r > 0x7e || (r < 0x20) || strings.ContainsRune(`"\/;,`, r)
+	})) {
+		add(problem("proxy", "%q is not a product name; write one such as varnish, nginx, haproxy, lighttpd or alb", s.Proxy))
+	}
 	var ep []error
 	r.Expectations, ep = s.resolveExpectations()
 	p = append(p, ep...)
@@ -149,6 +163,9 @@ func checkTarget(t string, red *redact.Redactor) (*url.URL, error) {
 	}
 	const example = "ws://127.0.0.1:8080/ws"
 	shown := strconv.Quote(red.URL(t))
+	if try, ok := handshake.MissingScheme(t); ok {
+		return nil, problem("target", "%s lacks ws:// or wss:// in front: try %s", shown, red.URL(try))
+	}
 	u, err := url.Parse(t)
 	if err != nil {
 		return nil, problem("target", "%s is not a URL (%s); write e.g. %s", shown, redactURLError(err, red), example)
@@ -243,8 +260,8 @@ func checkHeader(h string, red *redact.Redactor) (name, value string, err error)
 	if !isToken(name) {
 		return "", "", problem("headers", "%s: %q is not a valid header name (no spaces before the colon)", shown, name)
 	}
-	if strings.ContainsAny(value, "\r\n\x00") {
-		return "", "", problem("headers", "%s: the value contains a line break or NUL; one header per entry", shown)
+	if err := handshake.CheckRequestHeader(name, strings.Trim(value, " \t")); err != nil {
+		return "", "", problem("headers", "%s: %s", shown, red.Scrub(err.Error()))
 	}
 	if why, reserved := reservedHeaders[strings.ToLower(name)]; reserved {
 		return "", "", problem("headers", "%s: %s", shown, why)

@@ -186,7 +186,8 @@ main() {
 	if ((EUID != 0)); then
 		say "missing: $(words "${system[@]}" "${npm[@]}")"
 		say "install them with this one command (as root; it installs only what is missing and starts no service):"
-		echo "  sudo $ROOT/scripts/deps.sh" >&2
+		# sudo drops the environment: a prefix of one's own goes along.
+		echo "  sudo ${WSHOLD_NODE_PREFIX:+WSHOLD_NODE_PREFIX=$WSHOLD_NODE_PREFIX }$ROOT/scripts/deps.sh" >&2
 		return 1
 	fi
 	if ((${#system[@]})); then

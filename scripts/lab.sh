@@ -64,6 +64,12 @@ default_port() {
 	apache-timeout) echo 18381 ;;
 	apache-max) echo 18382 ;;
 	apache-noupgrade) echo 18384 ;;
+	varnish-broken) echo 18481 ;;
+	varnish-pipe) echo 18482 ;;
+	varnish-default) echo 18484 ;;
+	lighttpd-broken) echo 18581 ;;
+	lighttpd-timeout) echo 18583 ;;
+	lighttpd-default) echo 18584 ;;
 	esac
 }
 
@@ -79,6 +85,8 @@ kind_of() { # kind_of TEMPLATE-FILE-NAME
 	nginx-*) echo nginx ;;
 	haproxy-*) echo haproxy ;;
 	apache-*) echo apache ;;
+	lighttpd-*) echo lighttpd ;;
+	varnish-*) echo varnish ;;
 	Caddyfile*) echo caddy ;;
 	esac
 }
@@ -91,7 +99,7 @@ case_info() {
 		TEMPLATE=$(basename "$f")
 		KIND=$(kind_of "$TEMPLATE")
 		DEFAULT_PORT=$(default_port "$1")
-		[[ -n $KIND ]] || die "$TEMPLATE: cannot tell the proxy from the name; name it nginx-*, haproxy-*, apache-* or Caddyfile*"
+		[[ -n $KIND ]] || die "$TEMPLATE: cannot tell the proxy from the name; name it nginx-*, haproxy-*, apache-*, lighttpd-*, varnish-* or Caddyfile*"
 		return 0
 	done
 	return 1
@@ -107,6 +115,8 @@ kind_info() {
 	haproxy) BIN_NAME=haproxy PKG=haproxy LOG=output.log READY="Loading success." ;;
 	caddy) BIN_NAME=caddy PKG=caddy LOG=output.log READY="serving initial configuration" ;;
 	apache) BIN_NAME=apache2 PKG=apache2 LOG=error.log READY="resuming normal operations" ;;
+	lighttpd) BIN_NAME=lighttpd PKG=lighttpd LOG=error.log READY="server started" ;;
+	varnish) BIN_NAME=varnishd PKG=varnish LOG=output.log READY="Child starts" ;;
 	esac
 }
 
@@ -310,7 +320,7 @@ cmd_up() {
 	for kv in "${sets[@]}"; do
 		[[ $kv =~ ^([A-Z][A-Z0-9_]*)=([^{}]*)$ ]] || die "--set '$kv': want NAME=VALUE, NAME in capitals, no braces in VALUE"
 		case ${BASH_REMATCH[1]} in
-		PREFIX | LISTEN | HOST | PORT | ADMIN | UPSTREAM) die "--set ${BASH_REMATCH[1]}: chosen by lab.sh (use --port, --upstream or --admin-port)" ;;
+		PREFIX | LISTEN | HOST | PORT | ADMIN | UPSTREAM | UPSTREAM_HOST | UPSTREAM_PORT) die "--set ${BASH_REMATCH[1]}: chosen by lab.sh (use --port, --upstream or --admin-port)" ;;
 		esac
 		grep -q "{{${BASH_REMATCH[1]}[:}]" "$TEMPLATES/$TEMPLATE" ||
 			die "--set ${BASH_REMATCH[1]}: $TEMPLATE has no such placeholder; it takes: $(grep -oE '\{\{[A-Z][A-Z0-9_]*' "$TEMPLATES/$TEMPLATE" | sed 's/{{//' | sort -u | tr '\n' ' ')"
@@ -336,7 +346,7 @@ cmd_up() {
 	fi
 	conf=$dir/$TEMPLATE
 	local vars=("PREFIX=$dir" "LISTEN=127.0.0.1:$port" "HOST=127.0.0.1" "PORT=$port"
-		"UPSTREAM=$upstream" "ADMIN=127.0.0.1:$admin_port")
+		"UPSTREAM=$upstream" "UPSTREAM_HOST=${upstream%:*}" "UPSTREAM_PORT=${upstream##*:}" "ADMIN=127.0.0.1:$admin_port")
 	[[ -z $timeout ]] || vars+=("TIMEOUT=$timeout")
 	vars+=("${sets[@]}")
 	render "$TEMPLATES/$TEMPLATE" "$conf" "${vars[@]}"
@@ -350,6 +360,14 @@ cmd_up() {
 	haproxy) setsid "$bin" -W -db -f "$conf" </dev/null >"$dir/output.log" 2>&1 & ;;
 	caddy) XDG_CONFIG_HOME=$dir XDG_DATA_HOME=$dir setsid "$bin" run --config "$conf" --adapter caddyfile </dev/null >"$dir/output.log" 2>&1 & ;;
 	apache) setsid "$bin" -f "$conf" -DFOREGROUND </dev/null >"$dir/output.log" 2>&1 & ;;
+	lighttpd) setsid "$bin" -D -f "$conf" </dev/null >"$dir/output.log" 2>&1 & ;;
+	varnish)
+		# varnishd takes its listen address and parameters (pipe_timeout)
+		# on the command line: the template's "# varnishd-params:" line.
+		local params
+		read -r -a params < <(sed -n 's/^# varnishd-params://p' "$conf")
+		setsid "$bin" -F -j none -n "$dir/varnishd" -f "$conf" -T none -s malloc,32m "${params[@]}" </dev/null >"$dir/output.log" 2>&1 &
+		;;
 	esac
 	pid=$!
 	echo "$pid" >"$dir/pid"
@@ -418,6 +436,8 @@ cmd_reload() {
 	nginx) kill -HUP "$pid" ;;
 	apache) kill -USR1 "$pid" ;; # graceful: old children finish their connections
 	haproxy) kill -USR2 "$pid" ;;
+	lighttpd) kill -USR1 "$pid" ;; # graceful restart
+	varnish) die "the lab runs varnishd without a management port, so it cannot load a new VCL: 'lab.sh down $name' and up again" ;;
 	caddy)
 		if ! XDG_CONFIG_HOME=$dir XDG_DATA_HOME=$dir "$(find_bin caddy caddy)" reload --config "$dir/$TEMPLATE" \
 			--adapter caddyfile --address "$(cat "$dir/admin")" --force >>"$dir/reload.log" 2>&1; then

@@ -60,7 +60,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.CAFile, "ca", "", "wss: trust the CA certificates in this PEM `FILE` instead of the system's")
 	fs.StringArrayVar(&o.Redact, "redact", nil, "never show the value of this header `NAME` (repeatable)")
 	fs.BoolVar(&asJSON, "json", false, "print the explanation as JSON (schema "+check.Schema+")")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			fmt.Fprintf(stdout, checkUsage, fs.FlagUsages())
 			return errHelp

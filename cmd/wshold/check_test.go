@@ -132,7 +132,7 @@ func TestCheckQuotesAHostlessURLAsGiven(t *testing.T) {
 		{"ws://", `"ws://" has no host`},
 		{"WSS://", `"WSS://" has no host; give wss://HOST[:PORT]/PATH`},
 		{"ws:///ws", `"ws:///ws" has no host`},
-		{"ws://user:s3cret@", `"ws://user:xxxxx@" has no host`},
+		{"ws://user:s3cret@", `"ws://user:[redacted]@" has no host`},
 	} {
 		var out, errb bytes.Buffer
 		code := dispatch([]string{"check", tc.arg}, &out, &errb)

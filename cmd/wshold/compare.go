@@ -16,11 +16,13 @@ const compareUsage = `Usage: wshold compare [flags] A.json B.json [C.json …]
 
 Put two or more saved results side by side, one column per run (verdict,
 target, connections, upgraded/failed, handshake p50/p99/max, drops, drop
-clusters, failures, proxy config hashes), then list the differences that
-matter, each run against the first: another verdict; a drop cluster in one
-run and not the other, or of another kind (FIN versus a close frame); a
-handshake p99 more than 20 %% and 5 ms apart; a proxy config whose SHA-256
-changed; other failure causes.
+clusters, failures, proxy config hashes), then the settings they ran with
+(rate, hold, ping, timeouts, source IPs, expectations, …; a cell not as in
+the first run is marked *), then list the differences that matter, each run
+against the first: another verdict; a drop cluster in one run and not the
+other, or of another kind (FIN versus a close frame); a handshake p99 more
+than 20 %% and 5 ms apart; a proxy config whose SHA-256 changed; other
+failure causes; other settings.
 
 Columns are named after the files, without .json, unless --names is given.
 
@@ -41,7 +43,7 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 	fset.SetOutput(io.Discard)
 	fset.Usage = func() {}
 	fset.StringSliceVar(&names, "names", nil, "column `NAMES`, comma-separated, one per file (default: the file names)")
-	if err := fset.Parse(args); err != nil {
+	if err := parseFlags(fset, args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			fmt.Fprintf(stdout, compareUsage, fset.FlagUsages())
 			return errHelp
@@ -60,6 +62,9 @@ func cmdCompare(args []string, stdout, stderr io.Writer) error {
 		res, _, err := loadResult("compare", p)
 		if err != nil {
 			return err
+		}
+		if err := report.JudgeUnfinished(res); err != nil {
+			return usagef("compare: %s: %w", p, err)
 		}
 		results[i] = res
 	}

@@ -10,6 +10,10 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/wshold/wshold/scenario"
 )
 
 // Exit codes (PRODUCT.md): 0 every expectation held, 1 ran and an
@@ -104,6 +108,23 @@ func exitCode(err error, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "wshold:", err)
 		return exitUsage
 	}
+}
+
+// parseFlags parses args into fs. An unknown flag that is a typo of a known
+// one gets it suggested: "unknown flag: --hodl (did you mean --hold?)", as
+// a misspelt key in a scenario file does.
+func parseFlags(fs *pflag.FlagSet, args []string) error {
+	err := fs.Parse(args)
+	var unknown *pflag.NotExistError
+	if !errors.As(err, &unknown) || unknown.GetSpecifiedShortnames() != "" {
+		return err
+	}
+	var names []string
+	fs.VisitAll(func(f *pflag.Flag) { names = append(names, f.Name) })
+	if best := scenario.Closest(unknown.GetSpecifiedName(), names); best != "" {
+		return fmt.Errorf("%w (did you mean --%s?)", err, best)
+	}
+	return err
 }
 
 // errHelp is returned after --help was printed.

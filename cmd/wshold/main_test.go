@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -46,5 +47,50 @@ func TestHelpAloneShowsTheOverview(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := dispatch([]string{"help"}, &out, &errb); code != exitPass || !strings.Contains(out.String(), "Commands:") {
 		t.Errorf("exit %d, stdout:\n%s", code, out.String())
+	}
+}
+
+// A misspelt flag gets the flag it is most likely a typo of, on every
+// command, as a misspelt key in a scenario file does; a word that is no
+// flag's typo gets no guess.
+func TestMisspeltFlagsGetASuggestion(t *testing.T) {
+	for _, tc := range []struct{ args, want []string }{
+		{[]string{"run", "--hodl", "5s"}, []string{"unknown flag: --hodl", "did you mean --hold?"}},
+		{[]string{"run", "--cons", "5"}, []string{"did you mean --conns?"}},
+		{[]string{"check", "--timout", "1s", "ws://127.0.0.1:9/"}, []string{"did you mean --timeout?"}},
+		{[]string{"serve", "--listn", "127.0.0.1:0"}, []string{"did you mean --listen?"}},
+		{[]string{"report", "--fromat", "json", "r.json"}, []string{"did you mean --format?"}},
+	} {
+		var out, errb bytes.Buffer
+		if code := dispatch(tc.args, &out, &errb); code != exitUsage {
+			t.Errorf("%v: exit %d, want 2", tc.args, code)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(errb.String(), w) {
+				t.Errorf("%v: stderr %q lacks %q", tc.args, errb.String(), w)
+			}
+		}
+	}
+	var errb bytes.Buffer
+	dispatch([]string{"run", "--zzzzzz"}, &bytes.Buffer{}, &errb)
+	if strings.Contains(errb.String(), "did you mean") {
+		t.Errorf("a word that is no flag's typo got a guess: %q", errb.String())
+	}
+
+	// Every flag of every command, one letter too long, is recognised.
+	flagRE := regexp.MustCompile(`(?m)^\s+(?:-[a-zA-Z], )?--([a-z][a-z0-9-]{3,})`)
+	for _, c := range commands() {
+		var help bytes.Buffer
+		dispatch([]string{c.name, "--help"}, &help, &help)
+		for _, m := range flagRE.FindAllStringSubmatch(help.String(), -1) {
+			if m[1] == "help" {
+				continue
+			}
+			var errb bytes.Buffer
+			dispatch([]string{c.name, "--" + m[1] + "q"}, &bytes.Buffer{}, &errb)
+			if !strings.Contains(errb.String(), "did you mean --") {
+				t.Errorf("%s --%sq: no suggestion in %q", c.name, m[1], errb.String())
+			}
+		}
 	}
 }

@@ -22,9 +22,15 @@ put on one wall clock and clustered again, timelines are summed second by
 second, and the scenario's expectations are evaluated again on the whole.
 The output does not depend on the order of the inputs.
 
-Only shards of one run merge: results that differ in anything besides
-their share of conns, rate, max_in_flight and source_ips (another target,
-hold, ping, scenario, expectations…) are refused. A checkpoint (the -o
+Only shards of one run merge: each result names its run (run_id: given
+with --run-id, derived from --start-at, or handed to its workers by
+--procs), and results of different runs are refused, as are whole runs
+(written without --shard: two separate runs are 'wshold compare's
+business), shards of different splits, a shard given twice, and results
+that differ in anything besides their share of conns, rate,
+max_in_flight and source_ips (another target, hold, ping, scenario,
+expectations…). A missing shard is a warning. A result whose figures do
+not add up (counts, histograms) is refused, naming the field. A checkpoint (the -o
 file of a shard that did not finish) is merged, but the result says so:
 end_reason "checkpoint", a warning naming the file, and a failed
 expectation "every shard finished".
@@ -42,7 +48,8 @@ Exit status: 0 merged, and every expectation held; 1 merged, and an
 expectation failed or a shard did not finish (interrupted, a checkpoint,
 or an error), as 'wshold run' would have exited; 2 bad usage, or inputs
 that cannot be merged exactly (not a result, drop events or histograms
-missing, the same file twice, results of different runs).
+missing, the same file twice, results of different runs, figures that do
+not add up).
 `
 
 func cmdMerge(args []string, stdout, stderr io.Writer) error {
@@ -51,7 +58,7 @@ func cmdMerge(args []string, stdout, stderr io.Writer) error {
 	fset.SetOutput(io.Discard)
 	fset.Usage = func() {}
 	fset.StringVarP(&out, "out", "o", "", "write the merged result to `FILE` (required; replaced atomically; - for standard output)")
-	if err := fset.Parse(args); err != nil {
+	if err := parseFlags(fset, args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			fmt.Fprintf(stdout, mergeUsage, fset.FlagUsages())
 			return errHelp

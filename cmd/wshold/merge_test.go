@@ -63,7 +63,7 @@ func TestMergeCommandRefusesOtherRunsAndSaysWhatDidNotFinish(t *testing.T) {
 		{"another hold", []string{"merge", "-o", out, ok0, otherHold}, exitUsage, "", "hold-8s.json has hold 8s where " + ok0 + " has 1m15s"},
 		{"another target", []string{"merge", "-o", out, otherTarget, ok0}, exitUsage, "", "elsewhere.json has target"},
 		{"a checkpoint", []string{"merge", "-o", out, ok0, checkpoint}, exitFail, "unmet: every shard finished", ""},
-		{"a lone checkpoint", []string{"merge", "-o", out, checkpoint}, exitFail, "FAIL:", ""},
+		{"a lone checkpoint", []string{"merge", "-o", out, checkpoint}, exitFail, "FAIL (unfinished: a checkpoint written at 12:00:04 UTC, 2.9 s into the 1m15s hold)", ""},
 		{"an interrupted shard", []string{"merge", "-o", out, ok0, interrupted}, exitFail, "PASS (interrupted): 100/100 upgraded", ""},
 	})
 

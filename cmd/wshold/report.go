@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
 
+	"github.com/wshold/wshold/internal/safefile"
 	"github.com/wshold/wshold/report"
 )
 
@@ -39,9 +39,15 @@ Examples:
 
 Flags:
 %s
+A checkpoint (the -o file of a run that was killed, or is still running)
+is rendered as unfinished: UNFINISHED and the moment it was written, and a
+failed expectation "the run finished" in every format.
+
 Exit status: 0 the result was rendered, whatever its verdict: report shows a
 run, it does not judge it again (the exit status of 'wshold run' and
-'wshold merge' does); 2 bad usage, or a file that is not a wshold result.
+'wshold merge' does); 1 the file is a checkpoint of a run that did not
+finish (rendered all the same); 2 bad usage, or a file that is not a
+consistent wshold result.
 `
 
 // reportFormats maps --format values to renderers.
@@ -69,7 +75,7 @@ func cmdReport(args []string, stdout, stderr io.Writer) error {
 	fset.Usage = func() {}
 	fset.StringVar(&format, "format", "table", "output `FORMAT`: table, json, markdown, junit or html")
 	fset.StringVarP(&out, "out", "o", "", "write to `FILE` (replaced atomically) instead of standard output")
-	if err := fset.Parse(args); err != nil {
+	if err := parseFlags(fset, args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			fmt.Fprintf(stdout, reportUsage, report.Schema, fset.FlagUsages())
 			return errHelp
@@ -92,18 +98,30 @@ func cmdReport(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := report.JudgeUnfinished(res); err != nil {
+		return usagef("report: %s: %w", fset.Arg(0), err)
+	}
 	var buf bytes.Buffer
 	if err := render(&buf, res); err != nil {
 		return fmt.Errorf("report: rendering %s as %s: %w", fset.Arg(0), format, err)
 	}
-	return writeOutput(out, buf.Bytes(), stdout)
+	if err := writeOutput(out, buf.Bytes(), stdout); err != nil {
+		return err
+	}
+	if report.Unfinished(res) {
+		// The file is a checkpoint of a run that did not finish (killed,
+		// or still running): rendered, but not a result to pass CI on.
+		fmt.Fprintf(stderr, "wshold: report: %s is a checkpoint written %s, not a finished result\n", fset.Arg(0), report.CheckpointMoment(res))
+		return errFail
+	}
+	return nil
 }
 
 // loadResult reads one result file for command cmd, with errors that say
 // which file was wrong and what to pass instead. It also returns the raw
 // bytes, so callers can tell a file given twice.
 func loadResult(cmd, path string) (*report.Result, []byte, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path, safefile.MaxResult)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, nil, usagef("%s: %s does not exist; pass a result file written by 'wshold run -o FILE'", cmd, path)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -185,4 +186,83 @@ func must(b []byte, err error) []byte {
 		panic(err)
 	}
 	return b
+}
+
+// Every input file is bounded: a device is refused without reading it, a
+// file past its kind's limit is refused with the limit named, each with
+// exit 2, at once.
+func TestInputFilesAreBounded(t *testing.T) {
+	dir := t.TempDir()
+	bigScenario := filepath.Join(dir, "big.toml")
+	if err := os.WriteFile(bigScenario, bytes.Repeat([]byte("# padding\n"), 200_000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"report", "/dev/zero"},
+		{"merge", "-o", filepath.Join(dir, "m.json"), "/dev/zero"},
+		{"compare", "/dev/zero", "/dev/zero"},
+		{"validate", "/dev/zero"},
+		{"run", "-f", "/dev/zero"},
+		{"validate", bigScenario},
+		{"run", "--proxy-config", "/dev/zero", "--hold", "0s", "-c", "1"},
+	} {
+		var out, errb bytes.Buffer
+		began := time.Now()
+		code := dispatch(args, &out, &errb)
+		if code != exitUsage || time.Since(began) > 5*time.Second {
+			t.Errorf("%v: exit %d after %v; want 2 at once", args, code, time.Since(began))
+		}
+		if msg := errb.String(); !strings.Contains(msg, "character device") && !strings.Contains(msg, "larger than 1 MiB") && !strings.Contains(msg, "not a regular file") {
+			t.Errorf("%v: stderr does not say what is wrong with the file:\n%s", args, msg)
+		}
+	}
+}
+
+// A run killed outright leaves its last checkpoint; report renders it as
+// unfinished, with its moment, in every format, and exits 1: never DONE
+// or PASS, never an empty JUnit verdict (the issue: "DONE … over a 5.95s
+// hold" of a 20 s hold, exit 0).
+func TestReportOfAKilledRunsCheckpointSaysUnfinished(t *testing.T) {
+	t.Parallel()
+	out := filepath.Join(t.TempDir(), "r.json")
+	cmd := exec.Command(os.Args[0], "run", "-c", "5", "--hold", "20s", "-o", out, "--checkpoint-interval", "200ms", "-q")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	held := false
+	for range 300 { // 30 s at most
+		if r, err := report.ReadResultFile(out); err == nil && !r.HoldStart.IsZero() && r.End.Sub(r.HoldStart) > 500*time.Millisecond {
+			held = true
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !held {
+		t.Fatal("the run never checkpointed its hold")
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	for _, format := range []string{"table", "json", "markdown", "junit", "html"} {
+		var stdout, stderr bytes.Buffer
+		code := dispatch([]string{"report", out, "--format", format}, &stdout, &stderr)
+		if code != exitFail {
+			t.Errorf("%s: exit %d, want 1; stderr:\n%s", format, code, stderr.String())
+		}
+		text := stdout.String()
+		if strings.Contains(text, "DONE") || strings.Contains(text, "PASS") || strings.Contains(text, `"verdict": "pass"`) {
+			t.Errorf("%s: says DONE or PASS:\n%s", format, text)
+		}
+		if !strings.Contains(text, "the run finished") || !strings.Contains(text, "into the 20s hold") {
+			t.Errorf("%s: does not say the run did not finish, and when the checkpoint was written:\n%s", format, text)
+		}
+		if format == "junit" && !strings.Contains(text, `<failure message="want the run finished, got no: this is a checkpoint`) {
+			t.Errorf("junit: no failed test case for the unfinished run:\n%s", text)
+		}
+		if !strings.Contains(stderr.String(), "is a checkpoint written at") {
+			t.Errorf("%s: stderr does not say why the exit is 1: %q", format, stderr.String())
+		}
+	}
 }

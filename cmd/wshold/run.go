@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -87,17 +90,19 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	progressEvery := fs.Duration("progress-interval", 5*time.Second, "how often to print a plain progress line when stderr is not a terminal")
 	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics during the run, e.g. 127.0.0.1:9464 (wshold_connections_alive, ..._failed_total{cause}, ..._dropped_total{kind}, wshold_handshake_seconds, wshold_messages_{sent,received,lost}_total, wshold_message_rtt_seconds, wshold_reconnects_total{result})")
 	startAt := fs.String("start-at", "", "wait until this wall-clock time (RFC 3339, e.g. 2026-11-24T10:00:00Z) before the first connection, so shards on several machines ramp together")
-	atFlags := fs.StringArray("at", nil, "run a shell command at an offset into the hold and mark it on the timeline, e.g. --at '2s=nginx -s reload' (repeatable); drops that follow it are attributed to it")
+	atFlags := fs.StringArray("at", nil, "run a shell command at an offset into the hold and mark it on the timeline, e.g. --at '2s=nginx -s reload' (repeatable); drops that follow it are attributed to it. One still running 5s after the hold ended is killed, with what it started")
 	quiet := fs.BoolP("quiet", "q", false, "no progress and no report on stdout (use with -o); the exit status still tells")
 	shardFlag := fs.String("shard", "", "run only shard `I/N` of the scenario (0 <= I < N): its share of --conns, --rate and --source-ip addresses; "+
 		"merge the shards' -o files with 'wshold merge' (e.g. one shard per pod of a Kubernetes Indexed Job)")
+	runIDFlag := fs.String("run-id", "", "name this run in its result (letters, digits, '.', '_', '-', ':'); every shard of one run must share it, so 'wshold merge' can tell "+
+		"them from other runs' results. Default: with --shard, derived from --start-at (so the pods of one launch agree); else a random one")
 	checkpointEvery := fs.Duration("checkpoint-interval", 10*time.Second, "how often -o gets a checkpoint of the run so far (a killed run leaves it; --procs reads its workers' progress from them)")
 	fs.Usage = func() {
 		fmt.Fprint(stdout, runUsage)
 		fs.SetOutput(stdout)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return errHelp
 		}
@@ -131,6 +136,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	runID, err := chooseRunID(*runIDFlag, shard, *startAt)
+	if err != nil {
+		return err
+	}
 	// Before the first connection (and before --start-at's wait): a result
 	// that cannot be written is better refused now than after the hold.
 	if err := checkOutputs(outputFiles(*out, *htmlOut, *junitOut, scenarios)); err != nil {
@@ -159,7 +168,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		m = metrics.New()
 		srv, err := m.Serve(*metricsAddr)
 		if err != nil {
-			return usagef("run: --metrics-addr %s: %v", *metricsAddr, err)
+			return usagef("run: %v", err)
 		}
 		defer srv.Close()
 		if !*quiet {
@@ -185,14 +194,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	})
 	defer stop()
 
+	// The first scenario's run waits for --start-at itself, after its
+	// setup: shards whose setup takes different times still ramp together.
 	if !startTime.IsZero() {
 		if wait := time.Until(startTime); wait > 0 {
 			fmt.Fprintf(stderr, "wshold: waiting %s until --start-at %s\n", wait.Round(time.Second), *startAt)
-			select {
-			case <-time.After(wait):
-			case <-ctx.Done():
-				return errFail
-			}
 		} else if wait < -5*time.Second {
 			fmt.Fprintf(stderr, "wshold: warning: --start-at %s passed %s ago; starting now\n", *startAt, (-wait).Round(time.Second))
 		}
@@ -206,8 +212,15 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stderr, "== scenario %s (%d of %d)\n", sc.Name, i+1, len(scenarios))
 		}
 		outPath := perScenario(*out, sc.Name, len(scenarios))
-		opts := runner.Options{Version: version, At: ats, CommandOutput: stderr, Shard: shard.String(),
+		id := runID
+		if id == "" {
+			id = newRunID()
+		}
+		opts := runner.Options{Version: version, At: ats, CommandOutput: stderr, Shard: shard.String(), RunID: id,
 			CheckpointInterval: *checkpointEvery}
+		if i == 0 {
+			opts.StartAt = startTime
+		}
 		mode := *progressMode
 		if *quiet {
 			mode = "never"
@@ -251,6 +264,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 			var se *runner.StartError
 			if errors.As(err, &se) {
 				return usagef("run %s: %v", sc.Name, err)
+			}
+			if errors.Is(err, context.Canceled) {
+				// Interrupted while waiting for --start-at: nothing ran.
+				return errFail
 			}
 			return err
 		}
@@ -522,4 +539,38 @@ func writeFailures(ws []writeFailure, results []*report.Result, quiet bool) erro
 		b.WriteString("\nthe report above has the numbers; free space or restore the directory, and run again to get the files")
 	}
 	return errors.New(b.String())
+}
+
+var runIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
+
+// chooseRunID is the run id every scenario of this invocation records:
+// --run-id as given; for a shard without one, a name derived from
+// --start-at, which every shard of one launch shares; "" when each
+// scenario gets a random one (a whole run). A shard with neither cannot
+// be told from another run's, so it is refused before it runs rather than
+// by merge after the hold.
+func chooseRunID(given string, shard runner.Shard, startAt string) (string, error) {
+	switch {
+	case given != "":
+		if !runIDRE.MatchString(given) {
+			return "", usagef("run: --run-id %q: use 1 to 128 letters, digits, '.', '_', '-' and ':', starting with a letter or digit", given)
+		}
+		return given, nil
+	case shard.IsZero():
+		return "", nil
+	case startAt != "":
+		t, err := time.Parse(time.RFC3339, startAt)
+		if err != nil {
+			return "", nil // refused with its own message below
+		}
+		return "start-" + t.UTC().Format("20060102T150405Z"), nil
+	}
+	return "", usagef("run: --shard %s needs a name shared by every shard of the run, so that 'wshold merge' can tell them from other runs: give --run-id ID (the same on each shard, e.g. the Job's name), or --start-at, which names the run too", shard)
+}
+
+// newRunID is a random run id.
+func newRunID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }

@@ -26,6 +26,9 @@ type runExtras struct {
 	mirror *metrics.Mirror
 }
 
+// readHost reads this machine's limits for planning; a test narrows them.
+var readHost = runner.ReadHost
+
 // runOne runs one scenario: this process's shard of it, laid out over as
 // many processes as the open-files limit needs (--procs), in this process
 // when one is enough.
@@ -34,13 +37,20 @@ func runOne(ctx context.Context, rs *scenario.Resolved, shard runner.Shard, opts
 	if sc.Conns < 1 {
 		return nil, &runner.StartError{Err: fmt.Errorf("--shard %s of %d connections leaves this shard none; use fewer shards than connections", shard, rs.Conns)}
 	}
-	host := runner.ReadHost()
+	host := readHost()
 	plan, err := runner.PlanRun(&sc, host)
 	if err != nil {
 		return nil, &runner.StartError{Err: err}
 	}
 	sc.Procs = plan.Workers
 	opts.Warnings = append(opts.Warnings, plan.Warnings...)
+	if !x.quiet {
+		// Before the ramp, not only in the report: a distorted run can be
+		// stopped and started again the right way.
+		for _, w := range plan.Warnings {
+			fmt.Fprintln(x.stderr, "wshold: warning:", w)
+		}
+	}
 	if !plan.Spawn {
 		oneSchedulerThread(&sc, host)
 		return runner.Run(ctx, &sc, opts)
@@ -56,6 +66,11 @@ func runOne(ctx context.Context, rs *scenario.Resolved, shard runner.Shard, opts
 		fmt.Fprintf(x.stderr, "wshold: %d connections over %d worker processes (about %d each) %s\n",
 			sc.Conns, plan.Workers, (sc.Conns+plan.Workers-1)/plan.Workers, where)
 	}
+	// The workers are spawned when the wait is over, so their start-up
+	// delays this ramp (a single process waits after its setup instead).
+	if err := runner.WaitUntil(ctx, opts.StartAt); err != nil {
+		return nil, err
+	}
 	var live func(*report.Result)
 	if x.mirror != nil {
 		live = x.mirror.Update
@@ -69,6 +84,7 @@ func runOne(ctx context.Context, rs *scenario.Resolved, shard runner.Shard, opts
 	res, err := procs.Run(ctx, &sc, procs.Options{
 		Plan:               plan,
 		Shard:              opts.Shard,
+		RunID:              opts.RunID,
 		Progress:           progress,
 		ProgressInterval:   max(opts.ProgressInterval, time.Second),
 		Live:               live,

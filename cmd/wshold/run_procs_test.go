@@ -154,12 +154,12 @@ func TestTwoShardsMergeTheSameInAnyOrder(t *testing.T) {
 	for _, s := range []string{"0/2", "1/2"} {
 		out := filepath.Join(dir, strings.Replace(s, "/", "-of-", 1)+".json")
 		var stderr bytes.Buffer
-		code := dispatch([]string{"run", "--shard", s, "-c", "2000", "-r", "4000", "--hold", "500ms", "-o", out, "-q", url}, &bytes.Buffer{}, &stderr)
+		code := dispatch([]string{"run", "--shard", s, "--run-id", "two-shards", "-c", "2000", "-r", "4000", "--hold", "500ms", "-o", out, "-q", url}, &bytes.Buffer{}, &stderr)
 		if code != exitPass {
 			t.Fatalf("shard %s: exit %d; stderr:\n%s", s, code, stderr.String())
 		}
 		r := readResult(t, out)
-		if r.Shard != s || r.Counts.Upgraded != 1000 || r.Scenario.Conns != 1000 || r.Scenario.Rate != 2000 {
+		if r.Shard != s || r.RunID != "two-shards" || r.Counts.Upgraded != 1000 || r.Scenario.Conns != 1000 || r.Scenario.Rate != 2000 {
 			t.Errorf("shard %s: result shard %q, upgraded %d, conns %d, rate %v; want its half", s, r.Shard, r.Counts.Upgraded, r.Scenario.Conns, r.Scenario.Rate)
 		}
 		shards = append(shards, r)
@@ -413,9 +413,9 @@ func TestRunRefusesWhatCannotFitWithTheFix(t *testing.T) {
 		says []string
 	}{
 		{[]string{"--procs", "1", "-c", "25000", "ws://127.0.0.1:9/"}, []string{"open files", "--procs 2"}},
-		{[]string{"-c", "40000", "ws://127.0.0.1:9/"}, []string{"ephemeral ports", "--source-ip 127.0.0.1-127.0.0.3", "ip_local_port_range"}},
+		{[]string{"-c", "40000", "ws://127.0.0.1:9/"}, []string{"ephemeral ports", "--source-ip 127.0.0.1-127.0.0.", "ip_local_port_range"}}, // how many: internal/runner
 		{[]string{"--shard", "2/2", "ws://127.0.0.1:9/"}, []string{"--shard", "from 0 to 1"}},
-		{[]string{"--shard", "1/3", "-c", "1", "ws://127.0.0.1:9/"}, []string{"leaves this shard none"}},
+		{[]string{"--shard", "1/3", "--run-id", "r", "-c", "1", "ws://127.0.0.1:9/"}, []string{"leaves this shard none"}},
 		{[]string{"--checkpoint-interval", "0s", "ws://127.0.0.1:9/"}, []string{"--checkpoint-interval"}},
 	}
 	if h := hostLimit(); h != 20000 {
@@ -485,5 +485,123 @@ func TestOneSchedulerThreadForPlainWSTargetsOnly(t *testing.T) {
 			t.Errorf("GOMAXPROCS=%q, %s with %d connections from %v: %d scheduler threads, want %d",
 				c.env, c.target, c.conns, c.sources, got, c.want)
 		}
+	}
+}
+
+// A --procs run's secrets (a URL's password and token, a credential
+// header) are never written to disk, and the parent's start line does not
+// show them: after the parent is killed outright with the workers holding
+// connections, no file it or they left holds one.
+func TestProcsSecretsNeverReachTheDisk(t *testing.T) {
+	t.Parallel()
+	srv, err := server.Start(server.Config{Listen: []string{"127.0.0.1:0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	tmp, outDir := t.TempDir(), t.TempDir()
+	out := filepath.Join(outDir, "r.json")
+	secrets := []string{"pa55word", "t0kenvalue", "hEadersecret"}
+	target := "ws://user:pa55word@" + srv.Addrs()[0].String() + "/ws?token=t0kenvalue"
+	cmd := exec.Command(os.Args[0], "run", "--procs", "2", "-c", "20", "--hold", "60s", "-o", out,
+		"--checkpoint-interval", "1s", "--progress", "never", "-H", "Authorization: Bearer hEadersecret", target)
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	var cp *report.Result
+	for range 300 { // 30 s at most
+		if r, err := report.ReadResultFile(out); err == nil && r.Counts.Held == 20 && len(r.Resources.Procs) == 2 {
+			cp = r
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if cp == nil {
+		t.Fatalf("the run never checkpointed 20 held; stderr:\n%s", stderr.String())
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	// The workers, told by the kernel that their parent died, close their
+	// connections and write their results into the parent's directory.
+	for _, p := range cp.Resources.Procs {
+		for i := 0; i < 300 && syscall.Kill(p.PID, 0) == nil; i++ {
+			if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.PID)); err == nil && strings.Contains(string(stat), ") Z ") {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	files := 0
+	for _, dir := range []string{tmp, outDir} {
+		_ = filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return nil
+			}
+			files++
+			b, _ := os.ReadFile(path)
+			for _, s := range secrets {
+				if bytes.Contains(b, []byte(s)) {
+					t.Errorf("%s holds the secret %q", path, s)
+				}
+			}
+			return nil
+		})
+	}
+	if files < 2 {
+		t.Errorf("%d files left; want at least the checkpoint and a worker's result to look into", files)
+	}
+	for _, s := range secrets {
+		if strings.Contains(stderr.String()+stdout.String(), s) {
+			t.Errorf("the parent printed the secret %q:\n%s", s, stderr.String())
+		}
+	}
+	if !strings.Contains(stderr.String(), "token=[redacted]") {
+		t.Errorf("the start line does not name the target with its token hidden:\n%s", stderr.String())
+	}
+}
+
+// Separate runs never merge into one: two whole runs, and shards of two
+// runs, are refused (exit 2) naming the files; a shard without a run name
+// is refused before it runs. The workers of --procs share their parent's
+// run id.
+func TestMergeTellsOneRunFromTwo(t *testing.T) {
+	t.Parallel()
+	srv, err := server.Start(server.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	url := "ws://" + srv.Addrs()[0].String() + "/"
+	dir := t.TempDir()
+	run := func(name string, extra ...string) string {
+		out := filepath.Join(dir, name)
+		var stderr bytes.Buffer
+		args := append([]string{"run", "-c", "4", "--hold", "200ms", "-o", out, "-q"}, extra...)
+		if code := dispatch(append(args, url), &bytes.Buffer{}, &stderr); code != exitPass {
+			t.Fatalf("%v: exit %d; stderr:\n%s", extra, code, stderr.String())
+		}
+		return out
+	}
+	a, b := run("a.json"), run("b.json")
+	x0, y0 := run("x-0.json", "--shard", "0/2", "--run-id", "x"), run("y-0.json", "--shard", "0/2", "--run-id", "y")
+	ra, rb := readResult(t, a), readResult(t, b)
+	if ra.RunID == "" || ra.RunID == rb.RunID {
+		t.Errorf("run ids %q and %q; want each whole run its own", ra.RunID, rb.RunID)
+	}
+	runCLICases(t, []cliCase{
+		{"two separate runs", []string{"merge", "-o", filepath.Join(dir, "m.json"), a, b}, exitUsage, "", "they are not shards of one run"},
+		{"shard 0/2 of two runs", []string{"merge", "-o", filepath.Join(dir, "m.json"), x0, y0}, exitUsage, "", "x-0.json is of run x and " + y0 + " of run y"},
+		{"a shard without a run name", []string{"run", "--shard", "0/2", "-c", "2", url}, exitUsage, "", "--shard 0/2 needs a name shared by every shard"},
+		{"a bad run id", []string{"run", "--run-id", "a b", "-c", "2", url}, exitUsage, "", `--run-id "a b"`},
+	})
+	procs := run("procs.json", "--procs", "2")
+	if r := readResult(t, procs); r.RunID == "" || r.Shards != 2 {
+		t.Errorf("a --procs run: run id %q, shards %d; want its own id over 2 shards", r.RunID, r.Shards)
 	}
 }

@@ -14,19 +14,51 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wshold/wshold/internal/runner"
 	"github.com/wshold/wshold/report"
 )
 
 // --start-at holds the first connection back until a wall-clock time, so
-// shards started seconds apart ramp together.
+// shards started seconds apart ramp together: the run's clock starts at
+// that time, its setup done before it (on a Kubernetes node, reading the
+// host's sockets took some shards 2 s, which used to come after the wait).
 func TestStartAtWaitsForTheWallClock(t *testing.T) {
-	at := time.Now().Add(1500 * time.Millisecond).UTC().Format(time.RFC3339) // whole seconds: 0.5–1.5 s ahead
-	var out, errb bytes.Buffer
+	at := time.Now().Add(1500 * time.Millisecond).UTC().Truncate(time.Second) // 0.5–1.5 s ahead
+	out := filepath.Join(t.TempDir(), "r.json")
+	var stdout, errb bytes.Buffer
 	began := time.Now()
-	code := dispatch([]string{"run", "-c", "5", "--hold", "100ms", "--progress", "never", "--start-at", at}, &out, &errb)
+	code := dispatch([]string{"run", "-c", "5", "--hold", "100ms", "--progress", "never", "-o", out, "--start-at", at.Format(time.RFC3339)}, &stdout, &errb)
 	waited := time.Since(began)
 	if code != exitPass || waited < 400*time.Millisecond || !strings.Contains(errb.String(), "waiting") {
 		t.Fatalf("exit %d after %v; stderr:\n%s", code, waited, errb.String())
+	}
+	res, err := report.ReadResultFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if late := res.Start.Sub(at); late < 0 || late > time.Second {
+		t.Errorf("the run started %v after --start-at %v; want at it, well within 1 s", late, at)
+	}
+}
+
+// A shard that cannot start says so at once, not after waiting for
+// --start-at: a Job's pods fail on a bad flag in seconds (exit 2 stops the
+// Job), not when every shard was due to ramp.
+func TestStartAtChecksTheRunBeforeWaiting(t *testing.T) {
+	at := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	done := make(chan int, 1)
+	var out, errb bytes.Buffer
+	go func() {
+		done <- dispatch([]string{"run", "-c", "1", "--progress", "never", "--start-at", at,
+			"--source-ip", "192.0.2.254", "ws://127.0.0.1:1/"}, &out, &errb)
+	}()
+	select {
+	case code := <-done:
+		if code != exitUsage || !strings.Contains(errb.String(), "--source-ip 192.0.2.254") {
+			t.Errorf("exit %d, stderr %q; want 2 naming the address", code, errb.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("still waiting for --start-at after 30 s: the unusable --source-ip was not checked first")
 	}
 }
 
@@ -262,7 +294,9 @@ func TestRunPrintsTheReportWhenTheResultCannotBeWrittenAtTheEnd(t *testing.T) {
 			}
 			res := filepath.Join(sub, "r.json")
 			args := []string{"run", "-c", "5", "--hold", "1500ms", "--progress", "never", "--checkpoint-interval", "100ms",
-				"-o", res, "--at", "300ms=rm -rf " + sub}
+				// Retried: a checkpoint's temporary file created while rm
+				// walks the directory makes it "not empty".
+				"-o", res, "--at", "300ms=until rm -rf " + sub + " 2>/dev/null; do sleep 0.01; done"}
 			if quiet {
 				args = append(args, "-q")
 			}
@@ -286,5 +320,49 @@ func TestRunPrintsTheReportWhenTheResultCannotBeWrittenAtTheEnd(t *testing.T) {
 				t.Errorf("the failed checkpoints were warned about %d times; want once:\n%s", n, stderr)
 			}
 		})
+	}
+}
+
+// A warning about the plan (here: one source address takes more than half
+// of its ephemeral ports) is printed before the first connection, not only
+// in the final report: a run that will be distorted can be stopped at once.
+func TestPlanWarningComesBeforeTheRamp(t *testing.T) {
+	real := readHost
+	t.Cleanup(func() { readHost = real })
+	readHost = func() runner.Host {
+		h := real()
+		h.PortLo, h.PortHi = 40000, 40099 // 100 ports: 60 connections are past half
+		return h
+	}
+	var both bytes.Buffer
+	code := dispatch([]string{"run", "-c", "60", "--hold", "200ms", "--progress", "always", "--progress-interval", "100ms"}, &both, &both)
+	if code != exitPass {
+		t.Fatalf("exit %d:\n%s", code, both.String())
+	}
+	out := both.String()
+	warn := strings.Index(out, "wshold: warning: 60 connections from one source address")
+	first := strings.Index(out, "\n") + 1 // the first progress line follows the warning
+	if !strings.Contains(out[first:], "up 0") {
+		first = -1
+	}
+	verdict := strings.Index(out, "PASS")
+	if warn < 0 || verdict < 0 || warn > verdict || (first >= 0 && warn > first) {
+		t.Fatalf("warning at %d, first progress at %d, verdict at %d: want the warning first:\n%s", warn, first, verdict, out)
+	}
+	if !strings.Contains(out, "--source-ip 127.0.0.1-127.0.0.2") {
+		t.Errorf("the warning does not give the fix:\n%s", out)
+	}
+}
+
+// A --metrics-addr that cannot be listened on is a usage error that names
+// the flag and the address once, and what to give instead.
+func TestRunMetricsAddrErrorNamesTheFlagOnce(t *testing.T) {
+	for _, addr := range []string{"bad", "127.0.0.1:99999"} {
+		var out, errb bytes.Buffer
+		code := dispatch([]string{"run", "-c", "1", "--hold", "1s", "--progress", "never", "--metrics-addr", addr}, &out, &errb)
+		msg := errb.String()
+		if code != exitUsage || strings.Count(msg, "--metrics-addr") != 1 || !strings.Contains(msg, "--metrics-addr "+addr) || !strings.Contains(msg, "127.0.0.1:9464") {
+			t.Errorf("--metrics-addr %s: exit %d, stderr:\n%s\nwant exit 2 naming the flag and the address once, with an example", addr, code, msg)
+		}
 	}
 }

@@ -89,7 +89,7 @@ func serve(args []string, stdout, stderr io.Writer, stop <-chan os.Signal) error
 	reusePort := fs.Bool("reuseport", false, "")
 	loops := fs.Int("loops", 0, "")
 	statsEvery := fs.Duration("stats-interval", 0, "")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			fmt.Fprint(stdout, serveUsage)
 			return errHelp

@@ -30,7 +30,7 @@ func cmdValidate(args []string, stdout, stderr io.Writer) error {
 	fs := pflag.NewFlagSet("validate", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			fmt.Fprint(stdout, validateUsage)
 			return errHelp
@@ -45,8 +45,10 @@ func cmdValidate(args []string, stdout, stderr io.Writer) error {
 		f, err := scenario.LoadFile(path)
 		if err != nil {
 			bad++
+			// Prefixed like every other error of wshold (and as run
+			// reports the same file's problems).
 			for _, line := range strings.Split(err.Error(), "\n") {
-				fmt.Fprintln(stderr, line)
+				fmt.Fprintln(stderr, "wshold: validate:", line)
 			}
 			continue
 		}

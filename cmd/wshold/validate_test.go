@@ -15,7 +15,7 @@ func TestValidateExampleFile(t *testing.T) {
 	if code != exitPass {
 		t.Fatalf("validate scenarios.example.toml: exit %d, want 0\nstderr:\n%s", code, errb.String())
 	}
-	want := "../../scenarios.example.toml: 7 scenarios OK: nginx-default, nginx-86400, nginx-default-heartbeat, nginx-broken, nginx-timeout-3s, nginx-default-messages, nginx-timeout-reconnect\n"
+	want := "../../scenarios.example.toml: 8 scenarios OK: nginx-default, nginx-86400, nginx-default-heartbeat, nginx-broken, nginx-timeout-3s, varnish-pipe-timeout, nginx-default-messages, nginx-timeout-reconnect\n"
 	if out.String() != want {
 		t.Errorf("stdout = %q, want %q", out.String(), want)
 	}
@@ -74,6 +74,11 @@ func TestValidateNamesTheMisspelledKeyAndItsLine(t *testing.T) {
 	if out.Len() != 0 {
 		t.Errorf("stdout = %q, want nothing for a bad file", out.String())
 	}
+	for _, line := range strings.Split(strings.TrimSpace(errb.String()), "\n") {
+		if !strings.HasPrefix(line, "wshold: validate: ") {
+			t.Errorf("stderr line %q lacks the wshold: prefix every error has", line)
+		}
+	}
 }
 
 func TestValidateUsage(t *testing.T) {
@@ -86,7 +91,7 @@ func TestValidateUsage(t *testing.T) {
 		{[]string{"validate", "--help"}, exitPass, "Usage: wshold validate FILE", ""},
 		{[]string{"validate"}, exitUsage, "", "name a scenario file"},
 		{[]string{"validate", "--bogus", "x.toml"}, exitUsage, "", "unknown flag: --bogus"},
-		{[]string{"validate", "testdata/does-not-exist.toml"}, exitUsage, "", "testdata/does-not-exist.toml"},
+		{[]string{"validate", "testdata/does-not-exist.toml"}, exitUsage, "", "wshold: validate: read scenario file: open testdata/does-not-exist.toml"},
 	}
 	for _, tt := range tests {
 		var out, errb bytes.Buffer

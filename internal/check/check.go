@@ -5,11 +5,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -36,7 +36,47 @@ func Run(ctx context.Context, rawURL string, o Options) (*Report, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("check of %s interrupted: %w", t.display, err)
 	}
+	scrubReport(r, t.redact.Scrub)
 	return r, nil
+}
+
+// scrubReport hides every secret that was sent (header credentials, the
+// URL's password, secret query values) wherever the report could repeat
+// it: a server that echoes them, e.g. in a redirect's Location, has them
+// quoted into the verdict, the explanation and the fixes, not only into
+// the headers shown. It is the last step before the report is returned,
+// so no part of it is missed by a later change.
+func scrubReport(r *Report, scrub func(string) string) {
+	each := func(ss []string) {
+		for i := range ss {
+			ss[i] = scrub(ss[i])
+		}
+	}
+	r.URL = scrub(r.URL)
+	r.Verdict = scrub(r.Verdict)
+	r.AnsweredBy = scrub(r.AnsweredBy)
+	r.ProxyEvidence = scrub(r.ProxyEvidence)
+	r.Error = scrub(r.Error)
+	r.Subprotocol = scrub(r.Subprotocol)
+	each(r.Explanation)
+	each(r.Notes)
+	for i := range r.Fixes {
+		r.Fixes[i].Title = scrub(r.Fixes[i].Title)
+		r.Fixes[i].Config = scrub(r.Fixes[i].Config)
+	}
+	r.Request.Line = scrub(r.Request.Line)
+	for i := range r.Request.Headers {
+		r.Request.Headers[i].Value = scrub(r.Request.Headers[i].Value)
+	}
+	if resp := r.Response; resp != nil {
+		resp.StatusLine = scrub(resp.StatusLine)
+		resp.Reason = scrub(resp.Reason)
+		resp.Body = scrub(resp.Body)
+		for i := range resp.Headers {
+			resp.Headers[i].Name = scrub(resp.Headers[i].Name)
+			resp.Headers[i].Value = scrub(resp.Headers[i].Value)
+		}
+	}
 }
 
 func (t *target) run(parent context.Context) *Report {
@@ -103,7 +143,10 @@ func (t *target) run(parent context.Context) *Report {
 // at a header it rejected.
 func (t *target) completeHead(rec *recorder) {
 	buf := make([]byte, 4096)
-	for headEnd(rec.rx) < 0 && rec.rerr == nil && len(rec.rx) < maxHead && looksLikeHTTP(rec.rx) {
+	for rec.rerr == nil {
+		if _, n, err := handshake.Scan(rec.rx); n > 0 || err != nil {
+			return
+		}
 		if _, err := rec.Read(buf); err != nil {
 			return
 		}
@@ -116,7 +159,7 @@ func (t *target) fillRequest(r *Report, tx []byte) {
 	if len(tx) == 0 {
 		return
 	}
-	end := headEnd(tx)
+	end := handshake.HeadEnd(tx)
 	if end < 0 {
 		end = len(tx)
 	}
@@ -134,45 +177,58 @@ func (t *target) fillRequest(r *Report, tx []byte) {
 }
 
 // examine turns what was received into the report's response, verdict and
-// advice.
+// advice. Whether the answer upgrades is the judge's decision
+// (internal/handshake), the same that run makes of the same bytes.
 func (t *target) examine(r *Report, rec *recorder, deadline time.Time) {
 	r.Phase = PhaseHandshake
 	rx := rec.rx
-	end := headEnd(rx)
-	switch {
-	case len(rx) == 0:
+	if len(rx) == 0 {
 		err := rec.rerr
 		if err == nil {
 			err = rec.werr
 		}
 		t.netFailure(r, PhaseHandshake, err)
 		return
-	case !looksLikeHTTP(rx):
+	}
+	status, end, err := handshake.Scan(rx)
+	var he *handshake.Error
+	errors.As(err, &he)
+	switch {
+	case he != nil && !handshake.LooksLikeHTTP(rx):
 		t.notHTTP(r, rx)
 		return
-	case end < 0 && len(rx) >= maxHead:
-		t.badResponse(r, rx, fmt.Sprintf("the answer's header block is larger than %d KiB without ending", maxHead>>10))
+	case he != nil && he.Cause == handshake.CauseBadResponse:
+		t.badResponse(r, rx, he)
 		return
-	case end < 0:
+	case he != nil && (status == 0 || status == 101):
+		t.headerTooLarge(r, rx, he)
+		return
+	case he != nil:
+		// A refusal with a huge header is still the refusal (run counts
+		// it by its status too): shown as far as it was read.
+		end = len(rx)
+		r.Notes = append(r.Notes, upperFirst(he.Error())+"; only its start was read.")
+	case end == 0:
 		t.partialAnswer(r, rx, rec.rerr)
 		return
 	}
 
-	first, headers := splitHead(rx[:end])
-	proto, status, reason, ok := parseStatusLine(first)
-	if !ok {
-		t.badResponse(r, rx, "the first line is not an HTTP status line")
+	hr, err := handshake.Parse(rx[:end])
+	if err != nil {
+		// Scan has read the status line already; kept for safety.
+		t.badResponse(r, rx, err)
 		return
 	}
+	first, _, _ := strings.Cut(string(rx[:end]), "\n")
 	resp := &Response{
-		StatusLine: t.redact.Scrub(printable([]byte(first))),
-		Proto:      proto,
-		Status:     status,
-		Reason:     t.redact.Scrub(printable([]byte(reason))),
+		StatusLine: t.redact.Scrub(printable([]byte(strings.TrimSuffix(first, "\r")))),
+		Proto:      printable([]byte(hr.Proto)),
+		Status:     hr.Status,
+		Reason:     t.redact.Scrub(printable([]byte(hr.Reason))),
+		judged:     hr,
 	}
-	for _, h := range headers {
-		h.Name = t.redact.Scrub(printable([]byte(h.Name)))
-		h.Value = printable([]byte(h.Value))
+	for _, f := range hr.Header {
+		h := Header{Name: t.redact.Scrub(printable([]byte(f.Name))), Value: printable([]byte(f.Value))}
 		resp.raw = append(resp.raw, h)
 		h.Value = t.redact.Scrub(h.Value)
 		resp.Headers = append(resp.Headers, hide(t.redact, h))
@@ -201,7 +257,7 @@ func (t *target) readBody(resp *Response, rx []byte, rec *recorder, deadline tim
 		body, _ = io.ReadAll(io.LimitReader(hr.Body, int64(t.bodyLimit)+1))
 		_ = hr.Body.Close()
 	} else {
-		body = rx[headEnd(rx):]
+		body = rx[max(handshake.HeadEnd(rx), 0):]
 	}
 	if len(body) > t.bodyLimit {
 		body, resp.BodyTruncated = body[:t.bodyLimit], true
@@ -209,30 +265,27 @@ func (t *target) readBody(resp *Response, rx []byte, rec *recorder, deadline tim
 	resp.Body = t.redact.Scrub(printable(body))
 }
 
-// validate checks a 101 the way RFC 6455 §4.1 tells a client to, with
-// header names compared case-insensitively (HAProxy sends "upgrade:",
-// Caddy "Sec-Websocket-Accept"), and records every problem found.
+// validate asks the judge whether a 101 completes the handshake, and
+// explains its answer.
 func (t *target) validate(r *Report) bool {
 	resp := r.Response
-	upgrade := resp.values("Upgrade")
-	connection := resp.values("Connection")
-	accept, hasAccept := resp.Get("Sec-WebSocket-Accept")
-	r.AcceptOK = hasAccept && accept == r.AcceptExpected && r.AcceptExpected != ""
-	upgradeOK := handshake.HasToken(upgrade, "websocket")
-	connectionOK := handshake.HasToken(connection, "upgrade")
-	proto, hasProto := resp.Get("Sec-WebSocket-Protocol")
-	protoOK := !hasProto || slices.Contains(t.protocols, proto)
-	if hasProto && protoOK {
-		r.Subprotocol = proto
+	je := handshake.Judge(resp.judged, handshake.Offer{Key: r.Key, Protocols: t.protocols})
+	_, hasAccept := resp.Get(handshake.HeaderAccept)
+	r.AcceptOK = hasAccept && !je.Failed(handshake.HeaderAccept) && r.AcceptExpected != ""
+	if !je.Failed(handshake.HeaderProtocol) {
+		r.Subprotocol = handshake.Subprotocol(resp.judged)
 	}
 	p := detectProxy(resp)
 	r.Proxy, r.ProxyEvidence = p.name, p.evidence
+	if resp.judged.Minor == 0 {
+		r.Notes = append(r.Notes, "The 101 says HTTP/1.0, which cannot switch protocols; Chrome and Node's ws accept it anyway, and so does this check, but a proxy or server on the way speaks HTTP/1.0 and may break other things.")
+	}
 
-	if upgradeOK && connectionOK && r.AcceptOK && protoOK {
+	if je == nil {
 		r.OK, r.Cause = true, CauseOK
 		r.Verdict = fmt.Sprintf("upgraded in %s: 101 with Upgrade, Connection and Sec-WebSocket-Accept valid", fmtMs(r.HandshakeMs))
-		if len(t.protocols) > 0 && !hasProto {
-			r.Notes = append(r.Notes, fmt.Sprintf("The server selected none of the offered subprotocols (%s). That is allowed, but a client that needs one will close the connection.", joinQuoted(t.protocols)))
+		if len(t.protocols) > 0 && r.Subprotocol == "" {
+			r.Notes = append(r.Notes, fmt.Sprintf("The server selected none of the offered subprotocols (%s). RFC 6455 and Firefox allow that, but Chrome and Node's ws fail such a connection.", joinQuoted(t.protocols)))
 		}
 		if p.name != "" {
 			r.AnsweredBy = fmt.Sprintf("the backend, through %s (%s)", proxyTitle(p.name), p.evidence)
@@ -242,7 +295,7 @@ func (t *target) validate(r *Report) bool {
 		}
 		return true
 	}
-	t.diagnose101(r, upgradeOK, connectionOK, hasAccept, accept, protoOK, proto, p)
+	t.diagnose101(r, je, p)
 	return false
 }
 

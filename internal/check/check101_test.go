@@ -1,6 +1,10 @@
 package check
 
-import "testing"
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
 
 // A 101 is valid only with Upgrade: websocket, Connection: upgrade and the
 // right accept value, header names compared case-insensitively.
@@ -112,5 +116,50 @@ func TestRunJudges101Answers(t *testing.T) {
 			acceptOK: true,
 			verdict:  `selects "mqtt", which was not offered`,
 		},
+		{
+			name:     "unrequested permessage-deflate",
+			reply:    upgrade101("Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Accept: {accept}", "Sec-WebSocket-Extensions: permessage-deflate"),
+			cause:    CauseBadExtensions,
+			acceptOK: true,
+			verdict:  `Sec-WebSocket-Extensions selects "permessage-deflate", but the request offered no extension`,
+			text:     []string{"[FAIL] Sec-WebSocket-Extensions — got permessage-deflate", "[ok  ] Sec-WebSocket-Accept", "RSV1"},
+		},
+		{
+			name:    "Sec-WebSocket-Accept twice",
+			reply:   upgrade101("Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Accept: {accept}", "Sec-WebSocket-Accept: {accept}"),
+			cause:   CauseBadAccept,
+			verdict: "Sec-WebSocket-Accept appears 2 times",
+			text:    []string{"[FAIL] Sec-WebSocket-Accept", "added its own copy"},
+		},
+		{
+			name:     "HTTP/1.0 101 upgrades, with a note",
+			reply:    fixed101("HTTP/1.0 101 Switching Protocols"),
+			ok:       true,
+			cause:    CauseOK,
+			acceptOK: true,
+			text:     []string{"The 101 says HTTP/1.0"},
+		},
+		{
+			name:     "HTTP/2.0 in a 101's status line",
+			reply:    fixed101("HTTP/2.0 101 Switching Protocols"),
+			cause:    CauseBadResponse,
+			acceptOK: true,
+			verdict:  "the 101 says HTTP/2.0",
+			text:     []string{"[FAIL] status 101 over HTTP/1.x — got HTTP/2.0"},
+		},
+		{
+			name:    "a header block past 64 KiB is too large, not the wrong port",
+			reply:   upgrade101("Upgrade: websocket", "Connection: Upgrade", strings.Repeat("X-Pad: "+strings.Repeat("a", 200)+"\r\n", 400)+"Sec-WebSocket-Accept: {accept}"),
+			cause:   CauseHeaderTooLarge,
+			verdict: "larger than 64 KiB",
+			text:    []string{"HTTP/1.1 101 Switching Protocols", "repeated in a loop"},
+		},
 	})
+}
+
+// fixed101 is a valid 101 under another status line.
+func fixed101(statusLine string) func(*http.Request) string {
+	return func(req *http.Request) string {
+		return strings.Replace(upgrade101("Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Accept: {accept}")(req), "HTTP/1.1 101 Switching Protocols", statusLine, 1)
+	}
 }

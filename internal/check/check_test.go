@@ -303,6 +303,13 @@ func TestRunExplainsFailedAnswers(t *testing.T) {
 			verdict: "the credentials sent were refused",
 		},
 		{
+			name:    "407 asks for Proxy-Authorization, not Authorization",
+			reply:   fixed(httpAnswer("HTTP/1.1 407 Proxy Authentication Required", []string{`Proxy-Authenticate: Basic realm="corp"`}, "")),
+			cause:   HTTPCause(407),
+			verdict: "407: a proxy on the way wants credentials (Proxy-Authorization)",
+			text:    []string{`Proxy-Authenticate: Basic realm="corp"`, "-H 'Proxy-Authorization: Basic"},
+		},
+		{
 			name:    "200: served as an ordinary page",
 			reply:   fixed(httpAnswer("HTTP/1.1 200 OK", []string{"Content-Type: text/html"}, "<html>app</html>")),
 			cause:   HTTPCause(200),
@@ -509,5 +516,36 @@ func TestRefused(t *testing.T) {
 		t.Errorf(
 			"text does not say nothing listens:\n%s",
 			text)
+	}
+}
+
+// A redirect whose Location echoes the request's credentials is quoted by
+// the verdict, the explanation and the fixes: none of them may show a
+// secret that was sent, nor a token in the URL's query.
+func TestRedactionOfARedirectThatEchoesCredentials(t *testing.T) {
+	t.Parallel()
+	echo := func(req *http.Request) string {
+		loc := "https://example.com/login?next=" + req.URL.RawQuery + "&auth=" + req.Header.Get("Authorization") +
+			"&c=" + req.Header.Get("Cookie") + "&k=" + req.Header.Get("X-Api-Key")
+		return httpAnswer("HTTP/1.1 301 Moved Permanently", []string{"Location: " + loc}, "")
+	}
+	url, _ := scripted(t, answerThenClose, "/ws", echo)
+	url += "?room=7&token=t0kenvalue&sig=s1gvalue"
+	r, text, js := runCheck(t, url, Options{
+		Headers: []string{"Authorization: Bearer beareRsecret", "Cookie: sid=c00kiesecret", "X-Api-Key: apikeysecret"},
+		Redact:  []string{"X-Api-Key"},
+	})
+	if !strings.Contains(r.Verdict, "redirect") || len(r.Explanation) == 0 {
+		t.Fatalf("verdict %q: want the redirect explained", r.Verdict)
+	}
+	for _, secret := range []string{"beareRsecret", "c00kiesecret", "apikeysecret", "t0kenvalue", "s1gvalue"} {
+		for what, out := range map[string]string{"text": text, "JSON": js} {
+			if strings.Contains(out, secret) {
+				t.Errorf("the %s output shows %q:\n%s", what, secret, out)
+			}
+		}
+	}
+	if !strings.Contains(r.URL, "token=[redacted]") || !strings.Contains(r.URL, "room=7") {
+		t.Errorf("URL %q: want the token's value hidden and its name and the rest kept", r.URL)
 	}
 }

@@ -73,6 +73,9 @@ func (t *target) refusedUpgrade(r *Report, p proxyGuess) {
 	} else {
 		r.Verdict = fmt.Sprintf("%d to a complete upgrade request: a proxy on the way most likely did not forward Upgrade/Connection", resp.Status)
 		r.AnsweredBy = "the backend, as far as can be told (no proxy named itself)"
+		if p.backend != "" {
+			r.AnsweredBy = fmt.Sprintf("the backend, %s (%s); no proxy named itself", p.backend, p.backendEvidence)
+		}
 	}
 	r.explain("The request above carried \"Upgrade: websocket\" and \"Connection: Upgrade\" over HTTP/1.1, yet %s is %d, as if the request had neither — a plain GET.", who, resp.Status)
 	if said == report.RefusalNoUpgrade {
@@ -168,20 +171,28 @@ func (t *target) redirect(r *Report) {
 
 func (t *target) unauthorized(r *Report) {
 	resp := r.Response
-	hdr := "WWW-Authenticate"
+	hdr, send, who := "WWW-Authenticate", "Authorization", "The server"
 	if resp.Status == 407 {
-		hdr = "Proxy-Authenticate"
+		hdr, send, who = "Proxy-Authenticate", "Proxy-Authorization", "A proxy on the way (a forward proxy, not the WebSocket server)"
 	}
 	challenge, _ := resp.Get(hdr)
 	r.Verdict = fmt.Sprintf("%d: credentials are needed", resp.Status)
+	if resp.Status == 407 {
+		r.Verdict = "407: a proxy on the way wants credentials (Proxy-Authorization)"
+	}
 	if t.sentAuth {
 		r.Verdict = fmt.Sprintf("%d: the credentials sent were refused", resp.Status)
-		r.explain("The request carried credentials (shown redacted above) and the server refused them: expired, wrong, or meant for another realm.")
+		r.explain("The request carried credentials (shown redacted above) and they were refused: expired, wrong, meant for another realm, or sent in the wrong header (%s answers %d to %s).", strings.ToLower(who[:1])+who[1:], resp.Status, send)
 	} else {
-		r.explain("The server wants authentication before it upgrades.")
+		r.explain("%s wants authentication before it lets the upgrade through.", who)
 	}
 	if challenge != "" {
 		r.explain("It asks for: %s: %s.", hdr, challenge)
+	}
+	if resp.Status == 407 {
+		r.explain("407 Proxy Authentication Required comes from a proxy that authenticates its own clients; it reads Proxy-Authorization, never Authorization, and does not pass it on.")
+		r.fix("client", "Pass the proxy's credentials: -H 'Proxy-Authorization: Basic BASE64(user:password)' (the value is redacted in the output).", "")
+		return
 	}
 	r.explain("Browsers cannot set an Authorization header on a WebSocket, so applications often take a cookie or a token in the query string instead; use whatever the real client sends.")
 	r.fix("client", "Pass the credentials, e.g. -H 'Authorization: Bearer TOKEN' or -H 'Cookie: session=…' (values are redacted in the output).", "")
@@ -285,61 +296,38 @@ func (t *target) otherStatus(r *Report, p proxyGuess) {
 	}
 }
 
-// diagnose101 explains a 101 that is not a valid WebSocket upgrade.
-func (t *target) diagnose101(r *Report, upgradeOK, connectionOK, hasAccept bool, accept string, protoOK bool, proto string, p proxyGuess) {
-	var problems []string
-	if !upgradeOK {
-		v, ok := r.Response.Get("Upgrade")
-		if ok {
-			problems = append(problems, fmt.Sprintf("Upgrade is %q, not \"websocket\"", v))
-		} else {
-			problems = append(problems, "there is no Upgrade header")
-		}
+// diagnose101 explains the judge's refusal of a 101.
+func (t *target) diagnose101(r *Report, je *handshake.Error, p proxyGuess) {
+	r.Cause = je.Cause
+	for _, pr := range je.Problems {
+		r.Problems = append(r.Problems, Problem{Header: pr.Header, Text: t.redact.Scrub(pr.Text)})
 	}
-	if !connectionOK {
-		v, ok := r.Response.Get("Connection")
-		if ok {
-			problems = append(problems, fmt.Sprintf("Connection is %q, without the token \"upgrade\"", v))
-		} else {
-			problems = append(problems, "there is no Connection header")
-		}
-	}
-	if !r.AcceptOK {
-		if hasAccept {
-			problems = append(problems, fmt.Sprintf("Sec-WebSocket-Accept is %q, but the key sent requires %q", accept, r.AcceptExpected))
-		} else {
-			problems = append(problems, "there is no Sec-WebSocket-Accept header")
-		}
-	}
-	if !protoOK {
-		problems = append(problems, fmt.Sprintf("Sec-WebSocket-Protocol selects %q, which was not offered", proto))
-	}
-	switch {
-	case !upgradeOK || !connectionOK:
-		r.Cause = CauseBadUpgrade
-	case !r.AcceptOK:
-		r.Cause = CauseBadAccept
-	default:
-		r.Cause = CauseBadSubprotocol
-	}
-	r.Verdict = "101, but not a valid WebSocket upgrade: " + strings.Join(problems, "; ")
+	r.Verdict = t.redact.Scrub(je.Error())
 	if p.name != "" {
 		r.AnsweredBy = fmt.Sprintf("%s or the server behind it (%s)", proxyTitle(p.name), p.evidence)
 	}
 	switch r.Cause {
 	case CauseBadUpgrade:
-		r.explain("A 101 Switching Protocols must say what it switches to: \"Upgrade: websocket\" and \"Connection: Upgrade\". Without them a client must fail the connection (RFC 6455 §4.1). Either a proxy rewrote or dropped these headers on the way back, or the server that answered 101 is not a WebSocket server (it switched to another protocol, e.g. h2c).")
+		r.explain("A 101 Switching Protocols must say what it switches to: \"Upgrade: websocket\" and a Connection header holding the token \"upgrade\". Without them a client must fail the connection (RFC 6455 §4.1), and browsers do. Either a proxy rewrote or dropped these headers on the way back, or the server that answered 101 is not a WebSocket server (it switched to another protocol, e.g. h2c).")
 	case CauseBadAccept:
-		r.explain("A WebSocket server proves it read this handshake by answering Sec-WebSocket-Accept = base64(SHA-1(key + \"258EAFA5-E914-47DA-95CA-C5AB0DC85B11\")) for the Sec-WebSocket-Key it received. A wrong or missing value means the key was changed on the way (a proxy that generates its own key), the 101 was not produced for this request (a cache or a replayed answer), or the server's WebSocket code is broken.")
+		r.explain("A WebSocket server proves it read this handshake by answering, once, Sec-WebSocket-Accept = base64(SHA-1(key + \"258EAFA5-E914-47DA-95CA-C5AB0DC85B11\")) for the Sec-WebSocket-Key it received. A wrong, missing or repeated value means the key was changed on the way (a proxy that generates its own key), the 101 was not produced for this request (a cache or a replayed answer), a proxy added its own copy of the header, or the server's WebSocket code is broken.")
+	case CauseBadExtensions:
+		r.explain("The request offered no extension (no Sec-WebSocket-Extensions header), so the server may select none (RFC 6455 §4.1, §9.1). Frames compressed with permessage-deflate would arrive with RSV1 set, which a client that did not ask for it must reject; browsers fail the handshake already. A server that always answers with an extension, whatever the request offered, is the usual cause; a proxy that adds the header is another.")
+	case CauseBadSubprotocol:
+		r.explain("A server may select at most one subprotocol, and only one the client offered (offered: %s). A client must fail the connection otherwise (RFC 6455 §4.1).", joinQuoted(t.protocols))
+	case CauseBadResponse:
+		r.explain("The status line names a version other than HTTP/1.x. A WebSocket upgrade is an HTTP/1.1 exchange; whatever answered this way is not an HTTP/1.1 server or proxy.")
+	}
+	switch r.Cause {
+	case CauseBadSubprotocol:
+		r.fix("backend", "Make the server select only one subprotocol from the client's list, or offer the one it selects with --subprotocol.", "")
+	case CauseBadExtensions:
+		r.fix("backend", "Make the server select an extension only when the request offers it (e.g. ws: perMessageDeflate negotiates; a server that forces compression does not).", "")
+		r.fix("proxy", "Make sure the proxy does not add Sec-WebSocket-Extensions to the 101.", "")
 	default:
-		r.explain("The server selected a subprotocol the client did not offer (offered: %s). A client must fail the connection (RFC 6455 §4.1).", joinQuoted(t.protocols))
+		r.fix("proxy", "Make sure the proxy passes the 101's headers unchanged and does not cache or rewrite this path.", "")
 	}
 	r.fix("client", "Check the backend directly to find which hop breaks the handshake: wshold check ws://BACKEND:PORT"+t.u.RequestURI(), "")
-	if r.Cause != CauseBadSubprotocol {
-		r.fix("proxy", "Make sure the proxy passes the 101's headers unchanged and does not cache or rewrite this path.", "")
-	} else {
-		r.fix("backend", "Make the server select only a subprotocol from the client's list, or offer the one it selects with --subprotocol.", "")
-	}
 }
 
 func joinQuoted(ss []string) string {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 
+	"github.com/wshold/wshold/internal/handshake"
 	"github.com/wshold/wshold/internal/neterr"
 )
 
@@ -138,11 +139,23 @@ func (t *target) notHTTP(r *Report, rx []byte) {
 	}
 }
 
-func (t *target) badResponse(r *Report, rx []byte, why string) {
+// badResponse explains an answer that starts like HTTP but is not valid
+// HTTP/1.x: the judge's reason is the verdict.
+func (t *target) badResponse(r *Report, rx []byte, why error) {
 	r.Cause = CauseBadResponse
-	r.Verdict = "the answer is not valid HTTP: " + why
-	r.explain("%s. The first bytes were %q.", upperFirst(why), t.redact.Scrub(string(rx[:min(len(rx), 80)])))
+	r.Verdict = "the answer is not valid HTTP/1.x: " + t.redact.Scrub(why.Error())
+	r.explain("%s. The first bytes were %q.", upperFirst(t.redact.Scrub(why.Error())), t.redact.Scrub(string(rx[:min(len(rx), 80)])))
 	r.fix("client", "Check that the URL's port belongs to an HTTP server or proxy.", "")
+}
+
+// headerTooLarge explains an answer whose header block never ended within
+// the bound: an HTTP server, broken or hostile, not the wrong port.
+func (t *target) headerTooLarge(r *Report, rx []byte, why error) {
+	r.Cause = CauseHeaderTooLarge
+	r.Verdict = t.redact.Scrub(why.Error())
+	line, _, _ := strings.Cut(string(rx[:min(len(rx), 200)]), "\n")
+	r.explain("The answer began %q and then sent more than %d KiB of headers without the blank line that ends them. No proxy relays a header block that large with its default buffers (nginx proxy_buffer_size is one page, HAProxy's tune.bufsize 16 KiB), so the server or proxy that answered is broken or misconfigured: a header repeated in a loop, or a huge cookie.", t.redact.Scrub(printable([]byte(strings.TrimSuffix(line, "\r")))), handshake.MaxHead>>10)
+	r.fix("backend", "Find which header grows: curl -sv -o /dev/null -H 'Connection: Upgrade' -H 'Upgrade: websocket' the same URL over http(s)://, and read the proxy's and the backend's configuration for headers added in a loop.", "")
 }
 
 // partialAnswer explains an answer that stopped before its headers ended.

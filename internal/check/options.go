@@ -3,7 +3,6 @@ package check
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +15,7 @@ import (
 
 	"time"
 
+	"github.com/wshold/wshold/internal/handshake"
 	"github.com/wshold/wshold/internal/redact"
 )
 
@@ -85,9 +85,23 @@ var reserved = map[string]string{
 // mistake in the command line is reported as such (exit 2), not as a
 // failed upgrade.
 func prepare(raw string, o Options) (*target, error) {
+	red := redact.New(o.Redact)
+	// The URL as it may be shown: password and secret query values
+	// hidden, and learned so an echo of them is scrubbed.
+	shownRaw := red.URL(strings.TrimSpace(raw))
+	if try, ok := handshake.MissingScheme(raw); ok {
+		// With the scheme in front the URL parses, so its secrets are
+		// learned before either form is shown.
+		try = red.URL(try)
+		return nil, fmt.Errorf("%q lacks ws:// or wss:// in front: try %s", red.Scrub(shownRaw), try)
+	}
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
-		return nil, fmt.Errorf("%q is not a URL (%w); give ws://host[:port]/path or wss://host[:port]/path", raw, err)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("%q is not a URL (%s); give ws://host[:port]/path or wss://host[:port]/path", shownRaw, red.Scrub(err.Error()))
 	}
 	u.Scheme = strings.ToLower(u.Scheme)
 	switch u.Scheme {
@@ -95,39 +109,35 @@ func prepare(raw string, o Options) (*target, error) {
 	case "http", "https":
 		alt := *u
 		alt.Scheme = map[string]string{"http": "ws", "https": "wss"}[u.Scheme]
-		return nil, fmt.Errorf("%q has scheme %s; a WebSocket URL uses ws:// or wss://: try %s", u.Redacted(), u.Scheme, alt.Redacted())
+		return nil, fmt.Errorf("%q has scheme %s; a WebSocket URL uses ws:// or wss://: try %s", red.URL(u.String()), u.Scheme, red.URL(alt.String()))
 	case "":
-		return nil, fmt.Errorf("%q has no scheme; give ws://%s or wss://%s", raw, raw, raw)
+		return nil, fmt.Errorf("%q has no scheme; give ws://%s or wss://%s", shownRaw, shownRaw, shownRaw)
 	default:
-		return nil, fmt.Errorf("%q has scheme %s; use ws:// (plain) or wss:// (TLS)", u.Redacted(), u.Scheme)
+		return nil, fmt.Errorf("%q has scheme %s; use ws:// (plain) or wss:// (TLS)", red.URL(u.String()), u.Scheme)
 	}
 	if u.Hostname() == "" {
 		// Quoted as given: net/url prints "ws://" back as "ws:". Only a
 		// URL with user info is shown redacted (it keeps its "//").
-		shown := strings.TrimSpace(raw)
-		if u.User != nil {
-			shown = u.Redacted()
-		}
-		return nil, fmt.Errorf("%q has no host; give %s://HOST[:PORT]/PATH, e.g. %s://127.0.0.1:8080/ws", shown, u.Scheme, u.Scheme)
+		return nil, fmt.Errorf("%q has no host; give %s://HOST[:PORT]/PATH, e.g. %s://127.0.0.1:8080/ws", shownRaw, u.Scheme, u.Scheme)
 	}
 	if u.Fragment != "" || strings.Contains(raw, "#") {
-		return nil, fmt.Errorf("%q has a #fragment, which WebSocket URLs must not have (RFC 6455 §3); remove it", u.Redacted())
+		return nil, fmt.Errorf("%q has a #fragment, which WebSocket URLs must not have (RFC 6455 §3); remove it", red.URL(u.String()))
 	}
 	port := u.Port()
 	if port == "" {
 		port = map[string]string{"ws": "80", "wss": "443"}[u.Scheme]
 	} else if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
-		return nil, fmt.Errorf("%q has port %q; give a port between 1 and 65535", u.Redacted(), port)
+		return nil, fmt.Errorf("%q has port %q; give a port between 1 and 65535", red.URL(u.String()), port)
 	}
 
 	t := &target{
 		u:         u,
-		display:   u.Redacted(),
+		display:   red.URL(u.String()),
 		addr:      net.JoinHostPort(u.Hostname(), port),
 		protocols: o.Subprotocols,
 		timeout:   o.Timeout,
 		bodyLimit: o.BodyLimit,
-		redact:    redact.New(o.Redact),
+		redact:    red,
 	}
 	if t.timeout == 0 {
 		t.timeout = DefaultTimeout
@@ -164,12 +174,13 @@ func prepare(raw string, o Options) (*target, error) {
 func (t *target) addHeaders(o Options) error {
 	for _, line := range o.Headers {
 		name, value, ok := strings.Cut(line, ":")
-		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		// Blanks around the value go; a line break does not, to be refused.
+		name, value = strings.TrimSpace(name), strings.Trim(value, " \t")
 		if !ok || !validToken(name) {
 			return fmt.Errorf("-H %q is not a header; give it as 'Name: value'", line)
 		}
-		if strings.ContainsAny(value, "\r\n\x00") {
-			return fmt.Errorf("-H %q: the value contains a line break or NUL; give it on one line", name)
+		if err := handshake.CheckRequestHeader(name, value); err != nil {
+			return fmt.Errorf("-H %q: %w", name, err)
 		}
 		canon := http.CanonicalHeaderKey(name)
 		if why, bad := reserved[canon]; bad {
@@ -187,7 +198,7 @@ func (t *target) addHeaders(o Options) error {
 				return errors.New("-H Origin: and --origin both given; give the origin once")
 			}
 			t.origin = value
-		case "Authorization", "Cookie":
+		case "Authorization", "Proxy-Authorization", "Cookie":
 			t.sentAuth = true
 		}
 		if t.redact.Secret(name) {
@@ -202,11 +213,13 @@ func (t *target) addHeaders(o Options) error {
 		t.origin = o.Origin
 		t.header = append(t.header, Header{Name: "Origin", Value: o.Origin})
 	}
-	// Credentials in the URL are sent the way curl sends them; a
-	// WebSocket client would otherwise silently drop them.
-	if ui := t.u.User; ui != nil && !t.has("Authorization") {
-		pw, _ := ui.Password()
-		v := "Basic " + base64.StdEncoding.EncodeToString([]byte(ui.Username()+":"+pw))
+	// Credentials in the URL are sent as run sends them.
+	v, err := handshake.URLAuthorization(t.u, t.has("Authorization"))
+	if err != nil {
+		return err
+	}
+	if v != "" {
+		pw, _ := t.u.User.Password()
 		t.redact.Learn(v)
 		t.redact.Learn(pw)
 		t.header = append(t.header, Header{Name: "Authorization", Value: v})

@@ -2,15 +2,20 @@ package check
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
+
+	"github.com/wshold/wshold/internal/identify"
 )
 
-// Proxy names used in Report.Proxy and Fix.For.
+// Proxy names used in Report.Proxy and Fix.For (identify's stable codes).
 const (
-	ProxyNginx   = "nginx"
-	ProxyHAProxy = "haproxy"
-	ProxyCaddy   = "caddy"
-	ProxyApache  = "apache"
+	ProxyNginx    = identify.ProxyNginx
+	ProxyHAProxy  = identify.ProxyHAProxy
+	ProxyCaddy    = identify.ProxyCaddy
+	ProxyApache   = identify.ProxyApache
+	ProxyLighttpd = identify.ProxyLighttpd
+	ProxyVarnish  = identify.ProxyVarnish
 )
 
 // proxyGuess is what the answer gives away about a proxy in the path.
@@ -18,21 +23,9 @@ type proxyGuess struct {
 	name     string // a Proxy* constant, another product name, or ""
 	evidence string // what gave it away, shown to the user
 	ownPage  bool   // the body is the proxy's own error page, not relayed
-}
-
-// serverNames maps a lower-case substring of Server or Via to a proxy.
-// Products without a fix section below are still named, so the user
-// learns who answered.
-var serverNames = []struct{ substr, name string }{
-	{"nginx", ProxyNginx},
-	{"openresty", ProxyNginx},
-	{"haproxy", ProxyHAProxy},
-	{"caddy", ProxyCaddy},
-	{"apache", ProxyApache},
-	{"envoy", "envoy"},
-	{"awselb", "aws-elb"},
-	{"cloudflare", "cloudflare"},
-	{"varnish", "varnish"},
+	// backend names the WebSocket server the answer names when no proxy
+	// does (Server: Python/3.11 websockets/10.4), e.g. "Python websockets".
+	backend, backendEvidence string
 }
 
 // haproxyPages are phrases of HAProxy's built-in error pages; HAProxy sends
@@ -45,25 +38,27 @@ var haproxyPages = []string{
 	"Request forbidden by administrative rules",
 }
 
-// detectProxy names the proxy the answer came from or through, from the
-// Server and Via headers, the proxy's own error pages, and HAProxy's habit
-// of lower-casing every header name.
+// detectProxy names the proxy the answer came from or through — from the
+// Server and Via headers, the header names' case, read the way run reads
+// them (internal/identify) — and tells its own error pages from relayed
+// ones. A product identify does not know is still named, as its header
+// writes it.
 func detectProxy(resp *Response) proxyGuess {
 	var g proxyGuess
-	for _, h := range []string{"Server", "Via"} {
-		v, ok := resp.Get(h)
-		if !ok {
+	hs := resp.headers()
+	names, values := make([]string, len(hs)), make([]string, len(hs))
+	for i, h := range hs {
+		names[i], values[i] = h.Name, h.Value
+	}
+	for _, x := range identify.Guesses(identify.FromHeaders(resp.Status, names, values, resp.Body)) {
+		if x.Role == identify.RoleBackend {
+			if g.backend == "" {
+				g.backend, g.backendEvidence = x.Title, x.Evidence
+			}
 			continue
 		}
-		lv := strings.ToLower(v)
-		for _, s := range serverNames {
-			if strings.Contains(lv, s.substr) {
-				g = proxyGuess{name: s.name, evidence: h + ": " + v}
-				break
-			}
-		}
-		if g.name != "" {
-			break
+		if g.name == "" {
+			g.name, g.evidence = x.Name, x.Evidence
 		}
 	}
 	body := resp.Body
@@ -75,14 +70,17 @@ func detectProxy(resp *Response) proxyGuess {
 	case g.name == ProxyCaddy && strings.TrimSpace(body) == "" && resp.Status >= 500:
 		// Caddy's own errors have an empty body unless handle_errors is set.
 		g.ownPage = true
+	case g.name == ProxyLighttpd && strings.Contains(body, "<title>") && strings.Contains(body, resp.Reason):
+		// lighttpd's own pages are a bare HTML document titled with the
+		// status ("<title>502 Bad Gateway</title>").
+		g.ownPage = true
+	case g.name == ProxyVarnish && (strings.Contains(body, "Guru Meditation") || strings.Contains(body, "<p>XID:")):
+		g.ownPage = true
 	case g.name == "" || g.name == ProxyHAProxy:
 		for _, p := range haproxyPages {
 			if strings.Contains(body, p) {
 				return proxyGuess{name: ProxyHAProxy, evidence: "HAProxy's error page (\"" + p + "\")", ownPage: true}
 			}
-		}
-		if g.name == "" && allLowerNames(resp.headers()) {
-			g = proxyGuess{name: ProxyHAProxy, evidence: "every header name is lower-case, as HAProxy writes them"}
 		}
 	}
 	if g.name == "" && strings.Contains(body, "<address>Apache") {
@@ -91,50 +89,12 @@ func detectProxy(resp *Response) proxyGuess {
 	return g
 }
 
-// allLowerNames reports whether there are at least two headers and all
-// their names are lower-case — one lower-case name proves nothing.
-func allLowerNames(hs []Header) bool {
-	n := 0
-	for _, h := range hs {
-		if h.Name == "" {
-			continue
-		}
-		if strings.ToLower(h.Name) != h.Name {
-			return false
-		}
-		if strings.ContainsAny(h.Name, "abcdefghijklmnopqrstuvwxyz") {
-			n++
-		}
-	}
-	return n >= 2
-}
-
 // proxyTitle is the product's name as people write it.
-func proxyTitle(name string) string {
-	switch name {
-	case ProxyNginx:
-		return "nginx"
-	case ProxyHAProxy:
-		return "HAProxy"
-	case ProxyCaddy:
-		return "Caddy"
-	case ProxyApache:
-		return "Apache"
-	case "aws-elb":
-		return "an AWS load balancer"
-	case "cloudflare":
-		return "Cloudflare"
-	case "envoy":
-		return "Envoy"
-	case "varnish":
-		return "Varnish"
-	}
-	return name
-}
+func proxyTitle(name string) string { return identify.Title(name) }
 
 // proxyOrder puts the detected proxy first, then the others.
 func proxyOrder(detected string) []string {
-	all := []string{ProxyNginx, ProxyHAProxy, ProxyCaddy, ProxyApache}
+	all := []string{ProxyNginx, ProxyHAProxy, ProxyCaddy, ProxyApache, ProxyLighttpd, ProxyVarnish}
 	order := []string{}
 	for _, p := range all {
 		if p == detected {
@@ -171,6 +131,14 @@ func upgradeFixes(detected, path string) []Fix {
 			fixes = append(fixes, Fix{For: ProxyCaddy,
 				Title:  "Caddy: reverse_proxy forwards upgrades by default; check that no header_up removes Upgrade or Connection and that this path reaches reverse_proxy (not a respond or file_server matched first)",
 				Config: fmt.Sprintf("handle %s* {\n    reverse_proxy backend:port\n}", path)})
+		case ProxyLighttpd:
+			fixes = append(fixes, Fix{For: ProxyLighttpd,
+				Title:  "lighttpd: let mod_proxy pass the upgrade with proxy.header \"upgrade\" => \"enable\" (lighttpd 1.4.46+) where it proxies this path; without it lighttpd forwards the request without Upgrade and with Connection: close. Then restart lighttpd",
+				Config: fmt.Sprintf("server.modules += ( \"mod_proxy\" )\n$HTTP[\"url\"] =~ \"^%s\" {\n    proxy.server = ( \"\" => (( \"host\" => \"backend\", \"port\" => 8080 )) )\n    proxy.header = ( \"upgrade\" => \"enable\" )\n}", regexpQuote(path))})
+		case ProxyVarnish:
+			fixes = append(fixes, Fix{For: ProxyVarnish,
+				Title:  "Varnish: pipe WebSocket upgrades (it cannot proxy them as HTTP) and copy Upgrade and Connection to the backend request, which a pipe otherwise sends with Connection: close; the tunnel then lasts until pipe_timeout (60 s idle by default: varnishd -p pipe_timeout=3600)",
+				Config: "sub vcl_recv {\n    if (req.http.upgrade ~ \"(?i)websocket\") {\n        return (pipe);\n    }\n}\n\nsub vcl_pipe {\n    if (req.http.upgrade) {\n        set bereq.http.upgrade = req.http.upgrade;\n        set bereq.http.connection = req.http.connection;\n    }\n}"})
 		case ProxyApache:
 			fixes = append(fixes, Fix{For: ProxyApache,
 				Title:  "Apache: let mod_proxy tunnel the upgrade (2.4.47+: upgrade=websocket; older: a ws:// ProxyPass with mod_proxy_wstunnel); enable the modules with a2enmod proxy proxy_http proxy_wstunnel",
@@ -192,6 +160,18 @@ func idleNote(proxy string) string {
 		return "Apache closes an idle WebSocket after the larger of Timeout and ProxyTimeout (60 s by default); measure it with: wshold run --hold 75s URL"
 	case ProxyCaddy:
 		return "Caddy keeps idle WebSockets open, but closes every one of them on a config reload; measure holding with: wshold run --hold 75s URL"
+	case ProxyLighttpd:
+		return "lighttpd closes a WebSocket after server.max-read-idle (60 s by default) without a byte from the client, checked once a second on whole seconds (so between 60 and 62 s), with a bare FIN; measure it with: wshold run --hold 75s URL"
+	case ProxyVarnish:
+		return "Varnish closes a piped WebSocket after pipe_timeout (60 s by default) without a byte either way, with a bare FIN; a piped 101 does not name Varnish, so tell run: wshold run --proxy varnish --hold 75s URL"
 	}
 	return ""
+}
+
+// regexpQuote escapes a path for a lighttpd regular expression.
+func regexpQuote(p string) string {
+	if p == "" {
+		p = "/"
+	}
+	return regexp.QuoteMeta(p)
 }

@@ -5,6 +5,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/wshold/wshold/internal/handshake"
 )
 
 // Schema identifies the JSON form of a Report (`wshold check --json`).
@@ -29,16 +31,23 @@ const (
 	CauseDNS = "dns"
 	// CauseUnreachable: no route to the host or network.
 	CauseUnreachable = "unreachable"
-	// CauseBadAccept: 101, but Sec-WebSocket-Accept is missing or does not
-	// match the key that was sent.
-	CauseBadAccept = "bad_accept"
-	// CauseBadUpgrade: 101, but without `Upgrade: websocket` or without
-	// `Connection: upgrade`.
-	CauseBadUpgrade = "bad_upgrade"
-	// CauseBadSubprotocol: 101 selecting a subprotocol that was not offered.
-	CauseBadSubprotocol = "bad_subprotocol"
-	// CauseBadResponse: the answer is not HTTP (or not parseable as HTTP).
-	CauseBadResponse = "bad_response"
+	// CauseBadAccept: 101, but Sec-WebSocket-Accept is missing, repeated,
+	// or does not match the key that was sent.
+	CauseBadAccept = handshake.CauseBadAccept
+	// CauseBadUpgrade: 101, but Upgrade is not `websocket` alone, or
+	// Connection lacks the token `upgrade`.
+	CauseBadUpgrade = handshake.CauseBadUpgrade
+	// CauseBadExtensions: 101 selecting an extension (none is offered).
+	CauseBadExtensions = handshake.CauseBadExtensions
+	// CauseBadSubprotocol: 101 selecting a subprotocol that was not
+	// offered, or several.
+	CauseBadSubprotocol = handshake.CauseBadSubprotocol
+	// CauseBadResponse: the answer is not HTTP/1.x (or its status line is
+	// malformed).
+	CauseBadResponse = handshake.CauseBadResponse
+	// CauseHeaderTooLarge: the answer's header block did not end within
+	// 64 KiB.
+	CauseHeaderTooLarge = handshake.CauseHeaderTooLarge
 )
 
 // HTTPCause is the cause code of a non-101 answer, e.g. "http_400".
@@ -85,7 +94,9 @@ type Report struct {
 	// Verdict is the one-line summary a person reads first.
 	Verdict string `json:"verdict"`
 	// Proxy is the proxy the answer came through or from ("nginx",
-	// "haproxy", "caddy", "apache"; empty if none was recognised) and
+	// "haproxy", "caddy", "apache", "lighttpd", "varnish", another known
+	// product, or an unknown one as its header names it, in lower case;
+	// empty if no proxy named itself) and
 	// ProxyEvidence what gave it away (e.g. "Server: nginx/1.22.1").
 	Proxy         string `json:"proxy,omitempty"`
 	ProxyEvidence string `json:"proxy_evidence,omitempty"`
@@ -96,6 +107,9 @@ type Report struct {
 	Explanation []string `json:"explanation"`
 	// Fixes are what to change, the detected proxy's first.
 	Fixes []Fix `json:"fixes"`
+	// Problems are the rules a 101 broke, each with the header at fault
+	// (empty for the status line), as the judge found them.
+	Problems []Problem `json:"problems,omitempty"`
 	// Notes are remarks that do not change the verdict (e.g. TLS
 	// verification disabled, no subprotocol selected).
 	Notes []string `json:"notes,omitempty"`
@@ -145,9 +159,16 @@ type Response struct {
 	Body          string `json:"body_excerpt"`
 	BodyTruncated bool   `json:"body_truncated,omitempty"`
 
-	// raw holds the headers before redaction: the checks must judge what
-	// the server sent, not what is safe to show.
-	raw []Header
+	// raw holds the headers before redaction, for the diagnosis; judged
+	// is the answer as the judge read it (nil for a report read back).
+	raw    []Header
+	judged *handshake.Response
+}
+
+// Problem is one rule of RFC 6455 §4.1 an answer broke.
+type Problem struct {
+	Header string `json:"header,omitempty"`
+	Text   string `json:"text"`
 }
 
 // Header is one header line. Value is "[redacted]" for secret headers.
@@ -157,7 +178,8 @@ type Header struct {
 }
 
 // Fix is one remedy. For names what it applies to: a specific proxy
-// ("nginx", "haproxy", "caddy", "apache"), "proxy" (whichever is in front),
+// ("nginx", "haproxy", "caddy", "apache", "lighttpd", "varnish"), "proxy"
+// (whichever is in front),
 // "backend", or "client" (the URL or flags of this command).
 type Fix struct {
 	For string `json:"for"`

@@ -103,31 +103,50 @@ func (r *Report) WriteText(w io.Writer) error {
 	return bw.Flush()
 }
 
-// writeChecks lists the conditions of a valid 101 and whether each held.
+// writeChecks lists the conditions of a valid 101 and whether each held,
+// as the judge found them (Report.Problems).
 func (r *Report) writeChecks(w io.Writer) {
 	resp := r.Response
+	failed := func(header string) bool {
+		for _, p := range r.Problems {
+			if p.Header == header {
+				return true
+			}
+		}
+		return false
+	}
 	mark := func(ok bool) string {
 		if ok {
 			return "ok  "
 		}
 		return "FAIL"
 	}
-	up, hasUp := resp.Get("Upgrade")
-	conn, hasConn := resp.Get("Connection")
-	accept, hasAccept := resp.Get("Sec-WebSocket-Accept")
-	show := func(v string, ok bool) string {
-		if !ok {
+	// The values as shown above them, secrets redacted.
+	show := func(name string) string {
+		var vs []string
+		for _, h := range resp.Headers {
+			if strings.EqualFold(h.Name, name) {
+				vs = append(vs, h.Value)
+			}
+		}
+		if len(vs) == 0 {
 			return "(missing)"
 		}
-		return v
+		return strings.Join(vs, " | ")
 	}
 	fmt.Fprintf(w, "\nChecks:\n")
-	fmt.Fprintf(w, "  [%s] status 101\n", mark(true))
-	fmt.Fprintf(w, "  [%s] Upgrade: websocket — got %s\n", mark(handshake.HasToken(resp.values("Upgrade"), "websocket")), show(up, hasUp))
-	fmt.Fprintf(w, "  [%s] Connection: upgrade — got %s\n", mark(handshake.HasToken(resp.values("Connection"), "upgrade")), show(conn, hasConn))
-	fmt.Fprintf(w, "  [%s] Sec-WebSocket-Accept — got %s, expected %s for key %s\n", mark(r.AcceptOK), show(accept, hasAccept), r.AcceptExpected, r.Key)
-	if p, ok := resp.Get("Sec-WebSocket-Protocol"); ok {
-		fmt.Fprintf(w, "  [%s] Sec-WebSocket-Protocol — got %s\n", mark(r.Cause != CauseBadSubprotocol), p)
+	if r.Cause == CauseBadResponse {
+		fmt.Fprintf(w, "  [FAIL] status 101 over HTTP/1.x — got %s\n", resp.Proto)
+	} else {
+		fmt.Fprintf(w, "  [ok  ] status 101\n")
+	}
+	fmt.Fprintf(w, "  [%s] Upgrade: websocket — got %s\n", mark(!failed(handshake.HeaderUpgrade)), show(handshake.HeaderUpgrade))
+	fmt.Fprintf(w, "  [%s] Connection: upgrade — got %s\n", mark(!failed(handshake.HeaderConnection)), show(handshake.HeaderConnection))
+	fmt.Fprintf(w, "  [%s] Sec-WebSocket-Accept — got %s, expected %s for key %s\n", mark(!failed(handshake.HeaderAccept)), show(handshake.HeaderAccept), r.AcceptExpected, r.Key)
+	for _, h := range []string{handshake.HeaderExtensions, handshake.HeaderProtocol} {
+		if show(h) != "(missing)" {
+			fmt.Fprintf(w, "  [%s] %s — got %s\n", mark(!failed(h)), h, show(h))
+		}
 	}
 }
 

@@ -2,14 +2,15 @@ package check
 
 import (
 	"net"
-	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/wshold/wshold/internal/handshake"
 )
 
 // maxHead bounds how much of the answer is kept while looking for the end of
-// its header block; an answer with a larger head is reported as bad_response.
-const maxHead = 64 << 10
+// its header block: the judge's bound (a larger head is header_too_large).
+const maxHead = handshake.MaxHead
 
 // recorder is the connection the handshake runs over. It keeps a copy of
 // every byte written and read, so the report shows the request and the
@@ -44,36 +45,6 @@ func (c *recorder) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// headEnd returns the offset just past the blank line that ends the header
-// block in b, or -1 if b does not hold a complete one yet. Bare LF line ends
-// are accepted, as lenient HTTP clients do.
-func headEnd(b []byte) int {
-	for i := 0; i < len(b); i++ {
-		if b[i] != '\n' {
-			continue
-		}
-		switch {
-		case i+1 < len(b) && b[i+1] == '\n':
-			return i + 2
-		case i+2 < len(b) && b[i+1] == '\r' && b[i+2] == '\n':
-			return i + 3
-		}
-	}
-	return -1
-}
-
-// looksLikeHTTP reports whether b can be the start of an HTTP response: it
-// begins with "HTTP/" or is a prefix of it. It lets the check give up on a
-// non-HTTP answer at once instead of waiting for a blank line that will
-// never come.
-func looksLikeHTTP(b []byte) bool {
-	const p = "HTTP/"
-	if len(b) < len(p) {
-		return string(b) == p[:len(b)]
-	}
-	return string(b[:len(p)]) == p
-}
-
 // splitHead splits a header block into its first line and header lines.
 // Continuation lines (obsolete folding) are joined to the header before
 // them; a line without a colon is kept with an empty name so it is still
@@ -101,23 +72,6 @@ func splitHead(b []byte) (first string, headers []Header) {
 		headers = append(headers, Header{Name: strings.TrimSpace(name), Value: strings.TrimSpace(value)})
 	}
 	return first, headers
-}
-
-// parseStatusLine parses "HTTP/1.1 400 Bad Request".
-func parseStatusLine(l string) (proto string, status int, reason string, ok bool) {
-	proto, rest, _ := strings.Cut(l, " ")
-	if !strings.HasPrefix(proto, "HTTP/") {
-		return "", 0, "", false
-	}
-	code, reason, _ := strings.Cut(strings.TrimLeft(rest, " "), " ")
-	if len(code) != 3 {
-		return "", 0, "", false
-	}
-	status, err := strconv.Atoi(code)
-	if err != nil || status < 100 {
-		return "", 0, "", false
-	}
-	return proto, status, strings.TrimSpace(reason), true
 }
 
 // printable makes bytes from the network safe to show on a terminal and in
@@ -155,17 +109,6 @@ func printable(b []byte) string {
 func hex2(c byte) string {
 	const digits = "0123456789abcdef"
 	return string([]byte{digits[c>>4], digits[c&0xf]})
-}
-
-// values returns every value of the named header, in order.
-func (r *Response) values(name string) []string {
-	var vs []string
-	for _, h := range r.headers() {
-		if strings.EqualFold(h.Name, name) {
-			vs = append(vs, h.Value)
-		}
-	}
-	return vs
 }
 
 // excerpt shortens s to at most n bytes on a rune boundary.

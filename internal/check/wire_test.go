@@ -14,52 +14,6 @@ import (
 	"github.com/wshold/wshold/internal/neterr"
 )
 
-func TestHeadEnd(t *testing.T) {
-	t.Parallel()
-	cases := []struct {
-		in   string
-		want int
-	}{
-		{"HTTP/1.1 101 OK\r\nA: b\r\n\r\nrest", 25},
-		{"HTTP/1.1 101 OK\nA: b\n\nrest", 22},
-		{"HTTP/1.1 101 OK\r\nA: b\r\n", -1},
-		{"", -1},
-	}
-	for _, tc := range cases {
-		if got := headEnd([]byte(tc.in)); got != tc.want {
-			t.Errorf(
-				"headEnd(%q) = %d, want %d",
-				tc.in, got, tc.want)
-		}
-	}
-}
-
-func TestParseStatusLine(t *testing.T) {
-	t.Parallel()
-	cases := []struct {
-		in     string
-		ok     bool
-		status int
-		reason string
-	}{
-		{"HTTP/1.1 101 Switching Protocols", true, 101, "Switching Protocols"},
-		{"HTTP/1.0 400 Bad Request", true, 400, "Bad Request"},
-		{"HTTP/1.1 426", true, 426, ""},
-		{"HTTP/1.1 OK", false, 0, ""},
-		{"HTTP/1.1 20", false, 0, ""},
-		{"ICY 200 OK", false, 0, ""},
-		{"HTTP/1.1 099 Low", false, 0, ""},
-	}
-	for _, tc := range cases {
-		_, status, reason, ok := parseStatusLine(tc.in)
-		if ok != tc.ok || status != tc.status || reason != tc.reason {
-			t.Errorf(
-				"parseStatusLine(%q) = %d %q %v, want %d %q %v",
-				tc.in, status, reason, ok, tc.status, tc.reason, tc.ok)
-		}
-	}
-}
-
 func TestSplitHeadKeepsCaseOrderAndOddLines(t *testing.T) {
 	t.Parallel()
 	first, hs := splitHead([]byte("HTTP/1.1 101 X\r\nupgrade: websocket\r\nX-Long: a\r\n  b\r\nno colon here\r\n\r\n"))

@@ -56,11 +56,6 @@ type Config struct {
 	TLS *tls.Config
 	// Loops is the number of epoll loops. Default: GOMAXPROCS, at most 4.
 	Loops int
-	// MaxFrame is the largest data frame accepted; a larger one ends the
-	// connection as a protocol error. Default 16 MiB. Data is discarded as
-	// it arrives, so this bounds nothing in memory; it catches a server
-	// announcing absurd lengths.
-	MaxFrame int64
 	// CloseTimeout bounds the closing handshake after the hold. Default 2 s.
 	CloseTimeout time.Duration
 	// EndWhenNoneAlive ends the hold early once every upgraded connection
@@ -83,9 +78,9 @@ type Config struct {
 	Reconnect                  bool
 	ReconnectMin, ReconnectMax time.Duration
 
-	// viaGobwas dials ws:// as wss:// is dialled, a goroutine per attempt
-	// with gobwas/ws: kept so tests can hold the loops' handshake to it.
-	viaGobwas bool
+	// blocking dials ws:// as wss:// is dialled, a goroutine per attempt:
+	// kept so tests can hold the loops' handshake to it.
+	blocking bool
 }
 
 func (c *Config) withDefaults() error {
@@ -112,9 +107,6 @@ func (c *Config) withDefaults() error {
 	}
 	if c.Loops <= 0 {
 		c.Loops = min(runtime.GOMAXPROCS(0), 4)
-	}
-	if c.MaxFrame <= 0 {
-		c.MaxFrame = 16 << 20
 	}
 	if c.CloseTimeout <= 0 {
 		c.CloseTimeout = 2 * time.Second

@@ -2,7 +2,11 @@ package engine
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
@@ -11,63 +15,39 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gobwas/ws"
 	"golang.org/x/sys/unix"
 
 	"github.com/wshold/wshold/internal/event"
+	"github.com/wshold/wshold/internal/handshake"
+	"github.com/wshold/wshold/internal/identify"
 )
 
-// attempt opens connection i. intended is its slot in the rate schedule:
-// latency is measured from there, not from when the harness got round to
-// it, so a harness that falls behind shows up as latency instead of hiding
-// it (no coordinated omission).
+// attempt opens connection i with a goroutine of its own: wss:// (its TLS
+// state lives in crypto/tls), and ws:// when a test holds the loops to
+// this path. intended is its slot in the rate schedule: latency is
+// measured from there, not from when the harness got round to it, so a
+// harness that falls behind shows up as latency instead of hiding it (no
+// coordinated omission).
 func (e *engine) attempt(ctx context.Context, t try, intended time.Time) {
 	i := t.i
-	var captured string
-	d := ws.Dialer{
-		Timeout:   e.cfg.HandshakeTimeout,
-		Header:    ws.HandshakeHeaderHTTP(e.cfg.Header),
-		Protocols: e.cfg.Subprotocols,
-		TLSConfig: e.cfg.TLS,
-		// The run's context reaches the connect through NetDial; the
-		// upgrade itself is bounded by Timeout. Handing Dial a context
-		// that can be cancelled would cost a watcher goroutine per attempt.
-		NetDial: func(_ context.Context, network, addr string) (net.Conn, error) {
-			dctx, cancel := context.WithTimeout(ctx, e.cfg.HandshakeTimeout)
-			defer cancel()
-			if e.dialAddr != "" {
-				addr = e.dialAddr
-			}
-			return e.netDial(i)(dctx, network, addr)
-		},
-		OnStatusError: func(status int, reason []byte, resp io.Reader) {
-			captured = describeResponse(resp)
-		},
-	}
 	began := e.now()
-	conn, br, _, err := d.Dial(context.Background(), e.target)
+	conn, a, early, captured, err := e.dialUpgrade(ctx, i)
 	if err != nil && ctx.Err() != nil {
 		err = fmt.Errorf("%w: %w", context.Canceled, err)
 	}
 	if err != nil {
-		if conn != nil {
-			conn.Close()
+		var id *identify.Answer
+		if a != nil && a.status != 0 {
+			id = e.answers.of(a.buf, e.cfg.Scrub)
 		}
-		e.fail(t, err, captured)
+		e.failAnswer(t, err, captured, id)
 		return
 	}
+	id := e.answers.of(a.buf[:len(a.buf)-len(early)], e.cfg.Scrub)
 	upgradedAt := max(began, e.now()-sinceLastData(conn))
 	latency := upgradedAt - intended.Sub(e.start).Nanoseconds()
-	var early []byte
-	if br != nil {
-		// The server wrote frames right behind its 101 and gobwas read them
-		// into its buffer; they are part of the connection's life.
-		early, _ = br.Peek(br.Buffered())
-		early = append([]byte(nil), early...)
-		ws.PutReader(br)
-	}
 	if e.cfg.URL.Scheme == "wss" {
-		e.upgraded(t, event.Upgraded{AtNs: upgradedAt, LatencyNs: latency})
+		e.upgraded(t, event.Upgraded{AtNs: upgradedAt, LatencyNs: latency, Answer: id})
 		e.holdTLS(conn, i, upgradedAt, early)
 		return
 	}
@@ -83,8 +63,84 @@ func (e *engine) attempt(ctx context.Context, t try, intended time.Time) {
 		e.failed(t, event.Failed{AtNs: e.now(), Cause: "emfile", Example: "descriptor beyond the open-files limit seen at start"})
 		return
 	}
-	e.upgraded(t, event.Upgraded{AtNs: upgradedAt, LatencyNs: latency})
+	e.upgraded(t, event.Upgraded{AtNs: upgradedAt, LatencyNs: latency, Answer: id})
 	e.loopFor(fd).add(fd, i, upgradedAt, early)
+}
+
+// dialUpgrade connects (and for wss:// does the TLS handshake), sends the
+// request the loops send, and reads the answer until the judge decides it,
+// all within the handshake timeout. The run's context reaches the connect;
+// past it, the timeout bounds the exchange (a watcher goroutine per attempt
+// to cancel it would cost more than it saves). early is what the server
+// sent behind its 101; captured describes a refusal; a is the answer as
+// received (nil if none was awaited).
+func (e *engine) dialUpgrade(ctx context.Context, i int) (conn net.Conn, a *answer, early []byte, captured string, err error) {
+	deadline := time.Now().Add(e.cfg.HandshakeTimeout)
+	dctx, cancel := context.WithDeadline(ctx, deadline)
+	conn, err = e.netDial(i)(dctx, "tcp", hostPort(e.cfg.URL))
+	cancel()
+	if err != nil {
+		return nil, nil, nil, "", err
+	}
+	defer func() {
+		if err != nil {
+			conn.Close()
+		}
+	}()
+	_ = conn.SetDeadline(deadline)
+	if e.cfg.URL.Scheme == "wss" {
+		tc := tls.Client(conn, e.tls)
+		if err := tc.Handshake(); err != nil {
+			return conn, nil, nil, "", err
+		}
+		conn = tc
+	}
+	var nonce [16]byte
+	_, _ = rand.Read(nonce[:])
+	key := base64.StdEncoding.EncodeToString(nonce[:])
+	if _, err := io.WriteString(conn, e.dst.reqHead+key+e.dst.reqTail); err != nil {
+		return conn, nil, nil, "", err
+	}
+	a = &answer{offer: handshake.Offer{Key: key, Protocols: e.cfg.Subprotocols}}
+	buf := make([]byte, 4096)
+	for {
+		n, rerr := conn.Read(buf)
+		if n > 0 {
+			if done, early, captured, err := a.add(buf[:n]); done {
+				if err == nil {
+					_ = conn.SetDeadline(time.Time{})
+					early = bytes.Clone(early)
+				}
+				return conn, a, early, captured, err
+			}
+		}
+		if rerr != nil {
+			captured, err := a.ended(rerr)
+			return conn, a, nil, captured, err
+		}
+	}
+}
+
+// tlsConfig is the run's TLS configuration with the server name set, as
+// a browser sets it: the host the request names (the URL's, or Host's).
+func tlsConfig(cfg *Config) *tls.Config {
+	c := cfg.TLS
+	if c == nil {
+		c = &tls.Config{}
+	}
+	if c.ServerName != "" {
+		return c
+	}
+	c = c.Clone()
+	host := cfg.URL.Host
+	if cfg.Host != "" {
+		host = cfg.Host
+	}
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	c.ServerName = strings.Trim(host, "[]")
+	return c
 }
 
 // netDial returns the dial function for attempt i: plain, or bound to one of

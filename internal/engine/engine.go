@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/url"
@@ -29,15 +30,12 @@ type Outcome struct {
 }
 
 type engine struct {
-	cfg Config
-	// target is the URL gobwas/ws dials, with cfg.Host as its host when
-	// set (gobwas writes Host from the URL); dialAddr, when set, is where
-	// the connection really goes: the URL's host:port.
-	target, dialAddr string
-	start            time.Time
-	sink             event.Sink
-	dialer           net.Dialer
-	ctx              context.Context
+	cfg    Config
+	tls    *tls.Config // for wss://, with the server name set
+	start  time.Time
+	sink   event.Sink
+	dialer net.Dialer
+	ctx    context.Context
 
 	// raw: plain ws:// handshakes run in the loops (upgrade_linux.go)
 	// instead of a goroutine each with gobwas/ws.
@@ -60,6 +58,9 @@ type engine struct {
 	tlsMu    sync.Mutex
 	tlsConns map[*tlsConn]struct{}
 	tlsWG    sync.WaitGroup
+
+	// answers identifies the proxy or server that answered (identity.go).
+	answers answerCache
 }
 
 // Run opens cfg.Conns connections, holds them, closes them, and reports
@@ -75,13 +76,12 @@ func Run(ctx context.Context, cfg Config, start time.Time, sink event.Sink) (Out
 		// still held by a goroutine of its own (tls.go).
 		return Outcome{}, fmt.Errorf("timed messages (--send-every) need a ws:// target for now: wss:// connections are not yet held in the epoll loops that send and time them")
 	}
-	e := &engine{cfg: cfg, target: cfg.URL.String(), start: start, sink: sink, ctx: ctx, tlsConns: map[*tlsConn]struct{}{}}
-	if cfg.Host != "" {
-		u := *cfg.URL
-		u.Host = cfg.Host
-		e.target, e.dialAddr = u.String(), hostPort(cfg.URL)
+	e := &engine{cfg: cfg, start: start, sink: sink, ctx: ctx, tlsConns: map[*tlsConn]struct{}{}}
+	e.dst.reqHead, e.dst.reqTail = upgradeRequest(&e.cfg)
+	if cfg.URL.Scheme == "wss" {
+		e.tls = tlsConfig(&e.cfg)
 	}
-	e.raw = cfg.URL.Scheme == "ws" && !cfg.viaGobwas
+	e.raw = cfg.URL.Scheme == "ws" && !cfg.blocking
 	if e.raw {
 		e.prepareRaw(ctx)
 	}

@@ -3,6 +3,8 @@ package engine
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/wshold/wshold/internal/event"
 	"github.com/wshold/wshold/internal/handshake"
+	"github.com/wshold/wshold/internal/handshake/handshaketest"
 )
 
 // sink collects events for assertions.
@@ -89,9 +92,34 @@ func startServer(t *testing.T, behave func(s *testServer, c net.Conn)) *testServ
 	return s
 }
 
-func (s *testServer) url() *url.URL {
-	u, _ := url.Parse("ws://" + s.ln.Addr().String() + "/ws")
+func (s *testServer) url() *url.URL { return s.urlScheme("ws") }
+
+func (s *testServer) urlScheme(scheme string) *url.URL {
+	u, _ := url.Parse(scheme + "://" + s.ln.Addr().String() + "/ws")
 	return u
+}
+
+// startTLSServer is startServer over TLS, with a certificate for
+// 127.0.0.1 that clientTLS trusts.
+func startTLSServer(t *testing.T, behave func(s *testServer, c net.Conn)) (srv *testServer, clientTLS *tls.Config) {
+	t.Helper()
+	cert, ca, err := handshaketest.SelfSigned()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := &tls.Config{Certificates: []tls.Certificate{cert}}
+	srv = startServer(t, func(s *testServer, c net.Conn) { behave(s, tls.Server(c, conf)) })
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca)
+	return srv, &tls.Config{RootCAs: pool}
+}
+
+// tcpOf is the TCP connection under c, TLS or not.
+func tcpOf(c net.Conn) *net.TCPConn {
+	if tc, ok := c.(*tls.Conn); ok {
+		return tc.NetConn().(*net.TCPConn)
+	}
+	return c.(*net.TCPConn)
 }
 
 // echo is a well-behaved server: it answers pings and close frames and
@@ -182,72 +210,173 @@ func TestHeldConnectionsAreClosedCleanlyAtTheEnd(t *testing.T) {
 	}
 }
 
+// Every way a held connection can end is recorded with its kind (and for
+// a protocol error, the rule broken), over ws:// in the loops and wss://
+// on a goroutine alike: both read frames with nextFrame.
 func TestDropsAreRecordedWithKindAndAge(t *testing.T) {
 	cases := []struct {
 		name     string
 		behave   func(c net.Conn)
 		wantKind event.DropKind
 		wantCode uint16
+		wantRule event.Rule
 	}{
 		{"close frame 1001", func(c net.Conn) {
 			_ = ws.WriteFrame(c, ws.NewCloseFrame(ws.NewCloseFrameBody(1001, "going away")))
 			_, _ = io.Copy(io.Discard, c)
-		}, event.CloseFrame, 1001},
-		{"FIN without close frame", func(c net.Conn) {}, event.EOF, 0},
-		{"RST", func(c net.Conn) { _ = c.(*net.TCPConn).SetLinger(0) }, event.Reset, 0},
+		}, event.CloseFrame, 1001, 0},
+		{"FIN without close frame", func(c net.Conn) {}, event.EOF, 0, 0},
+		{"RST", func(c net.Conn) { _ = tcpOf(c).SetLinger(0) }, event.Reset, 0, 0},
 		{"masked server frame", func(c net.Conn) {
 			f := ws.MaskFrame(ws.NewTextFrame([]byte("hi")))
 			_ = ws.WriteFrame(c, f)
 			_, _ = io.Copy(io.Discard, c)
-		}, event.ProtocolError, 0},
-		{"frame announcing 2^62 bytes", func(c net.Conn) {
-			_ = ws.WriteHeader(c, ws.Header{Fin: true, OpCode: ws.OpBinary, Length: 1 << 62})
+		}, event.ProtocolError, 0, event.RuleMaskedFrame},
+		{"length with its top bit set", func(c net.Conn) {
+			_, _ = c.Write([]byte{0x82, 127, 0x80, 0, 0, 0, 0, 0, 0, 0})
 			_, _ = io.Copy(io.Discard, c)
-		}, event.ProtocolError, 0},
+		}, event.ProtocolError, 0, event.RuleBadLength},
 		{"reserved opcode", func(c net.Conn) {
 			_, _ = c.Write([]byte{0x83, 0x00})
 			_, _ = io.Copy(io.Discard, c)
-		}, event.ProtocolError, 0},
+		}, event.ProtocolError, 0, event.RuleBadOpcode},
 		{"reserved bits", func(c net.Conn) {
 			_, _ = c.Write([]byte{0xC1, 0x00})
 			_, _ = io.Copy(io.Discard, c)
-		}, event.ProtocolError, 0},
+		}, event.ProtocolError, 0, event.RuleReservedBits},
 		{"close with invalid code", func(c net.Conn) {
 			_ = ws.WriteFrame(c, ws.NewCloseFrame(ws.NewCloseFrameBody(999, "")))
 			_, _ = io.Copy(io.Discard, c)
-		}, event.ProtocolError, 0},
+		}, event.ProtocolError, 0, event.RuleBadCloseCode},
+		{"close reason not UTF-8", func(c net.Conn) {
+			_, _ = c.Write([]byte{0x88, 0x04, 0x03, 0xE8, 0xff, 0xfe})
+			_, _ = io.Copy(io.Discard, c)
+		}, event.ProtocolError, 0, event.RuleCloseReasonUTF8},
 		{"fragmented ping", func(c net.Conn) {
 			_, _ = c.Write([]byte{0x09, 0x00})
 			_, _ = io.Copy(io.Discard, c)
-		}, event.ProtocolError, 0},
+		}, event.ProtocolError, 0, event.RuleFragmentedControl},
+		{"ping over 125 bytes", func(c net.Conn) {
+			_, _ = c.Write(append([]byte{0x89, 126, 0x00, 0x7E}, make([]byte, 126)...))
+			_, _ = io.Copy(io.Discard, c)
+		}, event.ProtocolError, 0, event.RuleControlTooLong},
+		{"continuation with no message begun", func(c net.Conn) {
+			_, _ = c.Write([]byte{0x80, 0x01, 'x'})
+			_, _ = io.Copy(io.Discard, c)
+		}, event.ProtocolError, 0, event.RuleOrphanContinuation},
+		{"new message inside a fragmented one", func(c net.Conn) {
+			_, _ = c.Write([]byte{0x01, 0x01, 'a', 0x81, 0x01, 'b'})
+			_, _ = io.Copy(io.Discard, c)
+		}, event.ProtocolError, 0, event.RuleUnfinishedMessage},
+		{"fragmented message with a ping inside, then FIN", func(c net.Conn) {
+			_, _ = c.Write([]byte{0x01, 0x01, 'a', 0x89, 0x00, 0x80, 0x01, 'b'})
+			// The pong, read before closing (unread, it would turn the
+			// FIN into a reset).
+			_, _ = readFrame(c)
+		}, event.EOF, 0, 0},
 	}
+	trafficFirst := map[string]bool{"new message inside a fragmented one": true, "fragmented message with a ping inside, then FIN": true}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := startServer(t, func(s *testServer, c net.Conn) {
+			t.Parallel()
+			behave := func(s *testServer, c net.Conn) {
 				if _, err := ws.Upgrade(c); err != nil {
 					return
 				}
 				time.Sleep(200 * time.Millisecond)
 				tc.behave(c)
-			})
-			s, _ := run(t, Config{URL: srv.url(), Conns: 5, Hold: 2 * time.Second, EndWhenNoneAlive: true})
-			if len(s.upgraded) != 5 || len(s.dropped) != 5 {
-				t.Fatalf("upgraded %d dropped %d; want 5/5 (failed %v)", len(s.upgraded), len(s.dropped), s.failed)
 			}
-			for _, d := range s.dropped {
-				if d.Kind != tc.wantKind || d.CloseCode != tc.wantCode {
-					t.Fatalf("drop %s/%d, want %s", d.Kind.Name(d.CloseCode), d.CloseCode, tc.wantKind.Name(tc.wantCode))
+			plain := startServer(t, behave)
+			secure, clientTLS := startTLSServer(t, behave)
+			for _, cfg := range []Config{{URL: plain.url()}, {URL: secure.urlScheme("wss"), TLS: clientTLS}} {
+				cfg.Conns, cfg.Hold, cfg.EndWhenNoneAlive = 5, 2*time.Second, true
+				s, _ := run(t, cfg)
+				if len(s.upgraded) != 5 || len(s.dropped) != 5 {
+					t.Fatalf("%s: upgraded %d dropped %d; want 5/5 (failed %v)", cfg.URL.Scheme, len(s.upgraded), len(s.dropped), s.failed)
 				}
-				if age := time.Duration(d.AgeNs); age < 150*time.Millisecond || age > 1500*time.Millisecond {
-					t.Fatalf("drop age %v, want about 200ms", age)
-				}
-				// Silent until the frame or FIN that ended it: the ending
-				// is not traffic, so idle time equals age.
-				if d.IdleNs != d.AgeNs {
-					t.Fatalf("idle %d, want the age %d: nothing but the ending crossed the connection", d.IdleNs, d.AgeNs)
+				for _, d := range s.dropped {
+					if d.Kind != tc.wantKind || d.CloseCode != tc.wantCode || d.Rule != tc.wantRule {
+						t.Fatalf("%s: drop %s/%d rule %q, want %s rule %q", cfg.URL.Scheme, d.Kind.Name(d.CloseCode), d.CloseCode, d.Rule.Name(), tc.wantKind.Name(tc.wantCode), tc.wantRule.Name())
+					}
+					if age := time.Duration(d.AgeNs); age < 150*time.Millisecond || age > 1500*time.Millisecond {
+						t.Fatalf("%s: drop age %v, want about 200ms", cfg.URL.Scheme, age)
+					}
+					// Silent until what ended it (the loops only: the wss
+					// reader dates frames by when it read them; and not
+					// where data came first): the ending is not traffic,
+					// so idle time equals age.
+					if cfg.URL.Scheme == "ws" && !trafficFirst[tc.name] && d.IdleNs != d.AgeNs {
+						t.Fatalf("idle %d, want the age %d: nothing but the ending crossed the connection", d.IdleNs, d.AgeNs)
+					}
 				}
 			}
 		})
+	}
+}
+
+// A data frame is discarded whatever its length (the format allows up to
+// 2^63-1 bytes): 17 MiB of binary data, then a close frame, ends as that
+// close, on both transports.
+func TestDataFramesOfAnyLengthAreDiscarded(t *testing.T) {
+	behave := func(s *testServer, c net.Conn) {
+		if _, err := ws.Upgrade(c); err != nil {
+			return
+		}
+		_ = ws.WriteHeader(c, ws.Header{Fin: true, OpCode: ws.OpBinary, Length: 17 << 20})
+		chunk := make([]byte, 1<<20)
+		for range 17 {
+			if _, err := c.Write(chunk); err != nil {
+				return
+			}
+		}
+		_ = ws.WriteFrame(c, ws.NewCloseFrame(ws.NewCloseFrameBody(1001, "")))
+		_, _ = io.Copy(io.Discard, c)
+	}
+	plain := startServer(t, behave)
+	secure, clientTLS := startTLSServer(t, behave)
+	for _, cfg := range []Config{{URL: plain.url()}, {URL: secure.urlScheme("wss"), TLS: clientTLS}} {
+		cfg.Conns, cfg.Hold, cfg.EndWhenNoneAlive = 2, 10*time.Second, true
+		s, _ := run(t, cfg)
+		if len(s.dropped) != 2 {
+			t.Fatalf("%s: upgraded %d dropped %d (failed %v), want 2 drops", cfg.URL.Scheme, len(s.upgraded), len(s.dropped), s.failed)
+		}
+		for _, d := range s.dropped {
+			if d.Kind != event.CloseFrame || d.CloseCode != 1001 {
+				t.Fatalf("%s: drop %s rule %q, want close_1001 after the 17 MiB frame", cfg.URL.Scheme, d.Kind.Name(d.CloseCode), d.Rule.Name())
+			}
+		}
+	}
+}
+
+// A frame that breaks a rule is answered with a close frame carrying the
+// code RFC 6455 names: 1007 for a close reason that is not UTF-8, 1002 for
+// the others.
+func TestProtocolErrorsAreAnsweredWithTheirCloseCode(t *testing.T) {
+	for _, tc := range []struct {
+		frame []byte
+		code  uint16
+	}{
+		{[]byte{0x88, 0x04, 0x03, 0xE8, 0xff, 0xfe}, 1007},
+		{[]byte{0x80, 0x01, 'x'}, 1002},
+	} {
+		got := make(chan uint16, 1)
+		srv := startServer(t, func(s *testServer, c net.Conn) {
+			if _, err := ws.Upgrade(c); err != nil {
+				return
+			}
+			_, _ = c.Write(tc.frame)
+			f, err := readFrame(c)
+			if err != nil || f.Header.OpCode != ws.OpClose || len(f.Payload) < 2 {
+				got <- 0
+				return
+			}
+			ws.Cipher(f.Payload, f.Header.Mask, 0)
+			got <- uint16(f.Payload[0])<<8 | uint16(f.Payload[1])
+		})
+		run(t, Config{URL: srv.url(), Conns: 1, Hold: time.Second, EndWhenNoneAlive: true})
+		if code := <-got; code != tc.code {
+			t.Errorf("frame % x answered with close %d, want %d", tc.frame, code, tc.code)
+		}
 	}
 }
 

@@ -3,6 +3,9 @@ package engine
 import (
 	"encoding/binary"
 	"errors"
+	"unicode/utf8"
+
+	"github.com/wshold/wshold/internal/event"
 )
 
 // WebSocket opcodes (RFC 6455 §5.2).
@@ -120,4 +123,107 @@ func validCloseCode(code uint16) bool {
 		return true
 	}
 	return false
+}
+
+// frameState is where a connection stands in the server's stream of
+// frames between two reads: in the loops' table entry, or on a wss
+// reader's stack.
+type frameState struct {
+	skip  int64 // payload bytes of the current data frame still to discard
+	inMsg bool  // a fragmented data message has begun and not ended
+}
+
+// What nextFrame found at the front of the bytes.
+const (
+	frameMore  = iota // only part of a header or of a control frame: keep it for the next read
+	frameSkip         // data payload, discarded
+	frameData         // a data frame's header: traffic
+	framePing         // payload: the ping's
+	framePong         //
+	frameClose        // code: its close code (1005 for none); payload: code and reason
+	frameBad          // a rule broken: rule, and code to fail the connection with
+)
+
+// frame is one thing nextFrame found. payload aliases the bytes read.
+type frame struct {
+	kind    uint8
+	rule    event.Rule
+	code    uint16
+	payload []byte
+}
+
+// nextFrame reads the next thing at the front of p, a server's frames as
+// they arrived, and returns it with the number of bytes it took (0 for
+// frameMore and frameBad). It is the one frame consumer of the client: the
+// loops' plain sockets and the wss readers both feed it, so both apply
+// the same rules of RFC 6455 §5, and it never allocates. Data is
+// discarded as it arrives, whatever the frame's length (up to the 2^63-1
+// the format allows): memory stays flat however much a server sends. Text
+// payloads are not read, so not checked for UTF-8.
+func nextFrame(s *frameState, p []byte) (f frame, n int) {
+	if s.skip > 0 {
+		k := min(s.skip, int64(len(p)))
+		s.skip -= k
+		return frame{kind: frameSkip}, int(k)
+	}
+	h, hl, ok, err := parseHeader(p)
+	switch {
+	case err != nil:
+		return bad(event.RuleBadLength, 1002), 0
+	case !ok:
+		return frame{kind: frameMore}, 0
+	case h.masked:
+		return bad(event.RuleMaskedFrame, 1002), 0
+	case h.rsv != 0:
+		return bad(event.RuleReservedBits, 1002), 0
+	}
+	switch h.op {
+	case opContinuation, opText, opBinary:
+		if h.op == opContinuation && !s.inMsg {
+			return bad(event.RuleOrphanContinuation, 1002), 0
+		}
+		if h.op != opContinuation && s.inMsg {
+			return bad(event.RuleUnfinishedMessage, 1002), 0
+		}
+		s.inMsg = !h.fin
+		s.skip = h.length
+		return frame{kind: frameData}, hl
+	case opPing, opPong, opClose:
+	default:
+		return bad(event.RuleBadOpcode, 1002), 0
+	}
+	switch {
+	case !h.fin:
+		return bad(event.RuleFragmentedControl, 1002), 0
+	case h.length > maxControlPayload:
+		return bad(event.RuleControlTooLong, 1002), 0
+	case int64(len(p)) < int64(hl)+h.length:
+		return frame{kind: frameMore}, 0
+	}
+	n = hl + int(h.length)
+	payload := p[hl:n]
+	switch h.op {
+	case opPing:
+		return frame{kind: framePing, payload: payload}, n
+	case opPong:
+		return frame{kind: framePong, payload: payload}, n
+	}
+	code := uint16(1005) // no status code present
+	switch {
+	case len(payload) == 1:
+		return bad(event.RuleCloseOneByte, 1002), 0
+	case len(payload) >= 2:
+		code = binary.BigEndian.Uint16(payload)
+		if !validCloseCode(code) {
+			return bad(event.RuleBadCloseCode, 1002), 0
+		}
+		if !utf8.Valid(payload[2:]) {
+			return bad(event.RuleCloseReasonUTF8, 1007), 0
+		}
+	}
+	return frame{kind: frameClose, code: code, payload: payload}, n
+}
+
+func bad(rule event.Rule, code uint16) frame {
+	return frame{kind: frameBad, rule: rule, code: code}
 }

@@ -17,103 +17,71 @@ import (
 // and nowhere else, so a feature built on holding (sending messages,
 // reading them) is written once for both schemes.
 
-// consume acts on the frames in p. It returns false if the connection ended.
-// Data frames are skipped as they arrive, never buffered: memory stays flat
-// however much a server sends.
+// consume acts on the frames in p, as nextFrame finds them. It returns
+// false if the connection ended. Data frames are skipped as they arrive,
+// never buffered: memory stays flat however much a server sends; only the
+// stamp at the front of a timed message is read (messages_linux.go).
 func (l *loop) consume(fd int, c *connState, p []byte, now int64) bool {
 	for len(p) > 0 {
-		if c.skip > 0 {
-			k := min(c.skip, int64(len(p)))
-			if c.rxCheck {
-				l.checkTimed(c, p[:k])
-			}
-			c.skip -= k
-			p = p[k:]
-			continue
-		}
-		h, hl, ok, err := parseHeader(p)
-		if err != nil {
-			return l.protocolError(fd, c, 1002, now)
-		}
-		if !ok {
-			l.keep(c, p)
+		timed, split := l.timedAhead(c, p)
+		if split {
+			l.keep(c, p) // a timed message's stamp comes in two reads
 			return true
 		}
-		if h.masked || h.rsv != 0 {
-			return l.protocolError(fd, c, 1002, now)
+		f, n := nextFrame(&c.frames, p)
+		switch f.kind {
+		case frameMore:
+			l.keep(c, p)
+			return true
+		case frameBad:
+			return l.protocolError(fd, c, f.code, f.rule, now)
+		case frameSkip:
+			if c.rxCheck {
+				l.checkTimed(c, p[:n], c.frames.skip+int64(n))
+			}
+		case frameData:
+			c.frame(now)
+			c.rxCheck = false
+			if timed {
+				n += l.timedFrame(c, p[n:])
+			}
+		case framePing:
+			c.frame(now)
+			if !l.sendFrame(fd, c, opPong, f.payload) {
+				return l.blocked(fd, c, now)
+			}
+		case framePong:
+			c.frame(now)
+			c.pingSentAt = 0
+		case frameClose:
+			// The close frame is the drop, not traffic before it: the
+			// drop's idle time is the silence that preceded it.
+			return l.closeReceived(fd, c, f, now)
 		}
-		switch h.op {
-		case opContinuation, opText, opBinary:
-			if h.length > l.e.cfg.MaxFrame {
-				return l.protocolError(fd, c, 1009, now)
-			}
-			c.lastFrame = now
-			rest, whole := l.timedFrame(c, h, hl, p)
-			if !whole {
-				l.keep(c, p) // a timed message's stamp comes in two reads
-				return true
-			}
-			p = rest
-		case opPing, opPong, opClose:
-			if !h.fin || h.length > maxControlPayload {
-				return l.protocolError(fd, c, 1002, now)
-			}
-			if int64(len(p)) < int64(hl)+h.length {
-				l.keep(c, p)
-				return true
-			}
-			payload := p[hl : hl+int(h.length)]
-			p = p[hl+int(h.length):]
-			switch h.op {
-			case opPing:
-				c.lastFrame = now
-				if !l.sendFrame(fd, c, opPong, payload) {
-					return l.blocked(fd, c, now)
-				}
-			case opPong:
-				c.lastFrame = now
-				c.pingSentAt = 0
-			case opClose:
-				// The close frame is the drop, not traffic before it: the
-				// drop's idle time is the silence that preceded it.
-				return l.closeReceived(fd, c, payload, now)
-			}
-		default:
-			return l.protocolError(fd, c, 1002, now)
-		}
+		p = p[n:]
 	}
 	return true
 }
 
-// closeReceived handles a close frame: the reply is sent (RFC 6455 §5.5.1)
-// and the socket closed; unless we started the closing, it is a drop.
-func (l *loop) closeReceived(fd int, c *connState, payload []byte, now int64) bool {
-	var code uint16 = 1005 // no status code present
-	if len(payload) >= 2 {
-		code = binary.BigEndian.Uint16(payload)
-	}
-	if len(payload) == 1 || (len(payload) >= 2 && !validCloseCode(code)) {
-		return l.protocolError(fd, c, 1002, now)
-	}
+// closeReceived handles a valid close frame: the reply is sent (RFC 6455
+// §5.5.1) and the socket closed; unless we started the closing, it is a
+// drop.
+func (l *loop) closeReceived(fd int, c *connState, f frame, now int64) bool {
 	if !c.closing {
-		reply := payload
-		if len(reply) > 2 {
-			reply = reply[:2]
-		}
 		// The connection ends here whether or not the socket takes it.
-		l.sendFrame(fd, c, opClose, reply)
+		l.sendFrame(fd, c, opClose, f.payload[:min(len(f.payload), 2)])
 	}
-	l.end(fd, c, event.CloseFrame, code, now)
+	l.end(fd, c, event.CloseFrame, f.code, now)
 	return false
 }
 
-// protocolError ends a connection whose server broke the protocol, telling
-// the server why with a close frame.
-func (l *loop) protocolError(fd int, c *connState, code uint16, now int64) bool {
+// protocolError ends a connection whose server broke rule, telling the
+// server why with a close frame carrying code.
+func (l *loop) protocolError(fd int, c *connState, code uint16, rule event.Rule, now int64) bool {
 	var b [2]byte
 	binary.BigEndian.PutUint16(b[:], code)
 	l.sendFrame(fd, c, opClose, b[:])
-	l.end(fd, c, event.ProtocolError, 0, now)
+	l.endBroken(fd, c, rule, now)
 	return false
 }
 
@@ -179,7 +147,7 @@ func (l *loop) ping(fd int, c *connState, now int64) bool {
 	if c.pingSentAt == 0 {
 		c.pingSentAt = now
 	}
-	c.lastFrame = now
+	c.frame(now)
 	return true
 }
 

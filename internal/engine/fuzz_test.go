@@ -3,6 +3,8 @@ package engine
 import (
 	"bytes"
 	"encoding/binary"
+	"io"
+	"net"
 	"net/url"
 	"sync"
 	"testing"
@@ -56,7 +58,7 @@ func newFuzzConn(t *testing.T) *fuzzConn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{MaxFrame: 1 << 20}
+	cfg := Config{}
 	cfg.URL, _ = url.Parse("ws://127.0.0.1/")
 	if err := cfg.withDefaults(); err != nil {
 		t.Fatal(err)
@@ -92,6 +94,7 @@ type outcome struct {
 	open     bool
 	kind     event.DropKind
 	code     uint16
+	rule     event.Rule
 	messages [8]int
 }
 
@@ -102,7 +105,7 @@ func (c *fuzzConn) outcome(t *testing.T) outcome {
 		if len(c.sink.drops) != 0 {
 			t.Fatalf("connection open but %d drops recorded", len(c.sink.drops))
 		}
-		if st.carry != 0 && int(st.carryLen) > carryCap || st.skip < 0 {
+		if st.carry != 0 && int(st.carryLen) > carryCap || st.frames.skip < 0 {
 			t.Fatalf("connection state out of bounds: %+v", st)
 		}
 		return outcome{open: true, messages: c.sink.messages}
@@ -119,7 +122,10 @@ func (c *fuzzConn) outcome(t *testing.T) outcome {
 	if d.Kind == event.CloseFrame && d.CloseCode != 1005 && !validCloseCode(d.CloseCode) {
 		t.Fatalf("close frame with invalid code %d recorded as a close, want protocol_error", d.CloseCode)
 	}
-	return outcome{kind: d.Kind, code: d.CloseCode, messages: c.sink.messages}
+	if (d.Kind == event.ProtocolError) != (d.Rule != event.RuleNone) || d.Rule.Name() == "unknown" {
+		t.Fatalf("drop %s with rule %d (%q): every protocol error, and only those, names a known rule", d.Kind.Name(d.CloseCode), d.Rule, d.Rule.Name())
+	}
+	return outcome{kind: d.Kind, code: d.CloseCode, rule: d.Rule, messages: c.sink.messages}
 }
 
 // drainPeer reads what the engine wrote back (pongs, close frames), so that
@@ -181,8 +187,35 @@ func FuzzConsume(f *testing.F) {
 		if a != b {
 			t.Fatalf("read whole: %+v; read in chunks of %d: %+v", a, size, b)
 		}
+
+		// The wss reader, given the same bytes and then the end of the
+		// stream, decides the same (where the loops hold on, it sees EOF).
+		kind, code, rule := tlsOutcome(data)
+		want := a
+		if a.open {
+			want = outcome{kind: event.EOF}
+		}
+		if got := (outcome{kind: kind, code: code, rule: rule}); got != want {
+			t.Fatalf("loops: %+v; wss reader: %+v", want, got)
+		}
 	})
 }
+
+// tlsOutcome runs the wss reader over data, which arrived with the 101,
+// and then the end of the stream.
+func tlsOutcome(data []byte) (event.DropKind, uint16, event.Rule) {
+	e := &engine{cfg: Config{PongTimeout: time.Second}, start: time.Now(), sink: &dropLog{}}
+	return e.readTLS(&tlsConn{conn: endedConn{}}, data)
+}
+
+// endedConn is a connection whose peer has sent everything: reads end,
+// writes vanish.
+type endedConn struct{ net.Conn }
+
+func (endedConn) Read([]byte) (int, error)         { return 0, io.EOF }
+func (endedConn) Write(p []byte) (int, error)      { return len(p), nil }
+func (endedConn) SetReadDeadline(time.Time) error  { return nil }
+func (endedConn) SetWriteDeadline(time.Time) error { return nil }
 
 func FuzzParseHeader(f *testing.F) {
 	for _, seed := range fuzzFrameSeeds() {
@@ -249,6 +282,11 @@ func fuzzFrameSeeds() [][]byte {
 		{0x09, 0x00},                  // fragmented ping
 		append([]byte{0x89, 126, 0x00, 0x7E}, make([]byte, 126)...),                                // ping over 125 bytes
 		append(bytes.Repeat([]byte{0x82, 0x02, 0, 0}, 8), 0x89, 0x01, 'z', 0x88, 0x02, 0x03, 0xE8), // data, ping, close
+		{0x80, 0x01, 'x'},                                          // continuation with no message begun
+		{0x01, 0x01, 'a', 0x81, 0x01, 'b'},                         // a new message inside a fragmented one
+		{0x01, 0x01, 'a', 0x89, 0x00, 0x80, 0x01, 'b', 0x88, 0x00}, // fragments around a ping, then close
+		{0x88, 0x04, 0x03, 0xE8, 0xff, 0xfe},                       // close reason not UTF-8
+		append(ext64(0x82, 17<<20), 0xAA),                          // 17 MiB frame, begun
 		// timed messages: a push, a broadcast with a 16-bit length, a
 		// damaged push, an echo never sent, then a ping
 		append(append(append(append(pushFrame(stamp.Push, 1, 5, 64), pushFrame(stamp.Broadcast, 2, 5, 300)...),

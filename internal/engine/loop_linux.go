@@ -19,8 +19,9 @@ import (
 type connState struct {
 	upgradedAt int64
 	lastFrame  int64 // last frame in either direction (the upgrade counts)
+	quiet      int64 // longest silence lived through before lastFrame (see frame)
 	pingSentAt int64 // oldest unanswered ping; 0 when none
-	skip       int64 // bytes of the current data frame still to discard
+	frames     frameState
 	carry      int32 // 1 + index of a carry buffer holding a partial frame; 0 none
 	pend       int32 // 1 + index of a pendBuf holding bytes the socket did not take; 0 none
 	idx        int32 // the connection slot (try.i): what a reconnect reopens
@@ -226,17 +227,29 @@ func (l *loop) timeout() int {
 // end closes a connection and, unless the harness is closing it, records
 // the drop. This is where a proxy's cut becomes a number.
 func (l *loop) end(fd int, c *connState, kind event.DropKind, code uint16, now int64) {
+	l.endWith(fd, c, kind, code, event.RuleNone, now)
+}
+
+// endBroken ends a connection whose server broke rule.
+func (l *loop) endBroken(fd int, c *connState, rule event.Rule, now int64) {
+	l.endWith(fd, c, event.ProtocolError, 0, rule, now)
+}
+
+func (l *loop) endWith(fd int, c *connState, kind event.DropKind, code uint16, rule event.Rule, now int64) {
 	if !c.closing && !l.e.closing.Load() {
 		if kind == event.EOF || kind == event.CloseFrame || kind == event.ProtocolError {
 			now = max(c.lastFrame, l.arrival(fd, kind == event.EOF))
 		}
 		l.e.sink.Dropped(event.Dropped{
-			AtNs:      now,
-			AgeNs:     now - c.upgradedAt,
-			IdleNs:    now - c.lastFrame,
-			Kind:      kind,
-			CloseCode: code,
-			Pinging:   c.pinging,
+			AtNs:       now,
+			AgeNs:      now - c.upgradedAt,
+			IdleNs:     now - c.lastFrame,
+			QuietNs:    c.quiet,
+			PongWaitNs: c.pongWait(kind, now),
+			Kind:       kind,
+			CloseCode:  code,
+			Rule:       rule,
+			Pinging:    c.pinging,
 		})
 		l.e.dropped(int(c.idx))
 	}

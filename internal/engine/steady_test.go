@@ -111,7 +111,7 @@ func BenchmarkSteadyStateDiscardData(b *testing.B) {
 		}
 		l.readable(fd, unix.EPOLLIN, l.e.now())
 	}
-	if !l.e.conns[fd].open || l.e.conns[fd].skip != 0 {
+	if !l.e.conns[fd].open || l.e.conns[fd].frames.skip != 0 {
 		b.Fatal("data frames were not consumed whole")
 	}
 }

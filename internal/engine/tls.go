@@ -1,10 +1,8 @@
 package engine
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
-	"io"
 	"net"
 	"sync"
 	"syscall"
@@ -42,7 +40,7 @@ func (e *engine) holdTLS(conn net.Conn, i int, upgradedAt int64, early []byte) {
 	e.tlsWG.Add(1)
 	go func() {
 		defer e.tlsWG.Done()
-		kind, code := e.readTLS(tc, io.MultiReader(bytes.NewReader(early), conn))
+		kind, code, rule := e.readTLS(tc, early)
 		now := e.now()
 		tc.mu.Lock()
 		ours := tc.closing
@@ -50,7 +48,7 @@ func (e *engine) holdTLS(conn net.Conn, i int, upgradedAt int64, early []byte) {
 		tc.mu.Unlock()
 		if !ours && !e.closing.Load() {
 			e.sink.Dropped(event.Dropped{AtNs: now, AgeNs: now - tc.upgradedAt, IdleNs: now - last,
-				Kind: kind, CloseCode: code, Pinging: tc.pinging})
+				Kind: kind, CloseCode: code, Rule: rule, Pinging: tc.pinging})
 			e.dropped(i)
 		}
 		conn.Close()
@@ -61,78 +59,62 @@ func (e *engine) holdTLS(conn net.Conn, i int, upgradedAt int64, early []byte) {
 }
 
 // readTLS reads frames until the connection ends and says how it ended.
-func (e *engine) readTLS(tc *tlsConn, r io.Reader) (event.DropKind, uint16) {
+// early is what the server sent behind its 101. The frames go through
+// nextFrame, as the loops' do.
+func (e *engine) readTLS(tc *tlsConn, early []byte) (event.DropKind, uint16, event.Rule) {
+	var st frameState
 	var pingSentAt int64
 	nextPing := time.Now().Add(e.cfg.Ping)
-	payload := make([]byte, maxControlPayload)
+	// Big enough for what arrived with the 101, and for an incomplete
+	// control frame kept in front of the next read.
+	buf := make([]byte, max(16<<10, len(early)+carryCap))
+	have := copy(buf, early)
 	for {
+		p := buf[:have]
+	frames:
+		for len(p) > 0 {
+			f, n := nextFrame(&st, p)
+			now := e.now()
+			switch f.kind {
+			case frameMore:
+				break frames
+			case frameBad:
+				tc.write(ws.OpClose, closePayload(f.code), now)
+				return event.ProtocolError, 0, f.rule
+			case frameData:
+				tc.touch(now)
+			case framePing:
+				tc.write(ws.OpPong, f.payload, now)
+			case framePong:
+				tc.touch(now)
+				pingSentAt = 0
+			case frameClose:
+				// A close frame is the drop, not traffic before it.
+				tc.write(ws.OpClose, f.payload[:min(len(f.payload), 2)], now)
+				return event.CloseFrame, f.code, event.RuleNone
+			}
+			p = p[n:]
+		}
+		have = copy(buf, p)
 		if tc.pinging {
 			_ = tc.conn.SetReadDeadline(nextPing)
 		}
-		h, err := ws.ReadHeader(r)
-		if err != nil {
-			if tc.pinging && isTimeout(err) {
-				now := e.now()
-				if pingSentAt != 0 && now-pingSentAt > int64(e.cfg.PongTimeout) {
-					return event.PongTimeout, 0
-				}
-				tc.write(ws.OpPing, nil, now)
-				if pingSentAt == 0 {
-					pingSentAt = now
-				}
-				nextPing = time.Now().Add(e.cfg.Ping)
-				continue
+		n, err := tc.conn.Read(buf[have:])
+		have += n
+		switch {
+		case n > 0 || err == nil:
+		case tc.pinging && isTimeout(err):
+			now := e.now()
+			if pingSentAt != 0 && now-pingSentAt > int64(e.cfg.PongTimeout) {
+				return event.PongTimeout, 0, event.RuleNone
 			}
-			return endKind(err), 0
-		}
-		now := e.now()
-		if h.Masked || h.Rsv != 0 {
-			tc.write(ws.OpClose, closePayload(1002), now)
-			return event.ProtocolError, 0
-		}
-		if !h.OpCode.IsControl() {
-			if h.Length > e.cfg.MaxFrame || !h.OpCode.IsData() && h.OpCode != ws.OpContinuation {
-				tc.write(ws.OpClose, closePayload(1002), now)
-				return event.ProtocolError, 0
+			tc.write(ws.OpPing, nil, now)
+			if pingSentAt == 0 {
+				pingSentAt = now
 			}
-			tc.touch(now)
-			if _, err := io.CopyN(io.Discard, r, h.Length); err != nil {
-				return endKind(err), 0
-			}
-			continue
-		}
-		if !h.Fin || h.Length > maxControlPayload {
-			tc.write(ws.OpClose, closePayload(1002), now)
-			return event.ProtocolError, 0
-		}
-		p := payload[:h.Length]
-		if _, err := io.ReadFull(r, p); err != nil {
-			return endKind(err), 0
-		}
-		// A close frame is the drop, not traffic before it: the drop's
-		// idle time is the silence that preceded it.
-		if h.OpCode != ws.OpClose {
-			tc.touch(now)
-		}
-		switch h.OpCode {
-		case ws.OpPing:
-			tc.write(ws.OpPong, p, now)
-		case ws.OpPong:
-			pingSentAt = 0
-		case ws.OpClose:
-			code := uint16(1005)
-			if len(p) >= 2 {
-				code = binary.BigEndian.Uint16(p)
-			}
-			if len(p) == 1 || (len(p) >= 2 && !validCloseCode(code)) {
-				tc.write(ws.OpClose, closePayload(1002), now)
-				return event.ProtocolError, 0
-			}
-			tc.write(ws.OpClose, closePayload(code), now)
-			return event.CloseFrame, code
+			nextPing = time.Now().Add(e.cfg.Ping)
 		default:
-			tc.write(ws.OpClose, closePayload(1002), now)
-			return event.ProtocolError, 0
+			return endKind(err), 0, event.RuleNone
 		}
 	}
 }

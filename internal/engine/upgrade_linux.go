@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -16,10 +15,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gobwas/ws"
 	"golang.org/x/sys/unix"
 
 	"github.com/wshold/wshold/internal/event"
+	"github.com/wshold/wshold/internal/handshake"
+	"github.com/wshold/wshold/internal/identify"
 )
 
 // A plain ws:// upgrade is a few hundred bytes each way. Doing it in the
@@ -34,7 +34,7 @@ import (
 type dest struct {
 	addr    net.Addr // for error messages, as net.Dial would word them
 	err     error    // the target could not be resolved: every attempt fails with it
-	reqHead string
+	reqHead string   // the request around its key (every path sends it)
 	reqTail string
 
 	// The target and the source addresses in the kernel's form, which
@@ -58,10 +58,8 @@ type pending struct {
 	began    int64
 	deadline int64
 	state    uint8
-	status   int // of the answer's status line, once it is in
-	key      string
 	req      []byte // what is left to send of the request
-	resp     []byte // the answer so far
+	answer          // the answer so far, and its judging
 	slots    *slots
 }
 
@@ -90,7 +88,6 @@ func (s *slots) release() {
 // would have.
 func (e *engine) prepareRaw(ctx context.Context) {
 	d := &e.dst
-	d.reqHead, d.reqTail = upgradeRequest(&e.cfg)
 	u := e.cfg.URL
 	host, portStr := u.Hostname(), u.Port()
 	if portStr == "" {
@@ -199,8 +196,8 @@ func (e *engine) open(t try, intended time.Time, s *slots) {
 		intended: intended.Sub(e.start).Nanoseconds(),
 		began:    began,
 		deadline: began + int64(e.cfg.HandshakeTimeout),
-		key:      key,
 		req:      []byte(d.reqHead + key + d.reqTail),
+		answer:   answer{offer: handshake.Offer{Key: key, Protocols: e.cfg.Subprotocols}},
 		slots:    s,
 	}
 	// Near targets (loopback, the same rack) have often answered the SYN
@@ -229,6 +226,11 @@ func (e *engine) dialErr(err error) error {
 // fail reports a failed attempt; captured describes the server's answer
 // when there was one.
 func (e *engine) fail(t try, err error, captured string) {
+	e.failAnswer(t, err, captured, nil)
+}
+
+// failAnswer is fail with the identity of the server's answer.
+func (e *engine) failAnswer(t try, err error, captured string, answer *identify.Answer) {
 	cause, status := classify(err)
 	example := captured
 	if example == "" {
@@ -237,7 +239,7 @@ func (e *engine) fail(t try, err error, captured string) {
 	if e.cfg.Scrub != nil {
 		example = e.cfg.Scrub(example)
 	}
-	e.failed(t, event.Failed{AtNs: e.now(), Cause: cause, Status: status, Example: example})
+	e.failed(t, event.Failed{AtNs: e.now(), Cause: cause, Status: status, Example: example, Answer: answer})
 }
 
 // interruptHandshakes ends every handshake in flight as interrupted: after
@@ -349,51 +351,23 @@ func (l *loop) handshake(fd int, p *pending, events uint32) {
 			l.handshakeEnded(fd, p, io.EOF)
 			return
 		}
-		p.resp = append(p.resp, l.buf[:n]...)
-		if l.judge(fd, p) {
+		if done, early, captured, err := p.add(l.buf[:n]); done {
+			if err != nil {
+				l.handshakeFailedAnswer(fd, p, err, captured)
+			} else {
+				l.upgraded(fd, p, early)
+			}
 			return
 		}
 	}
 }
 
-// judge acts on the answer so far; it returns true once the handshake has
-// ended either way.
-func (l *loop) judge(fd int, p *pending) bool {
-	if p.status != 0 && p.status != 101 {
-		if answerComplete(p.resp) || len(p.resp) >= maxResponse {
-			l.handshakeEnded(fd, p, nil)
-			return true
-		}
-		return false
-	}
-	status, hl, err := judgeResponse(p.resp, p.key, l.e.cfg.Subprotocols)
-	p.status = status
-	var se ws.StatusError
-	switch {
-	case errors.As(err, &se):
-		return l.judge(fd, p)
-	case err != nil:
-		l.handshakeFailed(fd, p, err)
-		return true
-	case hl > 0:
-		l.upgraded(fd, p, p.resp[hl:])
-		return true
-	case len(p.resp) >= maxResponse:
-		l.handshakeFailed(fd, p, ws.ErrMalformedResponse)
-		return true
-	}
-	return false
-}
-
 // handshakeEnded ends a handshake whose answer stopped coming (EOF, an
 // error, the timeout): a refusal whose status line is in is still the
-// refusal, as it is for gobwas; otherwise the end is the cause.
+// refusal; otherwise the end is the cause.
 func (l *loop) handshakeEnded(fd int, p *pending, err error) {
-	if p.status != 0 && p.status != 101 {
-		l.handshakeFailedAnswer(fd, p, ws.StatusError(p.status), describeResponse(bytes.NewReader(p.resp)))
-		return
-	}
-	l.handshakeFailed(fd, p, err)
+	captured, err := p.ended(err)
+	l.handshakeFailedAnswer(fd, p, err, captured)
 }
 
 func (l *loop) handshakeFailed(fd int, p *pending, err error) {
@@ -409,7 +383,11 @@ func (l *loop) handshakeFailedAnswer(fd int, p *pending, err error, captured str
 	if l.e.ctx.Err() != nil && !errors.Is(err, context.Canceled) {
 		err = fmt.Errorf("%w: %w", context.Canceled, err)
 	}
-	l.e.fail(p.t, err, captured)
+	var id *identify.Answer
+	if p.status != 0 {
+		id = l.e.answers.of(p.buf, l.e.cfg.Scrub)
+	}
+	l.e.failAnswer(p.t, err, captured, id)
 	p.slots.release()
 }
 
@@ -422,7 +400,8 @@ func (l *loop) upgraded(fd int, p *pending, early []byte) {
 		l.hsNext = 0
 	}
 	upgradedAt := max(p.began, l.arrival(fd, false))
-	l.e.upgraded(p.t, event.Upgraded{AtNs: upgradedAt, LatencyNs: upgradedAt - p.intended})
+	id := l.e.answers.of(p.buf[:len(p.buf)-len(early)], l.e.cfg.Scrub)
+	l.e.upgraded(p.t, event.Upgraded{AtNs: upgradedAt, LatencyNs: upgradedAt - p.intended, Answer: id})
 	l.attach(fd, p.t.i, upgradedAt, early, unix.EPOLL_CTL_MOD)
 	p.slots.release()
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -35,81 +34,6 @@ func (c *gobwasConn) Read(p []byte) (int, error) {
 		c.r = strings.NewReader(strings.ReplaceAll(c.answer, "ACCEPT", handshake.Accept(key)))
 	}
 	return c.r.Read(p)
-}
-
-// The loops judge an answer as gobwas/ws does, with its errors: classify
-// and the cause codes do not depend on which path dialled.
-func TestJudgeResponseAgreesWithGobwas(t *testing.T) {
-	const ok = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ACCEPT\r\n"
-	answers := []string{
-		ok + "\r\n",
-		ok + "\r\n\x81\x02hi",
-		"HTTP/1.1 101 Switching Protocols\nUpgrade: websocket\nConnection: Upgrade\nSec-WebSocket-Accept: ACCEPT\n\n",
-		"HTTP/1.1 101 Switching Protocols\r\nupgrade: WebSocket\r\nCONNECTION: upgrade\r\nsec-websocket-accept:ACCEPT  \r\n\r\n",
-		"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ACCEPT\r\n\r\n",
-		"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: ACCEPT\r\n\r\n",
-		"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
-		"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ACCEPT\r\n\r\n",
-		"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\nSec-WebSocket-Accept: ACCEPT\r\n\r\n",
-		"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: d3Jvbmc=\r\n\r\n",
-		ok + "Sec-WebSocket-Protocol: chat\r\n\r\n",
-		ok + "Sec-WebSocket-Protocol: mqtt\r\n\r\n",
-		ok + "Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n",
-		ok + "Sec-WebSocket-Extensions: \r\n\r\n",
-		ok + "Server: x\r\nNo colon here\r\n\r\n",
-		ok + "Upgrade: no\r\n\r\n",
-		"HTTP/1.0 101 Switching Protocols\r\n\r\n",
-		"HTTP/2.0 101 Switching Protocols\r\n\r\n",
-		"HTTP/1.1 101\r\n\r\n",
-		"HTTP/1.1 1x1 Switching Protocols\r\n\r\n",
-		"HTTP/1.2 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ACCEPT\r\n\r\n",
-		"HTTP/1.1 400 Bad Request\r\nServer: nginx\r\nContent-Length: 3\r\n\r\nbad",
-		"HTTP/1.1 403 Forbidden\r\n",
-		"SSH-2.0-OpenSSH_9.2\r\n\r\n",
-		"\x00\x01wshold garbage: this is not HTTP\xff\xfe\r\n\r\n",
-		"",
-		"HTTP/1.1 101 Switching",
-		ok,
-	}
-	protocols := []string{"chat", "superchat"}
-	for _, answer := range answers {
-		early, wantEarly, got, want := judgeBoth(answer, protocols)
-		wantCause, wantStatus := classify(want)
-		gotCause, gotStatus := classify(got)
-		if wantCause != gotCause || wantStatus != gotStatus || !errors.Is(got, want) && !sameStatus(got, want) {
-			t.Errorf("%q: judged %v (%s %d), gobwas %v (%s %d)", answer, got, gotCause, gotStatus, want, wantCause, wantStatus)
-		}
-		if got == nil && early != wantEarly {
-			t.Errorf("%q: %d early bytes, gobwas kept %d", answer, early, wantEarly)
-		}
-	}
-}
-
-// judgeBoth gives one answer (ACCEPT standing for the right
-// Sec-WebSocket-Accept) to judgeResponse and to gobwas's Dialer.Upgrade:
-// each one's error and the bytes each keeps behind a valid 101.
-func judgeBoth(answer string, protocols []string) (early, wantEarly int, got, want error) {
-	d := ws.Dialer{Protocols: protocols}
-	u, _ := url.Parse("ws://example.com/ws")
-	br, _, want := d.Upgrade(&gobwasConn{answer: answer}, u)
-	if br != nil {
-		wantEarly = br.Buffered()
-		ws.PutReader(br)
-	}
-	key := "dGhlIHNhbXBsZSBub25jZQ=="
-	p := []byte(strings.ReplaceAll(answer, "ACCEPT", handshake.Accept(key)))
-	_, hl, got := judgeResponse(p, key, protocols)
-	if got == nil && hl == 0 {
-		// Incomplete: the loop waits for more, and an end now is the
-		// end's cause, as gobwas's read error is.
-		got = io.EOF
-	}
-	return len(p) - hl, wantEarly, got, want
-}
-
-func sameStatus(a, b error) bool {
-	var x, y ws.StatusError
-	return errors.As(a, &x) && errors.As(b, &y) && x == y
 }
 
 func TestUpgradeRequestIsGobwas(t *testing.T) {
@@ -147,15 +71,15 @@ func TestFailuresAreTheSameOnBothPaths(t *testing.T) {
 			_, _ = io.Copy(io.Discard, c)
 		})
 		var examples []string
-		for _, gobwas := range []bool{false, true} {
-			s, _ := run(t, Config{URL: srv.url(), Conns: 2, Hold: 100 * time.Millisecond, HandshakeTimeout: 2 * time.Second, viaGobwas: gobwas})
+		for _, blocking := range []bool{false, true} {
+			s, _ := run(t, Config{URL: srv.url(), Conns: 2, Hold: 100 * time.Millisecond, HandshakeTimeout: 2 * time.Second, blocking: blocking})
 			if len(s.failed) != 2 || s.failed[0].Cause != "http" || s.failed[0].Status != 400 {
-				t.Fatalf("gobwas=%v: failures %+v", gobwas, s.failed)
+				t.Fatalf("blocking=%v: failures %+v", blocking, s.failed)
 			}
 			examples = append(examples, s.failed[0].Example)
 		}
 		if examples[0] != examples[1] {
-			t.Errorf("split=%v: example %q, gobwas %q", split, examples[0], examples[1])
+			t.Errorf("split=%v: example %q, blocking %q", split, examples[0], examples[1])
 		}
 	}
 }
@@ -184,14 +108,14 @@ func TestHostHeaderReplacesTheURLsHost(t *testing.T) {
 		hosts <- got
 		_, _ = c.Write([]byte("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"))
 	})
-	for _, gobwas := range []bool{false, true} {
+	for _, blocking := range []bool{false, true} {
 		h := http.Header{"X-Token": {"a"}}
-		s, _ := run(t, Config{URL: srv.url(), Header: h, Host: "app.internal", Conns: 1, Hold: 100 * time.Millisecond, HandshakeTimeout: 2 * time.Second, viaGobwas: gobwas})
+		s, _ := run(t, Config{URL: srv.url(), Header: h, Host: "app.internal", Conns: 1, Hold: 100 * time.Millisecond, HandshakeTimeout: 2 * time.Second, blocking: blocking})
 		if len(s.failed) != 1 || s.failed[0].Status != 400 {
-			t.Fatalf("gobwas=%v: failures %+v, want the one attempt answered 400", gobwas, s.failed)
+			t.Fatalf("blocking=%v: failures %+v, want the one attempt answered 400", blocking, s.failed)
 		}
 		if got := <-hosts; len(got) != 1 || got[0] != "app.internal" {
-			t.Errorf("gobwas=%v: Host lines %q, want exactly [app.internal]", gobwas, got)
+			t.Errorf("blocking=%v: Host lines %q, want exactly [app.internal]", blocking, got)
 		}
 	}
 }
@@ -275,45 +199,6 @@ func TestSilentServerTimesOutWithoutAnyWakeUp(t *testing.T) {
 	if took := time.Since(began); took > 2*time.Second {
 		t.Fatalf("the run took %v for a 400 ms handshake timeout", took)
 	}
-}
-
-// FuzzJudgeResponse holds judgeResponse to gobwas's Dialer.Upgrade on any
-// answer: the same cause (and status) for every complete answer, the same
-// number of bytes kept behind a 101.
-func FuzzJudgeResponse(f *testing.F) {
-	f.Add("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ACCEPT\r\n\r\n")
-	f.Add("HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\nsec-websocket-accept: ACCEPT\r\nSec-WebSocket-Protocol: chat\r\n\r\n\x81\x00")
-	f.Add("HTTP/1.1 400 Bad Request\r\nContent-Length: 2\r\n\r\nno")
-	f.Add("HTTP/1.0 101 x\r\n\r\n")
-	f.Fuzz(func(t *testing.T, answer string) {
-		if gobwasDigitQuirk(answer) {
-			t.Skip()
-		}
-		early, wantEarly, got, want := judgeBoth(answer, []string{"chat"})
-		wantCause, wantStatus := classify(want)
-		gotCause, gotStatus := classify(got)
-		if wantCause != gotCause || wantStatus != gotStatus {
-			t.Fatalf("%q: judged %v (%s %d), gobwas %v (%s %d)", answer, got, gotCause, gotStatus, want, wantCause, wantStatus)
-		}
-		if got == nil && early != wantEarly {
-			t.Fatalf("%q: %d early bytes, gobwas kept %d", answer, early, wantEarly)
-		}
-	})
-}
-
-// gobwasDigitQuirk reports a status line that gobwas reads as numbers where
-// there are none: its asciiToInt takes any byte 0x30-0x3F for a digit, so
-// "HTTP/1.1 :" is status 10 to it. judgeResponse calls that malformed, on
-// purpose; the fuzz target skips such lines.
-func gobwasDigitQuirk(answer string) bool {
-	line, _, _ := strings.Cut(answer, "\n")
-	fields := strings.SplitN(line, " ", 3)
-	if len(fields) < 3 {
-		fields = fields[:1]
-	} else {
-		fields = fields[:2]
-	}
-	return strings.ContainsAny(strings.Join(fields, " "), ":;<=>?")
 }
 
 // A name that does not resolve fails every attempt as "dns", as net.Dial

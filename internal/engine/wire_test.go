@@ -89,7 +89,7 @@ func (h *tcpHeld) readFrames(t *testing.T, want int) []ws.Frame {
 			t.Fatalf("peer read: %v", err)
 		}
 		for {
-			f, ok := nextFrame(t, &stream)
+			f, ok := nextClientFrame(t, &stream)
 			if !ok {
 				break
 			}
@@ -99,10 +99,10 @@ func (h *tcpHeld) readFrames(t *testing.T, want int) []ws.Frame {
 	return got
 }
 
-// nextFrame takes one whole frame off the front of b, unmasked; ok is false
+// nextClientFrame takes one whole frame off the front of b, unmasked; ok is false
 // while b holds only part of one. A frame that is not a valid client frame
 // fails the test: that is a torn or misaligned write.
-func nextFrame(t *testing.T, b *bytes.Buffer) (ws.Frame, bool) {
+func nextClientFrame(t *testing.T, b *bytes.Buffer) (ws.Frame, bool) {
 	t.Helper()
 	p := b.Bytes()
 	if len(p) < 2 {

@@ -4,7 +4,11 @@
 // start on the monotonic clock, in nanoseconds.
 package event
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/wshold/wshold/internal/identify"
+)
 
 // DropKind says how an upgraded connection ended before the harness closed it.
 type DropKind uint8
@@ -20,14 +24,72 @@ const (
 	Reset
 	// PongTimeout: the harness gave up waiting for a pong.
 	PongTimeout
-	// ProtocolError: the server sent something a client must reject
-	// (masked frame, bad opcode, reserved bits, oversized or fragmented
-	// control frame, frame beyond the size limit).
+	// ProtocolError: the server sent something a client must reject;
+	// Dropped.Rule says what.
 	ProtocolError
 	// SendBlocked: the server stopped reading; what the client had to send
 	// (pongs, pings) no longer fit beside the full socket buffer.
 	SendBlocked
 )
+
+// Rule is the rule of RFC 6455 a server broke, for a ProtocolError drop:
+// a number, so recording it allocates nothing; Name is its stable code.
+type Rule uint8
+
+const (
+	RuleNone Rule = iota
+	// RuleMaskedFrame: a server frame with the mask bit set (§5.1).
+	RuleMaskedFrame
+	// RuleReservedBits: RSV1-3 set although no extension was agreed (§5.2).
+	RuleReservedBits
+	// RuleBadOpcode: a reserved opcode, 0x3-0x7 or 0xB-0xF (§5.2).
+	RuleBadOpcode
+	// RuleBadLength: a 64-bit payload length with its top bit set (§5.2).
+	RuleBadLength
+	// RuleFragmentedControl: a control frame without FIN (§5.5).
+	RuleFragmentedControl
+	// RuleControlTooLong: a control frame payload over 125 bytes (§5.5).
+	RuleControlTooLong
+	// RuleOrphanContinuation: a continuation frame with no fragmented
+	// message begun (§5.4).
+	RuleOrphanContinuation
+	// RuleUnfinishedMessage: a new text or binary frame while a fragmented
+	// message is still open (§5.4).
+	RuleUnfinishedMessage
+	// RuleCloseOneByte: a close frame whose payload is a single byte
+	// (§5.5.1).
+	RuleCloseOneByte
+	// RuleBadCloseCode: a close code that must not be sent (§7.4), e.g.
+	// 999 or 1006.
+	RuleBadCloseCode
+	// RuleCloseReasonUTF8: a close reason that is not UTF-8 (§5.5.1; the
+	// connection is failed with 1007).
+	RuleCloseReasonUTF8
+)
+
+var ruleNames = [...]string{
+	RuleNone:               "",
+	RuleMaskedFrame:        "masked_frame",
+	RuleReservedBits:       "reserved_bits",
+	RuleBadOpcode:          "bad_opcode",
+	RuleBadLength:          "bad_length",
+	RuleFragmentedControl:  "fragmented_control",
+	RuleControlTooLong:     "control_too_long",
+	RuleOrphanContinuation: "orphan_continuation",
+	RuleUnfinishedMessage:  "unfinished_message",
+	RuleCloseOneByte:       "close_one_byte",
+	RuleBadCloseCode:       "bad_close_code",
+	RuleCloseReasonUTF8:    "close_reason_utf8",
+}
+
+// Name is the rule's stable code in results ("masked_frame", ...), ""
+// for RuleNone.
+func (r Rule) Name() string {
+	if int(r) < len(ruleNames) {
+		return ruleNames[r]
+	}
+	return "unknown"
+}
 
 // Name is the stable code used in results: "close_<code>", "eof", "reset",
 // "pong_timeout", "protocol_error", "send_blocked".
@@ -64,6 +126,10 @@ type Upgraded struct {
 	// Reconnect is true when this reopens a connection that dropped
 	// (--reconnect); reconnects are counted apart from the first wave.
 	Reconnect bool
+	// Answer is what the 101 says about who sent it (Server, Via, header
+	// names and their case and order), one value shared by every answer
+	// alike; nil when not captured. It is never modified and may be kept.
+	Answer *identify.Answer
 }
 
 // Failed is a connection attempt that did not end in a valid upgrade.
@@ -71,7 +137,8 @@ type Failed struct {
 	AtNs int64
 	// Cause is a stable code: "http" (non-101 answer; Status set),
 	// "refused", "timeout", "reset", "eof", "tls", "dns", "emfile",
-	// "eaddrnotavail", "bad_accept", "bad_upgrade", "bad_response", ...
+	// "eaddrnotavail", "bad_accept", "bad_upgrade", "bad_extensions",
+	// "bad_subprotocol", "bad_response", "header_too_large", ...
 	Cause string
 	// Status is the HTTP status for Cause "http", else 0.
 	Status int
@@ -80,6 +147,9 @@ type Failed struct {
 	Example string
 	// Reconnect is true for an attempt to reopen a dropped connection.
 	Reconnect bool
+	// Answer is what a non-101 answer says about who sent it, as for
+	// Upgraded; nil when there was no answer.
+	Answer *identify.Answer
 }
 
 // Dropped is an upgraded connection that ended before the hold was over.
@@ -91,9 +161,18 @@ type Dropped struct {
 	// IdleNs is the time since the last frame in either direction on that
 	// connection (the upgrade counts as one), which is what proxy idle
 	// timers measure.
-	IdleNs    int64
-	Kind      DropKind
-	CloseCode uint16
+	IdleNs int64
+	// QuietNs is the longest silence (no frame either way) the connection
+	// lived through before the one IdleNs measures: an idle timer shorter
+	// than that would have cut it then. 0 when it never carried a frame.
+	QuietNs int64
+	// PongWaitNs is, for PongTimeout, how long the oldest unanswered ping
+	// had waited: the clock a pong timeout runs on. 0 otherwise or unknown.
+	PongWaitNs int64
+	Kind       DropKind
+	CloseCode  uint16
+	// Rule is the rule broken, for Kind ProtocolError.
+	Rule Rule
 	// Pinging is true when this connection was in the pinging group.
 	Pinging bool
 }
@@ -137,7 +216,8 @@ type Message struct {
 }
 
 // Sink receives events. Implementations must be safe for concurrent use
-// and must not retain pointers into the engine.
+// and must not retain pointers into the engine (an Answer is not one: it
+// is immutable and may be kept).
 type Sink interface {
 	Upgraded(Upgraded)
 	Failed(Failed)

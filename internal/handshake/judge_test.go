@@ -198,6 +198,31 @@ func TestScanDecidesEarly(t *testing.T) {
 	}
 }
 
+func TestParseStatusLine(t *testing.T) {
+	for _, tc := range []struct {
+		in     string
+		ok     bool
+		status int
+		reason string
+	}{
+		{"HTTP/1.1 101 Switching Protocols", true, 101, "Switching Protocols"},
+		{"HTTP/1.0 400 Bad Request", true, 400, "Bad Request"},
+		{"HTTP/1.1 426", true, 426, ""},
+		{"HTTP/1.1  101  x", true, 101, "x"},
+		{"HTTP/1.1 OK", false, 0, ""},
+		{"HTTP/1.1 20", false, 0, ""},
+		{"HTTP/1.1 1011", false, 0, ""},
+		{"ICY 200 OK", false, 0, ""},
+		{"HTTP/1.1 099 Low", false, 0, ""},
+		{"HTTP/1 101", false, 0, ""},
+	} {
+		r, err := ParseStatusLine(tc.in)
+		if (err == nil) != tc.ok || (err == nil && (r.Status != tc.status || r.Reason != tc.reason)) {
+			t.Errorf("ParseStatusLine(%q) = %+v, %v; want %d %q ok=%v", tc.in, r, err, tc.status, tc.reason, tc.ok)
+		}
+	}
+}
+
 func TestAcceptIsTheRFCExample(t *testing.T) {
 	// RFC 6455 §1.3.
 	if got := Accept(testKey); got != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" {
@@ -217,6 +242,33 @@ func TestTokensAreFoundInListsIgnoringCase(t *testing.T) {
 	} {
 		if got := HasToken(tc.values, "upgrade"); got != tc.want {
 			t.Errorf("HasToken(%q) = %v", tc.values, got)
+		}
+	}
+}
+
+// Extra request headers: what could smuggle a request through the proxy
+// under test is refused, whatever the case of the name.
+func TestCheckRequestHeaderRefusesSmuggling(t *testing.T) {
+	for _, tc := range []struct {
+		name, value string
+		want        string // "" accepted
+	}{
+		{"Authorization", "Bearer abc", ""},
+		{"X-Tab", "a\tb", ""},
+		{"X-Latin1", "caf\xe9", ""},
+		{"X-Split", "a\r\nX-Injected: 1", "contains a line break"},
+		{"X-LF", "a\n", "contains a line break"},
+		{"X-Nul", "a\x00b", "control character 0x00"},
+		{"X-Esc", "\x1b[2J", "control character 0x1b"},
+		{"X-Del", "a\x7f", "control character 0x7f"},
+		{"Content-Length", "0", "Content-Length on the upgrade request"},
+		{"transfer-encoding", "chunked", "smuggled"},
+		{"Bad Name", "x", "not a valid header name"},
+		{"", "x", "not a valid header name"},
+	} {
+		err := CheckRequestHeader(tc.name, tc.value)
+		if (err == nil) != (tc.want == "") || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("CheckRequestHeader(%q, %q) = %v, want %q", tc.name, tc.value, err, tc.want)
 		}
 	}
 }

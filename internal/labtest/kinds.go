@@ -1,6 +1,7 @@
 package labtest
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,10 +14,12 @@ type Kind string
 
 // The proxies of the lab, each from its Debian package.
 const (
-	KindNginx   Kind = "nginx"
-	KindHAProxy Kind = "haproxy"
-	KindCaddy   Kind = "caddy"
-	KindApache  Kind = "apache"
+	KindNginx    Kind = "nginx"
+	KindHAProxy  Kind = "haproxy"
+	KindCaddy    Kind = "caddy"
+	KindApache   Kind = "apache"
+	KindLighttpd Kind = "lighttpd"
+	KindVarnish  Kind = "varnish"
 )
 
 // kindSpec is how one proxy program is run in the foreground from a rendered
@@ -132,4 +135,47 @@ var kinds = map[Kind]*kindSpec{
 		readyMarker: "resuming normal operations",
 		generation:  logCount("resuming normal operations"),
 	},
+	KindLighttpd: {
+		binary: "lighttpd",
+		args: func(dir, conf string) []string {
+			return []string{"-D", "-f", conf}
+		},
+		logFile: "error.log",
+		// SIGUSR1: a graceful restart, which logs "server started" again.
+		reload:      signalReload(syscall.SIGUSR1),
+		readyMarker: "server started",
+		generation:  logCount("server started"),
+	},
+	KindVarnish: {
+		binary: "varnishd",
+		// The parameters (listen address, pipe_timeout) are on the
+		// template's "# varnishd-params:" line: varnishd takes them on its
+		// command line, not in the VCL. -j none: no jail, so it runs as
+		// whoever starts it; -T none: no management port.
+		args: func(dir, conf string) []string {
+			args := []string{"-F", "-j", "none", "-n", filepath.Join(dir, "varnishd"), "-f", conf, "-T", "none", "-s", "malloc,32m"}
+			return append(args, VarnishParams(conf)...)
+		},
+		// There is no management port to load a new VCL through.
+		reload: func(*Proxy) error {
+			return errors.New("the lab runs varnishd without a management port; restart it instead")
+		},
+		readyMarker: "Child starts",
+		generation:  logCount("Child starts"),
+	},
+}
+
+// VarnishParams reads the "# varnishd-params:" line of a rendered VCL: the
+// command-line arguments that VCL cannot set. lab.sh reads the same line.
+func VarnishParams(conf string) []string {
+	b, err := os.ReadFile(conf)
+	if err != nil {
+		return nil
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "# varnishd-params:"); ok {
+			return strings.Fields(rest)
+		}
+	}
+	return nil
 }

@@ -13,9 +13,9 @@ import (
 
 const ephemeralRangeFile = "/proc/sys/net/ipv4/ip_local_port_range"
 
-// Ports that scripts/lab.sh uses by default (18001 backend, 18081-18384
+// Ports that scripts/lab.sh uses by default (18001 backend, 18081-18584
 // proxies). Tests stay off them so that they run beside a lab someone has up.
-const labPortsLo, labPortsHi = 18000, 18399
+const labPortsLo, labPortsHi = 18000, 18599
 
 // parsePortRange reads the two numbers of ip_local_port_range.
 func parsePortRange(s string) (lo, hi int, err error) {

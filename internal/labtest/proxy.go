@@ -70,6 +70,18 @@ func Caddy(t testing.TB, confName string, vars map[string]string) *Proxy {
 	return Start(t, KindCaddy, confName, vars)
 }
 
+// Lighttpd starts lighttpd from scripts/lab/confName; see Start.
+func Lighttpd(t testing.TB, confName string, vars map[string]string) *Proxy {
+	t.Helper()
+	return Start(t, KindLighttpd, confName, vars)
+}
+
+// Varnish starts varnishd from scripts/lab/confName (a VCL); see Start.
+func Varnish(t testing.TB, confName string, vars map[string]string) *Proxy {
+	t.Helper()
+	return Start(t, KindVarnish, confName, vars)
+}
+
 // Apache starts Apache from scripts/lab/confName; see Start.
 func Apache(t testing.TB, confName string, vars map[string]string) *Proxy {
 	t.Helper()
@@ -88,7 +100,7 @@ func Start(t testing.TB, kind Kind, confName string, vars map[string]string) *Pr
 	t.Helper()
 	spec, ok := kinds[kind]
 	if !ok {
-		t.Fatalf("labtest: unknown proxy kind %q; use KindNginx, KindHAProxy, KindCaddy or KindApache", kind)
+		t.Fatalf("labtest: unknown proxy kind %q; use KindNginx, KindHAProxy, KindCaddy, KindApache, KindLighttpd or KindVarnish", kind)
 	}
 	bin := RequireBinary(t, spec.binary)
 	tmpl, err := readTemplate(confName)
@@ -110,8 +122,10 @@ func Start(t testing.TB, kind Kind, confName string, vars map[string]string) *Pr
 	}
 }
 
-// reservedVars are filled in by Start, never by the caller.
-var reservedVars = []string{"PREFIX", "LISTEN", "HOST", "PORT", "ADMIN"}
+// reservedVars are filled in by Start, never by the caller. UPSTREAM_HOST
+// and UPSTREAM_PORT are UPSTREAM's parts, for configs that want them apart
+// (lighttpd).
+var reservedVars = []string{"PREFIX", "LISTEN", "HOST", "PORT", "ADMIN", "UPSTREAM_HOST", "UPSTREAM_PORT"}
 
 func readTemplate(confName string) (string, error) {
 	if confName == "" || confName != filepath.Base(confName) {
@@ -209,6 +223,9 @@ func launch(kind Kind, spec *kindSpec, bin, confName, tmpl string, vars map[stri
 	all := map[string]string{"PREFIX": dir}
 	for k, v := range vars {
 		all[k] = v
+	}
+	if up, ok := vars["UPSTREAM"]; ok {
+		all["UPSTREAM_HOST"], all["UPSTREAM_PORT"], _ = net.SplitHostPort(up)
 	}
 	if p.addr, err = freePort(); err != nil {
 		return nil, err

@@ -22,6 +22,10 @@ func kindOf(conf string) (Kind, bool) {
 		return KindHAProxy, true
 	case strings.HasPrefix(conf, "apache-"):
 		return KindApache, true
+	case strings.HasPrefix(conf, "lighttpd-"):
+		return KindLighttpd, true
+	case strings.HasPrefix(conf, "varnish-"):
+		return KindVarnish, true
 	}
 	return "", false
 }
@@ -38,6 +42,8 @@ func TestEveryTemplateStartsAndUpgradesOrRefusesAsDocumented(t *testing.T) {
 		"nginx-default.conf": upgrade, "nginx-86400.conf": upgrade, "nginx-timeout.conf": upgrade,
 		"nginx-shutdown.conf": upgrade, "haproxy-notunnel.cfg": upgrade, "haproxy-tunnel.cfg": upgrade,
 		"Caddyfile": upgrade, "apache-timeout.conf": upgrade, "apache-noupgrade.conf": refuse,
+		"lighttpd-timeout.conf": upgrade, "lighttpd-default.conf": upgrade, "lighttpd-broken.conf": refuse,
+		"varnish-pipe.vcl": upgrade, "varnish-default.vcl": upgrade, "varnish-broken.vcl": refuse,
 	}
 	files, err := filepath.Glob(filepath.Join(LabDir(t), "*"))
 	if err != nil {
@@ -51,7 +57,7 @@ func TestEveryTemplateStartsAndUpgradesOrRefusesAsDocumented(t *testing.T) {
 		}
 		kind, ok := kindOf(conf)
 		if !ok {
-			t.Errorf("%s: name it nginx-*, haproxy-*, apache-* or Caddyfile, so the lab knows which proxy runs it", conf)
+			t.Errorf("%s: name it nginx-*, haproxy-*, apache-*, lighttpd-*, varnish-* or Caddyfile, so the lab knows which proxy runs it", conf)
 			continue
 		}
 		seen[conf] = true
@@ -114,6 +120,8 @@ func TestTimeoutTemplatesCutIdleTunnels(t *testing.T) {
 		{KindHAProxy, "haproxy-notunnel.cfg"},
 		{KindHAProxy, "haproxy-tunnel.cfg"},
 		{KindApache, "apache-timeout.conf"},
+		{KindLighttpd, "lighttpd-timeout.conf"},
+		{KindVarnish, "varnish-pipe.vcl"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.conf, func(t *testing.T) {
@@ -189,6 +197,7 @@ func TestSignalReloadsKeepServing(t *testing.T) {
 		{KindHAProxy, "haproxy-tunnel.cfg"},
 		{KindApache, "apache-timeout.conf"},
 		{KindNginx, "nginx-fix-literal.conf"},
+		{KindLighttpd, "lighttpd-timeout.conf"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.conf, func(t *testing.T) {

@@ -29,6 +29,9 @@ type Options struct {
 	// on the merged result: a shard of a distributed run may itself be
 	// split over processes.
 	Shard string
+	// RunID names the run; every worker is given it (--run-id), and the
+	// merged result carries it.
+	RunID string
 	// WorkerArgs, if set, returns extra 'wshold run' arguments for worker
 	// i (e.g. --at for worker 0 only, so a command runs once).
 	WorkerArgs func(i int) []string
@@ -56,7 +59,7 @@ type Options struct {
 
 // WantEveryWorkerFinished is the Want of the expectation a multi-process
 // run adds when a worker died: no figure shows it, and it fails the run.
-const WantEveryWorkerFinished = "every worker finished"
+const WantEveryWorkerFinished = report.WantEveryWorkerFinished
 
 // FailureWorkerDied is the failure cause under which the connections of a
 // worker that died are counted when it had not reported them (not yet
@@ -112,8 +115,8 @@ func Run(ctx context.Context, rs *scenario.Resolved, o Options) (*report.Result,
 		defer tgt.stop()
 		wsc.Target = tgt.url
 	}
-	file := filepath.Join(dir, "scenario.toml")
-	if err := writeScenarioFile(file, wsc); err != nil {
+	spec, err := scenarioTOML(wsc)
+	if err != nil {
 		return nil, &runner.StartError{Err: err}
 	}
 
@@ -122,12 +125,12 @@ func Run(ctx context.Context, rs *scenario.Resolved, o Options) (*report.Result,
 	for i := range workers {
 		w := &worker{shard: runner.Shard{Index: i, Count: n}, out: filepath.Join(dir, fmt.Sprintf("shard-%d.json", i))}
 		workers[i] = w
-		args := []string{"run", "-f", file, "--shard", w.shard.String(), "-o", w.out, "-q",
-			"--checkpoint-interval", cpWorker}
+		args := []string{"run", "-f", fmt.Sprintf("/dev/fd/%d", scenarioFD), "--shard", w.shard.String(), "-o", w.out, "-q",
+			"--checkpoint-interval", cpWorker, "--run-id", o.RunID}
 		if o.WorkerArgs != nil {
 			args = append(args, o.WorkerArgs(i)...)
 		}
-		if err := startWorker(exe, args, w, stderr); err != nil {
+		if err := startWorker(exe, args, spec, w, stderr); err != nil {
 			stopAll(workers[:i])
 			return nil, &runner.StartError{Err: err}
 		}
@@ -339,7 +342,7 @@ func (ps *progressState) merge(results []*report.Result, names []string) (*repor
 	if ps.full.Target == "" {
 		s.Target = ""
 	}
-	m.Shard = ps.o.Shard
+	m.Shard, m.RunID = ps.o.Shard, ps.o.RunID
 	m.Warnings = dedupeWarnings(slices.Concat(ps.o.Warnings, m.Warnings))
 	return m, nil
 }

@@ -3,7 +3,6 @@ package procs
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/BurntSushi/toml"
@@ -11,16 +10,24 @@ import (
 	"github.com/wshold/wshold/scenario"
 )
 
-// writeScenarioFile writes sc as a one-scenario TOML file that 'wshold run
-// -f' reads back to the same Scenario. Workers get the scenario this way,
-// not as flags, so file-and-flag precedence is applied once (by the parent)
-// and header values never show up in the process list. Relative paths are
-// made absolute: the file lives elsewhere than the one they came from.
-func writeScenarioFile(path string, sc scenario.Scenario) error {
+// scenarioFD is the descriptor on which a worker reads its scenario: the
+// first of exec.Cmd's ExtraFiles. The worker runs 'wshold run -f
+// /dev/fd/3'.
+const scenarioFD = 3
+
+// scenarioTOML is sc as a one-scenario TOML file that 'wshold run -f'
+// reads back to the same Scenario. Workers get the scenario this way, not
+// as flags, so file-and-flag precedence is applied once (by the parent)
+// and header values never show up in the process list; and through a
+// pipe, not a file, so its secrets (credential headers, the URL's password
+// and tokens) are never on disk, not even when the parent is killed
+// outright. Relative paths are made absolute: the worker reads them from
+// elsewhere.
+func scenarioTOML(sc scenario.Scenario) ([]byte, error) {
 	if sc.CA != "" {
 		abs, err := filepath.Abs(sc.CA)
 		if err != nil {
-			return fmt.Errorf("--ca %s: %w", sc.CA, err)
+			return nil, fmt.Errorf("--ca %s: %w", sc.CA, err)
 		}
 		sc.CA = abs
 	}
@@ -28,7 +35,7 @@ func writeScenarioFile(path string, sc scenario.Scenario) error {
 	for i, p := range sc.ProxyConfigs {
 		abs, err := filepath.Abs(p)
 		if err != nil {
-			return fmt.Errorf("--proxy-config %s: %w", p, err)
+			return nil, fmt.Errorf("--proxy-config %s: %w", p, err)
 		}
 		pcs[i] = abs
 	}
@@ -39,11 +46,7 @@ func writeScenarioFile(path string, sc scenario.Scenario) error {
 		Scenario []scenario.Scenario `toml:"scenario"`
 	}{[]scenario.Scenario{sc}}
 	if err := toml.NewEncoder(&buf).Encode(doc); err != nil {
-		return fmt.Errorf("writing the workers' scenario file: %w", err)
+		return nil, fmt.Errorf("writing the workers' scenario: %w", err)
 	}
-	// 0600: headers may carry credentials.
-	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
-		return fmt.Errorf("writing the workers' scenario file: %w", err)
-	}
-	return nil
+	return buf.Bytes(), nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -46,8 +47,16 @@ func (l *lockedWriter) println(s string) {
 // startWorker starts the child and relays its stderr, each line prefixed
 // with its shard, so an error or an --at command's output says where it
 // came from.
-func startWorker(exe string, args []string, w *worker, stderr *lockedWriter) error {
+func startWorker(exe string, args []string, spec []byte, w *worker, stderr *lockedWriter) error {
 	cmd := exec.Command(exe, args...)
+	// The scenario comes through a pipe on descriptor 3 (scenarioFD),
+	// written whole and closed, so the worker reads it to its end.
+	specR, specW, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("a pipe for worker %s's scenario: %w", w.shard, err)
+	}
+	defer specR.Close()
+	cmd.ExtraFiles = []*os.File{specR}
 	// Its own process group: a Ctrl-C on the terminal reaches the parent
 	// only, which forwards it once (a worker that got it twice would quit
 	// without writing its result). Pdeathsig: a parent killed outright
@@ -58,8 +67,15 @@ func startWorker(exe string, args []string, w *worker, stderr *lockedWriter) err
 		return err
 	}
 	if err := cmd.Start(); err != nil {
+		specW.Close()
 		return fmt.Errorf("starting worker %s: %w", w.shard, err)
 	}
+	// A goroutine: a scenario larger than the pipe's buffer must not
+	// block the parent until the worker reads it.
+	go func() {
+		_, _ = specW.Write(spec)
+		specW.Close()
+	}()
 	w.cmd = cmd
 	w.done = make(chan struct{})
 	prefix := fmt.Sprintf("wshold: shard %s (pid %d): ", w.shard, cmd.Process.Pid)

@@ -19,7 +19,8 @@ type Snapshot struct {
 	Attempted, Upgraded, Failed, Dropped int64
 	// Alive is the connections open now.
 	Alive int64
-	// HandshakeP99Ms is the handshake latency p99 so far, in ms.
+	// HandshakeP99Ms is the handshake latency p99 so far, in ms; shown
+	// only once Upgraded > 0.
 	HandshakeP99Ms float64
 	// HoldLeft is the hold's remaining time; 0 outside the hold.
 	HoldLeft time.Duration
@@ -161,8 +162,8 @@ func (d *Display) Close() {
 // the open rate in attempts per second.
 func Line(s Snapshot, rate float64) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-7s %7.1fs  up %d  alive %d  failed %d  dropped %d  rate %.0f/s  p99 %.1f ms",
-		s.Phase, s.Elapsed.Seconds(), s.Upgraded, s.Alive, s.Failed, s.Dropped, max(rate, 0), s.HandshakeP99Ms)
+	fmt.Fprintf(&b, "%-7s %7.1fs  up %d  alive %d  failed %d  dropped %d  rate %.0f/s  %s",
+		s.Phase, s.Elapsed.Seconds(), s.Upgraded, s.Alive, s.Failed, s.Dropped, max(rate, 0), p99Text(s, "p99 "))
 	b.WriteString(rssText(s.RSSBytes))
 	b.WriteString(messagesText(s))
 	if s.Phase == "holding" {
@@ -182,6 +183,15 @@ func messagesText(s Snapshot) string {
 		fmt.Fprintf(&b, "  echoed %d/%d rtt p99 %.1f ms", s.MessagesReceived, s.MessagesSent, s.RTTP99Ms)
 	}
 	return b.String()
+}
+
+// p99Text is the handshake p99 after prefix, or that none completed: a p99
+// of 0.0 ms would read as a very fast proxy.
+func p99Text(s Snapshot, prefix string) string {
+	if s.Upgraded == 0 {
+		return "no handshake completed"
+	}
+	return fmt.Sprintf("%s%.1f ms", prefix, s.HandshakeP99Ms)
 }
 
 // rssText is "  rss 41.2 MiB", or "" when unknown.

@@ -74,7 +74,7 @@ func TestPlainModePrintsOneCleanLinePerInterval(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
 	want := []string{
-		"ramping     0.0s  up 0  alive 0  failed 0  dropped 0  rate 0/s  p99 1.5 ms",
+		"ramping     0.0s  up 0  alive 0  failed 0  dropped 0  rate 0/s  no handshake completed",
 		"ramping     5.0s  up 500  alive 500  failed 0  dropped 0  rate 100/s  p99 1.5 ms",
 		"ramping    10.0s  up 1000  alive 1000  failed 0  dropped 0  rate 100/s  p99 1.5 ms",
 		"holding    13.0s  up 1000  alive 1000  failed 0  dropped 0  rate 0/s  p99 1.5 ms  hold left 59s",
@@ -160,7 +160,8 @@ func TestLine(t *testing.T) {
 			2000, "ramping     1.5s  up 28  alive 28  failed 2  dropped 0  rate 2000/s  p99 12.3 ms"},
 		{"holding rounds the time left", Snapshot{Phase: "holding", Elapsed: 70 * time.Second, Upgraded: 1000, Alive: 400, Dropped: 600, HoldLeft: 4600 * time.Millisecond},
 			0, "holding    70.0s  up 1000  alive 400  failed 0  dropped 600  rate 0/s  p99 0.0 ms  hold left 5s"},
-		{"a negative rate shows as 0", Snapshot{Phase: "closing"}, -3, "closing     0.0s  up 0  alive 0  failed 0  dropped 0  rate 0/s  p99 0.0 ms"},
+		{"no p99 before the first handshake, a negative rate shows as 0", Snapshot{Phase: "closing"}, -3,
+			"closing     0.0s  up 0  alive 0  failed 0  dropped 0  rate 0/s  no handshake completed"},
 		{"messages and reconnects when there are any", Snapshot{Phase: "holding", Elapsed: 12 * time.Second, Upgraded: 100, Alive: 98, Dropped: 300,
 			Reconnected: 298, MessagesSent: 1000, MessagesReceived: 990, RTTP99Ms: 1.26, HoldLeft: 3 * time.Second},
 			0, "holding    12.0s  up 100  alive 98  failed 0  dropped 300  rate 0/s  p99 0.0 ms  reconnected 298  echoed 990/1000 rtt p99 1.3 ms  hold left 3s"},
@@ -207,10 +208,10 @@ func TestLiveAreaRendersAndCloses(t *testing.T) {
 			snap("ramping", 100*time.Millisecond, 500),
 			{Phase: "holding", Elapsed: time.Second, Attempted: 1000, Upgraded: 1000, Alive: 990, Dropped: 10, HoldLeft: 2 * time.Second, HandshakeP99Ms: 3.2},
 			{Phase: "closing", Elapsed: 3 * time.Second, Attempted: 1000, Upgraded: 1000, Alive: 990, Dropped: 10},
-		}, []string{"1000/1000", "closing", "up 1000  alive 990  failed 0  dropped 10"}},
+		}, []string{"1000/1000", "closing", "up 1000  alive  990  failed    0  dropped   10"}},
 		{"interrupted while ramping", []Snapshot{
 			snap("ramping", 100*time.Millisecond, 123),
-		}, []string{"123/123", "ramping", "up 123"}},
+		}, []string{"123/123", "ramping", "up  123"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -253,5 +254,64 @@ func TestLiveAreaRendersAndCloses(t *testing.T) {
 				t.Errorf("the display drew after Close")
 			}
 		})
+	}
+}
+
+// The live area's columns stay where they are from frame to frame: the
+// bars start and end at the same column, and so do the counts after them,
+// while the numbers grow, the phase changes name and the memory figure
+// appears.
+func TestLiveAreaColumnsStayPut(t *testing.T) {
+	t.Parallel()
+	var out syncBuffer
+	d, err := New(&out, Options{Mode: "always", Conns: 1000, Hold: 75 * time.Second, Width: 130})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []Snapshot{
+		{},
+		{Phase: "ramping", Elapsed: 100 * time.Millisecond, Attempted: 5, Upgraded: 5, Alive: 5, HandshakeP99Ms: 1.5},
+		{Phase: "ramping", Elapsed: 600 * time.Millisecond, Attempted: 600, Upgraded: 590, Alive: 590, Failed: 10, HandshakeP99Ms: 123.4, RSSBytes: 20 << 20},
+		{Phase: "holding", Elapsed: 10 * time.Second, Attempted: 1000, Upgraded: 990, Alive: 990, Failed: 10, HoldLeft: 65 * time.Second, HandshakeP99Ms: 123.4, RSSBytes: 20 << 20},
+		{Phase: "closing", Elapsed: 80 * time.Second, Attempted: 1000, Upgraded: 990, Alive: 7, Failed: 10, Dropped: 983, HandshakeP99Ms: 2.5, RSSBytes: 200 << 20},
+	} {
+		d.Update(s)
+		time.Sleep(250 * time.Millisecond) // a redraw between updates
+	}
+	d.Close()
+	frames := strings.Split(out.String(), "\x1b[J")
+	type cols struct{ barStart, barEnd, after int }
+	var first [2]cols
+	seen := 0
+	for i, f := range frames {
+		lines := strings.Split(strings.TrimRight(strings.Split(f, "\x1b[")[0], "\n"), "\n")
+		if len(lines) < 2 {
+			continue
+		}
+		seen++
+		for j, line := range lines[:2] {
+			c := cols{strings.IndexByte(line, '['), strings.IndexByte(line, ']'), strings.Index(line, "  ")}
+			if j == 1 {
+				c.after = strings.Index(line, " up ")
+			} else {
+				c.after = strings.Index(line, "/s ")
+			}
+			if c.barStart < 0 || c.barEnd < 0 || c.after < 0 {
+				t.Fatalf("frame %d line %d lacks its bar or counts: %q", i, j+1, line)
+			}
+			if seen == 1 {
+				first[j] = c
+			} else if c != first[j] {
+				t.Errorf("frame %d line %d: bar at %d-%d, counts at %d; the first frame had %d-%d, %d:\n%q",
+					i, j+1, c.barStart, c.barEnd, c.after, first[j].barStart, first[j].barEnd, first[j].after, line)
+			}
+		}
+	}
+	if seen < 4 {
+		t.Fatalf("only %d frames drawn:\n%q", seen, out.String())
+	}
+	last := frames[len(frames)-1]
+	if !strings.Contains(frames[0], "no handshake completed") || !strings.Contains(last, "handshake p99 2.5 ms") {
+		t.Errorf("want no p99 before the first handshake and one after:\nfirst %q\nlast %q", frames[0], last)
 	}
 }

@@ -3,6 +3,10 @@ package runner
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -24,5 +28,44 @@ func TestAtPastTheHoldIsRefused(t *testing.T) {
 	var se *StartError
 	if !errors.As(err, &se) || !strings.Contains(err.Error(), "--at 5s=nginx -s reload would never run: the hold of 2s ends first") {
 		t.Fatalf("got %v, want a start error saying the command would never run", err)
+	}
+}
+
+// A command that outlives the hold is killed AtGrace after the hold ends,
+// with everything it started, and the result says so: the run does not
+// wait for it.
+func TestAtCommandThatNeverEndsIsKilledAfterTheHold(t *testing.T) {
+	sc := scenario.Defaults()
+	sc.Conns, sc.Hold = 2, scenario.Duration(time.Second)
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	// The shell starts a child that would outlive it: the process group
+	// is what must die.
+	at, err := ParseAt("0s=sleep 100 & echo $! > " + pidFile + "; wait")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	began := time.Now()
+	res, err := Run(ctx, resolved(t, sc), Options{At: []At{at}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(began); took > sc.Hold.D()+AtGrace+10*time.Second {
+		t.Errorf("the run took %v; want it to end about %v after the hold", took, AtGrace)
+	}
+	if len(res.Marks) != 1 || !strings.Contains(res.Marks[0].Label, "killed: still running 5s after the hold ended") {
+		t.Errorf("marks %+v; want the command's mark saying it was killed", res.Marks)
+	}
+	if !slices.ContainsFunc(res.Warnings, func(w string) bool { return strings.Contains(w, "was still running 5s after the hold ended") }) {
+		t.Errorf("warnings %q; want one about the killed command", res.Warnings)
+	}
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	if stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat"); err == nil && !strings.Contains(string(stat), ") Z ") {
+		t.Errorf("the command's child (pid %d) is still running: %s", pid, stat)
 	}
 }

@@ -189,7 +189,7 @@ func portWarning(rs *scenario.Resolved, workers int, h Host) string {
 		return ""
 	}
 	return fmt.Sprintf("%d connections from one source address (%s) to %s use more than half of the %d ephemeral ports; connect() slows down sharply past half (the kernel tries even ports first), which shows as handshake latency: %s",
-		worst, addr, destination(rs), h.Ports(), moreSources(rs, workers, h.Ports()/2))
+		worst, addr, destination(rs), h.Ports(), moreSources(rs, workers, h.Ports()))
 }
 
 // CrowdsPortRange reports whether this process's connections will take
@@ -243,14 +243,30 @@ func portLoad(rs *scenario.Resolved, workers int) (int, string) {
 	return worst, worstAddr
 }
 
-// moreSources is the fix: enough source addresses that each carries at
-// most perSource connections (with 10% to spare), dealt evenly over the
-// workers.
-func moreSources(rs *scenario.Resolved, workers, perSource int) string {
-	need := ceilDiv(int(float64(rs.Conns)*1.1), max(perSource, 1))
-	if workers > 1 {
-		need = ceilDiv(need, workers) * workers
+// SourceSharePct is the most of a source address's ephemeral port range
+// (to one destination) that wshold plans to use: past half, connect() slows
+// down sharply (see portWarning), and 45 % leaves room for the sockets the
+// machine opens besides. scripts/tune-host.sh and scripts/lab-scale.sh apply
+// the same rule (TestTuneHostSuggestsWhatRunAccepts keeps them together).
+const SourceSharePct = 45
+
+// SourceAddrsFor is how many source addresses conns connections to one
+// destination need so that none carries more than SourceSharePct of the
+// ports ports: a multiple of workers when there are several addresses, as
+// each worker takes its own addresses (2 addresses over 3 workers would put
+// two workers' shares on one).
+func SourceAddrsFor(conns, ports, workers int) int {
+	n := ceilDiv(conns, max(ports*SourceSharePct/100, 1))
+	if n > 1 && workers > 1 {
+		n = ceilDiv(n, workers) * workers
 	}
+	return max(n, 1)
+}
+
+// moreSources is the fix: as many source addresses as SourceAddrsFor says
+// for a range of ports ports.
+func moreSources(rs *scenario.Resolved, workers, ports int) string {
+	need := SourceAddrsFor(rs.Conns, ports, workers)
 	if loopbackTarget(rs) {
 		return fmt.Sprintf("spread them over more source addresses, e.g. --source-ip 127.0.0.1-127.0.0.%d", min(need, 254))
 	}

@@ -1,10 +1,16 @@
 package runner
 
 import (
+	"fmt"
+	"os/exec"
+	"path/filepath"
 	"reflect"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/wshold/wshold/internal/labtest"
 	"github.com/wshold/wshold/scenario"
 )
 
@@ -38,11 +44,11 @@ func TestPlanRunLaysOutProcessesForTheOpenFilesLimit(t *testing.T) {
 			wantErr: []string{"25000 connections in one process need about 25064 open files", "may open 20000", "--procs 2", "hard limit"}},
 		{name: "one source address cannot reach 50k", target: url, conns: 50000, want: Plan{Workers: 3, Spawn: true},
 			wantErr: []string{"50000 connections from one source address", "28232", "EADDRNOTAVAIL",
-				"--source-ip 127.0.0.1-127.0.0.3", "sysctl -w net.ipv4.ip_local_port_range"}},
+				"--source-ip 127.0.0.1-127.0.0.6", "sysctl -w net.ipv4.ip_local_port_range"}},
 		{name: "both problems at once", target: url, conns: 60000, procs: 1, want: Plan{Workers: 1},
-			wantErr: []string{"--procs 4", "--source-ip 127.0.0.1-127.0.0.3"}},
+			wantErr: []string{"--procs 4", "--source-ip 127.0.0.1-127.0.0.5"}},
 		{name: "a remote target needs local addresses", target: "ws://10.0.0.9:80/", conns: 30000, want: Plan{Workers: 2, Spawn: true},
-			wantErr: []string{"at least 2 local addresses of this machine"}},
+			wantErr: []string{"at least 4 local addresses of this machine"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -118,6 +124,34 @@ func TestASmallLimitGetsFewProcessesOrAnAnswer(t *testing.T) {
 	}
 }
 
+// The fix a refusal or a warning suggests is one run accepts without a
+// warning: SourceAddrsFor's 45 % per address, dealt over the workers, is
+// under half of every address's range (a suggestion of 59 % each would be
+// warned about on the next try).
+func TestSuggestedSourceAddressesAreAcceptedWithoutWarning(t *testing.T) {
+	t.Parallel()
+	suggested := regexp.MustCompile(`--source-ip (127\.0\.0\.1-127\.0\.0\.\d+)`)
+	for _, conns := range []int{15000, 30000, 50000, 100000, 150000} {
+		sc := scenario.Defaults()
+		sc.Target, sc.Conns = "ws://127.0.0.1:8080/", conns
+		p, err := PlanRun(resolved(t, sc), thisBox)
+		msg := strings.Join(append(p.Warnings, fmt.Sprint(err)), "\n")
+		m := suggested.FindStringSubmatch(msg)
+		if m == nil {
+			t.Errorf("%d connections from one address: no --source-ip suggested in %q", conns, msg)
+			continue
+		}
+		sc.SourceIPs = []string{m[1]}
+		p, err = PlanRun(resolved(t, sc), thisBox)
+		if err != nil || len(p.Warnings) > 0 {
+			t.Errorf("%d connections with the suggested --source-ip %s: error %v, warnings %q", conns, m[1], err, p.Warnings)
+		}
+		if worst, _ := portLoad(resolved(t, sc), p.Workers); worst > thisBox.Ports()*SourceSharePct/100 {
+			t.Errorf("%d connections over %s: %d on one address, more than %d%% of %d", conns, m[1], worst, SourceSharePct, thisBox.Ports())
+		}
+	}
+}
+
 func TestPlanWarnsPastHalfThePortRange(t *testing.T) {
 	t.Parallel()
 	sc := scenario.Defaults()
@@ -173,6 +207,34 @@ func TestSourceAddressesThatCannotConnectAreRefused(t *testing.T) {
 			if !strings.Contains(err.Error(), w) {
 				t.Errorf("%s from %v: %q does not say %q", tc.target, tc.ips, err, w)
 			}
+		}
+	}
+}
+
+// scripts/tune-host.sh, which tells an operator how to prepare a host for N
+// connections, suggests as many source addresses as run itself would: the
+// same 45 % rule, rounded to the same number of processes.
+func TestTuneHostSuggestsWhatRunAccepts(t *testing.T) {
+	t.Parallel()
+	script := filepath.Join(labtest.RepoRoot(t), "scripts", "tune-host.sh")
+	h := ReadHost()
+	for _, n := range []int{20000, 50000, 100000, 250000} {
+		out, err := exec.Command("bash", script, "-c", strconv.Itoa(n)).CombinedOutput()
+		if err != nil {
+			t.Fatalf("tune-host.sh -c %d: %v\n%s", n, err, out)
+		}
+		procs := 1
+		if m := regexp.MustCompile(`--procs (\d+)`).FindSubmatch(out); m != nil {
+			procs, _ = strconv.Atoi(string(m[1]))
+		}
+		want := SourceAddrsFor(n, h.Ports(), procs)
+		m := regexp.MustCompile(`need (\d+) source addresses`).FindSubmatch(out)
+		got := 1
+		if m != nil {
+			got, _ = strconv.Atoi(string(m[1]))
+		}
+		if got != want {
+			t.Errorf("tune-host.sh -c %d (--procs %d) suggests %d source addresses, run's rule %d:\n%s", n, procs, got, want, out)
 		}
 	}
 }

@@ -45,8 +45,17 @@ type Options struct {
 	// Shard is recorded in the result ("I/N"); the scenario given to Run
 	// is already the shard's share (see Shard.Of).
 	Shard string
+	// RunID is recorded in the result: the name every shard of one run
+	// (the workers of --procs, the pods of a Job) shares, by which merge
+	// tells the shards of one run from results of others.
+	RunID string
 	// Warnings are added to the result's (e.g. Plan.Warnings).
 	Warnings []string
+	// StartAt, if set, is the wall-clock moment the first connection
+	// starts (--start-at). Run does its setup first (reading the host's
+	// sockets, settling the heap) and waits only for what is left, so runs
+	// that share StartAt ramp together however long their setup took.
+	StartAt time.Time
 }
 
 // Progress is a snapshot for a progress display.
@@ -68,6 +77,23 @@ func (e *StartError) Error() string { return e.Err.Error() }
 func (e *StartError) Unwrap() error { return e.Err }
 
 func startErr(format string, a ...any) error { return &StartError{fmt.Errorf(format, a...)} }
+
+// WaitUntil returns at t (at once if t is zero or past), or with ctx's
+// error if ctx ends first.
+func WaitUntil(ctx context.Context, t time.Time) error {
+	d := time.Until(t)
+	if t.IsZero() || d <= 0 {
+		return nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
 
 // Run executes one resolved scenario and returns its evaluated result.
 // ctx cancellation (Ctrl-C) ends the run early; the result is still
@@ -98,11 +124,15 @@ func Run(ctx context.Context, rs *scenario.Resolved, o Options) (*report.Result,
 	}
 	configs := fingerprints(rs.ProxyConfigFiles)
 	target := red.URL(cfg.URL.String())
+	hidden := red.Hidden() // after Record and URL, which hide them
 	exps := rs.Expectations
 
 	// The meter settles the heap first, so the run's clock starts after
 	// it: a ramp's time is the connections' alone.
 	meter := startMeter()
+	if err := WaitUntil(ctx, o.StartAt); err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	rec := report.NewRecorder(start, rs.Conns)
 	holding := make(chan time.Time, 1)
@@ -115,10 +145,10 @@ func Run(ctx context.Context, rs *scenario.Resolved, o Options) (*report.Result,
 				hs = time.Unix(0, ns)
 			}
 			res := rec.Result(report.Meta{Scenario: asRun, Version: o.Version, Target: target, Start: start,
-				HoldStart: hs, End: time.Now(), EndReason: "interrupted", Interrupted: true, ProxyConfigs: configs,
+				HoldStart: hs, End: time.Now(), EndReason: "interrupted", Interrupted: true, ProxyConfigs: configs, Redacted: hidden,
 				Resources: meter.resources(rec.Live().Alive), Warnings: append(warnings[:len(warnings):len(warnings)],
 					"interrupted twice: the result was written at once, without closing the held connections")})
-			res.Shard = o.Shard
+			res.Shard, res.RunID = o.Shard, o.RunID
 			// Judged like any interrupted run: its readers (the verdict line,
 			// --expect in CI, compare) need a verdict, not a blank.
 			report.Evaluate(res, exps)
@@ -128,14 +158,14 @@ func Run(ctx context.Context, rs *scenario.Resolved, o Options) (*report.Result,
 	cfg.OnHoldStart = func(t time.Time) {
 		holdAt.Store(t.UnixNano())
 		meter.holdStarted(cfg.Hold, rec.Live().Alive)
-		sched.start(ctx, o.At, start, t)
+		sched.start(ctx, o.At, start, t, cfg.Hold)
 		holding <- t
 	}
 	stopWatch := watch(o, rec, start, rs.Hold.D(), holding, func(t, holdStart time.Time) *report.Result {
 		res := rec.Result(report.Meta{Scenario: asRun, Version: o.Version, Target: target, Start: start,
-			HoldStart: holdStart, End: t, EndReason: "checkpoint", ProxyConfigs: configs,
+			HoldStart: holdStart, End: t, EndReason: "checkpoint", ProxyConfigs: configs, Redacted: hidden,
 			Resources: meter.resources(rec.Live().Alive), Warnings: warnings})
-		res.Shard = o.Shard
+		res.Shard, res.RunID = o.Shard, o.RunID
 		return res
 	})
 	var sink event.Sink = rec
@@ -145,7 +175,7 @@ func Run(ctx context.Context, rs *scenario.Resolved, o Options) (*report.Result,
 	out, err := engine.Run(ctx, cfg, start, sink)
 	meter.stop()
 	stopWatch()
-	marks := sched.stop()
+	marks, atWarnings := sched.stop()
 	if err != nil {
 		return nil, &StartError{err}
 	}
@@ -155,16 +185,17 @@ func Run(ctx context.Context, rs *scenario.Resolved, o Options) (*report.Result,
 		holdEnd = out.HoldEnd
 	}
 	live := rec.Live()
+	warnings = append(warnings, atWarnings...)
 	if out.ForcedClose > 0 {
 		warnings = append(warnings, fmt.Sprintf("%d connections did not finish the closing handshake within %s and were closed without it", out.ForcedClose, cfg.CloseTimeout))
 	}
 	res := rec.Result(report.Meta{
 		Scenario: asRun, Version: o.Version, Target: target,
 		Start: start, HoldStart: out.HoldStart, HoldEnd: holdEnd, End: end,
-		Interrupted: out.Interrupted, ProxyConfigs: configs, Marks: marks,
+		Interrupted: out.Interrupted, ProxyConfigs: configs, Marks: marks, Redacted: hidden,
 		Resources: meter.resources(live.Alive), Warnings: warnings,
 	})
-	res.Shard = o.Shard
+	res.Shard, res.RunID = o.Shard, o.RunID
 	report.Evaluate(res, exps)
 	return res, nil
 }

@@ -59,8 +59,15 @@ func ReadFile(path string, limit int64) ([]byte, error) {
 		return nil, err // *fs.PathError names the path
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > limit {
-		return nil, &TooLargeError{Path: path, Limit: limit}
+	if fi, err := f.Stat(); err == nil {
+		switch m := fi.Mode(); {
+		case m.IsRegular() && fi.Size() > limit:
+			return nil, &TooLargeError{Path: path, Limit: limit}
+		case m&(fs.ModeDevice|fs.ModeCharDevice|fs.ModeSocket) != 0, m.IsDir():
+			// A pipe is read (process substitution, <(…)); a device such
+			// as /dev/zero is not a file of anything.
+			return nil, fmt.Errorf("%s is %s, not a file; name a file", path, describe(path, m))
+		}
 	}
 	return readAll(f, path, limit)
 }

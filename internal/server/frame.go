@@ -80,12 +80,35 @@ func parseHeader(p []byte) (h header, n int, refuse uint16) {
 	return h, n, 0
 }
 
+// serverHeaderLen is the length of an unmasked header for a payload of n
+// bytes, its length in the fewest bytes (RFC 6455 §5.2).
+func serverHeaderLen(n uint64) int {
+	switch {
+	case n <= 125:
+		return 2
+	case n <= 0xffff:
+		return 4
+	}
+	return 10
+}
+
+// putServerHeaderBefore writes an unmasked frame header for a payload of
+// length n into p, ending at end (where the payload starts), and returns
+// where it begins.
+//
+// A client's header for the same payload is at least 4 bytes longer (the
+// mask; more if it spent more bytes on the length than needed, which RFC
+// 6455 forbids but this server accepts), so the loop writes the answer's
+// header over the tail of the request's and sends header and payload with
+// one write, without copying the payload.
+func putServerHeaderBefore(p []byte, end int, fin bool, op ws.OpCode, n uint64) int {
+	start := end - serverHeaderLen(n)
+	putServerHeader(p[start:end], fin, op, n)
+	return start
+}
+
 // putServerHeader writes an unmasked frame header for a payload of length
 // n into b, which must be exactly serverHeaderLen(n) long.
-//
-// A client header for the same length is 4 bytes longer (the mask), so the
-// loop writes the answer's header over the tail of the request's header and
-// sends header and payload with one write, without copying the payload.
 func putServerHeader(b []byte, fin bool, op ws.OpCode, n uint64) {
 	b[0] = byte(op)
 	if fin {

@@ -92,13 +92,13 @@ func (l *loop) consume(c *conn, p []byte) {
 		if !c.echo {
 			p = p[hlen:]
 		} else {
-			// The answer's header is 4 bytes shorter (no mask): it takes
-			// the place of the request header's tail, right before the
-			// payload, and both go out in one write.
-			putServerHeader(p[4:hlen], h.fin, h.op, h.length)
+			// The answer's header is shorter (no mask): it takes the place
+			// of the request header's tail, right before the payload, and
+			// both go out in one write.
+			start := putServerHeaderBefore(p, hlen, h.fin, h.op, h.length)
 			n := int(min(uint64(len(p)-hlen), c.remain))
 			ws.Cipher(p[hlen:hlen+n], c.mask, 0)
-			if !l.send(c, p[4:hlen+n]) {
+			if !l.send(c, p[start:hlen+n]) {
 				return
 			}
 			c.maskPos = n
@@ -137,8 +137,7 @@ func (l *loop) control(c *conn, h header, f []byte, hlen int) {
 		if c.closeSent || c.poisoned || len(c.out) >= outCap {
 			return // a client that does not read gets no pongs
 		}
-		putServerHeader(f[4:hlen], true, ws.OpPong, h.length)
-		l.send(c, f[4:])
+		l.send(c, f[putServerHeaderBefore(f, hlen, true, ws.OpPong, h.length):])
 	case ws.OpClose:
 		if c.closeSent || c.poisoned {
 			l.drop(c, dropFIN) // the answer to ours: the handshake is over
@@ -151,8 +150,7 @@ func (l *loop) control(c *conn, h header, f []byte, hlen int) {
 		// Echo the client's code (and reason), then close TCP: the server
 		// closes first, as RFC 6455 7.1.1 asks.
 		c.closeSent = true
-		putServerHeader(f[4:hlen], true, ws.OpClose, h.length)
-		if l.send(c, f[4:]) {
+		if l.send(c, f[putServerHeaderBefore(f, hlen, true, ws.OpClose, h.length):]) {
 			l.closeWhenFlushed(c)
 		}
 	}

@@ -170,6 +170,59 @@ func TestFramesSplitAcrossReads(t *testing.T) {
 	}
 }
 
+// A client may spend more bytes on a frame's length than it needs (RFC
+// 6455 says it must not; this server is lenient): the echo, the pong and
+// the close reply are still whole frames, with the length in the fewest
+// bytes, never the request header's leftovers.
+func TestAnswersFramesWithNonMinimalLengths(t *testing.T) {
+	t.Parallel()
+	_, addr := startServer(t, Config{})
+	key := [4]byte{9, 8, 7, 6}
+	// frame builds a masked frame whose length uses ext bytes (0, 2 or 8).
+	frame := func(op ws.OpCode, payload []byte, ext int) []byte {
+		b := []byte{0x80 | byte(op)}
+		switch ext {
+		case 0:
+			b = append(b, 0x80|byte(len(payload)))
+		case 2:
+			b = append(b, 0x80|126, byte(len(payload)>>8), byte(len(payload)))
+		case 8:
+			b = append(b, 0x80|127, 0, 0, 0, 0, 0, 0, byte(len(payload)>>8), byte(len(payload)))
+		}
+		b = append(b, key[:]...)
+		masked := append([]byte(nil), payload...)
+		ws.Cipher(masked, key, 0)
+		return append(b, masked...)
+	}
+	c := dial(t, addr, "/")
+	for _, tc := range []struct {
+		op      ws.OpCode
+		payload []byte
+		ext     int
+	}{
+		{ws.OpText, []byte("hello"), 2},
+		{ws.OpBinary, []byte("world"), 8},
+		{ws.OpBinary, bytes.Repeat([]byte{5}, 300), 8},
+		{ws.OpPing, []byte("p"), 2},
+		{ws.OpPing, []byte("q"), 8},
+	} {
+		c.write(frame(tc.op, tc.payload, tc.ext))
+		want := tc.op
+		if tc.op == ws.OpPing {
+			want = ws.OpPong
+		}
+		f := c.frame()
+		if f.Header.OpCode != want || !f.Header.Fin || f.Header.Masked || !bytes.Equal(f.Payload, tc.payload) {
+			t.Fatalf("%v of %d bytes, length in %d extra bytes: answered %+v %q", tc.op, len(tc.payload), tc.ext, f.Header, f.Payload)
+		}
+	}
+	c.write(frame(ws.OpClose, ws.NewCloseFrameBody(1000, "bye"), 8))
+	f := c.frame()
+	if code, reason := ws.ParseCloseFrameData(f.Payload); f.Header.OpCode != ws.OpClose || code != 1000 || reason != "bye" {
+		t.Fatalf("close with its length in 8 bytes: answered %+v %q", f.Header, f.Payload)
+	}
+}
+
 func TestRefusesFramesAClientMayNotSend(t *testing.T) {
 	t.Parallel()
 	_, addr := startServer(t, Config{})

@@ -13,6 +13,8 @@
 #   NAMESPACE  default: kubectl's current namespace
 #   PVC        the results volume, default wshold-results
 #   WSHOLD     the wshold binary to merge with, default wshold in PATH
+#   READER_IMAGE  an image with sleep and cat for the reader pod, default
+#              busybox:1.36 (set it where nodes pull from a mirror only)
 set -euo pipefail
 
 out=${1:-wshold-results}
@@ -20,6 +22,7 @@ kubectl=${KUBECTL:-kubectl}
 wshold=${WSHOLD:-wshold}
 pvc=${PVC:-wshold-results}
 reader="wshold-results-reader"
+reader_image=${READER_IMAGE:-busybox:1.36}
 ns=()
 [ -n "${NAMESPACE:-}" ] && ns=(--namespace "$NAMESPACE")
 k() { "$kubectl" "${ns[@]}" "$@"; }
@@ -46,7 +49,7 @@ spec:
     seccompProfile: {type: RuntimeDefault}
   containers:
     - name: reader
-      image: busybox:1.36
+      image: $reader_image
       command: [sleep, "3600"]
       securityContext:
         allowPrivilegeEscalation: false

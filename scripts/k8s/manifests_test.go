@@ -280,6 +280,9 @@ func checkJob(t *testing.T, p pvc, j job, shards int) {
 	for _, want := range []string{
 		"run ",
 		"--shard=$(JOB_COMPLETION_INDEX)/$(SHARDS)",
+		// A shard refuses to run without a name for the run, and a bare
+		// kubectl apply gives no --start-at to derive it from.
+		"--run-id=job-$(RUN_ID)",
 		"--start-at=$(START_AT)",
 		"--out=/results/shard-$(JOB_COMPLETION_INDEX).json",
 	} {
@@ -296,6 +299,17 @@ func checkJob(t *testing.T, p pvc, j job, shards int) {
 	}
 	if v, _ := env(c, "SHARDS"); v != strconv.Itoa(shards) {
 		t.Errorf("env SHARDS %q, want %d (= completions)", v, shards)
+	}
+	// The run id must be one value for every pod of a Job and differ
+	// between Jobs: the Job's uid, which the controller labels its pods with.
+	runID := ""
+	for _, e := range c.Env {
+		if e.Name == "RUN_ID" && e.ValueFrom != nil {
+			runID = e.ValueFrom.FieldRef.FieldPath
+		}
+	}
+	if runID != "metadata.labels['batch.kubernetes.io/controller-uid']" {
+		t.Errorf("env RUN_ID from %q, want the Job's uid (metadata.labels['batch.kubernetes.io/controller-uid'])", runID)
 	}
 	mounted := false
 	for _, m := range c.VolumeMounts {
@@ -376,7 +390,8 @@ func TestLaunchRefusesBadInput(t *testing.T) {
 
 // collect.sh against a fake kubectl that serves shard files from a
 // directory and a fake wshold that records its arguments: every shard is
-// fetched, merged into all.json, and a missing shard is named.
+// fetched, merged into all.json, and a missing shard is named. The reader
+// pod runs READER_IMAGE when set (nodes that pull from a mirror only).
 func TestCollectFetchesEveryShardAndMerges(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -385,10 +400,12 @@ func TestCollectFetchesEveryShardAndMerges(t *testing.T) {
 		wantCode  int
 		wantMerge string
 		wantErr   string
+		// readerImage is READER_IMAGE, "" to leave it unset.
+		readerImage, wantImage string
 	}{
-		{"all three", []int{0, 1, 2}, 0, "merge -o OUT/all.json OUT/shard-0.json OUT/shard-1.json OUT/shard-2.json", "copied 3 of 3"},
-		{"one missing", []int{0, 2}, 0, "merge -o OUT/all.json OUT/shard-0.json OUT/shard-2.json", "no result from shard(s) 1"},
-		{"none", nil, 1, "", "no result from shard(s) 0 1 2"},
+		{"all three", []int{0, 1, 2}, 0, "merge -o OUT/all.json OUT/shard-0.json OUT/shard-1.json OUT/shard-2.json", "copied 3 of 3", "", "busybox:1.36"},
+		{"one missing", []int{0, 2}, 0, "merge -o OUT/all.json OUT/shard-0.json OUT/shard-2.json", "no result from shard(s) 1", "mirror.example/tools/busybox:1", "mirror.example/tools/busybox:1"},
+		{"none", nil, 1, "", "no result from shard(s) 0 1 2", "", "busybox:1.36"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -406,7 +423,7 @@ func TestCollectFetchesEveryShardAndMerges(t *testing.T) {
 echo "kubectl $*" >>"`+log+`"
 case "$1" in
 get) echo 3 ;;
-apply) cat >/dev/null ;;
+apply) cat >>"`+log+`.applied" ;;
 exec) f=${@: -1}; cat "`+vol+`/${f#/results/}" ;;
 esac
 `), 0o755))
@@ -417,6 +434,9 @@ echo "wshold $*" >>"`+log+`"
 
 			cmd := exec.Command("bash", "collect.sh", out)
 			cmd.Env = append(os.Environ(), "KUBECTL="+fakeKubectl, "WSHOLD="+fakeWshold)
+			if tt.readerImage != "" {
+				cmd.Env = append(cmd.Env, "READER_IMAGE="+tt.readerImage)
+			}
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			err := cmd.Run()
@@ -440,6 +460,10 @@ echo "wshold $*" >>"`+log+`"
 			}
 			if tt.wantMerge == "" && strings.Contains(calls, "wshold merge") {
 				t.Errorf("merged with no shard results:\n%s", calls)
+			}
+			applied, _ := os.ReadFile(log + ".applied")
+			if !regexp.MustCompile(`(?m)^\s+image: ` + regexp.QuoteMeta(tt.wantImage) + `$`).Match(applied) {
+				t.Errorf("the reader pod's manifest does not run %s:\n%s", tt.wantImage, applied)
 			}
 			if !strings.Contains(calls, "kubectl delete pod wshold-results-reader") {
 				t.Errorf("the reader pod was not deleted:\n%s", calls)

@@ -1,0 +1,125 @@
+package report
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wshold/wshold/internal/event"
+	"github.com/wshold/wshold/internal/identify"
+)
+
+const (
+	lighttpd101 = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: x=\r\n" +
+		"Connection: upgrade\r\nDate: Thu, 03 Dec 2026 13:34:31 GMT\r\nServer: lighttpd/1.4.69\r\n\r\n"
+	plain101   = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: x=\r\n\r\n"
+	varnish400 = "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nX-Varnish: 2\r\nVia: 1.1 varnish (Varnish/7.1)\r\n\r\nmissing \"Upgrade: websocket\" header"
+)
+
+func TestRecorderGroupsAnswersAndNamesTheProxy(t *testing.T) {
+	rec := NewRecorder(t0, 10)
+	a := identify.Parse([]byte(lighttpd101), nil)
+	for i := range 200 {
+		rec.Upgraded(event.Upgraded{AtNs: int64(i) * int64(time.Millisecond), LatencyNs: 1e6, Answer: a})
+	}
+	res := rec.Result(Meta{})
+	if len(res.Answers) != 1 || res.Answers[0].Count != 200 || res.Answers[0].Server != "lighttpd/1.4.69" {
+		t.Fatalf("answers %+v: want one identity counted 200 times", res.Answers)
+	}
+	p := res.Proxy
+	if p == nil || p.Name != "lighttpd" || p.Version != "1.4.69" || !p.Known ||
+		len(p.Evidence) != 1 || p.Evidence[0] != "Server: lighttpd/1.4.69 (200 of 200 answers)" {
+		t.Fatalf("proxy %+v: want lighttpd 1.4.69 named by its Server header", p)
+	}
+}
+
+func TestRecorderAnswerAllocatesNothingForAKnownIdentity(t *testing.T) {
+	rec := NewRecorder(t0, 10)
+	a := identify.Parse([]byte(lighttpd101), nil)
+	rec.Upgraded(event.Upgraded{AtNs: 1, Answer: a})
+	if n := testing.AllocsPerRun(100, func() { rec.Upgraded(event.Upgraded{AtNs: 2, LatencyNs: 1000, Answer: a}) }); n != 0 {
+		t.Errorf("recording an upgrade with a known identity allocates %v times", n)
+	}
+}
+
+func TestRecorderBoundsDistinctAnswers(t *testing.T) {
+	rec := NewRecorder(t0, 10)
+	for i := range 100 {
+		raw := strings.Replace(plain101, "\r\n\r\n", "\r\nServer: s"+itoa(int64(i))+"\r\n\r\n", 1)
+		rec.Failed(event.Failed{AtNs: 1, Cause: "http", Status: 400, Answer: identify.Parse([]byte(raw), nil)})
+	}
+	res := rec.Result(Meta{})
+	if len(res.Answers) != maxAnswerGroups+1 || !res.Answers[len(res.Answers)-1].Other || res.Answers[len(res.Answers)-1].Count != 100-maxAnswerGroups {
+		t.Fatalf("got %d answers, want %d described and the rest counted as other", len(res.Answers), maxAnswerGroups)
+	}
+}
+
+func TestDeriveProxy(t *testing.T) {
+	answer := func(raw string, n int64) Answer {
+		return answerOf(identify.Parse([]byte(raw), nil), n)
+	}
+	tests := []struct {
+		name      string
+		res       Result
+		want      string
+		known     bool
+		evidence  string
+		wantNoOne bool
+	}{
+		{name: "Via names Varnish in a refusal", res: Result{Answers: []Answer{answer(varnish400, 20)}},
+			want: "varnish", known: true, evidence: "Via: 1.1 varnish (Varnish/7.1) (20 of 20 answers)"},
+		{name: "a piped 101 names nothing", res: Result{Answers: []Answer{answer(plain101, 20)}}, wantNoOne: true},
+		{name: "stated with --proxy when nothing names it", res: func() Result {
+			r := Result{Answers: []Answer{answer(plain101, 20)}}
+			r.Scenario.Proxy = "Varnish"
+			return r
+		}(), want: "varnish", known: true, evidence: "stated with --proxy Varnish"},
+		{name: "an unknown product is still named", res: Result{Answers: []Answer{answer("HTTP/1.1 101 S\r\nServer: nghttpx\r\n\r\n", 5)}},
+			want: "nghttpx", known: false, evidence: "Server: nghttpx"},
+		{name: "a backend's own Server names no proxy", res: Result{Answers: []Answer{answer("HTTP/1.1 101 S\r\nServer: Python/3.11 websockets/10.4\r\n\r\n", 5)}},
+			wantNoOne: true},
+		{name: "a config file's kind", res: Result{ProxyConfigs: []ProxyConfig{{Path: "pipe.vcl", Product: "varnish"}}},
+			want: "varnish", known: true, evidence: "--proxy-config pipe.vcl is a Varnish configuration"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := tt.res
+			DeriveProxy(&res)
+			if tt.wantNoOne {
+				if res.Proxy != nil {
+					t.Fatalf("proxy %+v, want none", res.Proxy)
+				}
+				return
+			}
+			p := res.Proxy
+			if p == nil || p.Name != tt.want || p.Known != tt.known || !strings.Contains(strings.Join(p.Evidence, "|"), tt.evidence) {
+				t.Fatalf("proxy %+v, want %s (known %v) from %q", p, tt.want, tt.known, tt.evidence)
+			}
+		})
+	}
+}
+
+// A refused upgrade's hint gives the fix of the proxy in front first; with
+// nothing named, the fixes of the usual suspects.
+func TestFailureHintNamesTheProxyInFront(t *testing.T) {
+	p := &Proxy{Name: "lighttpd", Known: true, Evidence: []string{"Server: lighttpd/1.4.69"}}
+	if h := FailureHintFor("http", 400, "", p); !strings.Contains(h, `for lighttpd add proxy.header = ("upgrade" => "enable")`) || strings.Contains(h, "nginx") {
+		t.Errorf("hint %q: want lighttpd's fix alone", h)
+	}
+	v := &Proxy{Name: "varnish", Known: true, Evidence: []string{"Via: 1.1 varnish (Varnish/7.1)"}}
+	if h := FailureHintFor("http", 400, "", v); !strings.Contains(h, "return (pipe) in vcl_recv") {
+		t.Errorf("hint %q: want Varnish's fix", h)
+	}
+	if h := FailureHintFor("http", 400, "", nil); !strings.Contains(h, "for nginx add") || !strings.Contains(h, "lighttpd") {
+		t.Errorf("hint %q: want the usual fixes", h)
+	}
+}
+
+func TestMergeAddsAnswersByIdentity(t *testing.T) {
+	a := answerOf(identify.Parse([]byte(lighttpd101), nil), 10)
+	b := answerOf(identify.Parse([]byte(plain101), nil), 3)
+	got := mergeAnswers([]*Result{{Answers: []Answer{a, b}}, {Answers: []Answer{a}}})
+	if len(got) != 2 || got[0].Count != 20 || got[1].Count != 3 {
+		t.Fatalf("merged %+v: want lighttpd ×20 and the plain one ×3", got)
+	}
+}
