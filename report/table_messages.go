@@ -124,7 +124,7 @@ func reconnectsSection(w io.Writer, res *Result) error {
 // ttrText is a time to recover, or why there is none.
 func ttrText(ms *float64) string {
 	if ms == nil {
-		return "not recovered"
+		return "not back by the end"
 	}
 	if *ms == 0 {
 		return "never below 99%"
@@ -184,7 +184,8 @@ func messagePhrase(res *Result) string {
 }
 
 // slowestRecovery is "back within 1.20 s" (the slowest recovered wave), or
-// "N waves not recovered", or "" with no wave.
+// "N waves not back by the end" (of the run: never recovered, or still
+// recovering when the hold ended), or "" with no wave.
 func slowestRecovery(res *Result) string {
 	var worst *float64
 	open := 0
@@ -203,7 +204,7 @@ func slowestRecovery(res *Result) string {
 	}
 	switch {
 	case open > 0:
-		return fmt.Sprintf("%d %s not recovered", open, plural(open, "wave", "waves"))
+		return fmt.Sprintf("%d %s not back by the end", open, plural(open, "wave", "waves"))
 	case worst != nil:
 		return "back within " + msText(*worst)
 	}
