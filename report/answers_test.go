@@ -123,3 +123,14 @@ func TestMergeAddsAnswersByIdentity(t *testing.T) {
 		t.Fatalf("merged %+v: want lighttpd ×20 and the plain one ×3", got)
 	}
 }
+
+// The verdict line names the proxy in front when it guesses the stripped
+// upgrade headers.
+func TestVerdictNamesTheProxyThatStrippedTheUpgrade(t *testing.T) {
+	res := &Result{Verdict: "fail", Counts: Counts{Attempted: 50, Failed: 50},
+		Failures: []Failure{{Cause: "http", Status: 400, Count: 50}},
+		Proxy:    &Proxy{Name: "lighttpd", Known: true, Evidence: []string{"Server: lighttpd/1.4.69"}}}
+	if line := VerdictLine(res); !strings.Contains(line, "HTTP 400 (lighttpd stripped Upgrade/Connection?)") {
+		t.Errorf("verdict %q", line)
+	}
+}

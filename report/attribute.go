@@ -135,10 +135,28 @@ func attribute(events []DropEvent, c candidate, kind string, ctx clusterContext)
 	}
 
 	a.cause = timerCause(events, c, pinging, silent)
+	if c.sweep {
+		a.cause, a.alternative, a.altAtMs = causeIdle, causeEvent, c.rival.at
+		a.evidence = append(a.evidence, fmt.Sprintf("%s is in front and checks its idle timers once every %s, on whole "+
+			"seconds: one sweep cuts every connection whose timer ran out since the last, so these %d drops within %s, aged %s "+
+			"to %s, are its idle timer — or an event at that moment; a ramp longer than two periods spreads them over several "+
+			"sweeps and tells", identifyTitle(ctx.proxy), msText(ctx.granularityMs()), len(c.members),
+			msText(max(c.rival.spread, 1)), secText(c.lo), secText(c.hi)))
+		return a
+	}
 	switch {
 	case pinging > 0 && silent > 0 && c.clock == clockIdle:
 		a.evidence = append(a.evidence, fmt.Sprintf("control group: %d pinging connections were cut too, each %s after its "+
 			"last frame, like the %d silent ones: an idle timeout that the pings are too sparse to prevent", pinging, msText(c.at), silent))
+	case pinging > 0 && c.clock == clockAge && !pingsTell(events, c, ctx):
+		// Pinging connections cut at the age of the silent ones prove a
+		// lifetime only if their pings could have kept an idle timer of
+		// that length from firing.
+		a.cause, a.alternative = causeIdle, causeLifetime
+		a.evidence = append(a.evidence, fmt.Sprintf("the pinging connections were cut at the same age, but their pings "+
+			"(every %s, last one %s after the upgrade) could not have re-armed an idle timer of %s in time, so they tell an idle "+
+			"timeout from a lifetime limit no better than silence: run with --ping %s --ping-fraction 0.5 to tell",
+			durText(ctx.pingMs), msText(lastFrameAge(events, c)), msText(c.at), pingToTell(c.at)))
 	case pinging > 0 && silent > 0:
 		a.evidence = append(a.evidence, fmt.Sprintf("control group: %d silent and %d pinging connections were cut at the same age "+
 			"whatever their traffic: a maximum lifetime", silent, pinging))
@@ -181,6 +199,35 @@ func attribute(events []DropEvent, c candidate, kind string, ctx clusterContext)
 		a.periodMs = p
 	}
 	return a
+}
+
+// pingsTell reports whether the pinging members of an age-clock cluster
+// carried traffic that an idle timer of the cluster's length would have
+// counted: pings more often than that length, with their last frame well
+// after the upgrade (proxies move a timer lazily: nginx only when it
+// changes by more than 300 ms). Otherwise being cut at the silent ones'
+// age says nothing about a lifetime.
+func pingsTell(events []DropEvent, c candidate, ctx clusterContext) bool {
+	if ctx.pingMs > 0 && ctx.pingMs >= c.at-windowMs(c.at) {
+		return false
+	}
+	return lastFrameAge(events, c) >= max(300, 0.1*c.at, 2*c.spread)
+}
+
+// lastFrameAge is the median age at which the pinging members had their
+// last frame.
+func lastFrameAge(events []DropEvent, c candidate) float64 {
+	var v []float64
+	for _, m := range c.members {
+		if events[m].Pinging {
+			v = append(v, events[m].AgeMs-events[m].IdleMs)
+		}
+	}
+	if len(v) == 0 {
+		return 0
+	}
+	slices.Sort(v)
+	return v[len(v)/2]
 }
 
 // timerCause is the cause a timer candidate stands for: on the idle clock
@@ -339,7 +386,7 @@ func pingToTell(atMs float64) string {
 	d := time.Duration(atMs/2) * time.Millisecond
 	switch {
 	case d >= 10*time.Second:
-		d = d.Round(time.Second)
+		d = d.Truncate(5 * time.Second)
 	case d >= time.Second:
 		d = d.Round(100 * time.Millisecond)
 	default:

@@ -1,8 +1,11 @@
 package report
 
 import (
+	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -291,5 +294,51 @@ func TestIdleTimeoutNamesTheSettingOfTheProxyInFront(t *testing.T) {
 	cl := clustersOf(t, ev, clusterContext{proxy: "lighttpd"})
 	if len(cl) != 1 || !strings.Contains(cl[0].Hint, "lighttpd is in front: the setting to raise there is server.max-read-idle") {
 		t.Fatalf("clusters %+v: want lighttpd's setting named", cl)
+	}
+}
+
+// A ramp shorter than lighttpd's one-second period stamps every connection
+// in the same second, and one sweep cuts them all in one millisecond: the
+// shape of an event. With lighttpd known to be in front, its coarse timer
+// is the reading, the event the alternative; without, the event.
+func TestOneSweepOfACoarseTimerWhenItsProxyIsInFront(t *testing.T) {
+	ev := lighttpdDrops(200, 900, 60, 50, 14)
+	if w := newCandidate(ev, clockWall, []int{0, 199}); w.hi-w.lo > 5 {
+		t.Fatalf("the synthetic drops are not one batch: %+v", w)
+	}
+	cl := clustersOf(t, ev, clusterContext{proxy: "lighttpd"})
+	if len(cl) != 1 || cl[0].Cause != "idle_timeout" || cl[0].Alternative != "event" || cl[0].Clock != "age" {
+		t.Fatalf("clusters %+v: want lighttpd's idle timer, with an event as the alternative", cl)
+	}
+	if len(cl[0].Matches) == 0 || !strings.HasPrefix(cl[0].Matches[0], "lighttpd server.max-read-idle default") || !hasEvidence(cl[0], "one sweep") {
+		t.Errorf("cluster %+v: want lighttpd's default first and the sweep explained", cl[0])
+	}
+	if cl := clustersOf(t, ev, clusterContext{}); len(cl) != 1 || cl[0].Cause != "event" {
+		t.Errorf("clusters %+v: with no proxy known, one batch is an event", cl)
+	}
+}
+
+// Recorded through nginx with proxy_read_timeout 2s, 1000 connections at
+// 1000/s, --ping 3s --ping-fraction 0.5: every connection died 2 s after
+// its last frame. 59 pinging ones, cut 2 s after a ping sent at 1.7 s,
+// are also tight on the age clock (3.66 s): they are the same idle
+// timeout, not a lifetime of their own.
+func TestRecordedSparsePingsAreOneIdleTimeout(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "nginx-2s-ping-3s.drops.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev []DropEvent
+	if err := json.Unmarshal(b, &ev); err != nil {
+		t.Fatal(err)
+	}
+	cl := clustersOf(t, ev, clusterContext{control: true, pingMs: 3000, proxy: "nginx"})
+	for _, c := range cl {
+		if c.Cause == "max_lifetime" {
+			t.Errorf("cluster %+v called a lifetime", c)
+		}
+	}
+	if len(cl) == 0 || cl[0].Cause != "idle_timeout" || cl[0].Count < 990 {
+		t.Fatalf("clusters %+v: want one idle timeout of (nearly) all 1000", cl)
 	}
 }

@@ -208,12 +208,18 @@ func failureGuess(cause string, status int, example string) string {
 	return ""
 }
 
-// failureSummary is "HTTP 400 (proxy stripped Upgrade/Connection?)", or,
+// failureSummary is "HTTP 400 (proxy stripped Upgrade/Connection?)" —
+// "(lighttpd stripped …)" when the proxy in front is known — or,
 // when the example's body gives another reason for refusing the upgrade,
 // "HTTP 400 (refused: bad query parameter …)".
-func failureSummary(f Failure) string {
+func failureSummary(f Failure, proxy *Proxy) string {
 	s := failureLabel(f.Cause, f.Status)
-	if g := failureGuess(f.Cause, f.Status, f.Example); g != "" {
+	g := failureGuess(f.Cause, f.Status, f.Example)
+	if proxy != nil && g == "proxy stripped Upgrade/Connection?" {
+		// The proxy in front named itself (or was stated): say which.
+		g = proxy.Title() + " stripped Upgrade/Connection?"
+	}
+	if g != "" {
 		s += fmt.Sprintf(" (%s)", g)
 	}
 	return s

@@ -168,7 +168,7 @@ func TestFailureHintAndSummaryReadTheBody(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := FailureHint(tt.f.Cause, tt.f.Status, tt.f.Example)
 			checkHint(t, h, tt.hint, tt.notHint)
-			s := failureSummary(tt.f)
+			s := failureSummary(tt.f, nil)
 			if s != tt.summary {
 				t.Errorf("summary\n got %s\nwant %s", s, tt.summary)
 			}

@@ -76,6 +76,7 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"mark":         htmlMark,
 	"perconn":      perConnText,
 	"cause":        causeText,
+	"proxy":        proxyText,
 	"clock":        compareClockName,
 	"cpu":          secondsCPU,
 	"pct":          func(f float64) string { return strconv.FormatFloat(f*100, 'f', -1, 64) + "%" },
@@ -109,6 +110,8 @@ svg text { font-family: "Liberation Sans", Arial, Helvetica, sans-serif !importa
 <h1>wshold: {{.R.Scenario.Name}}</h1>
 <p>{{.R.Target}}{{if .Duration}} · ran {{.Duration}}{{end}} · {{time .R.Start}}{{if gt .R.Shards 1}} · {{.R.Shards}} shards{{end}}</p>
 <p class="verdict {{if .Pass}}pass{{else}}fail{{end}}">{{mark .Pass}} {{.Verdict}}</p>
+{{- with .R.Proxy}}
+<p>Proxy in front: {{proxy .}}</p>{{end}}
 {{- if .R.Interrupted}}
 <p class="warn">The run was interrupted; the numbers cover the part that ran.</p>{{end}}
 {{- range .R.Warnings}}
@@ -130,7 +133,7 @@ svg text { font-family: "Liberation Sans", Arial, Helvetica, sans-serif !importa
 {{range .Kinds}}<tr><td>{{kind .Kind}}</td><td class="n">{{.Count}}</td></tr>
 {{end}}</table>{{else}}<p>No connection dropped before the hold ended.</p>{{end}}
 {{with .R.Drops.Clusters}}<table><tr><th>at</th><th>spread</th><th>count</th><th>kind</th><th>clock</th><th>cause</th><th>hint</th></tr>
-{{range .}}<tr><td class="n">{{sec .AtMs}}</td><td class="n">{{spread .SpreadMs}}</td><td class="n">{{.Count}}</td><td>{{kind .Kind}}</td><td>{{clock .Clock}}</td><td>{{cause .Cause}}</td><td>{{.Hint}}</td></tr>
+{{range .}}<tr><td class="n">{{sec .AtMs}}</td><td class="n">{{spread .SpreadMs}}</td><td class="n">{{.Count}}</td><td>{{kind .Kind}}</td><td>{{clock .Clock}}</td><td>{{cause .Cause}}</td><td>{{.Hint}}{{with .Evidence}}<ul>{{range .}}<li>{{.}}</li>{{end}}</ul>{{end}}</td></tr>
 {{end}}</table>{{end}}
 {{template "figure" index .Figures "age"}}
 {{- if or .R.Messages .R.Push}}

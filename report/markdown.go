@@ -23,6 +23,9 @@ func WriteMarkdown(w io.Writer, res *Result) error {
 
 	p("**%s %s**\n\n", mdMark(res.Verdict == "pass"), mdEscape(VerdictLine(res)))
 	p("%s\n\n", mdRunLine(res))
+	if res.Proxy != nil {
+		p("Proxy in front: %s\n\n", mdEscape(proxyText(res.Proxy)))
+	}
 
 	p("| attempted | upgraded | failed | held | dropped | handshake p50 | p99 | max |\n")
 	p("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
@@ -49,6 +52,16 @@ func WriteMarkdown(w io.Writer, res *Result) error {
 				mdEscape(kindText(cl.Kind)), mdEscape(cl.Clock), mdEscape(cl.Hint))
 		}
 		p("\n")
+		for _, cl := range res.Drops.Clusters {
+			if len(cl.Evidence) == 0 {
+				continue
+			}
+			p("Evidence for the %d drops at %s:\n\n", cl.Count, secText(cl.AtMs))
+			for _, e := range cl.Evidence {
+				p("- %s\n", mdEscape(e))
+			}
+			p("\n")
+		}
 	} else if res.Drops.Count > 0 {
 		p("**Drops**: %d, scattered (no cluster); by kind: %s\n\n", res.Drops.Count, mdEscape(outByKind(res.Drops.ByKind)))
 	}

@@ -82,9 +82,9 @@ func failurePhrase(res *Result) string {
 	}
 	var s string
 	if top.Count == c.Failed {
-		s = fmt.Sprintf("%d failed: %s", c.Failed, failureSummary(top))
+		s = fmt.Sprintf("%d failed: %s", c.Failed, failureSummary(top, res.Proxy))
 	} else {
-		s = fmt.Sprintf("%d failed, %d of them: %s", c.Failed, top.Count, failureSummary(top))
+		s = fmt.Sprintf("%d failed, %d of them: %s", c.Failed, top.Count, failureSummary(top, res.Proxy))
 	}
 	if n := len(res.Failures) - 1; n > 0 {
 		s += fmt.Sprintf(" (+%d other %s)", n, plural(n, "cause", "causes"))
@@ -245,8 +245,18 @@ func runSection(w io.Writer, res *Result) error {
 	if res.Shards > 1 {
 		rows = append(rows, []string{"shards", strconv.Itoa(res.Shards)})
 	}
+	if p := res.Proxy; p != nil {
+		rows = append(rows, []string{"proxy in front", proxyText(p)})
+	}
 	for _, p := range res.ProxyConfigs {
-		rows = append(rows, []string{"proxy config", p.Path + " sha256:" + p.SHA256})
+		line := p.Path + " sha256:" + p.SHA256
+		if p.Product != "" {
+			line += " (" + identifyTitle(p.Product) + configuredText(p.Timeouts) + ")"
+		}
+		rows = append(rows, []string{"proxy config", line})
+	}
+	for _, a := range res.Answers {
+		rows = append(rows, []string{"answers", answerText(a)})
 	}
 	for _, m := range res.Marks {
 		rows = append(rows, []string{"mark", fmt.Sprintf("%s at %s", m.Label, secText(m.AtMs))})
@@ -606,4 +616,53 @@ func wrapIndent(text, first, rest string, width int) string {
 	}
 	b.WriteString(line)
 	return b.String()
+}
+
+// proxyText is the proxy in front and what named it: "lighttpd 1.4.69
+// (Server: lighttpd/1.4.69 (200 of 200 answers))".
+func proxyText(p *Proxy) string {
+	s := p.Title()
+	if p.Version != "" {
+		s += " " + p.Version
+	}
+	if !p.Known {
+		s += " (a product wshold has no defaults for)"
+	}
+	s += " — " + strings.Join(p.Evidence, "; ")
+	if len(p.Also) > 0 {
+		s += "; also on the path: " + strings.Join(p.Also, "; ")
+	}
+	return s
+}
+
+func configuredText(ts []ConfiguredTimeout) string {
+	var parts []string
+	for _, t := range ts {
+		parts = append(parts, fmt.Sprintf("%s %s", t.Setting, secondsText(t.Seconds)))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return ": " + strings.Join(parts, ", ")
+}
+
+// answerText is one distinct answer identity on a line: "200 × 101,
+// Server: lighttpd/1.4.69, headers Upgrade Sec-WebSocket-Accept …".
+func answerText(a Answer) string {
+	if a.Other {
+		return fmt.Sprintf("%d × more distinct answers (not described)", a.Count)
+	}
+	parts := []string{fmt.Sprintf("%d × %d", a.Count, a.Status)}
+	if a.Server != "" {
+		parts = append(parts, "Server: "+a.Server)
+	}
+	if a.Via != "" {
+		parts = append(parts, "Via: "+a.Via)
+	}
+	parts = append(parts, a.Extra...)
+	parts = append(parts, "headers "+strings.Join(a.Headers, " "))
+	if a.Body != "" {
+		parts = append(parts, fmt.Sprintf("body %q", a.Body))
+	}
+	return strings.Join(parts, ", ")
 }

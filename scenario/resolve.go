@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 
+	"github.com/wshold/wshold/internal/proxyconf"
 	"github.com/wshold/wshold/internal/redact"
 )
 
@@ -59,6 +60,9 @@ type TLS struct {
 type FileDigest struct {
 	Path   string
 	SHA256 string
+	// Config is what the file configures, as far as proxyconf can read it:
+	// the product and its timeouts that can end a WebSocket.
+	Config proxyconf.Config
 }
 
 // Resolve checks s and converts it (see Resolved). Every problem is

@@ -51,7 +51,8 @@ func TestResolveGivesTypedValues(t *testing.T) {
 		t.Errorf("TLS %+v, want the CA's pool", rs.TLS)
 	}
 	sum := sha256.Sum256([]byte("events {}\n"))
-	if len(rs.ProxyConfigFiles) != 1 || rs.ProxyConfigFiles[0] != (FileDigest{conf, hex.EncodeToString(sum[:])}) {
+	if len(rs.ProxyConfigFiles) != 1 || rs.ProxyConfigFiles[0].Path != conf || rs.ProxyConfigFiles[0].SHA256 != hex.EncodeToString(sum[:]) ||
+		rs.ProxyConfigFiles[0].Config.Product != "nginx" {
 		t.Errorf("proxy configs %+v", rs.ProxyConfigFiles)
 	}
 	if def, err := Resolve(Defaults()); err != nil || !def.Builtin() {

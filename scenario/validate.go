@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/wshold/wshold/internal/handshake"
+	"github.com/wshold/wshold/internal/proxyconf"
 	"github.com/wshold/wshold/internal/redact"
 	"github.com/wshold/wshold/internal/safefile"
 	"github.com/wshold/wshold/internal/stamp"
@@ -345,7 +346,10 @@ func digest(path string) (FileDigest, error) {
 	if err := safefile.Copy(h, path, safefile.MaxProxyConfig); err != nil {
 		return FileDigest{Path: path}, problem("proxy_configs", "%v", err)
 	}
-	return FileDigest{Path: path, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
+	// Read for the product and its timeouts (hints match them first); a
+	// file that cannot be read so has already failed above.
+	conf, _ := proxyconf.Read(path)
+	return FileDigest{Path: path, SHA256: hex.EncodeToString(h.Sum(nil)), Config: conf}, nil
 }
 
 func checkFile(key, path string) error {

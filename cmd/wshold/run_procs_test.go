@@ -290,20 +290,25 @@ func diedExpectation(t *testing.T, res *report.Result) report.Expectation {
 func TestProcsCheckpointAtTheIntervalAsked(t *testing.T) {
 	t.Parallel()
 	out := filepath.Join(t.TempDir(), "r.json")
-	cmd := exec.Command(os.Args[0], "run", "--procs", "2", "-c", "20", "--hold", "6s", "--checkpoint-interval", "1s",
-		"--progress-interval", "20s", "--progress", "never", "-o", out)
+	// Progress (whose checkpoints would also refresh -o) comes every 120 s
+	// and the hold is longer still, so a checkpoint seen within 40 s can
+	// only be --checkpoint-interval's: the bound leaves room for a loaded
+	// machine starting two race-detector workers.
+	cmd := exec.Command(os.Args[0], "run", "--procs", "2", "-c", "20", "--hold", "180s", "--checkpoint-interval", "1s",
+		"--progress-interval", "120s", "--progress", "never", "-o", out)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
+	stop := func() {
 		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	}()
+		_ = cmd.Wait() // then stderr is no longer written
+	}
+	defer stop()
 	start := time.Now()
 	var seen *report.Result
-	for range 40 { // 4 s at most: the hold is 6 s
+	for range 400 { // 40 s at most
 		if r, err := report.ReadResultFile(out); err == nil {
 			seen = r
 			break
@@ -311,7 +316,9 @@ func TestProcsCheckpointAtTheIntervalAsked(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	if seen == nil {
-		t.Fatalf("no checkpoint in -o within %s with --checkpoint-interval 1s; stderr:\n%s", time.Since(start).Round(time.Millisecond), stderr.String())
+		took := time.Since(start).Round(time.Millisecond)
+		stop()
+		t.Fatalf("no checkpoint in -o within %s with --checkpoint-interval 1s; stderr:\n%s", took, stderr.String())
 	}
 	if seen.EndReason != "checkpoint" || seen.Verdict != "" {
 		t.Errorf("end reason %q, verdict %q; a checkpoint is neither finished nor judged", seen.EndReason, seen.Verdict)
@@ -489,7 +496,8 @@ func TestOneSchedulerThreadForPlainWSTargetsOnly(t *testing.T) {
 }
 
 // A --procs run's secrets (a URL's password and token, a credential
-// header) are never written to disk, and the parent's start line does not
+// header: a Cookie, since the URL's password already makes the
+// Authorization header) are never written to disk, and the parent's start line does not
 // show them: after the parent is killed outright with the workers holding
 // connections, no file it or they left holds one.
 func TestProcsSecretsNeverReachTheDisk(t *testing.T) {
@@ -504,7 +512,7 @@ func TestProcsSecretsNeverReachTheDisk(t *testing.T) {
 	secrets := []string{"pa55word", "t0kenvalue", "hEadersecret"}
 	target := "ws://user:pa55word@" + srv.Addrs()[0].String() + "/ws?token=t0kenvalue"
 	cmd := exec.Command(os.Args[0], "run", "--procs", "2", "-c", "20", "--hold", "60s", "-o", out,
-		"--checkpoint-interval", "1s", "--progress", "never", "-H", "Authorization: Bearer hEadersecret", target)
+		"--checkpoint-interval", "1s", "--progress", "never", "-H", "Cookie: session=hEadersecret", target)
 	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -143,8 +143,9 @@ func (t *target) run(parent context.Context) *Report {
 // at a header it rejected.
 func (t *target) completeHead(rec *recorder) {
 	buf := make([]byte, 4096)
+	var sc handshake.Scanner // each byte looked at once, however it dribbles in
 	for rec.rerr == nil {
-		if _, n, err := handshake.Scan(rec.rx); n > 0 || err != nil {
+		if _, n, err := sc.Scan(rec.rx); n > 0 || err != nil {
 			return
 		}
 		if _, err := rec.Read(buf); err != nil {

@@ -62,9 +62,14 @@ type Options struct {
 // Display is a progress display for one run. Its methods are safe for
 // concurrent use; after Close they do nothing.
 type Display struct {
-	w    io.Writer
-	o    Options
-	live *live // nil: plain lines
+	w io.Writer
+	o Options
+	// liveMode: a live area rather than plain lines. The area itself
+	// (live) starts with the first Update, so that what is printed before
+	// the run begins (a warning about the plan) comes out above it, not
+	// in the middle of a redraw.
+	liveMode, force bool
+	live            *live
 
 	mu     sync.Mutex
 	prev   Snapshot
@@ -90,10 +95,10 @@ func New(w io.Writer, o Options) (*Display, error) {
 	case "never":
 		d.closed = true
 	case "always":
-		d.live = newLive(w, o, true)
+		d.liveMode, d.force = true, true
 	case "auto":
 		if IsTerminal(w) {
-			d.live = newLive(w, o, false)
+			d.liveMode = true
 		}
 	default:
 		return nil, fmt.Errorf("progress mode %q: use auto, always or never", o.Mode)
@@ -103,13 +108,13 @@ func New(w io.Writer, o Options) (*Display, error) {
 
 // Live reports whether the display is the live area (a terminal, or Mode
 // "always") rather than plain lines.
-func (d *Display) Live() bool { return d.live != nil }
+func (d *Display) Live() bool { return d.liveMode }
 
 // Interval is how often the caller should call Update: often for the live
 // area (it redraws by itself, but the numbers come from Update), at
 // Options.Interval for plain lines.
 func (d *Display) Interval() time.Duration {
-	if d.live != nil {
+	if d.liveMode {
 		return 250 * time.Millisecond
 	}
 	return d.o.Interval
@@ -132,7 +137,10 @@ func (d *Display) Update(s Snapshot) {
 	}
 	phaseChanged := s.Phase != d.prev.Phase
 	d.prev = s
-	if d.live != nil {
+	if d.liveMode {
+		if d.live == nil {
+			d.live = newLive(d.w, d.o, d.force)
+		}
 		d.live.update(s, d.rate)
 		return
 	}

@@ -315,3 +315,26 @@ func TestLiveAreaColumnsStayPut(t *testing.T) {
 		t.Errorf("want no p99 before the first handshake and one after:\nfirst %q\nlast %q", frames[0], last)
 	}
 }
+
+// The live area starts with the first Update: what the caller prints
+// before the run begins (a warning about the plan) comes out above it,
+// never inside a redraw.
+func TestLiveAreaStartsWithTheFirstUpdate(t *testing.T) {
+	t.Parallel()
+	var out syncBuffer
+	d, err := New(&out, Options{Mode: "always", Conns: 10, Hold: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // longer than a redraw
+	if got := out.String(); got != "" {
+		t.Fatalf("drew %q before the first update", got)
+	}
+	_, _ = out.Write([]byte("wshold: warning: something about the plan\n"))
+	d.Update(snap("ramping", 100*time.Millisecond, 5))
+	time.Sleep(250 * time.Millisecond)
+	d.Close()
+	if got := out.String(); !strings.HasPrefix(got, "wshold: warning: something about the plan\n") || !strings.Contains(got, "5/10") {
+		t.Errorf("want the warning first, then the live area:\n%q", got)
+	}
+}

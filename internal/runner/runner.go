@@ -279,7 +279,12 @@ func tlsConfig(t scenario.TLS) (*tls.Config, []string) {
 func fingerprints(files []scenario.FileDigest) []report.ProxyConfig {
 	out := []report.ProxyConfig{}
 	for _, f := range files {
-		out = append(out, report.ProxyConfig{Path: f.Path, SHA256: f.SHA256})
+		pc := report.ProxyConfig{Path: f.Path, SHA256: f.SHA256, Product: f.Config.Product}
+		for _, t := range f.Config.Timeouts {
+			pc.Timeouts = append(pc.Timeouts, report.ConfiguredTimeout{
+				Product: f.Config.Product, Setting: t.Setting, Seconds: t.Seconds, Times: report.Timer(t.Times), File: f.Path})
+		}
+		out = append(out, pc)
 	}
 	return out
 }
