@@ -189,6 +189,12 @@ func attribute(events []DropEvent, c candidate, kind string, ctx clusterContext)
 			a.alternative = ""
 		}
 	}
+	if c.known != "" {
+		a.alternative, a.altAtMs = causeEvent, c.rival.at
+		a.evidence = append(a.evidence, fmt.Sprintf("the drops are about as tight on the wall clock (±%s): an event at %s "+
+			"into the run looks alike, but the timer matches %s, which the proxy in front runs — the likelier story; run "+
+			"again to tell (a timer cuts at the same age every time)", pmText(c.rival.spread/2), secText(c.rival.at), c.known))
+	}
 	if c.rival != nil && c.close && c.rival.clock == clockWall && a.alternative == "" && !ctx.control {
 		a.alternative, a.altAtMs = causeEvent, c.rival.at
 		a.evidence = append(a.evidence, fmt.Sprintf("the drops are about as tight on the wall clock (±%s): an event at %s "+

@@ -204,7 +204,7 @@ func clusterWhy(res *Result, c Cluster) string {
 	case c.Cause == causeEvent:
 		return "an event (reload, restart, backend death?)"
 	case endpoint && c.Cause != "":
-		return fmt.Sprintf("the WebSocket endpoint closed them (%s %s); no proxy default sends a close frame",
+		return fmt.Sprintf("the WebSocket endpoint closed them %s (%s); no proxy default sends a close frame",
 			map[string]string{causeIdle: "after that much idle time", causeLifetime: "at that age"}[c.Cause], kindText(c.Kind))
 	case c.Cause != "":
 		why = causeText(c.Cause)
