@@ -192,7 +192,7 @@ func TestOutOfOrderAndCorruptEchoes(t *testing.T) {
 		}
 		return nil // the rest vanish
 	})
-	s, _ := run(t, Config{URL: srv.url(), Conns: 1, Hold: 450 * time.Millisecond, SendEvery: 50 * time.Millisecond})
+	s, _ := run(t, Config{URL: srv.url(), Conns: 1, Hold: time.Second, SendEvery: 50 * time.Millisecond})
 	n, _ := s.messageCounts()
 	var ooo int
 	for _, m := range s.messages {
