@@ -328,6 +328,8 @@ func wireEvidence(kind string) string {
 	switch {
 	case kind == "eof":
 		return "wire: FIN without a close frame — a proxy cutting the tunnel, or a process that died; a WebSocket endpoint would have sent a close frame"
+	case kind == "tls_close_notify":
+		return "wire: TLS close_notify without a close frame — whatever terminates TLS closed the connection in order without closing the WebSocket, as a proxy's timer does over TLS (over plain TCP the same cut is a FIN)"
 	case kind == "reset":
 		return "wire: RST — the connection was aborted (a proxy's reset, a load balancer that forgot the flow, a process killed with unread data)"
 	case kind == "close_1005":

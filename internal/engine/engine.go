@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"crypto/tls"
-	"fmt"
 	"net"
 	"net/url"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wshold/wshold/internal/event"
+	"github.com/wshold/wshold/internal/tlsrecord"
 )
 
 // Outcome is what the engine knows that the events do not say.
@@ -31,17 +31,24 @@ type Outcome struct {
 
 type engine struct {
 	cfg    Config
-	tls    *tls.Config // for wss://, with the server name set
+	tls    *tls.Config // for wss://: see tlsConfig
 	start  time.Time
 	sink   event.Sink
 	dialer net.Dialer
 	ctx    context.Context
 
 	// raw: plain ws:// handshakes run in the loops (upgrade_linux.go)
-	// instead of a goroutine each with gobwas/ws.
+	// instead of a goroutine each (dial.go).
 	raw     bool
 	dst     dest
 	ramping atomic.Bool
+
+	// For the handshakes that have a goroutine each (wss://): the TLS
+	// sessions to resume (--tls-resume), and the connections in flight,
+	// which an interrupt ends at once.
+	sessions   *tlsrecord.SessionCache
+	hsMu       sync.Mutex
+	handshakes map[net.Conn]struct{}
 
 	loops []*loop
 	// conns is indexed by descriptor; entry fd belongs to loops[fd%len]
@@ -55,10 +62,6 @@ type engine struct {
 	// Config.Reconnect.
 	rc *reconnector
 
-	tlsMu    sync.Mutex
-	tlsConns map[*tlsConn]struct{}
-	tlsWG    sync.WaitGroup
-
 	// answers identifies the proxy or server that answered (identity.go).
 	answers answerCache
 }
@@ -71,15 +74,13 @@ func Run(ctx context.Context, cfg Config, start time.Time, sink event.Sink) (Out
 	if err := cfg.withDefaults(); err != nil {
 		return Outcome{}, err
 	}
-	if cfg.SendEvery > 0 && cfg.URL.Scheme == "wss" {
-		// Messages live in the loops' frame path; a wss:// connection is
-		// still held by a goroutine of its own (tls.go).
-		return Outcome{}, fmt.Errorf("timed messages (--send-every) need a ws:// target for now: wss:// connections are not yet held in the epoll loops that send and time them")
-	}
-	e := &engine{cfg: cfg, start: start, sink: sink, ctx: ctx, tlsConns: map[*tlsConn]struct{}{}}
+	e := &engine{cfg: cfg, start: start, sink: sink, ctx: ctx, handshakes: map[net.Conn]struct{}{}}
 	e.dst.reqHead, e.dst.reqTail = upgradeRequest(&e.cfg)
 	if cfg.URL.Scheme == "wss" {
 		e.tls = tlsConfig(&e.cfg)
+		if cfg.TLSResume {
+			e.sessions = tlsrecord.NewSessionCache(16)
+		}
 	}
 	e.raw = cfg.URL.Scheme == "ws" && !cfg.blocking
 	if e.raw {
@@ -127,18 +128,15 @@ func (e *engine) ramp(ctx context.Context) {
 		started.Go(func() { e.startAttempts(ctx, s, rampStart, &next) })
 	}
 	started.Wait()
-	if !e.raw {
-		s.wg.Wait()
-		return
-	}
-	// Handshakes in the loops are bounded by their timeout, but an
-	// interrupt should not wait for it.
+	// Handshakes are bounded by their timeout, but an interrupt should not
+	// wait for it.
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-ctx.Done():
 		e.interruptHandshakes()
+		e.interruptDials()
 		<-done
 	}
 }
@@ -226,9 +224,6 @@ func (e *engine) alive() int {
 	for _, l := range e.loops {
 		n += int(l.open.Load())
 	}
-	e.tlsMu.Lock()
-	n += len(e.tlsConns)
-	e.tlsMu.Unlock()
 	return n
 }
 
@@ -243,7 +238,6 @@ func (e *engine) closeAll() int {
 	for _, l := range e.loops {
 		l.beginClose()
 	}
-	e.closeTLS()
 	deadline := time.Now().Add(e.cfg.CloseTimeout)
 	for e.alive() > 0 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
@@ -252,7 +246,6 @@ func (e *engine) closeAll() int {
 	for _, l := range e.loops {
 		forced += l.forceClose()
 	}
-	forced += e.forceCloseTLS()
 	return forced
 }
 
@@ -282,7 +275,6 @@ func (e *engine) stopLoops() {
 	for _, l := range e.loops {
 		l.stop()
 	}
-	e.tlsWG.Wait()
 }
 
 func (e *engine) loopFor(fd int) *loop { return e.loops[fd%len(e.loops)] }

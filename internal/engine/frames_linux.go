@@ -17,10 +17,8 @@ import (
 // and nowhere else, so a feature built on holding (sending messages,
 // reading them) is written once for both schemes.
 
-// consume acts on the frames in p, as nextFrame finds them. It returns
-// false if the connection ended. Data frames are skipped as they arrive,
-// never buffered: memory stays flat however much a server sends; only the
-// stamp at the front of a timed message is read (messages_linux.go).
+// consume acts on the frames in p, as nextFrame (frame.go), the client's
+// one frame consumer, finds them. It returns false if the connection ended.
 func (l *loop) consume(fd int, c *connState, p []byte, now int64) bool {
 	for len(p) > 0 {
 		timed, split := l.timedAhead(c, p)
@@ -152,10 +150,13 @@ func (l *loop) ping(fd int, c *connState, now int64) bool {
 }
 
 // sendClose starts the closing handshake: from here on the connection's
-// end is ours, not a drop.
+// end is ours, not a drop. A server that has stopped reading does not get
+// to finish it.
 func (l *loop) sendClose(fd int, c *connState, code uint16) {
 	var b [2]byte
 	binary.BigEndian.PutUint16(b[:], code)
 	c.closing = true
-	l.sendFrame(fd, c, opClose, b[:])
+	if !l.sendFrame(fd, c, opClose, b[:]) {
+		l.end(fd, c, event.SendBlocked, 0, l.e.now())
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wshold/wshold/internal/event"
+	"github.com/wshold/wshold/internal/tlsrecord"
 )
 
 // connState is everything the engine keeps per held connection: a fixed
@@ -24,11 +25,13 @@ type connState struct {
 	frames     frameState
 	carry      int32 // 1 + index of a carry buffer holding a partial frame; 0 none
 	pend       int32 // 1 + index of a pendBuf holding bytes the socket did not take; 0 none
+	tls        int32 // wss://: 1 + index of its record protection in loop.tlss; 0 for ws://
 	idx        int32 // the connection slot (try.i): what a reconnect reopens
 	carryLen   uint8
 	open       bool
 	pinging    bool
 	closing    bool // our close frame was sent: the end is ours, not a drop
+	lowat      bool // SO_RCVLOWAT is raised for a partial TLS record
 
 	// Timed messages (messages_linux.go): the next sequence number to
 	// send, the next expected back and how many came back; for the data
@@ -61,6 +64,13 @@ type loop struct {
 	// is a connection's only while it waits.
 	pends    []*pendBuf
 	pendFree []int32
+
+	// wss:// (tlsloop_linux.go): each held connection's record protection,
+	// and the peek and seal buffers, made when the first one arrives.
+	tlss    []*tlsrecord.State
+	tlsFree []int32
+	raw     []byte
+	rec     []byte
 
 	// ping schedule: the table is walked in slices so that each pinging
 	// connection is visited once per ping interval, by position. One walk,
@@ -132,14 +142,15 @@ func newLoop(e *engine, id int) (*loop, error) {
 func (l *loop) add(fd, i int, upgradedAt int64, early []byte) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.attach(fd, i, upgradedAt, early, unix.EPOLL_CTL_ADD)
+	l.attach(fd, i, upgradedAt, early, unix.EPOLL_CTL_ADD, 0)
 }
 
-// attach starts holding fd, the connection of slot i; op is EPOLL_CTL_MOD
-// when the loop did the handshake and the descriptor is already in its set.
-func (l *loop) attach(fd, i int, upgradedAt int64, early []byte, op int) {
+// attach starts holding fd; op is EPOLL_CTL_MOD when the loop did the
+// handshake and the descriptor is already in its set; tls is the
+// connection's connState.tls.
+func (l *loop) attach(fd, i int, upgradedAt int64, early []byte, op int, tls int32) {
 	c := &l.e.conns[fd]
-	*c = connState{upgradedAt: upgradedAt, lastFrame: upgradedAt, open: true, pinging: l.e.cfg.pings(i), idx: int32(i)}
+	*c = connState{upgradedAt: upgradedAt, lastFrame: upgradedAt, open: true, pinging: l.e.cfg.pings(i), tls: tls, idx: int32(i)}
 	l.holdMessages(fd, i, c)
 	l.open.Add(1)
 	// Watched before anything is written: a write the socket does not
@@ -237,7 +248,8 @@ func (l *loop) endBroken(fd int, c *connState, rule event.Rule, now int64) {
 
 func (l *loop) endWith(fd int, c *connState, kind event.DropKind, code uint16, rule event.Rule, now int64) {
 	if !c.closing && !l.e.closing.Load() {
-		if kind == event.EOF || kind == event.CloseFrame || kind == event.ProtocolError {
+		switch kind {
+		case event.EOF, event.CloseFrame, event.ProtocolError, event.CloseNotify, event.TLSAlert:
 			now = max(c.lastFrame, l.arrival(fd, kind == event.EOF))
 		}
 		l.e.sink.Dropped(event.Dropped{
@@ -252,6 +264,9 @@ func (l *loop) endWith(fd int, c *connState, kind event.DropKind, code uint16, r
 			Pinging:    c.pinging,
 		})
 		l.e.dropped(int(c.idx))
+	}
+	if c.tls != 0 {
+		l.endTLS(fd, c, kind)
 	}
 	l.endMessages(c, now)
 	l.dropCarry(c)

@@ -1,11 +1,10 @@
 package engine
 
 import (
+	"crypto/tls"
 	"encoding/binary"
 	"net"
-	"net/url"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -250,11 +249,33 @@ func TestPushedMessagesAreTimedAcrossReads(t *testing.T) {
 	}
 }
 
-func TestMessagesNeedAPlainTargetForNow(t *testing.T) {
-	u, _ := url.Parse("wss://127.0.0.1:1/")
-	_, err := Run(t.Context(), Config{URL: u, Conns: 1, SendEvery: time.Second}, time.Now(), &sink{})
-	if err == nil || !strings.Contains(err.Error(), "need a ws:// target") {
-		t.Fatalf("err %v, want a clear refusal", err)
+// wss:// connections carry timed messages as ws:// ones do: the same
+// frame path, through their records.
+func TestMessagesOverWSS(t *testing.T) {
+	srv := startWSSServer(t, nil, func(s *testServer, c *tls.Conn) {
+		if _, err := ws.Upgrade(c); err != nil {
+			return
+		}
+		for {
+			f, err := readFrame(c)
+			if err != nil {
+				return
+			}
+			ws.Cipher(f.Payload, f.Header.Mask, 0)
+			switch f.Header.OpCode {
+			case ws.OpClose:
+				_ = ws.WriteFrame(c, ws.NewCloseFrame(f.Payload))
+				return
+			case ws.OpBinary:
+				_ = ws.WriteFrame(c, ws.NewBinaryFrame(f.Payload))
+			}
+		}
+	})
+	s, _ := run(t, Config{URL: wssURL(srv), TLS: insecure(), Conns: 10, Hold: 600 * time.Millisecond,
+		SendEvery: 100 * time.Millisecond, MessageSize: 2000})
+	n, _ := s.messageCounts()
+	if n[event.Sent] < 30 || n[event.Echoed] != n[event.Sent] || n[event.Lost] != 0 || n[event.EchoCorrupt] != 0 {
+		t.Fatalf("events %v: want at least 30 sent over wss, each echoed whole", n)
 	}
 }
 
@@ -325,6 +346,7 @@ func TestSendEchoAndPushAllocateNothing(t *testing.T) {
 	for name, bench := range map[string]func(*testing.B){
 		"send, echo, RTT": BenchmarkSteadyStateSendEchoRTT,
 		"pushed message":  BenchmarkSteadyStatePushedMessage,
+		"wss send, echo":  BenchmarkSteadyStateWSSSendEchoRTT,
 	} {
 		r := testing.Benchmark(bench)
 		if r.N == 0 {

@@ -56,6 +56,7 @@ type pending struct {
 	t        try
 	intended int64 // ns since start: the attempt's slot in the schedule
 	began    int64
+	connect  int64 // when the connect was seen to complete
 	deadline int64
 	state    uint8
 	req      []byte // what is left to send of the request
@@ -205,6 +206,7 @@ func (e *engine) open(t try, intended time.Time, s *slots) {
 	// wake-up and the handshake its latency. Not connected yet, the write
 	// says EAGAIN and the loop waits for the connect as usual.
 	if n, err := rawWrite(fd, p.req); err == nil {
+		p.connect = e.now()
 		p.req = p.req[n:]
 		p.state = sending
 		if len(p.req) == 0 {
@@ -319,6 +321,7 @@ func (l *loop) handshake(fd int, p *pending, events uint32) {
 			return
 		}
 		p.state = sending
+		p.connect = l.e.now()
 	}
 	if p.state == sending {
 		for len(p.req) > 0 {
@@ -399,10 +402,11 @@ func (l *loop) upgraded(fd int, p *pending, early []byte) {
 	if len(l.pending) == 0 {
 		l.hsNext = 0
 	}
-	upgradedAt := max(p.began, l.arrival(fd, false))
+	upgradedAt := max(p.connect, l.arrival(fd, false))
 	id := l.e.answers.of(p.buf[:len(p.buf)-len(early)], l.e.cfg.Scrub)
-	l.e.upgraded(p.t, event.Upgraded{AtNs: upgradedAt, LatencyNs: upgradedAt - p.intended, Answer: id})
-	l.attach(fd, p.t.i, upgradedAt, early, unix.EPOLL_CTL_MOD)
+	l.e.upgraded(p.t, event.Upgraded{AtNs: upgradedAt, LatencyNs: upgradedAt - p.intended,
+		ConnectNs: p.connect - p.began, UpgradeNs: l.e.now() - p.connect, Answer: id})
+	l.attach(fd, p.t.i, upgradedAt, early, unix.EPOLL_CTL_MOD, 0)
 	p.slots.release()
 }
 

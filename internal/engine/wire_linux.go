@@ -9,8 +9,8 @@ import (
 )
 
 // Bytes between a held connection and its socket: reading (here for a
-// plain ws:// socket; wss:// records are read in tlsloop_linux.go) and
-// writing, for both.
+// plain ws:// socket; wss:// records are read and sealed in
+// tlsloop_linux.go) and writing, for both.
 //
 // A write the socket does not take whole — its send buffer is full because
 // the server is not reading — must not tear a frame or a TLS record: the
@@ -54,6 +54,10 @@ func (l *loop) readable(fd int, ev uint32, now int64) {
 	if !c.open {
 		return
 	}
+	if c.tls != 0 {
+		l.readRecords(fd, c, ev, now)
+		return
+	}
 	off := l.carried(c)
 	n, err := rawRead(fd, l.buf[off:])
 	switch {
@@ -70,13 +74,24 @@ func (l *loop) readable(fd int, ev uint32, now int64) {
 	l.consume(fd, c, l.buf[:off+n], now)
 }
 
-// transmit writes b, whole, after whatever the connection still has
-// waiting; what the socket does not take now is kept for flush. It returns
-// false when that does not fit (the caller ends the connection); the bytes
-// already queued stay queued, so nothing is torn either way. Write errors
-// other than a full buffer are left to the read side, which sees the
-// connection's end (RST, FIN) and records it.
+// transmit sends b, one or more whole frames, over the connection's
+// transport: as they are on a plain socket, sealed in TLS records over
+// wss://. It returns false when they could not be kept for later (see
+// push): the caller then ends the connection, since over TLS a record
+// lost would also break every later one.
 func (l *loop) transmit(fd int, c *connState, b []byte) bool {
+	if c.tls != 0 {
+		b = l.seal(c, b)
+	}
+	return l.push(fd, c, b)
+}
+
+// push writes b, whole, after whatever the connection still has waiting;
+// what the socket does not take now is kept for flush. It returns false
+// when that does not fit; the bytes already queued stay queued, so nothing
+// is torn either way. Write errors other than a full buffer are left to
+// the read side, which sees the connection's end (RST, FIN) and records it.
+func (l *loop) push(fd int, c *connState, b []byte) bool {
 	if c.pend != 0 {
 		p := l.pends[c.pend-1]
 		if p.n+len(b) > pendCap {

@@ -102,7 +102,7 @@ func New() *Metrics {
 		collectors.NewGoCollector(),
 	)
 
-	for _, k := range []event.DropKind{event.EOF, event.Reset, event.PongTimeout, event.ProtocolError, event.SendBlocked} {
+	for _, k := range []event.DropKind{event.EOF, event.Reset, event.PongTimeout, event.ProtocolError, event.SendBlocked, event.CloseNotify} {
 		m.droppedKind[k] = m.dropped.WithLabelValues(k.Name(0))
 	}
 	for _, code := range commonCloseCodes {

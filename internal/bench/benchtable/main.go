@@ -8,6 +8,14 @@
 // With -messages it prints, for wshold runs with --send-every, what the
 // messages saw (RTT) and cost (CPU per message, RSS per connection).
 //
+//	benchtable -tls WS.json WSS.json WSS-RESUMED.json BASELINE-WSS.json [...]
+//
+// With -tls (bench.sh --wss) each size has four runs through one nginx:
+// wshold over ws://, over wss:// with full handshakes and with resumed
+// ones, and the baseline over wss://; each is set against the ws:// run of
+// the same size, and the TLS handshake's share of the client's CPU per
+// connection is named.
+//
 // Both sides are measured alike: handshake latency from each attempt's
 // intended start, RSS growth from before the first connection to the hold's
 // start (after a GC) per connection held, CPU as user + system time.
@@ -32,6 +40,9 @@ type side struct {
 	rssPerConn                       float64 // bytes
 	peakRSS                          float64 // bytes
 	cpuTotal, cpuHold, holdS         float64
+	// handshake phases (wshold only; 0 when not measured), ms
+	connectP50, connectP99, tlsP50, tlsP99, upgradeP50, upgradeP99 float64
+	resumed                                                        int64
 }
 
 func main() {
@@ -46,6 +57,10 @@ func main() {
 			runs = append(runs, r)
 		}
 		writeMessages(os.Stdout, runs)
+		return
+	}
+	if len(args) > 0 && args[0] == "-tls" {
+		mainTLS(args[1:])
 		return
 	}
 	if len(args) == 0 || len(args)%2 != 0 {
@@ -89,6 +104,13 @@ func readWshold(path string) (side, error) {
 			P50 float64 `json:"p50_ms"`
 			P99 float64 `json:"p99_ms"`
 		} `json:"handshake"`
+		Phases struct {
+			Connect, TLS, Upgrade struct {
+				P50 float64 `json:"p50_ms"`
+				P99 float64 `json:"p99_ms"`
+			}
+			TLSResumed int64 `json:"tls_resumed"`
+		} `json:"handshake_phases"`
 		Resources struct {
 			PeakRSS    float64 `json:"peak_rss_bytes"`
 			CPU        float64 `json:"cpu_seconds"`
@@ -112,6 +134,10 @@ func readWshold(path string) (side, error) {
 		p50: r.Handshake.P50, p99: r.Handshake.P99,
 		rssPerConn: r.Resources.RSSPerConn, peakRSS: r.Resources.PeakRSS,
 		cpuTotal: r.Resources.CPU, cpuHold: r.Resources.HoldCPU, holdS: hold.Seconds(),
+		connectP50: r.Phases.Connect.P50, connectP99: r.Phases.Connect.P99,
+		tlsP50: r.Phases.TLS.P50, tlsP99: r.Phases.TLS.P99,
+		upgradeP50: r.Phases.Upgrade.P50, upgradeP99: r.Phases.Upgrade.P99,
+		resumed: r.Phases.TLSResumed,
 	}, nil
 }
 
