@@ -22,6 +22,7 @@ var htmlFigures = []struct {
 	{"alive", alivePlot},
 	{"latency", latencyPlot},
 	{"age", agePlot},
+	{"messages", messagesPlot},
 }
 
 // drawFigures draws every figure of the page.
@@ -82,6 +83,7 @@ func alivePlot(res *Result) (string, *plot.Plot, string, []legendEntry) {
 			marks = append(marks, vmark{x0: lo / 1000, x1: hi / 1000, label: plotLabel(c), color: colCluster, band: true})
 		}
 	}
+	marks = append(marks, recoveryMarks(res)...)
 	for i := range marks {
 		marks[i].x1 = math.Max(marks[i].x1, marks[i].x0)
 	}

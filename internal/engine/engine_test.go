@@ -27,6 +27,7 @@ type sink struct {
 	upgraded []event.Upgraded
 	failed   []event.Failed
 	dropped  []event.Dropped
+	messages []event.Message
 }
 
 func (s *sink) Upgraded(e event.Upgraded) {
@@ -36,6 +37,11 @@ func (s *sink) Upgraded(e event.Upgraded) {
 }
 func (s *sink) Failed(e event.Failed)   { s.mu.Lock(); s.failed = append(s.failed, e); s.mu.Unlock() }
 func (s *sink) Dropped(e event.Dropped) { s.mu.Lock(); s.dropped = append(s.dropped, e); s.mu.Unlock() }
+func (s *sink) Message(e event.Message) {
+	s.mu.Lock()
+	s.messages = append(s.messages, e)
+	s.mu.Unlock()
+}
 
 // testServer upgrades every connection and hands it to behave, one
 // goroutine per connection (fine for a test server; the harness is what is
