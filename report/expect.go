@@ -46,6 +46,12 @@ func evaluate(res *Result, e scenario.Expectation) (got string, pass bool) {
 		return evalUpgraded(res, e.Ratio)
 	case scenario.ExpectFailedStatus:
 		return evalFailedStatus(res, e.Status)
+	case scenario.ExpectRTT, scenario.ExpectPush, scenario.ExpectFanout:
+		return evalMessageLatency(res, e)
+	case scenario.ExpectMessagesLost:
+		return evalMessagesLost(res)
+	case scenario.ExpectRecover:
+		return evalRecover(res, e)
 	}
 	return fmt.Sprintf("unknown expectation kind %d (a bug: the scenario parser and the report disagree)", e.Kind), false
 }
@@ -128,6 +134,12 @@ func evalHandshake(res *Result, e scenario.Expectation) (string, bool) {
 	if h.Count == 0 {
 		return "no handshake completed", false
 	}
+	return evalLatency(h, e, "handshakes")
+}
+
+// evalLatency compares the named percentile of h with the bound; what
+// names the values counted ("handshakes", "echoes").
+func evalLatency(h Latency, e scenario.Expectation, what string) (string, bool) {
 	var v float64
 	switch e.Percentile {
 	case "p50":
@@ -145,7 +157,7 @@ func evalHandshake(res *Result, e scenario.Expectation) (string, bool) {
 	}
 	bound := durMs(e.Dur)
 	pass := v < bound || (e.Inclusive && v == bound)
-	return fmt.Sprintf("%s = %s over %d handshakes", e.Percentile, msText(v), h.Count), pass
+	return fmt.Sprintf("%s = %s over %d %s", e.Percentile, msText(v), h.Count, what), pass
 }
 
 func evalUpgraded(res *Result, ratio float64) (string, bool) {

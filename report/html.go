@@ -66,22 +66,24 @@ func htmlTime(t time.Time) string {
 }
 
 var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
-	"ms":      msText,
-	"sec":     secText,
-	"spread":  func(ms float64) string { return "±" + pmText(ms/2) },
-	"bytes":   bytesText,
-	"status":  outStatus,
-	"kind":    kindText,
-	"hash":    outShortHash,
-	"mark":    htmlMark,
-	"perconn": perConnText,
-	"cause":   causeText,
-	"proxy":   proxyText,
-	"clock":   compareClockName,
-	"cpu":     secondsCPU,
-	"pct":     func(f float64) string { return strconv.FormatFloat(f*100, 'f', -1, 64) + "%" },
-	"time":    htmlTime,
-	"upper":   strings.ToUpper,
+	"ms":           msText,
+	"sec":          secText,
+	"spread":       func(ms float64) string { return "±" + pmText(ms/2) },
+	"bytes":        bytesText,
+	"status":       outStatus,
+	"kind":         kindText,
+	"hash":         outShortHash,
+	"mark":         htmlMark,
+	"perconn":      perConnText,
+	"cause":        causeText,
+	"proxy":        proxyText,
+	"clock":        compareClockName,
+	"cpu":          secondsCPU,
+	"pct":          func(f float64) string { return strconv.FormatFloat(f*100, 'f', -1, 64) + "%" },
+	"time":         htmlTime,
+	"upper":        strings.ToUpper,
+	"ttr":          ttrText,
+	"wavefailures": waveFailureText,
 }).Parse(htmlSource))
 
 const htmlSource = `<!DOCTYPE html>
@@ -134,6 +136,34 @@ svg text { font-family: "Liberation Sans", Arial, Helvetica, sans-serif !importa
 {{range .}}<tr><td class="n">{{sec .AtMs}}</td><td class="n">{{spread .SpreadMs}}</td><td class="n">{{.Count}}</td><td>{{kind .Kind}}</td><td>{{clock .Clock}}</td><td>{{cause .Cause}}</td><td>{{.Hint}}{{with .Evidence}}<ul>{{range .}}<li>{{.}}</li>{{end}}</ul>{{end}}</td></tr>
 {{end}}</table>{{end}}
 {{template "figure" index .Figures "age"}}
+{{- if or .R.Messages .R.Push}}
+<h2>Messages</h2>
+{{- with .R.Messages}}
+<table><tr><th>sent</th><th>received</th><th>lost</th><th>out of order</th><th>corrupted</th></tr>
+<tr><td class="n">{{.Sent}}</td><td class="n">{{.Received}}</td><td class="n">{{.Lost}}</td><td class="n">{{.OutOfOrder}}</td><td class="n">{{.Corrupted}}</td></tr></table>{{end}}
+<table><tr><th></th><th>count</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th></tr>
+{{- with .R.Messages}}{{with .RTT}}
+<tr><td>round trip (echo)</td>{{template "latencycells" .}}</tr>{{end}}{{end}}
+{{- with .R.Push}}{{with .Delay}}{{if .Count}}
+<tr><td>push, one way</td>{{template "latencycells" .}}</tr>{{end}}{{end}}{{with .Fanout}}{{if .Count}}
+<tr><td>broadcast fan-out</td>{{template "latencycells" .}}</tr>{{end}}{{end}}{{end}}
+</table>
+{{- with .R.Push}}
+<p class="warn">{{.Clock}}</p>{{end}}
+{{template "figure" index .Figures "messages"}}
+{{- end}}
+{{- with .R.Reconnects}}
+<h2>Reconnects</h2>
+<table><tr><th>attempted</th><th>upgraded</th><th>failed</th><th>handshake p50</th><th>p99</th><th>max</th></tr>
+<tr><td class="n">{{.Attempted}}</td><td class="n">{{.Upgraded}}</td><td class="n">{{.Failed}}</td><td class="n">{{ms .Handshake.P50Ms}}</td><td class="n">{{ms .Handshake.P99Ms}}</td><td class="n">{{ms .Handshake.MaxMs}}</td></tr></table>
+{{- with .Failures}}
+<table><tr><th>cause</th><th>status</th><th>count</th><th>example</th></tr>
+{{range .}}<tr><td>{{.Cause}}</td><td class="n">{{status .Status}}</td><td class="n">{{.Count}}</td><td><code>{{.Example}}</code></td></tr>
+{{end}}</table>{{end}}
+<table><tr><th>cluster</th><th>wave at</th><th>drops</th><th>alive before</th><th>fewest alive</th><th>time to recover (to 99%)</th><th>failed reconnects meanwhile</th></tr>
+{{range $.R.Drops.Clusters}}{{$c := .}}{{with .Recovery}}{{range .Waves}}<tr><td>{{clock $c.Clock}} {{sec $c.AtMs}}</td><td class="n">{{sec .AtMs}}</td><td class="n">{{.Drops}}</td><td class="n">{{.AliveBefore}}</td><td class="n">{{.AliveMin}}</td><td class="n">{{ttr .TimeToRecoverMs}}</td><td>{{wavefailures .Failures}}</td></tr>
+{{end}}{{end}}{{end}}</table>
+{{- end}}
 {{- with .R.Failures}}<h2>Failed upgrades</h2>
 <table><tr><th>cause</th><th>status</th><th>count</th><th>example</th><th>what it usually means</th></tr>
 {{range .}}<tr><td>{{.Cause}}</td><td class="n">{{status .Status}}</td><td class="n">{{.Count}}</td><td><code>{{.Example}}</code></td><td>{{.Hint}}</td></tr>
@@ -145,6 +175,10 @@ svg text { font-family: "Liberation Sans", Arial, Helvetica, sans-serif !importa
 <tr><th>hold</th><td>{{.Hold}}</td></tr>
 <tr><th>ping</th><td>{{if gt .Ping 0}}every {{.Ping}}, {{pct .PingFraction}} of connections{{else}}none (pure idle){{end}}</td></tr>
 <tr><th>handshake timeout</th><td>{{.HandshakeTimeout}}</td></tr>
+{{- if gt .SendEvery 0}}
+<tr><th>messages</th><td>{{.MessageSize}} bytes every {{.SendEvery}}, {{pct .SendFraction}} of connections</td></tr>{{end}}
+{{- if .Reconnect}}
+<tr><th>reconnect</th><td>after {{.ReconnectMin}} to {{.ReconnectMax}} (exponential backoff, full jitter)</td></tr>{{end}}
 <tr><th>procs</th><td>{{if .Procs}}{{.Procs}}{{else}}auto{{end}}</td></tr>
 {{- with .SourceIPs}}
 <tr><th>source IPs</th><td>{{range $i, $ip := .}}{{if $i}}, {{end}}{{$ip}}{{end}}</td></tr>{{end}}
@@ -167,6 +201,7 @@ svg text { font-family: "Liberation Sans", Arial, Helvetica, sans-serif !importa
 <p class="empty">wshold {{.R.Version}} · result schema {{.R.Schema}}</p>
 </body>
 </html>
+{{define "latencycells"}}<td class="n">{{.Count}}</td><td class="n">{{ms .P50Ms}}</td><td class="n">{{ms .P90Ms}}</td><td class="n">{{ms .P99Ms}}</td><td class="n">{{ms .P999Ms}}</td><td class="n">{{ms .MaxMs}}</td>{{end}}
 {{define "figure"}}<figure>
 <figcaption>{{.Title}}</figcaption>
 {{if .Empty}}<p class="empty">{{.Empty}}</p>{{else}}{{.SVG}}

@@ -14,8 +14,8 @@ const WantEveryWorkerFinished = "every worker finished"
 
 // CheckInvariants says whether res is a result wshold could have written:
 // counts that are never negative and add up (attempted = upgraded +
-// failed; upgraded = held + dropped, or at least that after a --procs
-// worker died; the failures add up to failed; the drop kinds and drop
+// failed; upgraded + reconnects.upgraded = held + dropped, or at least
+// that after a --procs worker died; the failures add up to failed; the drop kinds and drop
 // distributions to dropped), and histograms whose counts are the counts
 // they stand for, with the bounds every result uses. Every load of a
 // result (report, merge, compare, the --procs parent) checks it, so that a
@@ -39,10 +39,17 @@ func CheckInvariants(res *Result) error {
 		return invariantErr("counts.attempted is %d but counts.upgraded + counts.failed is %d + %d", c.Attempted, c.Upgraded, c.Failed)
 	}
 	workerDied := slices.ContainsFunc(res.Expectations, func(e Expectation) bool { return e.Want == WantEveryWorkerFinished })
-	switch {
-	case c.Upgraded == c.Held+c.Dropped:
-	case workerDied && c.Upgraded > c.Held+c.Dropped:
+	// Reopened connections are held or dropped like the first wave's.
+	var reconnected int64
+	if res.Reconnects != nil {
+		reconnected = res.Reconnects.Upgraded
+	}
+	switch up := c.Upgraded + reconnected; {
+	case up == c.Held+c.Dropped:
+	case workerDied && up > c.Held+c.Dropped:
 		// Documented: a dead worker's connections are upgraded, not held.
+	case reconnected > 0:
+		return invariantErr("counts.upgraded + reconnects.upgraded is %d + %d but counts.held + counts.dropped is %d + %d", c.Upgraded, reconnected, c.Held, c.Dropped)
 	default:
 		return invariantErr("counts.upgraded is %d but counts.held + counts.dropped is %d + %d", c.Upgraded, c.Held, c.Dropped)
 	}
@@ -83,7 +90,7 @@ func CheckInvariants(res *Result) error {
 			return err
 		}
 	}
-	return nil
+	return checkMessageInvariants(res)
 }
 
 // checkLatency checks one distribution: its count is the count it stands

@@ -114,6 +114,7 @@ func junitSuiteOf(res *Result) junitSuite {
 	for _, pc := range res.ProxyConfigs {
 		s.Properties = append(s.Properties, junitProperty{"proxy_config", pc.Path + " sha256:" + pc.SHA256})
 	}
+	s.Properties = append(s.Properties, junitMessageProperties(res)...)
 	for _, e := range res.Expectations {
 		s.Cases = append(s.Cases, junitCaseOf(name, e.Want, e.Got, e.Pass))
 	}
@@ -158,3 +159,31 @@ func junitSeconds(res *Result) float64 {
 }
 
 func junitTime(sec float64) string { return strconv.FormatFloat(sec, 'f', 3, 64) }
+
+// junitMessageProperties are the figures of timed messages, pushes and
+// reconnects that a CI dashboard may chart; none for a run without them.
+func junitMessageProperties(res *Result) []junitProperty {
+	var ps []junitProperty
+	i := func(name string, v int64) { ps = append(ps, junitProperty{name, strconv.FormatInt(v, 10)}) }
+	f := func(name string, v float64) {
+		ps = append(ps, junitProperty{name, strconv.FormatFloat(v, 'f', -1, 64)})
+	}
+	if m := res.Messages; m != nil {
+		i("messages_sent", m.Sent)
+		i("messages_received", m.Received)
+		i("messages_lost", m.Lost)
+		f("rtt_p99_ms", m.RTT.P99Ms)
+	}
+	if p := res.Push; p != nil {
+		i("pushes_received", p.Received)
+		f("push_p99_ms", p.Delay.P99Ms)
+		i("broadcasts_received", p.BroadcastReceived)
+		f("fanout_p99_ms", p.Fanout.P99Ms)
+	}
+	if rc := res.Reconnects; rc != nil {
+		i("reconnects_attempted", rc.Attempted)
+		i("reconnects_upgraded", rc.Upgraded)
+		i("reconnects_failed", rc.Failed)
+	}
+	return ps
+}

@@ -40,6 +40,8 @@ func WriteMarkdown(w io.Writer, res *Result) error {
 		p("Handshake phases: %s.\n\n", strings.Join(parts, "; "))
 	}
 
+	writeMarkdownMessages(bw, res)
+
 	if len(res.Expectations) > 0 {
 		p("**Expectations**\n\n")
 		for _, e := range res.Expectations {

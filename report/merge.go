@@ -198,12 +198,25 @@ func mergeParts(results []*Result, names []string) (*Result, []*Result, []string
 
 	out.Failures = mergeFailures(rs)
 	out.Timeline = mergeTimeline(rs, t0)
+	if out.Messages, err = mergeMessages(rs, names); err != nil {
+		return nil, nil, nil, err
+	}
+	if out.Push, err = mergePush(rs, names); err != nil {
+		return nil, nil, nil, err
+	}
+	if out.Reconnects, err = mergeReconnects(rs, names, func(r *Result) float64 { return mergeMsBetween(t0, r.Start) }); err != nil {
+		return nil, nil, nil, err
+	}
+	Recoveries(out) // after the clusters, the timeline and the reconnects
 	out.Resources = mergeResources(rs)
 	warnings = append(warnings, identity...)
 	var redacted []string
 	for _, r := range rs {
-		warnings = append(warnings, r.Warnings...)
+		warnings = append(warnings, withoutClockWarning(r)...)
 		redacted = append(redacted, r.Redacted...)
+	}
+	if out.Push != nil && out.Push.BelowZero > 0 {
+		warnings = append(warnings, out.Push.Clock) // the whole run's, not a shard's
 	}
 	out.Warnings = mergeUnique(warnings)
 	out.Redacted = mergeUnique(redacted)
@@ -328,6 +341,12 @@ func mergeSameRun(rs []*Result, names []string) error {
 		{"hold", func(r *Result) string { return r.Scenario.Hold.String() }},
 		{"ping", func(r *Result) string { return r.Scenario.Ping.String() }},
 		{"ping_fraction", func(r *Result) string { return strconv.FormatFloat(r.Scenario.PingFraction, 'g', -1, 64) }},
+		{"send_every", func(r *Result) string { return r.Scenario.SendEvery.String() }},
+		{"message_size", func(r *Result) string { return strconv.Itoa(r.Scenario.MessageSize) }},
+		{"send_fraction", func(r *Result) string { return strconv.FormatFloat(r.Scenario.SendFraction, 'g', -1, 64) }},
+		{"reconnect", func(r *Result) string { return strconv.FormatBool(r.Scenario.Reconnect) }},
+		{"reconnect_min", func(r *Result) string { return r.Scenario.ReconnectMin.String() }},
+		{"reconnect_max", func(r *Result) string { return r.Scenario.ReconnectMax.String() }},
 		{"pong_timeout", func(r *Result) string { return r.Scenario.PongTimeout.String() }},
 		{"handshake_timeout", func(r *Result) string { return r.Scenario.HandshakeTimeout.String() }},
 		{"headers", func(r *Result) string { return list(r.Scenario.Headers) }},
@@ -657,6 +676,8 @@ func mergeTimeline(rs []*Result, t0 time.Time) []Second {
 			m.Upgraded += s.Upgraded
 			m.Failed += s.Failed
 			m.Dropped += s.Dropped
+			m.Reconnected += s.Reconnected
+			m.ReconnectFailed += s.ReconnectFailed
 			if i+1 < len(tl) {
 				for gap := s.T + 1; gap < tl[i+1].T; gap++ {
 					at(gap + shift).Alive += s.Alive

@@ -47,6 +47,10 @@ type Recorder struct {
 	seconds               []secondCounts
 	// clamped counts handshake latencies beyond the histogram's 1 h.
 	clamped int64
+	// msg and rc count timed messages and reconnects (messages.go,
+	// reconnect.go).
+	msg messageRecord
+	rc  reconnectRecord
 	// answers counts the distinct identities of the answers, answerIdx
 	// finds one by key; otherAnswers counts those beyond maxAnswerGroups.
 	answers      []answerGroup
@@ -78,7 +82,8 @@ type dropRecord struct {
 }
 
 type secondCounts struct {
-	upgraded, failed, dropped int64
+	upgraded, failed, dropped    int64
+	reconnected, reconnectFailed int64
 }
 
 // NewRecorder returns a Recorder for a run that started at start (the
@@ -112,6 +117,12 @@ func (r *Recorder) second(atNs int64) *secondCounts {
 // Upgraded records a successful handshake.
 func (r *Recorder) Upgraded(e event.Upgraded) {
 	r.mu.Lock()
+	if e.Reconnect {
+		r.rc.upgrade(e)
+		r.second(e.AtNs).reconnected++
+		r.mu.Unlock()
+		return
+	}
 	r.upgraded++
 	r.second(e.AtNs).upgraded++
 	if recordUs(r.handshake, e.LatencyNs/1000) {
@@ -157,6 +168,11 @@ func (r *Recorder) answer(a *identify.Answer) {
 func (r *Recorder) Failed(e event.Failed) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if e.Reconnect {
+		r.rc.fail(e)
+		r.second(e.AtNs).reconnectFailed++
+		return
+	}
 	r.failed++
 	r.second(e.AtNs).failed++
 	r.answer(e.Answer)
@@ -200,11 +216,17 @@ type Live struct {
 	Upgraded  int64
 	Failed    int64
 	Dropped   int64
-	// Alive is Upgraded - Dropped: connections open now.
+	// Alive is Upgraded + Reconnected - Dropped: connections open now.
 	Alive int64
 	// HandshakeP99Ms is the handshake latency p99 so far, in ms (0 before
 	// the first upgrade).
 	HandshakeP99Ms float64
+	// Reconnected counts reconnects that upgraded (--reconnect).
+	Reconnected int64
+	// MessagesSent and MessagesReceived count timed messages sent and
+	// echoed; RTTP99Ms is the round-trip p99 so far (0 before the first).
+	MessagesSent, MessagesReceived int64
+	RTTP99Ms                       float64
 }
 
 // Live returns the counts so far. It is cheap enough to call a few times a
@@ -213,14 +235,21 @@ func (r *Recorder) Live() Live {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	dropped := int64(len(r.drops))
-	return Live{
-		Attempted:      r.upgraded + r.failed,
-		Upgraded:       r.upgraded,
-		Failed:         r.failed,
-		Dropped:        dropped,
-		Alive:          r.upgraded - dropped,
-		HandshakeP99Ms: usToMs(r.handshake.ValueAtQuantile(99)),
+	l := Live{
+		Attempted:        r.upgraded + r.failed,
+		Upgraded:         r.upgraded,
+		Failed:           r.failed,
+		Dropped:          dropped,
+		Alive:            r.upgraded + r.rc.upgraded - dropped,
+		HandshakeP99Ms:   usToMs(r.handshake.ValueAtQuantile(99)),
+		Reconnected:      r.rc.upgraded,
+		MessagesSent:     r.msg.sent,
+		MessagesReceived: r.msg.echoed,
 	}
+	if r.msg.rtt != nil {
+		l.RTTP99Ms = usToMs(r.msg.rtt.ValueAtQuantile(99))
+	}
+	return l
 }
 
 // Meta is what the runner knows about a run that the events do not say.
@@ -275,6 +304,8 @@ func (r *Recorder) snapshot() *Recorder {
 		drops:     slices.Clone(r.drops),
 		seconds:   slices.Clone(r.seconds),
 		clamped:   r.clamped,
+		msg:       r.msg.clone(),
+		rc:        r.rc.clone(),
 		// The groups' Answers are immutable; the counts are copied.
 		answers:      slices.Clone(r.answers),
 		otherAnswers: r.otherAnswers,
@@ -322,7 +353,7 @@ func (r *Recorder) result(m Meta) *Result {
 		Attempted: r.upgraded + r.failed,
 		Upgraded:  r.upgraded,
 		Failed:    r.failed,
-		Held:      r.upgraded - dropped,
+		Held:      r.upgraded + r.rc.upgraded - dropped,
 		Dropped:   dropped,
 	}
 	res.Handshake = Summarize(r.handshake)
@@ -331,12 +362,25 @@ func (r *Recorder) result(m Meta) *Result {
 	}
 	res.Answers = answerList(r.answers, r.otherAnswers)
 	DeriveProxy(res)
-	res.Failures = r.failureList(res.Proxy)
-	clamped := r.clamped
+	res.Failures = failureList(r.failures, res.Proxy)
+	res.Messages = r.msg.messagesResult(m.Scenario.SendEvery > 0)
+	res.Push = r.msg.pushResult()
+	if m.Scenario.Reconnect || r.rc.upgraded+r.rc.failed > 0 {
+		res.Reconnects = r.rc.result(offsetMs, res.Proxy)
+		if r.rc.unlisted > 0 {
+			res.Warnings = append(res.Warnings, fmt.Sprintf(
+				"%d reconnect attempts past the first %d are counted but not listed: recovery times ignore them", r.rc.unlisted, maxReconnectEvents))
+		}
+	}
+	if res.Push != nil && res.Push.BelowZero > 0 {
+		res.Warnings = append(res.Warnings, res.Push.Clock)
+	}
+	clamped := r.clamped + r.msg.clamped + r.rc.clamped
 	res.Drops, clamped = r.dropSummary(offsetMs, clamped)
 	Recluster(res)
 	AttributeMarks(res)
 	res.Timeline = r.timeline(m.End)
+	Recoveries(res)
 	if clamped > 0 {
 		res.Warnings = append(res.Warnings, fmt.Sprintf(
 			"%d times beyond 1 h were counted as 1 h in the histograms", clamped))
@@ -353,9 +397,9 @@ func wallUTC(t time.Time) time.Time {
 	return t.Round(0).UTC()
 }
 
-func (r *Recorder) failureList(proxy *Proxy) []Failure {
-	out := make([]Failure, 0, len(r.failures))
-	for _, g := range r.failures {
+func failureList(gs []failureGroup, proxy *Proxy) []Failure {
+	out := make([]Failure, 0, len(gs))
+	for _, g := range gs {
 		out = append(out, Failure{
 			Cause:   g.cause,
 			Status:  g.status,
@@ -457,8 +501,9 @@ func (r *Recorder) timeline(end time.Time) []Second {
 		if i < len(r.seconds) {
 			c = r.seconds[i]
 		}
-		alive += c.upgraded - c.dropped
-		out[i] = Second{T: i, Alive: alive, Upgraded: c.upgraded, Failed: c.failed, Dropped: c.dropped}
+		alive += c.upgraded + c.reconnected - c.dropped
+		out[i] = Second{T: i, Alive: alive, Upgraded: c.upgraded, Failed: c.failed, Dropped: c.dropped,
+			Reconnected: c.reconnected, ReconnectFailed: c.reconnectFailed}
 	}
 	return out
 }

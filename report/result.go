@@ -55,7 +55,12 @@ type Result struct {
 	Phases   *Phases   `json:"handshake_phases,omitempty"`
 	Failures []Failure `json:"failures"`
 	Drops    Drops     `json:"drops"`
-	Timeline []Second  `json:"timeline"`
+	// Messages, Push and Reconnects are there when the run sent timed
+	// messages, got pushes from the server, or reconnected.
+	Messages   *Messages   `json:"messages,omitempty"`
+	Push       *Push       `json:"push,omitempty"`
+	Reconnects *Reconnects `json:"reconnects,omitempty"`
+	Timeline   []Second    `json:"timeline"`
 	// Marks are moments the run annotated (e.g. an --at command).
 	Marks        []Mark        `json:"marks,omitempty"`
 	Expectations []Expectation `json:"expectations"`
@@ -84,8 +89,9 @@ type ProxyConfig struct {
 }
 
 // Counts obey two invariants: Attempted = Upgraded + Failed and
-// Upgraded = Held + Dropped (+ connections still being closed when the run
-// was cut short, which count as held).
+// Upgraded + Reconnects.Upgraded = Held + Dropped (+ connections still
+// being closed when the run was cut short, which count as held). Attempted,
+// Upgraded and Failed count the first wave; reconnects are apart.
 type Counts struct {
 	Attempted int64 `json:"attempted"`
 	Upgraded  int64 `json:"upgraded"`
@@ -210,6 +216,9 @@ type Cluster struct {
 	// Hint explains it: the matches with their fixes, or that none
 	// matches, and what the kind and the alternative mean.
 	Hint string `json:"hint,omitempty"`
+	// Recovery is how the connections came back after this cluster's
+	// drops, when the run reconnected (recover.go).
+	Recovery *Recovery `json:"recovery,omitempty"`
 }
 
 // Second is one second of the run's timeline: T counts whole wall-clock
@@ -223,6 +232,10 @@ type Second struct {
 	Upgraded int64 `json:"upgraded"`
 	Failed   int64 `json:"failed"`
 	Dropped  int64 `json:"dropped"`
+	// Reconnected and ReconnectFailed count reconnect attempts that
+	// upgraded or failed in that second; Alive includes the former.
+	Reconnected     int64 `json:"reconnected,omitempty"`
+	ReconnectFailed int64 `json:"reconnect_failed,omitempty"`
 }
 
 // Mark is a labelled moment of the run, in ms since Start.

@@ -52,6 +52,9 @@ func VerdictLine(res *Result) string {
 	if p := dropPhrase(res); p != "" {
 		b.WriteString("; " + p)
 	}
+	if p := messagePhrase(res); p != "" {
+		b.WriteString("; " + p)
+	}
 	// The phrases above already show why no-drops or upgraded>= failed;
 	// any other unmet expectation must be named or the FAIL is a riddle.
 	var unmet []string
@@ -174,8 +177,10 @@ func WriteTable(w io.Writer, res *Result) error {
 	fmt.Fprintln(ew, VerdictLine(res))
 	sections := []func(io.Writer, *Result) error{
 		runSection, countsSection, handshakeSection, failuresSection,
-		dropsSection, clustersSection, expectationsSection, resourcesSection,
+		dropsSection, clustersSection,
 	}
+	sections = append(sections, messageSections(res)...)
+	sections = append(sections, expectationsSection, resourcesSection)
 	for _, s := range sections {
 		if ew.err != nil {
 			break
@@ -276,6 +281,15 @@ func loadText(res *Result) string {
 		}
 	}
 	text := fmt.Sprintf("%d conns at %s, hold %s, %s", s.Conns, rate, s.Hold, ping)
+	if s.SendEvery > 0 {
+		text += fmt.Sprintf(", a %d B message every %s", s.MessageSize, s.SendEvery)
+		if s.SendFraction > 0 && s.SendFraction < 1 {
+			text += fmt.Sprintf(" from %g%% of connections", 100*s.SendFraction)
+		}
+	}
+	if s.Reconnect {
+		text += fmt.Sprintf(", reconnect after %s–%s", s.ReconnectMin, s.ReconnectMax)
+	}
 	if s.Procs > 1 {
 		text += fmt.Sprintf(", %d processes", s.Procs)
 	}

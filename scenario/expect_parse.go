@@ -11,7 +11,8 @@ import (
 // expectForms is the grammar in one line, quoted by errors about an
 // expectation whose form is not recognised.
 const expectForms = "no-drops, no-drop-before=DUR, drop-at=DUR±TOL[,share>=PCT%] (or DUR+-TOL), " +
-	"handshake-p99<DUR (p50, p90, p99, p999, max; <= allowed), upgraded>=PCT%, failed-status=CODE"
+	"handshake-p99<DUR (p50, p90, p99, p999, max; <= allowed), upgraded>=PCT%, failed-status=CODE, " +
+	"rtt-p99<DUR, push-p99<DUR, fanout-p99<DUR (percentiles as for handshake), messages-lost=0, recover<DUR"
 
 // ParseExpectation parses one expectation as written in --expect or a
 // scenario file's expect list. Surrounding spaces are ignored; Raw keeps s
@@ -73,7 +74,32 @@ func parseExpectation(t string) (Expectation, error) {
 		}
 		return parseDropAt(v)
 	case strings.HasPrefix(word, "handshake-"):
-		return parseHandshake(strings.TrimPrefix(word, "handshake-"), rest)
+		return parseLatency(ExpectHandshake, "handshake", strings.TrimPrefix(word, "handshake-"), rest)
+	case strings.HasPrefix(word, "rtt-"):
+		return parseLatency(ExpectRTT, "rtt", strings.TrimPrefix(word, "rtt-"), rest)
+	case strings.HasPrefix(word, "push-"):
+		return parseLatency(ExpectPush, "push", strings.TrimPrefix(word, "push-"), rest)
+	case strings.HasPrefix(word, "fanout-"):
+		return parseLatency(ExpectFanout, "fanout", strings.TrimPrefix(word, "fanout-"), rest)
+	case word == "messages-lost":
+		if rest != "=0" {
+			return Expectation{}, errors.New("write it as messages-lost=0 (every message sent was echoed)")
+		}
+		return Expectation{Kind: ExpectMessagesLost}, nil
+	case word == "recover":
+		e := Expectation{Kind: ExpectRecover}
+		v, ok := strings.CutPrefix(rest, "<=")
+		if ok {
+			e.Inclusive = true
+		} else if v, ok = strings.CutPrefix(rest, "<"); !ok {
+			return Expectation{}, errors.New("write it as recover<DUR or recover<=DUR, e.g. recover<5s")
+		}
+		d, err := positiveDuration(v, "recover<5s")
+		if err != nil {
+			return Expectation{}, err
+		}
+		e.Dur = d
+		return e, nil
 	case word == "upgraded":
 		v, ok := strings.CutPrefix(rest, ">=")
 		if !ok {
@@ -131,20 +157,22 @@ func parseDropAt(v string) (Expectation, error) {
 	return e, nil
 }
 
-func parseHandshake(pct, rest string) (Expectation, error) {
+// parseLatency reads the percentile and bound of a latency expectation,
+// "NAME-p99<DUR" with NAME handshake, rtt, push or fanout.
+func parseLatency(kind ExpectKind, name, pct, rest string) (Expectation, error) {
 	switch pct {
 	case "p50", "p90", "p99", "p999", "max":
 	default:
-		return Expectation{}, fmt.Errorf("%q is not a recorded percentile; use handshake-p50, -p90, -p99, -p999 or -max", pct)
+		return Expectation{}, fmt.Errorf("%q is not a recorded percentile; use %s-p50, -p90, -p99, -p999 or -max", pct, name)
 	}
-	e := Expectation{Kind: ExpectHandshake, Percentile: pct}
+	e := Expectation{Kind: kind, Percentile: pct}
 	v, ok := strings.CutPrefix(rest, "<=")
 	if ok {
 		e.Inclusive = true
 	} else if v, ok = strings.CutPrefix(rest, "<"); !ok {
-		return Expectation{}, fmt.Errorf("write it as handshake-%s<DUR or handshake-%s<=DUR, e.g. handshake-%s<250ms", pct, pct, pct)
+		return Expectation{}, fmt.Errorf("write it as %s-%s<DUR or %s-%s<=DUR, e.g. %s-%s<250ms", name, pct, name, pct, name, pct)
 	}
-	d, err := positiveDuration(v, "handshake-"+pct+"<250ms")
+	d, err := positiveDuration(v, name+"-"+pct+"<250ms")
 	if err != nil {
 		return Expectation{}, err
 	}

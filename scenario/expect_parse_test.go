@@ -32,6 +32,13 @@ func TestParseExpectationAcceptsEveryForm(t *testing.T) {
 		{"failed-status=426", Expectation{Kind: ExpectFailedStatus, Status: 426}},
 		{"failed-status=599", Expectation{Kind: ExpectFailedStatus, Status: 599}},
 		{"failed-status=100", Expectation{Kind: ExpectFailedStatus, Status: 100}},
+		{"rtt-p99<50ms", Expectation{Kind: ExpectRTT, Percentile: "p99", Dur: 50 * time.Millisecond}},
+		{"rtt-max<=1s", Expectation{Kind: ExpectRTT, Percentile: "max", Dur: time.Second, Inclusive: true}},
+		{"push-p50<5ms", Expectation{Kind: ExpectPush, Percentile: "p50", Dur: 5 * time.Millisecond}},
+		{"fanout-p999<200ms", Expectation{Kind: ExpectFanout, Percentile: "p999", Dur: 200 * time.Millisecond}},
+		{"messages-lost=0", Expectation{Kind: ExpectMessagesLost}},
+		{"recover<5s", Expectation{Kind: ExpectRecover, Dur: 5 * time.Second}},
+		{"recover<=1m", Expectation{Kind: ExpectRecover, Dur: time.Minute, Inclusive: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -94,6 +101,13 @@ func TestParseExpectationRejectsWithTheFormToWrite(t *testing.T) {
 		{"failed-status=0400", "is not an HTTP status code"},
 		{"failed-status=101", "101 is a successful upgrade"},
 		{"failed-status", "write it as failed-status=CODE"},
+		{"rtt-p95<1s", `"p95" is not a recorded percentile; use rtt-p50`},
+		{"push-p99>1s", "write it as push-p99<DUR or push-p99<=DUR"},
+		{"fanout-p99<1", `"1" has no unit`},
+		{"messages-lost=1", "write it as messages-lost=0"},
+		{"messages-lost", "write it as messages-lost=0"},
+		{"recover=5s", "write it as recover<DUR"},
+		{"recover<0s", "must be above zero"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

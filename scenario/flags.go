@@ -19,6 +19,12 @@ type Flags struct {
 	PingFraction     float64
 	PongTimeout      time.Duration
 	HandshakeTimeout time.Duration
+	SendEvery        time.Duration
+	MessageSize      int
+	SendFraction     float64
+	Reconnect        bool
+	ReconnectMin     time.Duration
+	ReconnectMax     time.Duration
 	MaxInFlight      int
 	Headers          []string
 	Origin           string
@@ -55,6 +61,18 @@ func AddFlags(fs *pflag.FlagSet) *Flags {
 		"drop a connection whose pong has not come this long after its ping (recorded as pong_timeout); only with --ping")
 	fs.DurationVar(&f.HandshakeTimeout, "handshake-timeout", d.HandshakeTimeout.D(),
 		"give up on one attempt after this long for TCP connect + TLS + upgrade (recorded as timeout)")
+	fs.DurationVar(&f.SendEvery, "send-every", d.SendEvery.D(),
+		"each sending connection sends a timestamped binary message this often, spread evenly across connections; echoes give the round-trip time (RTT). 0 = none")
+	fs.IntVar(&f.MessageSize, "message-size", d.MessageSize,
+		"bytes per message with --send-every, 16 (the timestamp) to 1048576")
+	fs.Float64Var(&f.SendFraction, "send-fraction", d.SendFraction,
+		"share of connections that send with --send-every, above 0 up to 1; the others stay silent as a control group, so idle timeouts stay visible")
+	fs.BoolVar(&f.Reconnect, "reconnect", d.Reconnect,
+		"reopen a connection that dropped, after an exponential backoff with full jitter (counted apart, in reconnects; each drop cluster gets its time to recover)")
+	fs.DurationVar(&f.ReconnectMin, "reconnect-min", d.ReconnectMin.D(),
+		"shortest backoff before a reconnect; the n-th attempt in a row waits a random time between this and min(2^n times this, --reconnect-max)")
+	fs.DurationVar(&f.ReconnectMax, "reconnect-max", d.ReconnectMax.D(),
+		"longest backoff before a reconnect")
 	fs.IntVar(&f.MaxInFlight, "max-in-flight", d.MaxInFlight,
 		"at most `N` handshakes at once; bounds the burst when --rate is 0 or the proxy is slow")
 	fs.StringArrayVarP(&f.Headers, "header", "H", nil,
@@ -75,7 +93,8 @@ func AddFlags(fs *pflag.FlagSet) *Flags {
 		"wss:// only: resume TLS sessions across connections (session tickets, as browsers do), to model a reconnect wave; off, every connection makes a full handshake")
 	fs.StringArrayVar(&f.Expect, "expect", nil,
 		"what must hold for exit 0; repeat for more. no-drops, no-drop-before=55s, drop-at=60s±2s[,share>=90%], "+
-			"handshake-p99<250ms (p50 p90 p99 p999 max; <= too), upgraded>=99.9%, failed-status=400. "+
+			"handshake-p99<250ms (p50 p90 p99 p999 max; <= too), upgraded>=99.9%, failed-status=400, "+
+			"rtt-p99<50ms, push-p99<50ms, fanout-p99<100ms, messages-lost=0, recover<5s. "+
 			"Default: upgraded>=100% and no-drops")
 	fs.StringArrayVar(&f.ProxyConfigs, "proxy-config", nil,
 		"record this proxy configuration `FILE`'s path and SHA-256 in the result, so compared runs show what changed; an nginx.conf, haproxy.cfg, Caddyfile, httpd.conf, lighttpd.conf or VCL is also read for the proxy and its timeouts, which hints match first; repeatable")
@@ -102,6 +121,12 @@ func (f *Flags) Apply(fs *pflag.FlagSet, s *Scenario) {
 		{"ping-fraction", func() { s.PingFraction = f.PingFraction }},
 		{"pong-timeout", func() { s.PongTimeout = Duration(f.PongTimeout) }},
 		{"handshake-timeout", func() { s.HandshakeTimeout = Duration(f.HandshakeTimeout) }},
+		{"send-every", func() { s.SendEvery = Duration(f.SendEvery) }},
+		{"message-size", func() { s.MessageSize = f.MessageSize }},
+		{"send-fraction", func() { s.SendFraction = f.SendFraction }},
+		{"reconnect", func() { s.Reconnect = f.Reconnect }},
+		{"reconnect-min", func() { s.ReconnectMin = Duration(f.ReconnectMin) }},
+		{"reconnect-max", func() { s.ReconnectMax = Duration(f.ReconnectMax) }},
 		{"max-in-flight", func() { s.MaxInFlight = f.MaxInFlight }},
 		{"header", func() { s.Headers = slices.Clone(f.Headers) }},
 		{"origin", func() { s.Origin = f.Origin }},

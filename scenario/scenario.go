@@ -34,6 +34,27 @@ type Scenario struct {
 	// PongTimeout ends a connection whose pong has not arrived this long
 	// after a ping (kind pong_timeout). Default 10s; only used with Ping.
 	PongTimeout Duration `toml:"pong_timeout" json:"pong_timeout"`
+	// SendEvery is how often each sending connection sends a timestamped
+	// binary message (internal/stamp) to be echoed; 0 (default) sends
+	// none. Sends are spread evenly over the interval across connections.
+	SendEvery Duration `toml:"send_every" json:"send_every,omitempty"`
+	// MessageSize is the size of each message in bytes, 16 (the stamp)
+	// to 1 MiB. Default 64.
+	MessageSize int `toml:"message_size" json:"message_size"`
+	// SendFraction is the share of connections that send when SendEvery
+	// > 0 (0 < f <= 1; default 1). The others stay silent: a control
+	// group, so idle timeouts stay observable in the same run.
+	SendFraction float64 `toml:"send_fraction" json:"send_fraction"`
+	// Reconnect reopens a connection that dropped, after a backoff:
+	// exponential with full jitter between ReconnectMin and ReconnectMax.
+	// Off by default.
+	Reconnect bool `toml:"reconnect" json:"reconnect,omitempty"`
+	// ReconnectMin is the shortest backoff before a reconnect: the n-th
+	// attempt in a row (from 1) waits a uniformly random time between
+	// ReconnectMin and min(2^n × ReconnectMin, ReconnectMax). Default 100ms.
+	ReconnectMin Duration `toml:"reconnect_min" json:"reconnect_min"`
+	// ReconnectMax caps the backoff. Default 30s.
+	ReconnectMax Duration `toml:"reconnect_max" json:"reconnect_max"`
 	// HandshakeTimeout bounds TCP connect + TLS + upgrade. Default 10s.
 	HandshakeTimeout Duration `toml:"handshake_timeout" json:"handshake_timeout"`
 	// MaxInFlight bounds concurrent handshakes. Default 256.
@@ -81,6 +102,10 @@ func Defaults() Scenario {
 		Hold:             Duration(75 * time.Second),
 		PingFraction:     1,
 		PongTimeout:      Duration(10 * time.Second),
+		MessageSize:      64,
+		SendFraction:     1,
+		ReconnectMin:     Duration(100 * time.Millisecond),
+		ReconnectMax:     Duration(30 * time.Second),
 		HandshakeTimeout: Duration(10 * time.Second),
 		MaxInFlight:      256,
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/wshold/wshold/internal/proxyconf"
 	"github.com/wshold/wshold/internal/redact"
 	"github.com/wshold/wshold/internal/safefile"
+	"github.com/wshold/wshold/internal/stamp"
 )
 
 // fieldError is one problem with one scenario key. The file loader turns
@@ -80,6 +81,9 @@ func (s Scenario) resolve() (*Resolved, []error) {
 		{"ping", s.Ping, true, "0 means no client pings (pure idle)"},
 		{"pong_timeout", s.PongTimeout, false, "a pong cannot arrive in no time"},
 		{"handshake_timeout", s.HandshakeTimeout, false, "a handshake cannot finish in no time"},
+		{"send_every", s.SendEvery, true, "0 means no messages"},
+		{"reconnect_min", s.ReconnectMin, false, "reconnecting at once, every time, is a loop, not a backoff"},
+		{"reconnect_max", s.ReconnectMax, false, "it caps the backoff"},
 	} {
 		if d.v < 0 || (!d.zero && d.v == 0) {
 			bound := "above zero"
@@ -91,6 +95,15 @@ func (s Scenario) resolve() (*Resolved, []error) {
 	}
 	if !(s.PingFraction > 0 && s.PingFraction <= 1) {
 		add(problem("ping_fraction", "%v: write the share of connections that ping, above 0 and at most 1 (0.5 = half; the rest stay silent as a control group)", s.PingFraction))
+	}
+	if !(s.SendFraction > 0 && s.SendFraction <= 1) {
+		add(problem("send_fraction", "%v: write the share of connections that send, above 0 and at most 1 (0.5 = half; the rest stay silent as a control group)", s.SendFraction))
+	}
+	if s.MessageSize < stamp.Size || s.MessageSize > stamp.MaxMessage {
+		add(problem("message_size", "%d: write %d (the timestamp alone) to %d bytes", s.MessageSize, stamp.Size, stamp.MaxMessage))
+	}
+	if s.ReconnectMin > 0 && s.ReconnectMax > 0 && s.ReconnectMax < s.ReconnectMin {
+		add(problem("reconnect_max", "%s is below reconnect_min %s: the backoff lies between the two; raise it or lower reconnect_min", s.ReconnectMax, s.ReconnectMin))
 	}
 	if s.MaxInFlight < 1 {
 		add(problem("max_in_flight", "%d: allow at least 1 handshake in flight", s.MaxInFlight))
@@ -397,6 +410,14 @@ func (s Scenario) resolveExpectations() ([]Expectation, []error) {
 		case ExpectUpgraded:
 			if e.Ratio > 0 {
 				upgradedGt = raw
+			}
+		case ExpectRTT, ExpectMessagesLost:
+			if s.SendEvery <= 0 {
+				p = append(p, problem("expect", "%q needs messages: set send_every (--send-every), e.g. 1s", raw))
+			}
+		case ExpectRecover:
+			if !s.Reconnect {
+				p = append(p, problem("expect", "%q needs reconnects: set reconnect = true (--reconnect); without them nothing recovers from a drop", raw))
 			}
 		}
 	}

@@ -4,6 +4,7 @@
 # one run on this machine and printed as one Markdown table with ratios.
 #
 #   scripts/bench.sh [--sizes 5000,15000] [--rate 2000] [--hold 20s] [--port 18190]
+#                    [--messages 15000] [--send-every 1s]
 #   scripts/bench.sh --wss [--sizes 5000,15000] [--rate 1000] [--hold 20s] [--port 18190]
 #
 # For each size, each client in turn opens that many connections at --rate
@@ -15,6 +16,12 @@
 # CPU seconds (user + system) for ramp and close, and during the idle hold.
 # --rate 0 opens as fast as each client goes (wshold: 256 handshakes in
 # flight; the baseline: all at once).
+#
+# Then (unless --messages 0) wshold alone holds --messages connections, each
+# sending a 64-byte message every --send-every, against a fresh `wshold
+# serve` (from 4 source addresses, so the ramp is not the kernel's port
+# search), and a second table gives the round-trip time and the harness's
+# CPU per message over the hold (a send and its echo read back and timed).
 #
 # --wss measures what TLS costs instead: at each size, through one real
 # nginx (scripts/lab.sh: nginx-scale for ws://, nginx-scale-tls terminating
@@ -35,7 +42,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export PATH=/usr/local/go/bin:$HOME/go/bin:$PATH
 
-SIZES=5000,15000 RATE="" HOLD=20s PORT=18190 WSS=0
+SIZES=5000,15000 RATE="" HOLD=20s PORT=18190 WSS=0 MESSAGES=15000 SEND_EVERY=1s
 die() {
 	echo "bench.sh: $*" >&2
 	exit 2
@@ -51,6 +58,8 @@ while (($#)); do
 	--hold) HOLD=${2:?--hold needs a duration} && shift 2 ;;
 	--port) PORT=${2:?--port needs a port} && shift 2 ;;
 	--wss) WSS=1 && shift ;;
+	--messages) MESSAGES=${2:?--messages needs connections (0: none)} && shift 2 ;;
+	--send-every) SEND_EVERY=${2:?--send-every needs a duration} && shift 2 ;;
 	*) die "unknown argument '$1'; see --help" ;;
 	esac
 done
@@ -60,6 +69,7 @@ if [[ -z $RATE ]]; then
 fi
 [[ $SIZES =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || die "--sizes '$SIZES': want N[,N...]"
 [[ $RATE =~ ^[0-9]+$ ]] || die "--rate '$RATE': want whole connections per second"
+[[ $MESSAGES =~ ^[0-9]+$ ]] || die "--messages '$MESSAGES': want a number of connections (0: none)"
 
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/wshold-bench-XXXXXX")
 SERVE_PID=""
@@ -158,11 +168,26 @@ for n in "${NS[@]}"; do
 	FILES+=("$DIR/wshold-$n.json" "$DIR/baseline-$n.json")
 done
 
+if ((MESSAGES > 0)); then
+	echo "bench.sh: $MESSAGES connections sending every $SEND_EVERY, hold $HOLD: wshold" >&2
+	start_serve
+	"$DIR/wshold" run -c "$MESSAGES" -r "$RATE" --hold "$HOLD" --send-every "$SEND_EVERY" --procs 1 \
+		--source-ip 127.0.0.2-127.0.0.5 -q -o "$DIR/wshold-messages.json" "$URL" ||
+		echo "bench.sh: wshold run with messages exited $? (see the table's lost)" >&2
+	stop_serve
+fi
+
 echo
 echo "wshold vs goroutine-per-connection Go client (gobwas/ws + wsutil), idle WebSockets against wshold serve on loopback"
 machine
 echo "load average before/after: $LOAD_BEFORE / $(cut -d' ' -f1-3 /proc/loadavg); rate ${RATE}/s, hold $HOLD; client and server share the machine"
 echo
 "$DIR/benchtable" "${FILES[@]}"
+if ((MESSAGES > 0)); then
+	echo
+	echo "wshold with timed messages against wshold serve on loopback (client and server share the machine)"
+	echo
+	"$DIR/benchtable" -messages "$DIR/wshold-messages.json"
+fi
 echo
 echo "Raw figures: $DIR"

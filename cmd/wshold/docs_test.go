@@ -169,7 +169,8 @@ type wsholdFlag struct {
 	value string // "" for a boolean; else the value's name or type
 }
 
-var helpFlag = regexp.MustCompile(`(?m)^\s+(?:-([a-zA-Z]), )?--([a-z][a-z0-9-]*)(?: ([^\s]+))?\s{2,}`)
+// A boolean is listed as "--quiet[=true|false]".
+var helpFlag = regexp.MustCompile(`(?m)^\s+(?:-([a-zA-Z]), )?--([a-z][a-z0-9-]*)(?:\[=true\|false\])?(?: ([^\s]+))?\s{2,}`)
 
 // commandFlags reads each command's flags from its --help, the same text a
 // user reads: long name, shorthand, and whether it takes a value.

@@ -45,11 +45,20 @@ runs against it (the embedded default).
 By default no frame is sent while holding (--ping 0): any frame in either
 direction re-arms a proxy's idle timer, so a pinging client never sees one.
 
+Held connections can carry traffic: --send-every sends each a timestamped
+message to be echoed (round-trip times, lost, out-of-order and corrupted
+messages); 'wshold serve --push-every/--broadcast-every' pushes messages
+whose one-way and fan-out delays are recorded; --reconnect reopens dropped
+connections with an exponential backoff and reports how long each wave of
+drops took to recover.
+
 Examples:
   wshold run                                    # embedded default
   wshold run -c 1000 --hold 75s ws://127.0.0.1:18084/ws
   wshold run --ping 30s ws://127.0.0.1:18084/ws  # does a heartbeat keep them?
   wshold run -f scenarios.example.toml -s nginx-default --junit junit.xml
+  wshold run -c 1000 --send-every 1s --hold 10s --expect 'rtt-p99<50ms' URL
+  wshold run --reconnect --at '2s=nginx -s reload' --expect 'recover<5s' URL
 
 Flags given on the command line override the file's values.
 
@@ -79,7 +88,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	junitOut := fs.String("junit", "", "also write JUnit XML here (one test suite per scenario, one test case per expectation)")
 	progressMode := fs.String("progress", "auto", "progress on stderr: auto (live line on a terminal, plain lines every --progress-interval otherwise), always (live line), never")
 	progressEvery := fs.Duration("progress-interval", 5*time.Second, "how often to print a plain progress line when stderr is not a terminal")
-	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics during the run, e.g. 127.0.0.1:9464 (wshold_connections_alive, ..._failed_total{cause}, ..._dropped_total{kind}, wshold_handshake_seconds)")
+	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics during the run, e.g. 127.0.0.1:9464 (wshold_connections_alive, ..._failed_total{cause}, ..._dropped_total{kind}, wshold_handshake_seconds, wshold_messages_{sent,received,lost}_total, wshold_message_rtt_seconds, wshold_reconnects_total{result})")
 	startAt := fs.String("start-at", "", "wait until this wall-clock time (RFC 3339, e.g. 2026-11-24T10:00:00Z) before the first connection, so shards on several machines ramp together")
 	atFlags := fs.StringArray("at", nil, "run a shell command at an offset into the hold and mark it on the timeline, e.g. --at '2s=nginx -s reload' (repeatable); drops that follow it are attributed to it. One still running 5s after the hold ended is killed, with what it started")
 	quiet := fs.BoolP("quiet", "q", false, "no progress and no report on stdout (use with -o); the exit status still tells")
@@ -224,7 +233,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		opts.Progress = func(p runner.Progress) {
 			display.Update(progress.Snapshot{Phase: p.Phase, Attempted: p.Live.Attempted, Upgraded: p.Live.Upgraded,
 				Failed: p.Live.Failed, Dropped: p.Live.Dropped, Alive: p.Live.Alive,
-				HandshakeP99Ms: p.Live.HandshakeP99Ms, HoldLeft: p.HoldLeft, Elapsed: p.Elapsed, RSSBytes: p.RSSBytes})
+				HandshakeP99Ms: p.Live.HandshakeP99Ms, HoldLeft: p.HoldLeft, Elapsed: p.Elapsed, RSSBytes: p.RSSBytes,
+				Reconnected: p.Live.Reconnected, MessagesSent: p.Live.MessagesSent, MessagesReceived: p.Live.MessagesReceived,
+				RTTP99Ms: p.Live.RTTP99Ms})
 			if m != nil {
 				m.SetPhase(p.Phase)
 			}

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/wshold/wshold/internal/server"
+	"github.com/wshold/wshold/internal/stamp"
 )
 
 const serveUsage = `Usage: wshold serve [flags]
@@ -38,6 +39,16 @@ Flags:
       --ping DUR             ping every connection every DUR (default 0 = never;
                              any frame re-arms a proxy's idle timer, so a
                              pinging server hides the proxy's timeout)
+      --push-every DUR       push every connection a timestamped binary message
+                             every DUR (default 0 = never); 'wshold run'
+                             reports their one-way delay (meaningful when
+                             client and server share a clock: the same host)
+      --push-size N          bytes per pushed or broadcast message, 16 (the
+                             timestamp) to 1048576 (default 64)
+      --broadcast-every DUR  send one timestamped message to every connection
+                             at once every DUR (default 0 = never), stamped
+                             with the moment the broadcast began: 'wshold
+                             run' reports the fan-out delay per connection
       --reuseport            set SO_REUSEPORT so several 'wshold serve'
                              processes share a port (past one process's
                              open-files limit)
@@ -62,6 +73,7 @@ Examples:
   wshold serve -l 127.0.0.1:13000,[::1]:13000 --reuseport --loops 2
   wshold run 'ws://127.0.0.1:8080/ws?fin_after=5s'   # what a FIN drop looks like
   wshold serve -l 127.0.0.1:8443 --tls-cert cert.pem --tls-key key.pem
+  wshold serve --broadcast-every 2s                   # then: wshold run -c 2000 --hold 10s URL
 
 Exit status: 0 stopped by a signal; 2 bad flags or could not listen.
 `
@@ -80,6 +92,9 @@ func serve(args []string, stdout, stderr io.Writer, stop <-chan os.Signal) error
 	fs.Usage = func() {}
 	listen := fs.StringSliceP("listen", "l", []string{"127.0.0.1:8080"}, "")
 	ping := fs.Duration("ping", 0, "")
+	pushEvery := fs.Duration("push-every", 0, "")
+	pushSize := fs.Int("push-size", 64, "")
+	broadcastEvery := fs.Duration("broadcast-every", 0, "")
 	reusePort := fs.Bool("reuseport", false, "")
 	loops := fs.Int("loops", 0, "")
 	statsEvery := fs.Duration("stats-interval", 0, "")
@@ -97,6 +112,12 @@ func serve(args []string, stdout, stderr io.Writer, stop <-chan os.Signal) error
 		return usagef("serve: takes no arguments, got %q; to choose the address use --listen %s", fs.Arg(0), fs.Arg(0))
 	case *ping < 0:
 		return usagef("serve: --ping %v is negative; use 0 for no pings", *ping)
+	case *pushEvery < 0:
+		return usagef("serve: --push-every %v is negative; use 0 for no pushes", *pushEvery)
+	case *broadcastEvery < 0:
+		return usagef("serve: --broadcast-every %v is negative; use 0 for no broadcasts", *broadcastEvery)
+	case *pushSize < stamp.Size || *pushSize > stamp.MaxMessage:
+		return usagef("serve: --push-size %d: give %d (the timestamp alone) to %d bytes", *pushSize, stamp.Size, stamp.MaxMessage)
 	case *loops < 0:
 		return usagef("serve: --loops %d is negative; use 0 for one per CPU", *loops)
 	case *statsEvery < 0:
@@ -128,12 +149,15 @@ func serve(args []string, stdout, stderr io.Writer, stop <-chan os.Signal) error
 		fmt.Fprintf(stderr, "wshold serve: "+format+"\n", a...)
 	}
 	srv, err := server.Start(server.Config{
-		Listen:    addrs,
-		Ping:      *ping,
-		ReusePort: *reusePort,
-		Loops:     *loops,
-		TLS:       tlsConf,
-		Logf:      printf,
+		Listen:         addrs,
+		Ping:           *ping,
+		PushEvery:      *pushEvery,
+		PushSize:       *pushSize,
+		BroadcastEvery: *broadcastEvery,
+		ReusePort:      *reusePort,
+		Loops:          *loops,
+		TLS:            tlsConf,
+		Logf:           printf,
 	})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)

@@ -43,6 +43,7 @@ func TestServeHelpTeachesTheQueryParameters(t *testing.T) {
 	}
 	for _, want := range []string{
 		"--listen", "--ping", "--reuseport", "--loops", "--stats-interval",
+		"--push-every", "--push-size", "--broadcast-every", "push=DUR",
 		"close=CODE", "closecode=", "flood=1", "bigframe=1", "badopcode=1", "rsv=1", "masked=1", "after=DUR",
 		"fin_after=DUR", "rst_after=DUR", "ping=DUR",
 		"noupgrade=1", "badaccept=1", "noupgradehdr=1", "garbage=1", "status=CODE",
@@ -69,6 +70,9 @@ func TestServeRejectsBadUsage(t *testing.T) {
 		{[]string{"127.0.0.1:8080"}, "takes no arguments"},
 		{[]string{"--ping", "-1s"}, "--ping -1s is negative"},
 		{[]string{"--loops", "-2"}, "--loops -2 is negative"},
+		{[]string{"--push-every", "-1s"}, "--push-every -1s is negative"},
+		{[]string{"--broadcast-every", "-1s"}, "--broadcast-every -1s is negative"},
+		{[]string{"--push-size", "8"}, "--push-size 8: give 16"},
 		{[]string{"--stats-interval", "-1s"}, "negative"},
 		{[]string{"--listen", ""}, "--listen is empty"},
 		{[]string{"--listen", taken.Addr().String()}, "address already in use"},

@@ -15,7 +15,7 @@ func TestValidateExampleFile(t *testing.T) {
 	if code != exitPass {
 		t.Fatalf("validate scenarios.example.toml: exit %d, want 0\nstderr:\n%s", code, errb.String())
 	}
-	want := "../../scenarios.example.toml: 6 scenarios OK: nginx-default, nginx-86400, nginx-default-heartbeat, nginx-broken, nginx-timeout-3s, varnish-pipe-timeout\n"
+	want := "../../scenarios.example.toml: 8 scenarios OK: nginx-default, nginx-86400, nginx-default-heartbeat, nginx-broken, nginx-timeout-3s, varnish-pipe-timeout, nginx-default-messages, nginx-timeout-reconnect\n"
 	if out.String() != want {
 		t.Errorf("stdout = %q, want %q", out.String(), want)
 	}

@@ -86,3 +86,4 @@ type outcomes struct {
 func (o *outcomes) Upgraded(event.Upgraded) { o.mu.Lock(); o.upgraded++; o.mu.Unlock() }
 func (o *outcomes) Failed(e event.Failed)   { o.mu.Lock(); o.failed = append(o.failed, e); o.mu.Unlock() }
 func (o *outcomes) Dropped(event.Dropped)   {}
+func (o *outcomes) Message(event.Message)   {}

@@ -52,7 +52,7 @@ func TestDropsAreDatedWhenTheyArrivedNotWhenTheyWereRead(t *testing.T) {
 			}
 			e.loops = []*loop{l}
 			defer func() { l.stop() }()
-			l.add(fd, e.now(), false, nil)
+			l.add(fd, 0, e.now(), nil)
 
 			sent := e.now()
 			tc.end(server)

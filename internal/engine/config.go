@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"runtime"
 	"time"
+
+	"github.com/wshold/wshold/internal/stamp"
 )
 
 // Config is what the engine needs to know, already parsed and resolved.
@@ -69,6 +71,20 @@ type Config struct {
 	EndWhenNoneAlive bool
 	// OnHoldStart, if set, is called once when the hold begins.
 	OnHoldStart func(time.Time)
+	// SendEvery is how often each connection of the sending group sends
+	// a timed message (internal/stamp) to be echoed; 0 sends none.
+	// MessageSize is its size in bytes (default 64, at least the stamp's
+	// 16); SendFraction the share of connections that send (0..1],
+	// default 1.
+	SendEvery    time.Duration
+	MessageSize  int
+	SendFraction float64
+	// Reconnect opens a connection that dropped again, after a backoff
+	// between ReconnectMin (default 100 ms) and ReconnectMax (default
+	// 30 s): see backoff. A reopening that fails is retried, until the
+	// hold ends. EndWhenNoneAlive does not apply: a reopening may be due.
+	Reconnect                  bool
+	ReconnectMin, ReconnectMax time.Duration
 
 	// blocking dials ws:// as wss:// is dialled, a goroutine per attempt:
 	// kept so tests can hold the loops' handshake to it.
@@ -102,6 +118,21 @@ func (c *Config) withDefaults() error {
 	}
 	if c.CloseTimeout <= 0 {
 		c.CloseTimeout = 2 * time.Second
+	}
+	if c.SendFraction <= 0 || c.SendFraction > 1 {
+		c.SendFraction = 1
+	}
+	if c.MessageSize == 0 {
+		c.MessageSize = 64
+	}
+	if c.SendEvery > 0 && (c.MessageSize < stamp.Size || c.MessageSize > stamp.MaxMessage) {
+		return fmt.Errorf("engine: message size %d: want %d to %d bytes", c.MessageSize, stamp.Size, stamp.MaxMessage)
+	}
+	if c.ReconnectMin <= 0 {
+		c.ReconnectMin = 100 * time.Millisecond
+	}
+	if c.ReconnectMax < c.ReconnectMin {
+		c.ReconnectMax = max(30*time.Second, c.ReconnectMin)
 	}
 	return nil
 }

@@ -34,7 +34,8 @@ import (
 // its slot in the rate schedule: latency is measured from there, not from
 // when the harness got round to it, so a harness that falls behind shows
 // up as latency instead of hiding it (no coordinated omission).
-func (e *engine) attempt(ctx context.Context, i int, intended time.Time) {
+func (e *engine) attempt(ctx context.Context, t try, intended time.Time) {
+	i := t.i
 	began := e.now()
 	d, err := e.dialUpgrade(ctx, i)
 	if err != nil && ctx.Err() != nil {
@@ -45,7 +46,7 @@ func (e *engine) attempt(ctx context.Context, i int, intended time.Time) {
 		if d.a != nil && d.a.status != 0 {
 			id = e.answers.of(d.a.buf, e.cfg.Scrub)
 		}
-		e.failAnswer(err, d.captured, id)
+		e.failAnswer(t, err, d.captured, id)
 		return
 	}
 	upgradedAt := max(began, d.judged-sinceLastData(d.raw))
@@ -59,7 +60,7 @@ func (e *engine) attempt(ctx context.Context, i int, intended time.Time) {
 		cs := d.tc.ConnectionState()
 		if st, err = d.tap.State(cs); err != nil {
 			d.raw.Close()
-			e.failAnswer(fmt.Errorf("holding the connection outside crypto/tls (%s, %s): %w",
+			e.failAnswer(t, fmt.Errorf("holding the connection outside crypto/tls (%s, %s): %w",
 				tls.VersionName(cs.Version), tls.CipherSuiteName(cs.CipherSuite), err), "", nil)
 			return
 		}
@@ -68,21 +69,21 @@ func (e *engine) attempt(ctx context.Context, i int, intended time.Time) {
 	fd, err := detach(d.raw)
 	if err != nil {
 		cause, _ := classify(err)
-		e.sink.Failed(event.Failed{AtNs: e.now(), Cause: cause, Example: "taking over the socket: " + err.Error()})
+		e.failed(t, event.Failed{AtNs: e.now(), Cause: cause, Example: "taking over the socket: " + err.Error()})
 		return
 	}
 	if fd >= len(e.conns) {
 		// The open-files limit was raised after the table was sized.
 		unix.Close(fd)
-		e.sink.Failed(event.Failed{AtNs: e.now(), Cause: "emfile", Example: "descriptor beyond the open-files limit seen at start"})
+		e.failed(t, event.Failed{AtNs: e.now(), Cause: "emfile", Example: "descriptor beyond the open-files limit seen at start"})
 		return
 	}
-	e.sink.Upgraded(ev)
+	e.upgraded(t, ev)
 	if st != nil {
-		e.loopFor(fd).addTLS(fd, upgradedAt, e.cfg.pings(i), d.early, st)
+		e.loopFor(fd).addTLS(fd, i, upgradedAt, d.early, st)
 		return
 	}
-	e.loopFor(fd).add(fd, upgradedAt, e.cfg.pings(i), d.early)
+	e.loopFor(fd).add(fd, i, upgradedAt, d.early)
 }
 
 // dialed is an attempt's connection as far as dialUpgrade took it.

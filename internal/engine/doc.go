@@ -24,7 +24,10 @@
 //     opened and sealed on the loop, partial ones left in the kernel);
 //   - it is counted as dropped in loop_linux.go (loop.end), with its age,
 //     its idle time and how it ended (close frame, FIN, RST, pong timeout,
-//     a broken rule; over wss:// also close_notify or another TLS alert).
+//     a broken rule; over wss:// also close_notify or another TLS alert);
+//   - with Config.Reconnect it is opened again after a backoff
+//     (reconnect.go: one goroutine and a heap of due reopenings), through
+//     the same opening path, and reported as a reconnect.
 //
 // The engine never prints and never aggregates: it reports what it saw as
 // event values to an event.Sink (the report's recorder).

@@ -58,6 +58,10 @@ type engine struct {
 	// closing is set when the hold ends: endings after it are not drops.
 	closing atomic.Bool
 
+	// rc reopens dropped connections (reconnect.go); nil without
+	// Config.Reconnect.
+	rc *reconnector
+
 	// answers identifies the proxy or server that answered (identity.go).
 	answers answerCache
 }
@@ -89,6 +93,7 @@ func Run(ctx context.Context, cfg Config, start time.Time, sink event.Sink) (Out
 		return Outcome{}, err
 	}
 	defer e.stopLoops()
+	e.startReconnector(ctx)
 
 	var out Outcome
 	e.ramp(ctx)
@@ -180,12 +185,12 @@ func (e *engine) startAttempts(ctx context.Context, s *slots, rampStart time.Tim
 		}
 		s.wg.Add(1)
 		if e.raw {
-			e.open(i, intended, s)
+			e.open(try{i: i}, intended, s)
 			continue
 		}
 		go func() {
 			defer s.release()
-			e.attempt(ctx, i, intended)
+			e.attempt(ctx, try{i: i}, intended)
 		}()
 	}
 }
@@ -207,7 +212,7 @@ func (e *engine) hold(ctx context.Context) {
 		case <-timer.C:
 			return
 		case <-tick.C:
-			if e.cfg.EndWhenNoneAlive && e.alive() == 0 {
+			if e.cfg.EndWhenNoneAlive && e.rc == nil && e.alive() == 0 {
 				return
 			}
 		}
@@ -227,6 +232,9 @@ func (e *engine) alive() int {
 // closing handshake by CloseTimeout are closed anyway.
 func (e *engine) closeAll() int {
 	e.closing.Store(true)
+	if e.rc != nil {
+		e.rc.halt()
+	}
 	for _, l := range e.loops {
 		l.beginClose()
 	}

@@ -21,6 +21,11 @@ import (
 // one frame consumer, finds them. It returns false if the connection ended.
 func (l *loop) consume(fd int, c *connState, p []byte, now int64) bool {
 	for len(p) > 0 {
+		timed, split := l.timedAhead(c, p)
+		if split {
+			l.keep(c, p) // a timed message's stamp comes in two reads
+			return true
+		}
 		f, n := nextFrame(&c.frames, p)
 		switch f.kind {
 		case frameMore:
@@ -28,8 +33,16 @@ func (l *loop) consume(fd int, c *connState, p []byte, now int64) bool {
 			return true
 		case frameBad:
 			return l.protocolError(fd, c, f.code, f.rule, now)
+		case frameSkip:
+			if c.rxCheck {
+				l.checkTimed(c, p[:n], c.frames.skip+int64(n))
+			}
 		case frameData:
 			c.frame(now)
+			c.rxCheck = false
+			if timed {
+				n += l.timedFrame(c, p[n:])
+			}
 		case framePing:
 			c.frame(now)
 			if !l.sendFrame(fd, c, opPong, f.payload) {

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wshold/wshold/internal/event"
+	"github.com/wshold/wshold/internal/stamp"
 	"github.com/wshold/wshold/internal/tlsrecord"
 )
 
@@ -21,14 +22,21 @@ import (
 // bound, and either keeps the connection open or ends it with a drop of a
 // known kind. How the bytes are split over reads changes nothing.
 
-// dropLog records drops for the fuzz targets.
+// dropLog records drops, and counts timed messages by kind, for the fuzz
+// targets.
 type dropLog struct {
-	mu    sync.Mutex
-	drops []event.Dropped
+	mu       sync.Mutex
+	drops    []event.Dropped
+	messages [8]int
 }
 
 func (*dropLog) Upgraded(event.Upgraded) {}
 func (*dropLog) Failed(event.Failed)     {}
+func (d *dropLog) Message(e event.Message) {
+	d.mu.Lock()
+	d.messages[int(e.Kind)%len(d.messages)]++
+	d.mu.Unlock()
+}
 func (d *dropLog) Dropped(e event.Dropped) {
 	d.mu.Lock()
 	d.drops = append(d.drops, e)
@@ -66,7 +74,7 @@ func newFuzzConn(t *testing.T) *fuzzConn {
 		t.Fatal(err)
 	}
 	e.loops = []*loop{l}
-	l.add(fds[0], e.now(), false, nil)
+	l.add(fds[0], 0, e.now(), nil)
 	return &fuzzConn{l: l, fd: fds[0], peer: fds[1], sink: sink}
 }
 
@@ -82,12 +90,13 @@ func (c *fuzzConn) close() {
 }
 
 // outcome is how a connection stands after the input: open, or ended with
-// one drop of a known kind.
+// one drop of a known kind; and the timed messages it read, by kind.
 type outcome struct {
-	open bool
-	kind event.DropKind
-	code uint16
-	rule event.Rule
+	open     bool
+	kind     event.DropKind
+	code     uint16
+	rule     event.Rule
+	messages [8]int
 }
 
 func (c *fuzzConn) outcome(t *testing.T) outcome {
@@ -100,7 +109,7 @@ func (c *fuzzConn) outcome(t *testing.T) outcome {
 		if st.carry != 0 && int(st.carryLen) > carryCap || st.frames.skip < 0 {
 			t.Fatalf("connection state out of bounds: %+v", st)
 		}
-		return outcome{open: true}
+		return outcome{open: true, messages: c.sink.messages}
 	}
 	if len(c.sink.drops) != 1 {
 		t.Fatalf("connection ended with %d drops recorded, want exactly 1", len(c.sink.drops))
@@ -117,7 +126,7 @@ func (c *fuzzConn) outcome(t *testing.T) outcome {
 	if (d.Kind == event.ProtocolError) != (d.Rule != event.RuleNone) || d.Rule.Name() == "unknown" {
 		t.Fatalf("drop %s with rule %d (%q): every protocol error, and only those, names a known rule", d.Kind.Name(d.CloseCode), d.Rule, d.Rule.Name())
 	}
-	return outcome{kind: d.Kind, code: d.CloseCode, rule: d.Rule}
+	return outcome{kind: d.Kind, code: d.CloseCode, rule: d.Rule, messages: c.sink.messages}
 }
 
 // drainPeer reads what the engine wrote back (pongs, close frames), so that
@@ -244,7 +253,7 @@ func wssOutcome(t *testing.T, data []byte, size int) outcome {
 		unix.Close(l.epfd)
 		unix.Close(l.wake)
 	}()
-	l.addTLS(fd, e.now(), false, nil, &client)
+	l.addTLS(fd, 0, e.now(), nil, &client)
 	c := &fuzzConn{l: l, fd: fd, sink: sink}
 	drain := make([]byte, 64<<10)
 	for p := data; len(p) > 0 && c.open(); {
@@ -332,5 +341,15 @@ func fuzzFrameSeeds() [][]byte {
 		{0x01, 0x01, 'a', 0x89, 0x00, 0x80, 0x01, 'b', 0x88, 0x00}, // fragments around a ping, then close
 		{0x88, 0x04, 0x03, 0xE8, 0xff, 0xfe},                       // close reason not UTF-8
 		append(ext64(0x82, 17<<20), 0xAA),                          // 17 MiB frame, begun
+		// timed messages: a push, a broadcast with a 16-bit length, a
+		// damaged push, an echo never sent, then a ping
+		append(append(append(append(pushFrame(stamp.Push, 1, 5, 64), pushFrame(stamp.Broadcast, 2, 5, 300)...),
+			damaged(pushFrame(stamp.Push, 3, 5, 40))...), pushFrame(stamp.Echo, 9, 5, 16)...), 0x89, 0x00),
 	}
+}
+
+// damaged is a frame with its last byte changed.
+func damaged(f []byte) []byte {
+	f[len(f)-1] ^= 0x40
+	return f
 }

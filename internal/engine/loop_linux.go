@@ -26,11 +26,21 @@ type connState struct {
 	carry      int32 // 1 + index of a carry buffer holding a partial frame; 0 none
 	pend       int32 // 1 + index of a pendBuf holding bytes the socket did not take; 0 none
 	tls        int32 // wss://: 1 + index of its record protection in loop.tlss; 0 for ws://
+	idx        int32 // the connection slot (try.i): what a reconnect reopens
 	carryLen   uint8
 	open       bool
 	pinging    bool
 	closing    bool // our close frame was sent: the end is ours, not a drop
 	lowat      bool // SO_RCVLOWAT is raised for a partial TLS record
+
+	// Timed messages (messages_linux.go): the next sequence number to
+	// send, the next expected back and how many came back; for the data
+	// frame being read, whether its pattern is checked, its key and
+	// whether the server sent it.
+	txSeq, rxSeq, rxCount uint32
+	rxKey                 uint8
+	sending, rxCheck      bool
+	rxPush                bool
 }
 
 // loop is one epoll set and the goroutine that waits on it. A connection
@@ -77,6 +87,8 @@ type loop struct {
 
 	ti unix.TCPInfo // reused by arrival, so dating a drop allocates nothing
 
+	msg msgState // the send schedule of timed messages
+
 	// Handshakes in progress (plain ws://): few at a time and not the
 	// steady state, so a map; hsNext is the earliest deadline among them,
 	// 0 when there are none.
@@ -121,23 +133,25 @@ func newLoop(e *engine, id int) (*loop, error) {
 		l.lastScan = e.now()
 		l.nextTick = l.lastScan + int64(l.tick)
 	}
+	l.initMessages()
 	return l, nil
 }
 
 // add puts a freshly upgraded connection into the loop. early holds bytes
 // the server sent right behind its 101.
-func (l *loop) add(fd int, upgradedAt int64, pinging bool, early []byte) {
+func (l *loop) add(fd, i int, upgradedAt int64, early []byte) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.attach(fd, upgradedAt, pinging, early, unix.EPOLL_CTL_ADD, 0)
+	l.attach(fd, i, upgradedAt, early, unix.EPOLL_CTL_ADD, 0)
 }
 
 // attach starts holding fd; op is EPOLL_CTL_MOD when the loop did the
 // handshake and the descriptor is already in its set; tls is the
 // connection's connState.tls.
-func (l *loop) attach(fd int, upgradedAt int64, pinging bool, early []byte, op int, tls int32) {
+func (l *loop) attach(fd, i int, upgradedAt int64, early []byte, op int, tls int32) {
 	c := &l.e.conns[fd]
-	*c = connState{upgradedAt: upgradedAt, lastFrame: upgradedAt, open: true, pinging: pinging, tls: tls}
+	*c = connState{upgradedAt: upgradedAt, lastFrame: upgradedAt, open: true, pinging: l.e.cfg.pings(i), tls: tls, idx: int32(i)}
+	l.holdMessages(fd, i, c)
 	l.open.Add(1)
 	// Watched before anything is written: a write the socket does not
 	// take whole waits for writability in this set.
@@ -190,6 +204,7 @@ func (l *loop) run() {
 			l.scan(now)
 			l.nextTick = now + int64(l.tick)
 		}
+		l.sendDue(now)
 		if l.hsNext != 0 {
 			if now := l.e.now(); now >= l.hsNext {
 				l.expire(now)
@@ -213,6 +228,7 @@ func (l *loop) timeout() int {
 	if l.tick > 0 && (next == 0 || l.nextTick < next) {
 		next = l.nextTick
 	}
+	next = l.msgTimeout(next)
 	if next == 0 {
 		return -1
 	}
@@ -247,10 +263,12 @@ func (l *loop) endWith(fd int, c *connState, kind event.DropKind, code uint16, r
 			Rule:       rule,
 			Pinging:    c.pinging,
 		})
+		l.e.dropped(int(c.idx))
 	}
 	if c.tls != 0 {
 		l.endTLS(fd, c, kind)
 	}
+	l.endMessages(c, now)
 	l.dropCarry(c)
 	l.releasePend(c)
 	*c = connState{}

@@ -21,6 +21,7 @@ type nopSink struct{}
 func (nopSink) Upgraded(event.Upgraded) {}
 func (nopSink) Failed(event.Failed)     {}
 func (nopSink) Dropped(event.Dropped)   {}
+func (nopSink) Message(event.Message)   {}
 
 // pair returns a loop holding one connection (fd) whose server end is peer.
 func pair(tb testing.TB, cfg Config) (l *loop, fd, peer int) {
@@ -40,7 +41,7 @@ func pair(tb testing.TB, cfg Config) (l *loop, fd, peer int) {
 		tb.Fatal(err)
 	}
 	e.loops = []*loop{l}
-	l.add(fds[0], e.now(), cfg.Ping > 0, nil)
+	l.add(fds[0], 0, e.now(), nil)
 	tb.Cleanup(func() {
 		unix.Close(fds[0])
 		unix.Close(fds[1])

@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"crypto/tls"
+	"github.com/gobwas/ws"
 	"net"
 	"net/url"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/wshold/wshold/internal/event"
 	"github.com/wshold/wshold/internal/tlsrecord"
+	"github.com/wshold/wshold/report"
 )
 
 // tlsHeld is one loop holding one wss:// connection over loopback TCP,
@@ -100,7 +102,7 @@ func newTLSHeld(tb testing.TB, cfg Config, vers uint16) *tlsHeld {
 		unix.Close(l.epfd)
 		unix.Close(l.wake)
 	})
-	l.addTLS(fd, e.now(), cfg.Ping > 0, nil, st)
+	l.addTLS(fd, 0, e.now(), nil, st)
 	h := &tlsHeld{l: l, fd: fd, c: &e.conns[fd], peer: peer, st: st.Peer(), sink: s,
 		buf: make([]byte, 64<<10), rec: make([]byte, 0, 4<<10), out: make([]byte, 0, 64<<10)}
 	// TLS 1.3 session tickets the server sent are the client's to read
@@ -240,4 +242,37 @@ func TestWSSAlertsAndKeyUpdates(t *testing.T) {
 			t.Fatalf("after the update: %d % x, want a pong under the new keys", typ, p)
 		}
 	})
+}
+
+// A wss:// connection that sends: sending a message, reading its echo and
+// recording the round trip allocate nothing either.
+func BenchmarkSteadyStateWSSSendEchoRTT(b *testing.B) {
+	h := newTLSHeld(b, Config{SendEvery: time.Second}, tls.VersionTLS13)
+	rec := report.NewRecorder(time.Now(), 1)
+	h.l.e.sink = rec
+	echo := make([]byte, 0, 256)
+	roundTrip := func() {
+		if !h.l.sendMessage(h.fd, h.c) {
+			b.Fatal("the send failed")
+		}
+		typ, p := h.receive(b)
+		if typ != tlsrecord.TypeApplicationData || len(p) != 2+4+64 {
+			b.Fatalf("type %d, %d bytes: want one masked 64-byte message", typ, len(p))
+		}
+		var key [4]byte
+		copy(key[:], p[2:6])
+		echo = append(echo[:0], 0x82, 64)
+		echo = append(echo, p[6:]...)
+		ws.Cipher(echo[2:], key, 0)
+		h.send(b, tlsrecord.TypeApplicationData, echo)
+		h.readable()
+	}
+	roundTrip()
+	b.ReportAllocs()
+	for b.Loop() {
+		roundTrip()
+	}
+	if live := rec.Live(); live.MessagesReceived != live.MessagesSent || live.MessagesSent < 2 {
+		b.Fatalf("sent %d, received %d", live.MessagesSent, live.MessagesReceived)
+	}
 }

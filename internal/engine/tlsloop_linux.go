@@ -31,7 +31,7 @@ const tlsBufLen = 64 << 10
 // addTLS puts a freshly upgraded wss:// connection into the loop; st
 // protects its records from here on, and early holds the content the server
 // sent right behind its 101.
-func (l *loop) addTLS(fd int, upgradedAt int64, pinging bool, early []byte, st *tlsrecord.State) {
+func (l *loop) addTLS(fd, i int, upgradedAt int64, early []byte, st *tlsrecord.State) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.raw == nil {
@@ -47,7 +47,7 @@ func (l *loop) addTLS(fd int, upgradedAt int64, pinging bool, early []byte, st *
 		l.tlss = append(l.tlss, st)
 		idx = int32(len(l.tlss) - 1)
 	}
-	l.attach(fd, upgradedAt, pinging, early, unix.EPOLL_CTL_ADD, idx+1)
+	l.attach(fd, i, upgradedAt, early, unix.EPOLL_CTL_ADD, idx+1)
 }
 
 // readRecords reads what whole records a wss:// connection has and acts on

@@ -53,7 +53,7 @@ func openers() int { return max(1, runtime.GOMAXPROCS(0)) }
 
 // pending is one handshake in a loop, from connect to the 101.
 type pending struct {
-	i        int
+	t        try
 	intended int64 // ns since start: the attempt's slot in the schedule
 	began    int64
 	connect  int64 // when the connect was seen to complete
@@ -137,10 +137,11 @@ func (e *engine) prepareRaw(ctx context.Context) {
 
 // open starts attempt i: a non-blocking connect, then the handshake belongs
 // to the descriptor's loop.
-func (e *engine) open(i int, intended time.Time, s *slots) {
+func (e *engine) open(t try, intended time.Time, s *slots) {
 	began := e.now()
+	i := t.i
 	fail := func(err error) {
-		e.fail(err, "")
+		e.fail(t, err, "")
 		s.release()
 	}
 	d := &e.dst
@@ -161,7 +162,7 @@ func (e *engine) open(i int, intended time.Time, s *slots) {
 	if fd >= len(e.conns) {
 		// The open-files limit was raised after the table was sized.
 		rawClose(fd)
-		e.sink.Failed(event.Failed{AtNs: e.now(), Cause: "emfile", Example: "descriptor beyond the open-files limit seen at start"})
+		e.failed(t, event.Failed{AtNs: e.now(), Cause: "emfile", Example: "descriptor beyond the open-files limit seen at start"})
 		s.release()
 		return
 	}
@@ -192,7 +193,7 @@ func (e *engine) open(i int, intended time.Time, s *slots) {
 	_, _ = rand.Read(nonce[:])
 	key := base64.StdEncoding.EncodeToString(nonce[:])
 	p := &pending{
-		i:        i,
+		t:        t,
 		intended: intended.Sub(e.start).Nanoseconds(),
 		began:    began,
 		deadline: began + int64(e.cfg.HandshakeTimeout),
@@ -226,12 +227,12 @@ func (e *engine) dialErr(err error) error {
 
 // fail reports a failed attempt; captured describes the server's answer
 // when there was one.
-func (e *engine) fail(err error, captured string) {
-	e.failAnswer(err, captured, nil)
+func (e *engine) fail(t try, err error, captured string) {
+	e.failAnswer(t, err, captured, nil)
 }
 
 // failAnswer is fail with the identity of the server's answer.
-func (e *engine) failAnswer(err error, captured string, answer *identify.Answer) {
+func (e *engine) failAnswer(t try, err error, captured string, answer *identify.Answer) {
 	cause, status := classify(err)
 	example := captured
 	if example == "" {
@@ -240,7 +241,7 @@ func (e *engine) failAnswer(err error, captured string, answer *identify.Answer)
 	if e.cfg.Scrub != nil {
 		example = e.cfg.Scrub(example)
 	}
-	e.sink.Failed(event.Failed{AtNs: e.now(), Cause: cause, Status: status, Example: example, Answer: answer})
+	e.failed(t, event.Failed{AtNs: e.now(), Cause: cause, Status: status, Example: example, Answer: answer})
 }
 
 // interruptHandshakes ends every handshake in flight as interrupted: after
@@ -256,6 +257,25 @@ func (e *engine) interruptHandshakes() {
 	}
 }
 
+// abandonReopenings closes the handshakes of reopenings still in flight
+// when the hold ends, without reporting them: the run's end cut them
+// short, nobody refused them.
+func (l *loop) abandonReopenings() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for fd, p := range l.pending {
+		if p.t.again == 0 {
+			continue
+		}
+		delete(l.pending, fd)
+		rawClose(fd)
+		p.slots.release()
+	}
+	if len(l.pending) == 0 {
+		l.hsNext = 0
+	}
+}
+
 // begin takes over a connecting socket. Edge-triggered readiness for the
 // handshake: one registration serves the connect, the request and the
 // answer, and the switch to holding is one EPOLL_CTL_MOD.
@@ -265,7 +285,7 @@ func (l *loop) begin(fd int, p *pending) {
 	if l.e.ctx.Err() != nil {
 		// The interrupt may already have swept this loop.
 		rawClose(fd)
-		l.e.fail(context.Canceled, "")
+		l.e.fail(p.t, context.Canceled, "")
 		p.slots.release()
 		return
 	}
@@ -275,7 +295,7 @@ func (l *loop) begin(fd int, p *pending) {
 	}
 	if err := rawEpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
 		rawClose(fd)
-		l.e.fail(os.NewSyscallError("epoll_ctl", err), "")
+		l.e.fail(p.t, os.NewSyscallError("epoll_ctl", err), "")
 		p.slots.release()
 		return
 	}
@@ -370,7 +390,7 @@ func (l *loop) handshakeFailedAnswer(fd int, p *pending, err error, captured str
 	if p.status != 0 {
 		id = l.e.answers.of(p.buf, l.e.cfg.Scrub)
 	}
-	l.e.failAnswer(err, captured, id)
+	l.e.failAnswer(p.t, err, captured, id)
 	p.slots.release()
 }
 
@@ -384,9 +404,9 @@ func (l *loop) upgraded(fd int, p *pending, early []byte) {
 	}
 	upgradedAt := max(p.connect, l.arrival(fd, false))
 	id := l.e.answers.of(p.buf[:len(p.buf)-len(early)], l.e.cfg.Scrub)
-	l.e.sink.Upgraded(event.Upgraded{AtNs: upgradedAt, LatencyNs: upgradedAt - p.intended,
+	l.e.upgraded(p.t, event.Upgraded{AtNs: upgradedAt, LatencyNs: upgradedAt - p.intended,
 		ConnectNs: p.connect - p.began, UpgradeNs: l.e.now() - p.connect, Answer: id})
-	l.attach(fd, upgradedAt, l.e.cfg.pings(p.i), early, unix.EPOLL_CTL_MOD, 0)
+	l.attach(fd, p.t.i, upgradedAt, early, unix.EPOLL_CTL_MOD, 0)
 	p.slots.release()
 }
 

@@ -65,7 +65,7 @@ func newTCPHeld(t *testing.T, cfg Config) *tcpHeld {
 		unix.Close(l.epfd)
 		unix.Close(l.wake)
 	})
-	l.add(fd, e.now(), false, nil)
+	l.add(fd, 0, e.now(), nil)
 	return &tcpHeld{l: l, fd: fd, c: &e.conns[fd], peer: peer, sink: s}
 }
 

@@ -149,8 +149,12 @@ type Upgraded struct {
 	AtNs int64
 	// LatencyNs runs from the intended start of the attempt (its slot in
 	// the rate schedule, so a stalled harness cannot hide latency) to the
-	// validated 101.
+	// validated 101. For a reconnect the intended start is the end of its
+	// backoff.
 	LatencyNs int64
+	// Reconnect is true when this reopens a connection that dropped
+	// (--reconnect); reconnects are counted apart from the first wave.
+	Reconnect bool
 	// ConnectNs, TLSNs and UpgradeNs split the handshake into its phases,
 	// from the attempt's actual start: TCP connect, the TLS handshake (0
 	// for ws://), and the upgrade request to its 101. They are timed by
@@ -180,6 +184,8 @@ type Failed struct {
 	// Example is the status line and a short body excerpt, or the error
 	// text. It must not contain secrets (request headers are never copied).
 	Example string
+	// Reconnect is true for an attempt to reopen a dropped connection.
+	Reconnect bool
 	// Answer is what a non-101 answer says about who sent it, as for
 	// Upgraded; nil when there was no answer.
 	Answer *identify.Answer
@@ -210,6 +216,44 @@ type Dropped struct {
 	Pinging bool
 }
 
+// MessageKind says what happened to a timed message (internal/stamp).
+type MessageKind uint8
+
+const (
+	// Sent: the client wrote a message to be echoed.
+	Sent MessageKind = iota + 1
+	// Echoed: its echo came back; DelayNs is the round trip.
+	Echoed
+	// Pushed: a message the server pushed arrived; DelayNs is the one-way
+	// delay from the server's stamp to the client's clock (negative when
+	// the server's clock is ahead: only meaningful on one host).
+	Pushed
+	// Broadcast: a copy of a server broadcast arrived; DelayNs runs from
+	// the moment the broadcast began (the fan-out to this connection).
+	Broadcast
+	// EchoCorrupt and PushCorrupt: a timed message arrived damaged (its
+	// pattern broken, or a stamp no sender could have written).
+	EchoCorrupt
+	PushCorrupt
+	// Lost: a connection ended with N of its messages never echoed.
+	Lost
+)
+
+// Message is something that happened to a timed message.
+type Message struct {
+	Kind MessageKind
+	// AtNs is when it happened, since run start.
+	AtNs int64
+	// DelayNs is the round trip (Echoed) or the one-way delay (Pushed,
+	// Broadcast).
+	DelayNs int64
+	// OutOfOrder marks an echo that did not come back in the order its
+	// message was sent.
+	OutOfOrder bool
+	// N is how many messages a Lost event stands for.
+	N int64
+}
+
 // Sink receives events. Implementations must be safe for concurrent use
 // and must not retain pointers into the engine (an Answer is not one: it
 // is immutable and may be kept).
@@ -217,4 +261,5 @@ type Sink interface {
 	Upgraded(Upgraded)
 	Failed(Failed)
 	Dropped(Dropped)
+	Message(Message)
 }

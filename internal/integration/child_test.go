@@ -21,8 +21,12 @@ import (
 // childEnv, set in the environment of this test binary, makes it the
 // built-in target instead of running tests: a backend in a process of its
 // own, which a test can kill as a crash would (SIGKILL) without taking
-// the test down.
-const childEnv = "WSHOLD_INTEGRATION_CHILD"
+// the test down. childListenEnv, if set, is its address (default: a free
+// loopback port), so that a test can start it again where it was.
+const (
+	childEnv       = "WSHOLD_INTEGRATION_CHILD"
+	childListenEnv = "WSHOLD_INTEGRATION_LISTEN"
+)
 
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) == "serve" {
@@ -35,7 +39,11 @@ func TestMain(m *testing.M) {
 // serveChild runs the built-in target on a free loopback port, prints the
 // address on stdout, and serves until stdin closes or it is killed.
 func serveChild() {
-	srv, err := server.Start(server.Config{Listen: []string{"127.0.0.1:0"}})
+	listen := os.Getenv(childListenEnv)
+	if listen == "" {
+		listen = "127.0.0.1:0"
+	}
+	srv, err := server.Start(server.Config{Listen: []string{listen}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child backend:", err)
 		os.Exit(1)
@@ -52,8 +60,16 @@ func serveChild() {
 // not.
 func childBackend(t *testing.T) (addr string, pid int) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"=serve")
+	addr, cmd := childBackendOn(t, "")
+	return addr, cmd.Process.Pid
+}
+
+// childBackendOn starts the child backend listening on listen (empty: a
+// free loopback port) and returns its address and its process.
+func childBackendOn(t *testing.T, listen string) (addr string, cmd *exec.Cmd) {
+	t.Helper()
+	cmd = exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"=serve", childListenEnv+"="+listen)
 	cmd.Stderr = os.Stderr
 	// Dies with the test binary even if that is killed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -86,7 +102,7 @@ func childBackend(t *testing.T) (addr string, pid int) {
 	if addr == "" {
 		t.Fatal("the child backend exited without printing its address")
 	}
-	return addr, cmd.Process.Pid
+	return addr, cmd
 }
 
 // runAt runs sc with --at commands, bounded like run, and checks the

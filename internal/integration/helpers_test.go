@@ -53,8 +53,15 @@ func run(t *testing.T, sc scenario.Scenario) *report.Result {
 func checkInvariants(t *testing.T, res *report.Result) {
 	t.Helper()
 	c := res.Counts
-	if c.Attempted != c.Upgraded+c.Failed || c.Upgraded != c.Held+c.Dropped {
-		t.Fatalf("counts break the invariants: %+v", c)
+	var reconnected int64
+	if rc := res.Reconnects; rc != nil {
+		reconnected = rc.Upgraded
+		if rc.Attempted != rc.Upgraded+rc.Failed {
+			t.Fatalf("reconnects break attempted = upgraded + failed: %+v", rc)
+		}
+	}
+	if c.Attempted != c.Upgraded+c.Failed || c.Upgraded+reconnected != c.Held+c.Dropped {
+		t.Fatalf("counts break the invariants (with %d reconnected): %+v", reconnected, c)
 	}
 	var byKind int64
 	for _, n := range res.Drops.ByKind {

@@ -176,12 +176,13 @@ func TestSecretsNeverReachOutputOrFiles(t *testing.T) {
 
 	outputs := secretRuns(t, bin, dir, creds, 0, "ws://"+addr+"/ws")
 	// The URL's password is sent as Authorization: Basic, so not together
-	// with another Authorization header (that is refused).
+	// with another Authorization header (that is refused); a token rides
+	// in its query.
 	urlDir := filepath.Join(dir, "url")
 	if err := os.Mkdir(urlDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	outputs = append(outputs, secretRuns(t, bin, urlDir, creds[2:], 0, "ws://user:"+secret+"@"+addr+"/ws")...)
+	outputs = append(outputs, secretRuns(t, bin, urlDir, creds[2:], 0, "ws://user:"+secret+"@"+addr+"/ws?token="+secret+"&room=1")...)
 	for _, args := range [][]string{
 		append(append([]string{"check"}, creds...), "ws://"+refuser+"/ws"),
 		append(append([]string{"check", "--json"}, creds...), "ws://"+refuser+"/ws"),

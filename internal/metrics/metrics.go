@@ -32,6 +32,7 @@ type Metrics struct {
 	failed    *prometheus.CounterVec
 	dropped   *prometheus.CounterVec
 	phase     *prometheus.GaugeVec
+	msg       messageMetrics
 
 	// droppedKind is indexed by event.DropKind; the CloseFrame entry is
 	// unused (close frames are counted by code in droppedClose).
@@ -89,10 +90,12 @@ func New() *Metrics {
 			Name: "wshold_phase",
 			Help: "1 for the run's current phase, 0 for the others.",
 		}, []string{"phase"}),
+		msg:          newMessageMetrics(),
 		droppedClose: make(map[uint16]prometheus.Counter, len(commonCloseCodes)),
 		failedBy:     make(map[failKey]prometheus.Counter),
 	}
 	m.reg.MustRegister(m.attempted, m.upgraded, m.alive, m.handshake, m.failed, m.dropped, m.phase)
+	m.reg.MustRegister(m.msg.collectors()...)
 	prefixed := prometheus.WrapRegistererWithPrefix("wshold_", m.reg)
 	prefixed.MustRegister(
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

@@ -86,6 +86,7 @@ func serve(t *testing.T, m *Metrics) string {
 type countingSink struct {
 	mu                        sync.Mutex
 	upgraded, failed, dropped []int64
+	messages                  []event.MessageKind
 }
 
 func (c *countingSink) Upgraded(e event.Upgraded) {
@@ -103,6 +104,12 @@ func (c *countingSink) Failed(e event.Failed) {
 func (c *countingSink) Dropped(e event.Dropped) {
 	c.mu.Lock()
 	c.dropped = append(c.dropped, e.AtNs)
+	c.mu.Unlock()
+}
+
+func (c *countingSink) Message(e event.Message) {
+	c.mu.Lock()
+	c.messages = append(c.messages, e.Kind)
 	c.mu.Unlock()
 }
 
@@ -253,5 +260,65 @@ func BenchmarkSinkUpgraded(b *testing.B) {
 	b.ReportAllocs()
 	for i := range b.N {
 		s.Upgraded(event.Upgraded{LatencyNs: int64(i % 1e7)})
+	}
+}
+
+// Timed messages and reconnects have their own series: reconnects count
+// apart from the first wave's attempts, yet they are alive like any other.
+func TestSinkCountsMessagesAndReconnectsApart(t *testing.T) {
+	t.Parallel()
+	m := New()
+	next := &countingSink{}
+	s := m.Sink(next)
+	s.Upgraded(event.Upgraded{LatencyNs: 1e6})
+	for range 5 {
+		s.Message(event.Message{Kind: event.Sent})
+	}
+	for i := range 4 {
+		s.Message(event.Message{Kind: event.Echoed, DelayNs: int64(i+1) * 1e6})
+	}
+	s.Message(event.Message{Kind: event.Lost, N: 1})
+	s.Message(event.Message{Kind: event.Pushed, DelayNs: 1e6})
+	s.Dropped(event.Dropped{Kind: event.EOF})
+	s.Upgraded(event.Upgraded{LatencyNs: 2e6, Reconnect: true})
+	s.Failed(event.Failed{Cause: "http", Status: 503, Reconnect: true})
+	s.Failed(event.Failed{Cause: "http", Status: 503, Reconnect: true})
+
+	got := scrape(t, serve(t, m))
+	for k, want := range map[string]float64{
+		"wshold_messages_sent_total":                             5,
+		"wshold_messages_received_total":                         4,
+		"wshold_messages_lost_total":                             1,
+		"wshold_message_rtt_seconds_count":                       4,
+		"wshold_reconnects_total{result=upgraded}":               1,
+		"wshold_reconnects_total{result=failed}":                 2,
+		"wshold_connections_attempted_total":                     1,
+		"wshold_connections_upgraded_total":                      1,
+		"wshold_connections_alive":                               1,
+		"wshold_handshake_seconds_count":                         1,
+		"wshold_connections_failed_total{cause=http,status=503}": 0,
+	} {
+		if g, ok := got[k]; (!ok && want != 0) || g != want {
+			t.Errorf("%s = %v, want %v", k, g, want)
+		}
+	}
+	if sum := got["wshold_message_rtt_seconds_sum"]; sum < 0.0099 || sum > 0.0101 {
+		t.Errorf("rtt sum %v s, want 0.010", sum)
+	}
+	if len(next.messages) != 11 || len(next.upgraded) != 2 || len(next.failed) != 2 {
+		t.Errorf("forwarded %d messages, %d upgrades, %d failures; want 11, 2, 2", len(next.messages), len(next.upgraded), len(next.failed))
+	}
+}
+
+func TestMessageEventsAllocateNothing(t *testing.T) {
+	s := New().Sink(nil)
+	for name, f := range map[string]func(){
+		"sent":   func() { s.Message(event.Message{Kind: event.Sent}) },
+		"echoed": func() { s.Message(event.Message{Kind: event.Echoed, DelayNs: 1e5}) },
+		"pushed": func() { s.Message(event.Message{Kind: event.Pushed, DelayNs: 1e5}) },
+	} {
+		if n := testing.AllocsPerRun(1000, f); n != 0 {
+			t.Errorf("%s: %v allocations per event, want 0", name, n)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wshold/wshold/report"
 )
@@ -21,6 +22,7 @@ type Mirror struct {
 	failed              map[failKey]int64
 	dropped             map[string]int64
 	handshake           []int64 // count per bar of the last histogram
+	msg                 mirrorMessages
 }
 
 // Mirror returns a Mirror that feeds m.
@@ -37,7 +39,11 @@ func (mr *Mirror) Update(res *report.Result) {
 	m := mr.m
 	addUp(&mr.attempted, res.Counts.Attempted, m.attempted.Add)
 	addUp(&mr.upgraded, res.Counts.Upgraded, m.upgraded.Add)
-	m.alive.Set(float64(res.Counts.Upgraded - res.Counts.Dropped))
+	alive := res.Counts.Upgraded - res.Counts.Dropped
+	if res.Reconnects != nil {
+		alive += res.Reconnects.Upgraded
+	}
+	m.alive.Set(float64(alive))
 	for _, f := range res.Failures {
 		k := failKey{f.Cause, f.Status}
 		last := mr.failed[k]
@@ -50,8 +56,9 @@ func (mr *Mirror) Update(res *report.Result) {
 		mr.dropped[kind] = last
 	}
 	if h, err := report.DecodeHistogram(res.Handshake.Histogram); err == nil {
-		mr.observeNew(h)
+		observeNew(h, &mr.handshake, m.handshake)
 	}
+	mr.updateMessages(res)
 }
 
 func addUp(last *int64, now int64, add func(float64)) {
@@ -61,18 +68,18 @@ func addUp(last *int64, now int64, add func(float64)) {
 	}
 }
 
-// observeNew observes the handshakes h holds beyond the last histogram
-// seen, each at its HDR bar's upper edge (3 significant digits: finer
-// than any Prometheus bucket). Every result's histogram has the same
-// bounds, so bars line up by index.
-func (mr *Mirror) observeNew(h *hdrhistogram.Histogram) {
+// observeNew observes into to the values h holds beyond the last
+// histogram seen (seen: its count per bar), each at its HDR bar's upper
+// edge (3 significant digits: finer than any Prometheus bucket). Every
+// result's histogram has the same bounds, so bars line up by index.
+func observeNew(h *hdrhistogram.Histogram, seen *[]int64, to prometheus.Observer) {
 	bars := h.Distribution()
-	if len(mr.handshake) != len(bars) {
-		mr.handshake = make([]int64, len(bars))
+	if len(*seen) != len(bars) {
+		*seen = make([]int64, len(bars))
 	}
 	for i, b := range bars {
-		for ; mr.handshake[i] < b.Count; mr.handshake[i]++ {
-			mr.m.handshake.Observe(float64(b.To) / 1e6) // µs to seconds
+		for ; (*seen)[i] < b.Count; (*seen)[i]++ {
+			to.Observe(float64(b.To) / 1e6) // µs to seconds
 		}
 	}
 }

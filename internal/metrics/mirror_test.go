@@ -55,3 +55,37 @@ func TestMirrorFollowsMergedCheckpoints(t *testing.T) {
 		t.Errorf("handshake sum %v s, want 0.825 s", sum)
 	}
 }
+
+func TestMirrorFollowsMessagesAndReconnects(t *testing.T) {
+	m := New()
+	url := serve(t, m)
+	mr := m.Mirror()
+	rec := report.NewRecorder(time.Now(), 10)
+	rec.Upgraded(event.Upgraded{LatencyNs: 1e6})
+	for range 3 {
+		rec.Message(event.Message{Kind: event.Sent})
+		rec.Message(event.Message{Kind: event.Echoed, DelayNs: 2e6})
+	}
+	mr.Update(rec.Result(report.Meta{}))
+	rec.Message(event.Message{Kind: event.Sent})
+	rec.Message(event.Message{Kind: event.Lost, N: 1})
+	rec.Dropped(event.Dropped{AtNs: 1e9, AgeNs: 1e9, IdleNs: 1e9, Kind: event.EOF})
+	rec.Upgraded(event.Upgraded{AtNs: 2e9, LatencyNs: 1e6, Reconnect: true})
+	rec.Failed(event.Failed{AtNs: 2e9, Cause: "refused", Reconnect: true})
+	mr.Update(rec.Result(report.Meta{}))
+
+	got := scrape(t, url)
+	for k, want := range map[string]float64{
+		"wshold_messages_sent_total":               4,
+		"wshold_messages_received_total":           3,
+		"wshold_messages_lost_total":               1,
+		"wshold_message_rtt_seconds_count":         3,
+		"wshold_reconnects_total{result=upgraded}": 1,
+		"wshold_reconnects_total{result=failed}":   1,
+		"wshold_connections_alive":                 1,
+	} {
+		if got[k] != want {
+			t.Errorf("%s = %v, want %v", k, got[k], want)
+		}
+	}
+}

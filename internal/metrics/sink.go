@@ -27,6 +27,7 @@ type discard struct{}
 func (discard) Upgraded(event.Upgraded) {}
 func (discard) Failed(event.Failed)     {}
 func (discard) Dropped(event.Dropped)   {}
+func (discard) Message(event.Message)   {}
 
 type tee struct {
 	m    *Metrics
@@ -35,6 +36,12 @@ type tee struct {
 
 func (t *tee) Upgraded(e event.Upgraded) {
 	m := t.m
+	if e.Reconnect {
+		m.msg.reconnected.Inc()
+		m.alive.Inc()
+		t.next.Upgraded(e)
+		return
+	}
 	m.attempted.Inc()
 	m.upgraded.Inc()
 	m.alive.Inc()
@@ -44,6 +51,11 @@ func (t *tee) Upgraded(e event.Upgraded) {
 
 func (t *tee) Failed(e event.Failed) {
 	m := t.m
+	if e.Reconnect {
+		m.msg.reconnectFailed.Inc()
+		t.next.Failed(e)
+		return
+	}
 	m.attempted.Inc()
 	m.failedCounter(e.Cause, e.Status).Inc()
 	t.next.Failed(e)

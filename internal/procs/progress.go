@@ -78,11 +78,7 @@ func (ps *progressState) report(interrupted bool) {
 		}
 	}
 	if m != nil {
-		p.Live = report.Live{
-			Attempted: m.Counts.Attempted, Upgraded: m.Counts.Upgraded, Failed: m.Counts.Failed,
-			Dropped: m.Counts.Dropped, Alive: m.Counts.Upgraded - m.Counts.Dropped,
-			HandshakeP99Ms: m.Handshake.P99Ms,
-		}
+		p.Live = report.LiveOf(m)
 		if ps.o.Live != nil {
 			ps.o.Live(m)
 		}

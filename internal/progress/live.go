@@ -118,5 +118,5 @@ func (l *live) countText(decor.Statistics) string {
 		rss = strings.Repeat(" ", len(rss))
 	}
 	d := l.digits
-	return fmt.Sprintf(" up %*d  alive %*d  failed %*d  dropped %*d%s", d, s.Upgraded, d, s.Alive, d, s.Failed, d, s.Dropped, rss)
+	return fmt.Sprintf(" up %*d  alive %*d  failed %*d  dropped %*d%s%s", d, s.Upgraded, d, s.Alive, d, s.Failed, d, s.Dropped, messagesText(s), rss)
 }

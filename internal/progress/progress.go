@@ -30,6 +30,12 @@ type Snapshot struct {
 	// the run); 0 = unknown, not shown. Over a long soak it shows whether
 	// the harness itself grows.
 	RSSBytes int64
+	// Reconnected counts reopened connections (--reconnect); MessagesSent
+	// and MessagesReceived timed messages and their echoes, RTTP99Ms
+	// their round trip's p99 (--send-every). Shown when not zero.
+	Reconnected                    int64
+	MessagesSent, MessagesReceived int64
+	RTTP99Ms                       float64
 }
 
 // Options configure a Display.
@@ -167,8 +173,22 @@ func Line(s Snapshot, rate float64) string {
 	fmt.Fprintf(&b, "%-7s %7.1fs  up %d  alive %d  failed %d  dropped %d  rate %.0f/s  %s",
 		s.Phase, s.Elapsed.Seconds(), s.Upgraded, s.Alive, s.Failed, s.Dropped, max(rate, 0), p99Text(s, "p99 "))
 	b.WriteString(rssText(s.RSSBytes))
+	b.WriteString(messagesText(s))
 	if s.Phase == "holding" {
 		fmt.Fprintf(&b, "  hold left %s", s.HoldLeft.Round(time.Second))
+	}
+	return b.String()
+}
+
+// messagesText is "  reconnected 12  echoed 900/1000 rtt p99 1.2 ms", the
+// parts that are not zero.
+func messagesText(s Snapshot) string {
+	var b strings.Builder
+	if s.Reconnected > 0 {
+		fmt.Fprintf(&b, "  reconnected %d", s.Reconnected)
+	}
+	if s.MessagesSent > 0 {
+		fmt.Fprintf(&b, "  echoed %d/%d rtt p99 %.1f ms", s.MessagesReceived, s.MessagesSent, s.RTTP99Ms)
 	}
 	return b.String()
 }

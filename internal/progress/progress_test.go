@@ -162,6 +162,9 @@ func TestLine(t *testing.T) {
 			0, "holding    70.0s  up 1000  alive 400  failed 0  dropped 600  rate 0/s  p99 0.0 ms  hold left 5s"},
 		{"no p99 before the first handshake, a negative rate shows as 0", Snapshot{Phase: "closing"}, -3,
 			"closing     0.0s  up 0  alive 0  failed 0  dropped 0  rate 0/s  no handshake completed"},
+		{"messages and reconnects when there are any", Snapshot{Phase: "holding", Elapsed: 12 * time.Second, Upgraded: 100, Alive: 98, Dropped: 300,
+			Reconnected: 298, MessagesSent: 1000, MessagesReceived: 990, RTTP99Ms: 1.26, HoldLeft: 3 * time.Second},
+			0, "holding    12.0s  up 100  alive 98  failed 0  dropped 300  rate 0/s  p99 0.0 ms  reconnected 298  echoed 990/1000 rtt p99 1.3 ms  hold left 3s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -226,6 +226,12 @@ func engineConfig(rs *scenario.Resolved) (engine.Config, []string, func(), error
 		// ending then keeps failed CI runs short.
 		EndWhenNoneAlive: true,
 		CloseTimeout:     closeTimeout(rs.Conns),
+		SendEvery:        rs.SendEvery.D(),
+		MessageSize:      rs.MessageSize,
+		SendFraction:     rs.SendFraction,
+		Reconnect:        rs.Reconnect,
+		ReconnectMin:     rs.ReconnectMin.D(),
+		ReconnectMax:     rs.ReconnectMax.D(),
 	}
 	if u.Scheme == "wss" {
 		tc, w := tlsConfig(rs.TLS)

@@ -17,6 +17,19 @@ type Config struct {
 	// 0 (the default) sends none. A connection's ?ping= overrides it.
 	// Pings share each loop's schedule; no connection has a timer.
 	Ping time.Duration
+	// PushEvery is the interval of timestamped messages pushed to every
+	// upgraded connection (internal/stamp, kind Push); 0 (the default)
+	// pushes none. A connection's ?push= overrides it. Like pings, pushes
+	// share each loop's schedule.
+	PushEvery time.Duration
+	// PushSize is the payload size of pushed and broadcast messages, from
+	// stamp.Size (16) to stamp.MaxMessage (1 MiB). Default 64.
+	PushSize int
+	// BroadcastEvery is the interval of broadcasts: one timestamped
+	// message (kind Broadcast) written to every connection at once,
+	// stamped with the moment the broadcast began, so a client measures
+	// the fan-out. 0 (the default) sends none.
+	BroadcastEvery time.Duration
 	// ReusePort sets SO_REUSEPORT on the listeners so several processes
 	// can share a port (the kernel spreads connections among them).
 	ReusePort bool
@@ -56,16 +69,27 @@ type Stats struct {
 	// Closed counts connections the event loops have let go, whoever
 	// ended them.
 	Closed int64
+	// Pushed counts timestamped messages written to single connections
+	// (PushEvery, ?push=); Broadcast counts the copies of broadcasts.
+	Pushed, Broadcast int64
+	// PushSkipped counts pushes and broadcast copies not sent because
+	// the connection already had outCap bytes waiting (it does not read).
+	PushSkipped int64
 }
 
 func (s Stats) String() string {
-	return fmt.Sprintf("accepted %d, upgraded %d, rejected %d, aborted %d, open %d, closed %d",
+	str := fmt.Sprintf("accepted %d, upgraded %d, rejected %d, aborted %d, open %d, closed %d",
 		s.Accepted, s.Upgraded, s.Rejected, s.Aborted, s.Open, s.Closed)
+	if s.Pushed > 0 || s.Broadcast > 0 || s.PushSkipped > 0 {
+		str += fmt.Sprintf(", pushed %d, broadcast %d, skipped %d", s.Pushed, s.Broadcast, s.PushSkipped)
+	}
+	return str
 }
 
 const (
 	defaultListen           = "127.0.0.1:0"
 	defaultHandshakeTimeout = 10 * time.Second
+	defaultPushSize         = 64
 	// maxRequestBytes bounds an upgrade request's line and headers.
 	maxRequestBytes = 16 << 10
 	// closeGrace is how long a connection the server is closing may take

@@ -34,8 +34,20 @@
 // close frame 1002 (1009 for size, 1007 for a close reason that is not
 // UTF-8). It does not validate UTF-8 in text messages: it echoes them.
 //
-// Everything timed (server pings, scripted actions, closing grace) sits in
-// each loop's one schedule, a heap the loop consults between epoll waits.
+// Everything timed (server pings, pushes, scripted actions, closing grace)
+// sits in each loop's one schedule, a heap the loop consults between epoll
+// waits.
+//
+// # Pushes and broadcasts
+//
+// With Config.PushEvery (or ?push=D) the server pushes each connection a
+// timestamped binary message (internal/stamp) on that schedule; with
+// Config.BroadcastEvery one goroutine stamps the moment a broadcast begins
+// and hands it to every loop, which writes the same frame to each of its
+// connections. The stamps carry the server's wall clock, so `wshold run`
+// on the same host measures one-way delay and fan-out. A push or copy that
+// comes due while an echo is half written waits for the echoed frame to
+// end; one for a connection with outCap bytes waiting is skipped.
 //
 // # Scripted misbehaviour
 //

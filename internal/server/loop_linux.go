@@ -42,6 +42,9 @@ type conn struct {
 	inMsg   bool // a fragmented message is open (non-final frame seen)
 	echo    bool
 	pingDue bool // a ping came due mid-echo; send it when the frame ends
+	// A push or a broadcast came due mid-echo: sent when the frame ends.
+	pushDue, bcastDue bool
+	pushSeq           uint32 // sequence number of the next push
 
 	partial []byte // an incomplete frame header or control frame (< 140 bytes)
 	out     []byte // bytes the socket would not take yet, sent on EPOLLOUT
@@ -66,6 +69,8 @@ type loop struct {
 	stopped bool // told to stop, or stopped on its own after an epoll failure
 	exited  bool // evfd is closed: never write to it again (the fd number may be reused)
 
+	bcasts []broadcast // broadcasts to write to every connection
+
 	// Owned by the loop goroutine.
 	conns  []*conn // indexed by fd
 	sched  schedule
@@ -73,8 +78,13 @@ type loop struct {
 	events []unix.EpollEvent
 	spare  [][]byte // reusable out buffers
 	done   chan struct{}
+	// push and bcast hold the frame of the last push and broadcast: built
+	// once into these buffers, written to each connection from there.
+	push, bcast []byte
 
 	open, closed atomic.Int64
+
+	pushed, broadcasts, skipped atomic.Int64
 }
 
 func newLoop(s *Server) (*loop, error) {
@@ -153,6 +163,7 @@ func (l *loop) run() {
 					l.shutdown()
 					return
 				}
+				l.sendBroadcasts()
 				continue
 			}
 			c := l.lookup(fd)
@@ -226,6 +237,9 @@ func (l *loop) install(h handoff) {
 	}
 	if every := l.pingEvery(c); every > 0 {
 		l.sched.push(timer{at: now + int64(every), c: c, kind: tPing})
+	}
+	if every := l.pushEvery(c); every > 0 {
+		l.sched.push(timer{at: now + int64(every), c: c, kind: tPush})
 	}
 	if len(h.initial) > 0 && !c.muted {
 		n := copy(l.buf, h.initial)

@@ -34,6 +34,9 @@ Timed ends and heartbeats:
   rst_after=DUR     reset TCP (SO_LINGER 0, RST) without a close frame
   ping=DUR          the server pings this connection every DUR
                     (overrides --ping)
+  push=DUR          the server pushes this connection a timestamped message
+                    every DUR (overrides --push-every; 'wshold run' reports
+                    the one-way delay)
 
 Instead of the upgrade:
   noupgrade=1       read the request, never answer (held until the client
@@ -81,6 +84,7 @@ type mode struct {
 	after     time.Duration // delay of action after the upgrade; 0 = at once
 
 	ping     time.Duration // server ping interval for this connection; 0 = Config.Ping
+	push     time.Duration // push interval for this connection; 0 = Config.PushEvery
 	finAfter time.Duration // 0 = never
 	rstAfter time.Duration // 0 = never
 }
@@ -157,6 +161,7 @@ func parseMode(q url.Values) (*mode, error) {
 	}
 
 	m.ping = dur("ping", false)
+	m.push = dur("push", false)
 	m.finAfter = dur("fin_after", false)
 	m.rstAfter = dur("rst_after", false)
 	if m.finAfter > 0 && m.rstAfter > 0 {

@@ -118,6 +118,14 @@ func (l *loop) frameDone(c *conn) {
 		c.pingDue = false
 		l.sendPing(c)
 	}
+	if c.pushDue {
+		c.pushDue = false
+		l.sendPush(c)
+	}
+	if c.bcastDue {
+		c.bcastDue = false
+		l.sendBroadcast(c)
+	}
 }
 
 // control answers a complete, unmasked control frame f whose header is

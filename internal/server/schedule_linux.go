@@ -13,6 +13,7 @@ const (
 	tFin                         // close TCP without a close frame
 	tRst                         // reset TCP
 	tGrace                       // the client had its chance to finish closing
+	tPush                        // push a timestamped message, schedule the next
 )
 
 // timer is one entry of a loop's schedule. It points at its connection
@@ -113,6 +114,15 @@ func (l *loop) runTimers() {
 			}
 			if !c.closed && !c.closeSent && !c.poisoned {
 				l.sched.push(timer{at: now + int64(l.pingEvery(c)), c: c, kind: tPing})
+			}
+		case tPush:
+			if c.midEcho() {
+				c.pushDue = true
+			} else {
+				l.sendPush(c)
+			}
+			if !c.closed && !c.closeSent && !c.poisoned {
+				l.sched.push(timer{at: now + int64(l.pushEvery(c)), c: c, kind: tPush})
 			}
 		case tAction:
 			if c.midEcho() {

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/wshold/wshold/internal/stamp"
 )
 
 // Server is a running `wshold serve`. Its methods are safe for concurrent
@@ -33,6 +35,7 @@ type Server struct {
 	next   atomic.Uint32 // round-robin loop choice
 
 	accepted, upgraded, rejected, aborted atomic.Int64
+	bcaster                               *broadcaster
 
 	mu        sync.Mutex
 	closed    bool
@@ -57,6 +60,15 @@ func Start(cfg Config) (*Server, error) {
 	}
 	if cfg.Ping < 0 {
 		return nil, fmt.Errorf("server ping interval %v is negative: use 0 for no pings", cfg.Ping)
+	}
+	if cfg.PushEvery < 0 || cfg.BroadcastEvery < 0 {
+		return nil, fmt.Errorf("push interval %v or broadcast interval %v is negative: use 0 for none", cfg.PushEvery, cfg.BroadcastEvery)
+	}
+	if cfg.PushSize == 0 {
+		cfg.PushSize = defaultPushSize
+	}
+	if cfg.PushSize < stamp.Size || cfg.PushSize > stamp.MaxMessage {
+		return nil, fmt.Errorf("push size %d is out of range: give %d (the timestamp alone) to %d bytes", cfg.PushSize, stamp.Size, stamp.MaxMessage)
 	}
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
@@ -109,6 +121,7 @@ func Start(cfg Config) (*Server, error) {
 	for _, ln := range s.public {
 		s.front.serve(ln)
 	}
+	s.startBroadcaster()
 	return s, nil
 }
 
@@ -168,6 +181,9 @@ func (s *Server) Stats() Stats {
 	for _, l := range s.loops {
 		st.Open += l.open.Load()
 		st.Closed += l.closed.Load()
+		st.Pushed += l.pushed.Load()
+		st.Broadcast += l.broadcasts.Load()
+		st.PushSkipped += l.skipped.Load()
 	}
 	return st
 }
@@ -193,6 +209,7 @@ func (s *Server) Close() error {
 			s.front.close()
 		}
 		s.closeErr = s.closeListeners()
+		s.stopBroadcaster()
 		s.acceptWG.Wait()
 		s.hsWG.Wait()
 		for _, l := range s.loops {

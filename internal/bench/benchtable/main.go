@@ -3,6 +3,11 @@
 // ratio baseline ÷ wshold, as one Markdown table.
 //
 //	benchtable WSHOLD-N1.json BASELINE-N1.json [WSHOLD-N2.json BASELINE-N2.json ...]
+//	benchtable -messages WSHOLD.json...
+//
+// With -messages it prints, for wshold runs with --send-every, what the
+// messages saw (RTT) and cost (CPU per message, RSS per connection).
+//
 //	benchtable -tls WS.json WSS.json WSS-RESUMED.json BASELINE-WSS.json [...]
 //
 // With -tls (bench.sh --wss) each size has four runs through one nginx:
@@ -42,12 +47,24 @@ type side struct {
 
 func main() {
 	args := os.Args[1:]
+	if len(args) > 1 && args[0] == "-messages" {
+		var runs []msgSide
+		for _, a := range args[1:] {
+			r, err := readMessages(a)
+			if err != nil {
+				fail(err)
+			}
+			runs = append(runs, r)
+		}
+		writeMessages(os.Stdout, runs)
+		return
+	}
 	if len(args) > 0 && args[0] == "-tls" {
 		mainTLS(args[1:])
 		return
 	}
 	if len(args) == 0 || len(args)%2 != 0 {
-		fmt.Fprintln(os.Stderr, "usage: benchtable WSHOLD.json BASELINE.json [WSHOLD.json BASELINE.json ...]")
+		fmt.Fprintln(os.Stderr, "usage: benchtable WSHOLD.json BASELINE.json [WSHOLD.json BASELINE.json ...]\n       benchtable -messages WSHOLD.json...")
 		os.Exit(2)
 	}
 	var pairs [][2]side
