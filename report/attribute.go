@@ -189,6 +189,12 @@ func attribute(events []DropEvent, c candidate, kind string, ctx clusterContext)
 			a.alternative = ""
 		}
 	}
+	if c.known != "" {
+		a.alternative, a.altAtMs = causeEvent, c.rival.at
+		a.evidence = append(a.evidence, fmt.Sprintf("the drops are about as tight on the wall clock (±%s): an event at %s "+
+			"into the run looks alike, but the timer matches %s, which the proxy in front runs — the likelier story; run "+
+			"again to tell (a timer cuts at the same age every time)", pmText(c.rival.spread/2), secText(c.rival.at), c.known))
+	}
 	if c.rival != nil && c.close && c.rival.clock == clockWall && a.alternative == "" && !ctx.control {
 		a.alternative, a.altAtMs = causeEvent, c.rival.at
 		a.evidence = append(a.evidence, fmt.Sprintf("the drops are about as tight on the wall clock (±%s): an event at %s "+
@@ -322,6 +328,8 @@ func wireEvidence(kind string) string {
 	switch {
 	case kind == "eof":
 		return "wire: FIN without a close frame — a proxy cutting the tunnel, or a process that died; a WebSocket endpoint would have sent a close frame"
+	case kind == "tls_close_notify":
+		return "wire: TLS close_notify without a close frame — whatever terminates TLS closed the connection in order without closing the WebSocket, as a proxy's timer does over TLS (over plain TCP the same cut is a FIN)"
 	case kind == "reset":
 		return "wire: RST — the connection was aborted (a proxy's reset, a load balancer that forgot the flow, a process killed with unread data)"
 	case kind == "close_1005":

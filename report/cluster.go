@@ -92,8 +92,11 @@ type candidate struct {
 	rival *candidate
 	close bool
 	// sweep marks a single wall-clock batch read as one sweep of the
-	// proxy in front's coarse timer (see coarseSweep).
+	// proxy in front's coarse timer (see coarseSweep); known names the
+	// default or configured timeout that made a wall-clock group a timer
+	// (see knownTimer).
 	sweep bool
+	known string
 }
 
 // clusterContext is what the clustering knows besides the drops.
@@ -256,6 +259,8 @@ func clusterKind(events []DropEvent, group []int, minCount int, claimed []bool, 
 		if c := chosen[i]; c.clock == clockWall {
 			if s, ok := coarseSweep(events, c, ctx); ok {
 				chosen[i] = s
+			} else if t, ok := knownTimer(events, c, ctx); ok {
+				chosen[i] = t
 			}
 		}
 	}
@@ -282,6 +287,33 @@ func coarseSweep(events []DropEvent, c candidate, ctx clusterContext) (candidate
 	rival := c
 	age.sweep, age.rival, age.close = true, &rival, true
 	return age, true
+}
+
+// knownTimer reads a wall-clock group whose timer rival is about as tight
+// as the timer the proxy in front is known to run: its default, or a
+// timeout its configuration sets, matches the rival's value. Between a
+// moment and that timer the drops alone cannot choose (a busy nginx fires
+// its 60 s timers in one late batch); what is known of the proxy can. The
+// group is returned on the timer's clock with the moment as its close
+// rival, so that attribution names both.
+func knownTimer(events []DropEvent, c candidate, ctx clusterContext) (candidate, bool) {
+	if c.rival == nil || !c.close || c.rival.clock == clockWall || ctx.proxy == "" && len(ctx.configured) == 0 {
+		return c, false
+	}
+	t := newCandidate(events, c.rival.clock, c.members)
+	cause := causeIdle
+	if t.clock == clockAge && !idleIsAge(events, t.members) {
+		cause = causeLifetime
+	}
+	for _, m := range matchesFor(t.at, events[c.members[0]].Kind, cause, ctx) {
+		if m.rank <= 1 {
+			wall := c
+			wall.rival = nil
+			t.rival, t.close, t.known = &wall, true, m.name
+			return t, true
+		}
+	}
+	return c, false
 }
 
 // granularityMs is the coarsest timer period of the proxy in front's

@@ -99,6 +99,12 @@ var compareSettings = []struct {
 		return strconv.FormatFloat(r.Scenario.Rate, 'f', -1, 64) + "/s"
 	}}, true, false},
 	{compareRow{"hold", func(r *Result) string { return r.Scenario.Hold.String() }}, true, false},
+	{compareRow{"proxy in front", func(r *Result) string {
+		if r.Proxy == nil {
+			return ""
+		}
+		return strings.TrimSpace(r.Proxy.Title() + " " + r.Proxy.Version)
+	}}, false, false},
 	{compareRow{"ping", func(r *Result) string {
 		if r.Scenario.Ping <= 0 {
 			return "off"

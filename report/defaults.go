@@ -184,8 +184,14 @@ func timesAgree(t Timer, cause string) bool {
 // wireAgrees says whether a drop kind is what a row puts on the wire: its
 // listed kinds, or a FIN or RST when its documentation does not say. A
 // close frame with a code comes from a WebSocket endpoint and never
-// matches a proxy's timer.
+// matches a proxy's timer. A row's FIN is close_notify then FIN when the
+// proxy terminates TLS.
 func wireAgrees(wire []string, kind string) bool {
+	if kind == "tls_close_notify" {
+		// Over TLS, the same cut: the terminator closes TLS in order
+		// before its FIN, still without a close frame.
+		kind = "eof"
+	}
 	if wire == nil {
 		return kind == "eof" || kind == "reset"
 	}

@@ -83,8 +83,7 @@ func FailureHintFor(cause string, status int, example string, proxy *Proxy) stri
 		return "out of ephemeral ports for one source/destination pair: add source addresses " +
 			"(--source-ip 127.0.0.2-127.0.0.9) or widen net.ipv4.ip_local_port_range"
 	case "tls":
-		return "TLS handshake failed: wss:// to a plain port, an untrusted certificate (--ca FILE, " +
-			"or --insecure in a lab), or a name that does not match the certificate"
+		return tlsHint(example)
 	case "dns":
 		return "the host name did not resolve: check the URL's host"
 	case "bad_accept":
@@ -195,6 +194,14 @@ func failureGuess(cause string, status int, example string) string {
 	case "eaddrnotavail":
 		return "out of ephemeral ports: --source-ip"
 	case "tls":
+		switch {
+		case strings.Contains(example, "signed by unknown authority"):
+			return "certificate not trusted: --ca or --insecure"
+		case strings.Contains(example, "certificate has expired"):
+			return "certificate expired"
+		case strings.Contains(example, "certificate is valid for"), strings.Contains(example, "cannot validate certificate for"):
+			return "certificate for another name"
+		}
 		return "TLS failed"
 	case "dns":
 		return "host not found"
@@ -337,4 +344,25 @@ func clip(s string, n int) string {
 		n--
 	}
 	return s[:n] + "…"
+}
+
+// tlsHint explains a failed TLS handshake by what crypto/tls said (the
+// failure's example).
+func tlsHint(example string) string {
+	switch {
+	case strings.Contains(example, "signed by unknown authority"):
+		return "the server's certificate is not signed by a CA this machine trusts (self-signed, or a private CA): " +
+			"give that CA with --ca FILE, or skip verification with --insecure in a lab"
+	case strings.Contains(example, "certificate has expired"):
+		return "the server's certificate has expired or is not valid yet (see the dates in the example): " +
+			"renew it where TLS is terminated; check this machine's clock; --insecure skips the check in a lab"
+	case strings.Contains(example, "certificate is valid for"), strings.Contains(example, "certificate is not valid for any names"),
+		strings.Contains(example, "cannot validate certificate for"):
+		return "the certificate does not carry the name wshold checked, the URL's host (or -H Host:'s, which is also sent as SNI): " +
+			"use a name the certificate has, or fix the certificate; --insecure skips the check in a lab"
+	case strings.Contains(example, "first record does not look like a TLS handshake"):
+		return "the port answered in plain text, not TLS: use ws:// for it, or the port where TLS is terminated"
+	}
+	return "TLS handshake failed: wss:// to a plain port, an untrusted certificate (--ca FILE, " +
+		"or --insecure in a lab), or a name that does not match the certificate"
 }

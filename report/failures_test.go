@@ -178,3 +178,23 @@ func TestFailureHintAndSummaryReadTheBody(t *testing.T) {
 		})
 	}
 }
+
+// A failed TLS handshake is explained by what crypto/tls said: an unknown
+// CA names --ca and --insecure, an expired certificate and one for another
+// name say so.
+func TestTLSFailureHints(t *testing.T) {
+	for _, tc := range []struct{ example, hint, guess string }{
+		{"tls: failed to verify certificate: x509: certificate signed by unknown authority", "--ca FILE", "--ca or --insecure"},
+		{"tls: failed to verify certificate: x509: certificate has expired or is not yet valid: current time 2026-11-28T10:00:00Z is after 2026-11-27T10:00:00Z", "expired", "certificate expired"},
+		{"tls: failed to verify certificate: x509: certificate is valid for 127.0.0.1, not wss.example", "does not carry the name", "another name"},
+		{"tls: failed to verify certificate: x509: cannot validate certificate for 127.0.0.1 because it doesn't contain any IP SANs", "does not carry the name", "another name"},
+		{"tls: first record does not look like a TLS handshake", "use ws://", "TLS failed"},
+	} {
+		if h := FailureHint("tls", 0, tc.example); !strings.Contains(h, tc.hint) {
+			t.Errorf("hint for %q is %q, want it to mention %q", tc.example, h, tc.hint)
+		}
+		if g := failureGuess("tls", 0, tc.example); !strings.Contains(g, tc.guess) {
+			t.Errorf("guess for %q is %q, want %q", tc.example, g, tc.guess)
+		}
+	}
+}

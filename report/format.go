@@ -21,6 +21,13 @@ func kindText(kind string) string {
 		return "no pong in time"
 	case "protocol_error":
 		return "protocol error"
+	case "send_blocked":
+		return "server stopped reading"
+	case "tls_close_notify":
+		return "TLS close_notify, no close frame"
+	}
+	if code, ok := strings.CutPrefix(kind, "tls_alert_"); ok {
+		return "TLS alert " + code
 	}
 	if code, ok := strings.CutPrefix(kind, "close_"); ok {
 		return "close frame " + code
@@ -53,6 +60,14 @@ func ruleText(rule string) string {
 		return "close code that must not be sent"
 	case "close_reason_utf8":
 		return "close reason not UTF-8"
+	case "tls_bad_record":
+		return "TLS record that does not authenticate"
+	case "tls_record_overflow":
+		return "TLS record too long"
+	case "tls_unexpected_message":
+		return "TLS message a client may not receive"
+	case "tls_bad_alert":
+		return "malformed TLS alert"
 	}
 	return rule
 }

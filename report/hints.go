@@ -163,6 +163,15 @@ func kindHint(kind string) string {
 	case "protocol_error":
 		return "the peer broke a rule of RFC 6455 that a client must enforce (drops.protocol_errors names which): " +
 			"a server or proxy that is not speaking WebSocket correctly, or bytes injected on the path"
+	case "tls_close_notify":
+		return "TLS close_notify without a close frame: whatever terminates TLS (a proxy, a load balancer) " +
+			"ended the connection in order without closing the WebSocket, as its idle timeout or shutdown does"
+	case "send_blocked":
+		return "the server or proxy stopped reading: the client's pongs and pings no longer fit in its socket's send buffer " +
+			"(a stalled backend behind a proxy that still holds the client side, or a server busy elsewhere)"
+	}
+	if strings.HasPrefix(kind, "tls_alert_") {
+		return "a TLS alert from whatever terminates TLS: it found an error in the connection (the number is the alert, RFC 8446 §6)"
 	}
 	return ""
 }
@@ -201,7 +210,7 @@ func clusterWhy(res *Result, c Cluster) string {
 	case c.Cause == causeEvent:
 		return "an event (reload, restart, backend death?)"
 	case endpoint && c.Cause != "":
-		return fmt.Sprintf("the WebSocket endpoint closed them (%s %s); no proxy default sends a close frame",
+		return fmt.Sprintf("the WebSocket endpoint closed them %s (%s); no proxy default sends a close frame",
 			map[string]string{causeIdle: "after that much idle time", causeLifetime: "at that age"}[c.Cause], kindText(c.Kind))
 	case c.Cause != "":
 		why = causeText(c.Cause)

@@ -32,6 +32,13 @@ func WriteMarkdown(w io.Writer, res *Result) error {
 	c := res.Counts
 	p("| %d | %d | %d | %d | %d | %s | %s | %s |\n\n", c.Attempted, c.Upgraded, c.Failed, c.Held, c.Dropped,
 		outLatency(res.Handshake, res.Handshake.P50Ms), outLatency(res.Handshake, res.Handshake.P99Ms), outLatency(res.Handshake, res.Handshake.MaxMs))
+	if res.Phases != nil {
+		var parts []string
+		for _, ph := range phaseRows(res.Phases) {
+			parts = append(parts, fmt.Sprintf("%s p50 %s, p99 %s", ph.name, outLatency(ph.l, ph.l.P50Ms), outLatency(ph.l, ph.l.P99Ms)))
+		}
+		p("Handshake phases: %s.\n\n", strings.Join(parts, "; "))
+	}
 
 	if len(res.Expectations) > 0 {
 		p("**Expectations**\n\n")

@@ -246,3 +246,21 @@ func TestLateBatchAtSixtySecondsNamesBothAndClaimsNoMatch(t *testing.T) {
 		t.Errorf("verdict %q should name both and claim no match", line)
 	}
 }
+
+// The same late batch with nginx known to be in front: its 60 s default
+// matches the timer, which is then the reading, the event its alternative.
+func TestLateBatchIsTheTimerOfTheProxyInFront(t *testing.T) {
+	t.Parallel()
+	ev := dropGen{n: 300, openSpan: 300, wallMs: 60_250, jitter: 50, kind: "eof", seed: 11}.events()
+	cl := findClusters(ev, clusterContext{proxy: "nginx"})
+	if len(cl) != 1 || cl[0].Cause != "idle_timeout" || cl[0].Alternative != "event" || cl[0].Clock == "wall" {
+		t.Fatalf("clusters %+v: want nginx's idle timeout, with an event as the alternative", cl)
+	}
+	if len(cl[0].Matches) == 0 || cl[0].Matches[0] != "nginx proxy_read_timeout default (60 s)" {
+		t.Errorf("matches %q: want nginx's default first", cl[0].Matches)
+	}
+	// A proxy in front whose defaults do not match changes nothing.
+	if cl := findClusters(ev, clusterContext{proxy: "caddy"}); len(cl) != 1 || cl[0].Cause != "event" {
+		t.Errorf("clusters %+v: with Caddy in front, still an event", cl)
+	}
+}

@@ -172,6 +172,9 @@ func mergeParts(results []*Result, names []string) (*Result, []*Result, []string
 	if out.Handshake, err = mergeLatency("handshake", rs, names, func(r *Result) Latency { return r.Handshake }); err != nil {
 		return nil, nil, nil, err
 	}
+	if out.Phases, err = mergePhases(rs, names); err != nil {
+		return nil, nil, nil, err
+	}
 	if out.Drops.Age, err = mergeLatency("drop age", rs, names, func(r *Result) Latency { return r.Drops.Age }); err != nil {
 		return nil, nil, nil, err
 	}
@@ -331,6 +334,7 @@ func mergeSameRun(rs []*Result, names []string) error {
 		{"origin", func(r *Result) string { return q(r.Scenario.Origin) }},
 		{"subprotocols", func(r *Result) string { return list(r.Scenario.Subprotocols) }},
 		{"insecure", func(r *Result) string { return strconv.FormatBool(r.Scenario.Insecure) }},
+		{"tls_resume", func(r *Result) string { return strconv.FormatBool(r.Scenario.TLSResume) }},
 		{"expect", func(r *Result) string { return list(r.Scenario.Expect) }},
 		{"target dialled", func(r *Result) string {
 			if r.Scenario.Target == "" {
@@ -556,6 +560,39 @@ func mergeLatency(what string, rs []*Result, names []string, get func(*Result) L
 		return Latency{}, nil
 	}
 	return Summarize(sum), nil
+}
+
+// mergePhases merges the handshake phases of the inputs that have them;
+// nil when none has.
+func mergePhases(rs []*Result, names []string) (*Phases, error) {
+	phase := func(get func(*Phases) Latency) func(*Result) Latency {
+		return func(r *Result) Latency {
+			if r.Phases == nil {
+				return Latency{}
+			}
+			return get(r.Phases)
+		}
+	}
+	var p Phases
+	var err error
+	if p.Connect, err = mergeLatency("connect phase", rs, names, phase(func(p *Phases) Latency { return p.Connect })); err != nil {
+		return nil, err
+	}
+	if p.TLS, err = mergeLatency("TLS phase", rs, names, phase(func(p *Phases) Latency { return p.TLS })); err != nil {
+		return nil, err
+	}
+	if p.Upgrade, err = mergeLatency("upgrade phase", rs, names, phase(func(p *Phases) Latency { return p.Upgrade })); err != nil {
+		return nil, err
+	}
+	if p.Connect.Count == 0 {
+		return nil, nil
+	}
+	for _, r := range rs {
+		if r.Phases != nil {
+			p.TLSResumed += r.Phases.TLSResumed
+		}
+	}
+	return &p, nil
 }
 
 // mergeFailures groups failures again by cause and status; the example and

@@ -36,11 +36,15 @@ type Recorder struct {
 	// started a fraction of a second apart merge second by second exactly.
 	phase     int64
 	handshake *hdrhistogram.Histogram
-	upgraded  int64
-	failed    int64
-	failures  []failureGroup
-	drops     []dropRecord
-	seconds   []secondCounts
+	// The handshake's phases (Phases); connect holds nothing when the
+	// engine did not time them.
+	connect, tls, upgrade *hdrhistogram.Histogram
+	resumed               int64 // TLS handshakes that resumed a session
+	upgraded              int64
+	failed                int64
+	failures              []failureGroup
+	drops                 []dropRecord
+	seconds               []secondCounts
 	// clamped counts handshake latencies beyond the histogram's 1 h.
 	clamped int64
 	// answers counts the distinct identities of the answers, answerIdx
@@ -86,6 +90,9 @@ func NewRecorder(start time.Time, capacityHint int) *Recorder {
 		start:     start,
 		phase:     int64(start.Sub(start.Truncate(time.Second))),
 		handshake: NewHistogram(),
+		connect:   NewHistogram(),
+		tls:       NewHistogram(),
+		upgrade:   NewHistogram(),
 		drops:     make([]dropRecord, 0, max(capacityHint, 0)),
 		seconds:   make([]secondCounts, 0, initialTimelineSeconds),
 	}
@@ -109,6 +116,16 @@ func (r *Recorder) Upgraded(e event.Upgraded) {
 	r.second(e.AtNs).upgraded++
 	if recordUs(r.handshake, e.LatencyNs/1000) {
 		r.clamped++
+	}
+	if e.ConnectNs > 0 {
+		recordUs(r.connect, e.ConnectNs/1000)
+		recordUs(r.upgrade, e.UpgradeNs/1000)
+		if e.TLSNs > 0 {
+			recordUs(r.tls, e.TLSNs/1000)
+		}
+		if e.Resumed {
+			r.resumed++
+		}
 	}
 	r.answer(e.Answer)
 	r.mu.Unlock()
@@ -248,6 +265,10 @@ func (r *Recorder) snapshot() *Recorder {
 		start:     r.start,
 		phase:     r.phase,
 		handshake: r.handshake.Clone(),
+		connect:   r.connect.Clone(),
+		tls:       r.tls.Clone(),
+		upgrade:   r.upgrade.Clone(),
+		resumed:   r.resumed,
 		upgraded:  r.upgraded,
 		failed:    r.failed,
 		failures:  slices.Clone(r.failures),
@@ -305,6 +326,9 @@ func (r *Recorder) result(m Meta) *Result {
 		Dropped:   dropped,
 	}
 	res.Handshake = Summarize(r.handshake)
+	if r.connect.TotalCount() > 0 {
+		res.Phases = &Phases{Connect: Summarize(r.connect), TLS: Summarize(r.tls), Upgrade: Summarize(r.upgrade), TLSResumed: r.resumed}
+	}
 	res.Answers = answerList(r.answers, r.otherAnswers)
 	DeriveProxy(res)
 	res.Failures = r.failureList(res.Proxy)

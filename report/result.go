@@ -46,13 +46,16 @@ type Result struct {
 	// Proxy is the proxy in front as far as the run can tell (nil when
 	// nothing names one); Answers the distinct identities of the answers
 	// it got, most frequent first. See DeriveProxy.
-	Proxy     *Proxy    `json:"proxy,omitempty"`
-	Answers   []Answer  `json:"answers,omitempty"`
-	Counts    Counts    `json:"counts"`
-	Handshake Latency   `json:"handshake"`
-	Failures  []Failure `json:"failures"`
-	Drops     Drops     `json:"drops"`
-	Timeline  []Second  `json:"timeline"`
+	Proxy     *Proxy   `json:"proxy,omitempty"`
+	Answers   []Answer `json:"answers,omitempty"`
+	Counts    Counts   `json:"counts"`
+	Handshake Latency  `json:"handshake"`
+	// Phases splits the handshakes into TCP connect, TLS and upgrade;
+	// absent in results written before it existed.
+	Phases   *Phases   `json:"handshake_phases,omitempty"`
+	Failures []Failure `json:"failures"`
+	Drops    Drops     `json:"drops"`
+	Timeline []Second  `json:"timeline"`
 	// Marks are moments the run annotated (e.g. an --at command).
 	Marks        []Mark        `json:"marks,omitempty"`
 	Expectations []Expectation `json:"expectations"`
@@ -105,6 +108,21 @@ type Latency struct {
 	P999Ms    float64 `json:"p999_ms"`
 	MaxMs     float64 `json:"max_ms"`
 	Histogram string  `json:"histogram"`
+}
+
+// Phases are the handshake's parts, each its own distribution: TCP connect
+// (from the attempt's start, not its slot in the schedule), the TLS
+// handshake (wss:// only; empty for ws://), and the upgrade request to its
+// 101. They are timed by the harness as it sees each part end, so on a
+// loaded machine they include its own delays; Handshake is dated by the
+// kernel.
+type Phases struct {
+	Connect Latency `json:"connect"`
+	TLS     Latency `json:"tls,omitzero"`
+	Upgrade Latency `json:"upgrade"`
+	// TLSResumed counts the TLS handshakes that resumed a session
+	// (--tls-resume).
+	TLSResumed int64 `json:"tls_resumed,omitempty"`
 }
 
 // Failure groups failed attempts by cause (and status for "http").

@@ -297,10 +297,38 @@ func handshakeSection(w io.Writer, res *Result) error {
 		return err
 	}
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
-	return renderTable(w, "Handshake latency (ms)",
+	if err := renderTable(w, "Handshake latency (ms)",
 		[]string{"count", "min", "mean", "p50", "p90", "p99", "p99.9", "max"},
 		[][]string{{itoa(h.Count), f(h.MinMs), f(h.MeanMs), f(h.P50Ms), f(h.P90Ms), f(h.P99Ms), f(h.P999Ms), f(h.MaxMs)}},
-		allRight(8))
+		allRight(8)); err != nil || res.Phases == nil {
+		return err
+	}
+	var rows [][]string
+	for _, ph := range phaseRows(res.Phases) {
+		l := ph.l
+		rows = append(rows, []string{ph.name, f(l.P50Ms), f(l.P90Ms), f(l.P99Ms), f(l.MaxMs)})
+	}
+	return renderTable(w, "Handshake phases (ms)", []string{"phase", "p50", "p90", "p99", "max"}, rows,
+		[]tw.Align{tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight})
+}
+
+// namedLatency is a distribution with its name for readers.
+type namedLatency struct {
+	name string
+	l    Latency
+}
+
+// phaseRows are the measured phases in order.
+func phaseRows(p *Phases) []namedLatency {
+	rows := []namedLatency{{"TCP connect", p.Connect}}
+	if p.TLS.Count > 0 {
+		name := "TLS handshake"
+		if p.TLSResumed > 0 {
+			name = fmt.Sprintf("TLS handshake (%d resumed)", p.TLSResumed)
+		}
+		rows = append(rows, namedLatency{name, p.TLS})
+	}
+	return append(rows, namedLatency{"upgrade (request to 101)", p.Upgrade})
 }
 
 func failuresSection(w io.Writer, res *Result) error {

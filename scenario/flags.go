@@ -27,6 +27,7 @@ type Flags struct {
 	Procs            int
 	Insecure         bool
 	CA               string
+	TLSResume        bool
 	Expect           []string
 	ProxyConfigs     []string
 	Proxy            string
@@ -70,6 +71,8 @@ func AddFlags(fs *pflag.FlagSet) *Flags {
 		"wss:// only: do not verify the server certificate (a lab with a self-signed proxy)")
 	fs.StringVar(&f.CA, "ca", d.CA,
 		"wss:// only: also trust the CA certificates in this PEM `FILE`")
+	fs.BoolVar(&f.TLSResume, "tls-resume", d.TLSResume,
+		"wss:// only: resume TLS sessions across connections (session tickets, as browsers do), to model a reconnect wave; off, every connection makes a full handshake")
 	fs.StringArrayVar(&f.Expect, "expect", nil,
 		"what must hold for exit 0; repeat for more. no-drops, no-drop-before=55s, drop-at=60s±2s[,share>=90%], "+
 			"handshake-p99<250ms (p50 p90 p99 p999 max; <= too), upgraded>=99.9%, failed-status=400. "+
@@ -107,6 +110,7 @@ func (f *Flags) Apply(fs *pflag.FlagSet, s *Scenario) {
 		{"procs", func() { s.Procs = f.Procs }},
 		{"insecure", func() { s.Insecure = f.Insecure }},
 		{"ca", func() { s.CA = f.CA }},
+		{"tls-resume", func() { s.TLSResume = f.TLSResume }},
 		{"expect", func() { s.Expect = slices.Clone(f.Expect) }},
 		{"proxy-config", func() { s.ProxyConfigs = slices.Clone(f.ProxyConfigs) }},
 		{"proxy", func() { s.Proxy = f.Proxy }},

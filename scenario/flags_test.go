@@ -87,7 +87,7 @@ func TestEveryFlagReachesTheScenario(t *testing.T) {
 		"--name", "x", "-c", "7", "-r", "3.5", "--hold", "1s", "--ping", "2s", "--ping-fraction", "0.25",
 		"--pong-timeout", "3s", "--handshake-timeout", "4s", "--max-in-flight", "5", "-H", "A: b",
 		"--origin", "https://o", "--subprotocol", "chat", "--source-ip", "127.0.0.2", "--procs", "2",
-		"--insecure", "--ca", "c.pem", "--expect", "no-drops", "--proxy-config", "p.conf",
+		"--insecure", "--ca", "c.pem", "--tls-resume", "--expect", "no-drops", "--proxy-config", "p.conf",
 	}
 	fs, fl := newFlagSet(t, args...)
 	var s Scenario
@@ -96,7 +96,7 @@ func TestEveryFlagReachesTheScenario(t *testing.T) {
 		Name: "x", Conns: 7, Rate: 3.5, Hold: Duration(time.Second), Ping: Duration(2 * time.Second), PingFraction: 0.25,
 		PongTimeout: Duration(3 * time.Second), HandshakeTimeout: Duration(4 * time.Second), MaxInFlight: 5,
 		Headers: []string{"A: b"}, Origin: "https://o", Subprotocols: []string{"chat"}, SourceIPs: []string{"127.0.0.2"},
-		Procs: 2, Insecure: true, CA: "c.pem", Expect: []string{"no-drops"}, ProxyConfigs: []string{"p.conf"},
+		Procs: 2, Insecure: true, CA: "c.pem", TLSResume: true, Expect: []string{"no-drops"}, ProxyConfigs: []string{"p.conf"},
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("Apply(every flag)\n got %+v\nwant %+v", s, want)

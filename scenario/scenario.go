@@ -54,6 +54,10 @@ type Scenario struct {
 	Insecure bool `toml:"insecure" json:"insecure,omitempty"`
 	// CA is a PEM file of extra trusted CAs for wss://.
 	CA string `toml:"ca" json:"ca,omitempty"`
+	// TLSResume resumes TLS sessions across the run's wss:// connections
+	// (tickets, as a browser does): after the first, handshakes are
+	// abbreviated. Off, every connection makes a full handshake.
+	TLSResume bool `toml:"tls_resume" json:"tls_resume,omitempty"`
 	// Proxy names the proxy in front when nothing in its answers does
 	// (Varnish piping upgrades): "varnish", "nginx", "lighttpd", … It
 	// ranks that proxy's defaults and fixes first.

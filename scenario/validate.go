@@ -286,6 +286,9 @@ func (s Scenario) resolveTLS(red *redact.Redactor) (TLS, []error) {
 	if s.Insecure && plain {
 		p = append(p, problem("insecure", "only applies to wss:// targets, and this scenario dials %s; remove it or use wss://", where))
 	}
+	if s.TLSResume && plain {
+		p = append(p, problem("tls_resume", "only applies to wss:// targets, and this scenario dials %s; remove it or use wss://", where))
+	}
 	if s.CA == "" {
 		return t, p
 	}

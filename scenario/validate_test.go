@@ -109,6 +109,7 @@ func TestValidateRejectsImpossibleValues(t *testing.T) {
 		{"bad expectation", func(s *Scenario) { s.Expect = []string{"drop-at=60s"} }, `expect: expectation "drop-at=60s": `},
 		{"insecure with ws", func(s *Scenario) { s.Target = "ws://127.0.0.1/"; s.Insecure = true }, "insecure: only applies to wss:// targets"},
 		{"insecure with built-in", func(s *Scenario) { s.Insecure = true }, "the built-in target, which is plain ws://"},
+		{"tls_resume with ws", func(s *Scenario) { s.Target = "ws://127.0.0.1/"; s.TLSResume = true }, "tls_resume: only applies to wss:// targets"},
 		{"ca with ws", func(s *Scenario) { s.CA = "ca.pem" }, "ca: only applies to wss:// targets"},
 		{"ca and insecure", func(s *Scenario) { s.Target = "wss://x/"; s.Insecure = true; s.CA = "ca.pem" }, "ca: has no effect with insecure = true"},
 		{"ca missing", func(s *Scenario) { s.Target = "wss://x/"; s.CA = "/nonexistent/ca.pem" }, "ca: stat /nonexistent/ca.pem: no such file"},

@@ -2,7 +2,7 @@
 # lab-scale.sh - hold N WebSockets through a real nginx on this machine, in
 # one command, and print wshold's report.
 #
-#   scripts/lab-scale.sh N [--rate R] [--hold DUR] [--port P] [--apply] [-- WSHOLD-RUN-FLAGS...]
+#   scripts/lab-scale.sh N [--wss] [--rate R] [--hold DUR] [--port P] [--apply] [-- WSHOLD-RUN-FLAGS...]
 #
 # It sizes everything for N proxied connections and says how:
 #   - nginx from scripts/lab/nginx-scale.conf with ceil(1.1 N / 9500) workers
@@ -16,6 +16,10 @@
 #     (--source-ip 127.0.0.1-127.0.0.K) that no (source, nginx) pair uses
 #     more than 45% of net.ipv4.ip_local_port_range: past half, the
 #     kernel's connect() slows down sharply (it tries even ports first).
+# With --wss the clients speak wss:// and nginx terminates TLS
+# (scripts/lab/nginx-scale-tls.conf, a lab CA and certificate made for the
+# run: wshold is given --ca), the backends stay plain; add
+# -- --tls-resume to resume sessions as browsers do.
 # Before starting it checks the host (ports, listen backlog, open files) and
 # prints what does not fit and the sysctl that fixes it; --apply (as root)
 # applies those settings. It stops exactly the processes it started, also
@@ -41,7 +45,7 @@ say() { echo "lab-scale.sh: $*" >&2; }
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; }
 ceil_div() { echo $((($1 + $2 - 1) / $2)); }
 
-N="" RATE=2000 HOLD=15s PORT=18090 APPLY=0 EXTRA=()
+N="" RATE=2000 HOLD=15s PORT=18090 APPLY=0 WSS=0 EXTRA=()
 while (($#)); do
 	case $1 in
 	-h | --help) usage && exit 0 ;;
@@ -49,6 +53,7 @@ while (($#)); do
 	--hold) HOLD=${2:?--hold needs a duration such as 15s} && shift 2 ;;
 	--port) PORT=${2:?--port needs a port number} && shift 2 ;;
 	--apply) APPLY=1 && shift ;;
+	--wss) WSS=1 && shift ;;
 	--) shift && EXTRA=("$@") && break ;;
 	*)
 		[[ -z $N && $1 =~ ^[1-9][0-9]*$ ]] || die "unexpected '$1'; see --help"
@@ -83,7 +88,7 @@ SOURCES=$(($(ceil_div "$SOURCES" "$PROCS") * PROCS))
 BACKEND_PORTS=()
 for ((i = 1; i <= BACKENDS; i++)); do BACKEND_PORTS+=($((PORT + i))); done
 
-echo "lab-scale.sh: plan for $N WebSockets through nginx on 127.0.0.1:$PORT"
+echo "lab-scale.sh: plan for $N WebSockets through nginx on 127.0.0.1:$PORT$( ((WSS)) && echo ', wss:// (nginx terminates TLS)')"
 echo "  nginx:    $WORKERS workers (about $(ceil_div "$N" "$WORKERS") tunnels, $((2 * $(ceil_div "$N" "$WORKERS"))) descriptors each), reuseport"
 echo "  backends: $BACKENDS x wshold serve on ports ${BACKEND_PORTS[0]}-${BACKEND_PORTS[-1]} (about $(ceil_div "$N" "$BACKENDS") connections each)"
 echo "  client:   wshold run --procs 0 ($PROCS processes expected under the open-files limit $NOFILE), --source-ip 127.0.0.1-127.0.0.$SOURCES"
@@ -163,6 +168,12 @@ done
 
 say "building wshold into $RUN/wshold"
 (cd "$ROOT" && go build -o "$RUN/wshold" ./cmd/wshold) || die "go build ./cmd/wshold failed"
+TEMPLATE=nginx-scale.conf SCHEME=ws TLS_ARGS=()
+if ((WSS)); then
+	TEMPLATE=nginx-scale-tls.conf SCHEME=wss TLS_ARGS=(--ca "$RUN/tls/ca.pem")
+	(cd "$ROOT" && go run ./internal/labcert/labcert "$RUN/tls") || die "making the lab certificate failed"
+	chmod 755 "$RUN/tls"
+fi
 
 for p in "${BACKEND_PORTS[@]}"; do
 	setsid "$RUN/wshold" serve --listen "127.0.0.1:$p" </dev/null >"$RUN/serve-$p.log" 2>&1 &
@@ -172,10 +183,11 @@ done
 
 MORE=""
 for p in "${BACKEND_PORTS[@]:1}"; do MORE+="server 127.0.0.1:$p max_fails=0; "; done
-CONF=$RUN/nginx-scale.conf
+CONF=$RUN/$TEMPLATE
 sed -E -e "s#\{\{PREFIX\}\}#$RUN#g" -e "s#\{\{LISTEN\}\}#127.0.0.1:$PORT#g" \
 	-e "s#\{\{WORKERS(:[^{}]*)?\}\}#$WORKERS#g" -e "s#\{\{UPSTREAM\}\}#127.0.0.1:${BACKEND_PORTS[0]}#g" \
-	-e "s#\{\{MORE_SERVERS(:[^{}]*)?\}\}#$MORE#g" "$ROOT/scripts/lab/nginx-scale.conf" >"$CONF"
+	-e "s#\{\{TLS_DIR\}\}#$RUN/tls#g" \
+	-e "s#\{\{MORE_SERVERS(:[^{}]*)?\}\}#$MORE#g" "$ROOT/scripts/lab/$TEMPLATE" >"$CONF"
 ! grep -qE '\{\{[A-Z_]+' "$CONF" || die "unfilled placeholders in $CONF"
 setsid "$NGINX" -p "$RUN/" -e "$RUN/error.log" -c "$CONF" </dev/null >"$RUN/nginx.out" 2>&1 &
 STARTED+=($!)
@@ -188,8 +200,8 @@ say "nginx (pid ${STARTED[-1]}, $WORKERS workers) and $BACKENDS backends up; con
 # --- run --------------------------------------------------------------------
 set +e
 "$RUN/wshold" run --procs 0 -c "$N" -r "$RATE" --hold "$HOLD" \
-	--source-ip "127.0.0.1-127.0.0.$SOURCES" --proxy-config "$CONF" \
-	-o "$RUN/result.json" "${EXTRA[@]}" "ws://127.0.0.1:$PORT/ws"
+	--source-ip "127.0.0.1-127.0.0.$SOURCES" --proxy-config "$CONF" "${TLS_ARGS[@]}" \
+	-o "$RUN/result.json" "${EXTRA[@]}" "$SCHEME://127.0.0.1:$PORT/ws"
 status=$?
 set -e
 say "result: $RUN/result.json (wshold exit status $status)"

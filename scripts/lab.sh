@@ -25,6 +25,11 @@ TEMPLATES=$ROOT/scripts/lab
 LABROOT=${TMPDIR:-/tmp}/wshold-lab
 BACKEND_DIR=$LABROOT/backend
 BACKEND_ADDR=127.0.0.1:18001
+# The lab's certificates (labcert: a CA of its own, a loopback server
+# certificate), made once and shared by every TLS case and the wss backend.
+TLS_DIR=$LABROOT/tls
+TLS_BACKEND_DIR=$LABROOT/backend-tls
+TLS_BACKEND_ADDR=127.0.0.1:18002
 # nginx, haproxy and apache2 live in /usr/sbin, often not on a user's PATH.
 export PATH=/usr/local/go/bin:$HOME/go/bin:$PATH:/usr/sbin:/sbin:/usr/local/sbin
 
@@ -56,7 +61,11 @@ default_port() {
 	nginx-shutdown) echo 18087 ;;
 	nginx-tinyconns) echo 18088 ;;
 	nginx-scale) echo 18089 ;;
+	nginx-scale-tls) echo 18445 ;;
 	nginx-tls) echo 18443 ;;
+	nginx-tls-reencrypt) echo 18444 ;;
+	haproxy-tls) echo 18184 ;;
+	caddy-tls) echo 18281 ;;
 	haproxy-notunnel) echo 18181 ;;
 	haproxy-tunnel) echo 18182 ;;
 	haproxy-client-server) echo 18183 ;;
@@ -299,6 +308,40 @@ ensure_backend() {
 	echo "lab.sh: backend: wshold serve on $BACKEND_ADDR (log $BACKEND_DIR/serve.log)"
 }
 
+# ensure_certs: the lab CA and its loopback certificate in TLS_DIR.
+ensure_certs() {
+	[[ -s $TLS_DIR/cert.pem && -s $TLS_DIR/key.pem && -s $TLS_DIR/ca.pem ]] && return 0
+	command -v go >/dev/null || die "go not found; install Go (/usr/local/go/bin) to make the lab's certificates"
+	mkdir -p "$TLS_DIR"
+	(cd "$ROOT" && go run ./internal/labcert/labcert "$TLS_DIR") || die "making the lab's certificates in $TLS_DIR failed"
+	chmod 755 "$TLS_DIR"
+	echo "lab.sh: lab CA and certificate for 127.0.0.1, ::1 and localhost in $TLS_DIR (--ca $TLS_DIR/ca.pem)"
+}
+
+# ensure_tls_backend: `wshold serve` speaking wss:// on TLS_BACKEND_ADDR,
+# with the lab certificate, for the cases whose proxy re-encrypts
+# ("# backend: wss" in the template).
+ensure_tls_backend() {
+	local pid
+	ensure_backend # builds wshold
+	ensure_certs
+	mkdir -p "$TLS_BACKEND_DIR"
+	pid=$(cat "$TLS_BACKEND_DIR/pid" 2>/dev/null || true)
+	pid_is_ours "$pid" "$TLS_BACKEND_DIR" && return 0
+	accepts "$TLS_BACKEND_ADDR" && die "$TLS_BACKEND_ADDR is in use by something lab.sh did not start; stop it or pass --upstream HOST:PORT"
+	check_port "${TLS_BACKEND_ADDR##*:}"
+	cp "$BACKEND_DIR/wshold" "$TLS_BACKEND_DIR/wshold"
+	setsid "$TLS_BACKEND_DIR/wshold" serve --listen "$TLS_BACKEND_ADDR" --tls-cert "$TLS_DIR/cert.pem" --tls-key "$TLS_DIR/key.pem" \
+		</dev/null >"$TLS_BACKEND_DIR/serve.log" 2>&1 &
+	echo $! >"$TLS_BACKEND_DIR/pid"
+	if ! wait_accepts "$TLS_BACKEND_ADDR" "$!"; then
+		tail -n 20 "$TLS_BACKEND_DIR/serve.log" >&2 || true
+		stop_pid "wshold serve (wss)" "$TLS_BACKEND_DIR"
+		die "wshold serve --tls-cert did not come up on $TLS_BACKEND_ADDR within ${START_WAIT}s (log above: $TLS_BACKEND_DIR/serve.log)"
+	fi
+	echo "lab.sh: wss backend: wshold serve --tls-cert on $TLS_BACKEND_ADDR (log $TLS_BACKEND_DIR/serve.log)"
+}
+
 cmd_up() {
 	local name=${1:-} port="" upstream="" timeout="" admin_port=18299 dir bin conf pid kv sets=()
 	[[ -n $name ]] || die "up needs a case; see 'lab.sh list'"
@@ -324,7 +367,7 @@ cmd_up() {
 	for kv in "${sets[@]}"; do
 		[[ $kv =~ ^([A-Z][A-Z0-9_]*)=([^{}]*)$ ]] || die "--set '$kv': want NAME=VALUE, NAME in capitals, no braces in VALUE"
 		case ${BASH_REMATCH[1]} in
-		PREFIX | LISTEN | HOST | PORT | ADMIN | UPSTREAM | UPSTREAM_HOST | UPSTREAM_PORT) die "--set ${BASH_REMATCH[1]}: chosen by lab.sh (use --port, --upstream or --admin-port)" ;;
+		PREFIX | LISTEN | HOST | PORT | ADMIN | UPSTREAM | UPSTREAM_HOST | UPSTREAM_PORT | TLS_DIR) die "--set ${BASH_REMATCH[1]}: chosen by lab.sh (use --port, --upstream or --admin-port)" ;;
 		esac
 		grep -q "{{${BASH_REMATCH[1]}[:}]" "$TEMPLATES/$TEMPLATE" ||
 			die "--set ${BASH_REMATCH[1]}: $TEMPLATE has no such placeholder; it takes: $(grep -oE '\{\{[A-Z][A-Z0-9_]*' "$TEMPLATES/$TEMPLATE" | sed 's/{{//' | sort -u | tr '\n' ' ')"
@@ -343,7 +386,11 @@ cmd_up() {
 	# Started as root, nginx and Apache workers run as an unprivileged user
 	# that must reach the temp paths inside.
 	chmod 755 "$LABROOT" "$dir"
-	if [[ -z $upstream ]]; then
+	if [[ -z $upstream ]] && grep -q '^# backend: wss$' "$TEMPLATES/$TEMPLATE"; then
+		ensure_tls_backend
+		upstream=$TLS_BACKEND_ADDR
+		touch "$dir/uses-backend" "$dir/uses-tls-backend"
+	elif [[ -z $upstream ]]; then
 		ensure_backend
 		upstream=$BACKEND_ADDR
 		touch "$dir/uses-backend"
@@ -352,10 +399,16 @@ cmd_up() {
 	local vars=("PREFIX=$dir" "LISTEN=127.0.0.1:$port" "HOST=127.0.0.1" "PORT=$port"
 		"UPSTREAM=$upstream" "UPSTREAM_HOST=${upstream%:*}" "UPSTREAM_PORT=${upstream##*:}" "ADMIN=127.0.0.1:$admin_port")
 	[[ -z $timeout ]] || vars+=("TIMEOUT=$timeout")
+	if grep -q '{{TLS_DIR' "$TEMPLATES/$TEMPLATE"; then
+		ensure_certs
+		vars+=("TLS_DIR=$TLS_DIR")
+	fi
 	vars+=("${sets[@]}")
 	render "$TEMPLATES/$TEMPLATE" "$conf" "${vars[@]}"
 	local url=ws://127.0.0.1:$port/ws
-	if grep -qE '^[[:space:]]*listen[[:space:]][^;#]*[[:space:]]ssl([[:space:];]|$)' "$conf"; then
+	# A TLS listener, as labtest tells it: nginx "listen ... ssl", HAProxy
+	# "bind ... ssl", a Caddy site "https://...".
+	if grep -qE '^[[:space:]]*((listen|bind)[[:space:]][^;#]*[[:space:]]ssl([[:space:];]|$)|https://)' "$conf"; then
 		url=wss://127.0.0.1:$port/ws
 	fi
 
@@ -383,16 +436,26 @@ cmd_up() {
 	if ! wait_accepts "127.0.0.1:$port" "$pid" "$KIND" "$dir"; then
 		tail -n 20 "$dir/$LOG" "$dir/output.log" >&2 2>/dev/null || true
 		stop_pid "$name" "$dir"
-		rm -f "$dir/uses-backend"
+		rm -f "$dir/uses-backend" "$dir/uses-tls-backend"
 		stop_backend_if_unused
 		die "$name did not come up on 127.0.0.1:$port within ${START_WAIT}s (logs above, in $dir)"
 	fi
 	echo "lab.sh: $name up: $KIND pid $pid, config $conf, log $dir/$LOG"
+	[[ $url != wss://* ]] || echo "lab.sh: its certificate is signed by the lab CA: wshold run --ca $TLS_DIR/ca.pem $url"
 	echo "$url"
 }
 
 stop_backend_if_unused() {
-	local d
+	local d tls_used=0
+	for d in "$LABROOT"/*/; do
+		if [[ -e $d/uses-tls-backend ]] && pid_is_ours "$(cat "$d/pid" 2>/dev/null || true)" "${d%/}"; then
+			tls_used=1
+		fi
+	done
+	if ((!tls_used)) && [[ -e $TLS_BACKEND_DIR/pid ]]; then
+		stop_pid "wshold serve (wss)" "$TLS_BACKEND_DIR"
+		echo "lab.sh: wss backend stopped"
+	fi
 	for d in "$LABROOT"/*/; do
 		[[ -e $d/uses-backend ]] && pid_is_ours "$(cat "$d/pid" 2>/dev/null || true)" "${d%/}" && return 0
 	done
@@ -407,9 +470,9 @@ cmd_down() {
 	if (($# == 0)); then
 		for d in "$LABROOT"/*/; do
 			name=$(basename "$d")
-			[[ $name != backend && -e $d/pid ]] || continue
+			[[ $name != backend && $name != backend-tls && -e $d/pid ]] || continue
 			stop_pid "$name" "${d%/}"
-			rm -f "$d/uses-backend"
+			rm -f "$d/uses-backend" "$d/uses-tls-backend"
 			echo "lab.sh: $name stopped"
 		done
 		stop_backend_if_unused
@@ -424,7 +487,7 @@ cmd_down() {
 		else
 			echo "lab.sh: $name was not up"
 		fi
-		rm -f "$d/uses-backend"
+		rm -f "$d/uses-backend" "$d/uses-tls-backend"
 	done
 	stop_backend_if_unused
 }
@@ -482,6 +545,8 @@ cmd_status() {
 		if pid_is_ours "$pid" "${d%/}"; then state=up; else state=dead; fi
 		if [[ $name == backend ]]; then
 			printf '%-22s %-5s %-8s %-28s %s\n' backend "$state" "$pid" "$BACKEND_ADDR" "${d}serve.log"
+		elif [[ $name == backend-tls ]]; then
+			printf '%-22s %-5s %-8s %-28s %s\n' backend-tls "$state" "$pid" "$TLS_BACKEND_ADDR" "${d}serve.log"
 		else
 			case_info "$name" && kind_info "$KIND"
 			printf '%-22s %-5s %-8s %-28s %s\n' "$name" "$state" "$pid" "$(cat "$d/url")" "$d$LOG"
@@ -506,7 +571,9 @@ cmd_list() {
 			"$name" "$kind" "$(default_port "$name" || true)" "$(describe "$(basename "$f")")"
 	done | sort -t$'\t' -k1,1n -k2,2n | cut -f3-
 	echo
-	echo "Backend: wshold serve on $BACKEND_ADDR unless --upstream is given. Caddy's admin API: 127.0.0.1:18299."
+	echo "Backend: wshold serve on $BACKEND_ADDR unless --upstream is given (for a '# backend: wss' case,"
+	echo "wshold serve --tls-cert on $TLS_BACKEND_ADDR). TLS cases use the lab CA in $TLS_DIR (--ca $TLS_DIR/ca.pem)."
+	echo "Caddy's admin API: 127.0.0.1:18299."
 	echo "Templates: $TEMPLATES. Run directory: $LABROOT."
 }
 

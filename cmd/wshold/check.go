@@ -37,13 +37,16 @@ More examples:
 
 Values of Authorization, Proxy-Authorization, Cookie, Set-Cookie and of
 headers named by --redact are shown as [redacted], in text and JSON alike.
+A URL's user:password@ is sent as Authorization: Basic. An answer upgrades
+here exactly when it upgrades in wshold run: one judge decides both.
 
 Flags:
 %s
-Exit status: 0 a valid upgrade (101, Upgrade: websocket, Connection: upgrade,
-correct Sec-WebSocket-Accept); 1 the upgrade failed, or no answer came
-(refused, reset, timeout, TLS); 2 bad usage (URL, scheme, flags) or a host
-name that does not resolve.
+Exit status: 0 a valid upgrade (101 over HTTP/1.x, Upgrade: websocket,
+Connection holding upgrade, one correct Sec-WebSocket-Accept, no extension,
+no subprotocol not offered); 1 the upgrade failed, or no answer came
+(refused, reset, timeout, TLS); 2 bad usage (URL, scheme, flags, a header
+that could smuggle a request) or a host name that does not resolve.
 `
 
 func cmdCheck(args []string, stdout, stderr io.Writer) error {

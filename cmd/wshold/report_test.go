@@ -201,6 +201,7 @@ func TestInputFilesAreBounded(t *testing.T) {
 		{"report", "/dev/zero"},
 		{"merge", "-o", filepath.Join(dir, "m.json"), "/dev/zero"},
 		{"compare", "/dev/zero", "/dev/zero"},
+		{"check", "--ca", "/dev/zero", "wss://127.0.0.1:1/"},
 		{"validate", "/dev/zero"},
 		{"run", "-f", "/dev/zero"},
 		{"validate", bigScenario},

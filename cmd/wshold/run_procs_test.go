@@ -509,7 +509,7 @@ func TestProcsSecretsNeverReachTheDisk(t *testing.T) {
 	defer srv.Close()
 	tmp, outDir := t.TempDir(), t.TempDir()
 	out := filepath.Join(outDir, "r.json")
-	secrets := []string{"pa55word", "t0kenvalue", "hEadersecret"}
+	secrets := []string{"pa55word", "t0kenvalue", "hEadersecret", "dXNlcjpwYTU1d29yZA=="} // the last: the URL's credentials as Basic auth
 	target := "ws://user:pa55word@" + srv.Addrs()[0].String() + "/ws?token=t0kenvalue"
 	cmd := exec.Command(os.Args[0], "run", "--procs", "2", "-c", "20", "--hold", "60s", "-o", out,
 		"--checkpoint-interval", "1s", "--progress", "never", "-H", "Cookie: session=hEadersecret", target)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -42,6 +43,13 @@ Flags:
                              open-files limit)
       --loops N              epoll event loops (default: one per CPU)
       --stats-interval DUR   print counters to stderr every DUR (default 0 = off)
+      --tls-cert FILE        serve wss:// with this PEM certificate (chain);
+                             needs --tls-key. TLS is terminated in front of
+                             the event loops, as a proxy would: a FIN the
+                             server sends arrives as close_notify then FIN.
+                             Each wss connection costs two goroutines: a
+                             lab's TLS endpoint, not a scale target
+      --tls-key FILE         the PEM private key of --tls-cert
   -h, --help                 this help
 
 It runs until SIGINT or SIGTERM, then closes every connection (close frame
@@ -53,6 +61,7 @@ Examples:
   wshold serve --listen 127.0.0.1:13000 --stats-interval 10s
   wshold serve -l 127.0.0.1:13000,[::1]:13000 --reuseport --loops 2
   wshold run 'ws://127.0.0.1:8080/ws?fin_after=5s'   # what a FIN drop looks like
+  wshold serve -l 127.0.0.1:8443 --tls-cert cert.pem --tls-key key.pem
 
 Exit status: 0 stopped by a signal; 2 bad flags or could not listen.
 `
@@ -74,6 +83,8 @@ func serve(args []string, stdout, stderr io.Writer, stop <-chan os.Signal) error
 	reusePort := fs.Bool("reuseport", false, "")
 	loops := fs.Int("loops", 0, "")
 	statsEvery := fs.Duration("stats-interval", 0, "")
+	tlsCert := fs.String("tls-cert", "", "")
+	tlsKey := fs.String("tls-key", "", "")
 	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			fmt.Fprint(stdout, serveUsage)
@@ -90,6 +101,15 @@ func serve(args []string, stdout, stderr io.Writer, stop <-chan os.Signal) error
 		return usagef("serve: --loops %d is negative; use 0 for one per CPU", *loops)
 	case *statsEvery < 0:
 		return usagef("serve: --stats-interval %v is negative; use 0 for none", *statsEvery)
+	case (*tlsCert == "") != (*tlsKey == ""):
+		return usagef("serve: --tls-cert and --tls-key go together: give the PEM certificate and its private key")
+	}
+	var tlsConf *tls.Config
+	if *tlsCert != "" {
+		var err error
+		if tlsConf, err = server.LoadTLS(*tlsCert, *tlsKey); err != nil {
+			return usagef("serve: %v", err)
+		}
 	}
 	var addrs []string
 	for _, a := range *listen {
@@ -112,13 +132,18 @@ func serve(args []string, stdout, stderr io.Writer, stop <-chan os.Signal) error
 		Ping:      *ping,
 		ReusePort: *reusePort,
 		Loops:     *loops,
+		TLS:       tlsConf,
 		Logf:      printf,
 	})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	scheme := "ws"
+	if tlsConf != nil {
+		scheme = "wss"
+	}
 	for _, a := range srv.Addrs() {
-		printf("listening on ws://%s/ (any path)", a)
+		printf("listening on %s://%s/ (any path)", scheme, a)
 		if ip := a.(*net.TCPAddr).IP; !ip.IsLoopback() {
 			printf("note: %s is reachable from other machines", a)
 		}

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 
@@ -17,6 +16,7 @@ import (
 
 	"github.com/wshold/wshold/internal/handshake"
 	"github.com/wshold/wshold/internal/redact"
+	"github.com/wshold/wshold/internal/safefile"
 )
 
 // DefaultTimeout bounds a whole check when Options.Timeout is zero.
@@ -256,7 +256,7 @@ func tlsConfig(serverName string, o Options) (*tls.Config, error) {
 	if o.CAFile == "" {
 		return c, nil
 	}
-	pem, err := os.ReadFile(o.CAFile)
+	pem, err := safefile.ReadFile(o.CAFile, safefile.MaxCA)
 	if err != nil {
 		return nil, fmt.Errorf("--ca: %w; give a readable PEM file of CA certificates", err)
 	}

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/wshold/wshold/internal/event"
 )
 
@@ -56,7 +58,7 @@ func TestDropsAreDatedWhenTheyArrivedNotWhenTheyWereRead(t *testing.T) {
 			tc.end(server)
 			time.Sleep(400 * time.Millisecond) // the loop is "busy"
 			l.mu.Lock()
-			l.readable(fd, e.now())
+			l.readable(fd, unix.EPOLLIN, e.now())
 			l.mu.Unlock()
 
 			if len(s.dropped) != 1 || s.dropped[0].Kind != tc.kind {

@@ -50,8 +50,16 @@ type Config struct {
 	// bound with IP_BIND_ADDRESS_NO_PORT so the port is chosen at connect
 	// time per destination, not from one shared pool at bind time.
 	SourceIPs []netip.Addr
-	// TLS configures wss://. Nil uses the system roots.
+	// TLS configures wss://. Nil uses the system roots. Unless it says
+	// otherwise, the server name (SNI, and the name the certificate must
+	// carry) is Host's when set, else the URL's host; ALPN offers
+	// http/1.1 only, as browsers do for WebSockets; and TLS 1.2 offers the
+	// AEAD suites the loops carry (tlsrecord.Suites12), no CBC.
 	TLS *tls.Config
+	// TLSResume resumes TLS sessions (tickets) across the run's wss://
+	// connections to the same server, as a browser does; off, every
+	// connection makes a full handshake.
+	TLSResume bool
 	// Loops is the number of epoll loops. Default: GOMAXPROCS, at most 4.
 	Loops int
 	// CloseTimeout bounds the closing handshake after the hold. Default 2 s.

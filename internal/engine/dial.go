@@ -20,37 +20,52 @@ import (
 	"github.com/wshold/wshold/internal/event"
 	"github.com/wshold/wshold/internal/handshake"
 	"github.com/wshold/wshold/internal/identify"
+	"github.com/wshold/wshold/internal/tlsrecord"
 )
 
-// attempt opens connection i with a goroutine of its own: wss:// (its TLS
-// state lives in crypto/tls), and ws:// when a test holds the loops to
-// this path. intended is its slot in the rate schedule: latency is
-// measured from there, not from when the harness got round to it, so a
-// harness that falls behind shows up as latency instead of hiding it (no
-// coordinated omission).
+// attempt opens connection i with a goroutine of its own, for as long as
+// its handshake lasts: wss:// (crypto/tls's handshake cannot be driven by
+// readiness: an EAGAIN in the middle of it is a sticky error), and ws://
+// when a test holds the loops to this path. At most MaxInFlight run at
+// once. Once upgraded, the bare descriptor goes to a loop — for wss://
+// with the connection's record protection, taken from crypto/tls through
+// a tlsrecord.Tap (tlsloop_linux.go) — and nothing of the attempt
+// (goroutine, net.Conn, tls.Conn, certificates) outlives it. intended is
+// its slot in the rate schedule: latency is measured from there, not from
+// when the harness got round to it, so a harness that falls behind shows
+// up as latency instead of hiding it (no coordinated omission).
 func (e *engine) attempt(ctx context.Context, i int, intended time.Time) {
 	began := e.now()
-	conn, a, early, captured, err := e.dialUpgrade(ctx, i)
+	d, err := e.dialUpgrade(ctx, i)
 	if err != nil && ctx.Err() != nil {
 		err = fmt.Errorf("%w: %w", context.Canceled, err)
 	}
 	if err != nil {
 		var id *identify.Answer
-		if a != nil && a.status != 0 {
-			id = e.answers.of(a.buf, e.cfg.Scrub)
+		if d.a != nil && d.a.status != 0 {
+			id = e.answers.of(d.a.buf, e.cfg.Scrub)
 		}
-		e.failAnswer(err, captured, id)
+		e.failAnswer(err, d.captured, id)
 		return
 	}
-	id := e.answers.of(a.buf[:len(a.buf)-len(early)], e.cfg.Scrub)
-	upgradedAt := max(began, e.now()-sinceLastData(conn))
-	latency := upgradedAt - intended.Sub(e.start).Nanoseconds()
-	if e.cfg.URL.Scheme == "wss" {
-		e.sink.Upgraded(event.Upgraded{AtNs: upgradedAt, LatencyNs: latency, Answer: id})
-		e.holdTLS(conn, e.cfg.pings(i), upgradedAt, early)
-		return
+	upgradedAt := max(began, d.judged-sinceLastData(d.raw))
+	ev := event.Upgraded{
+		AtNs: upgradedAt, LatencyNs: upgradedAt - intended.Sub(e.start).Nanoseconds(),
+		ConnectNs: d.connected - began, UpgradeNs: d.judged - d.connected,
+		Answer: e.answers.of(d.a.buf[:len(d.a.buf)-len(d.early)], e.cfg.Scrub),
 	}
-	fd, err := detach(conn)
+	var st *tlsrecord.State
+	if d.tc != nil {
+		cs := d.tc.ConnectionState()
+		if st, err = d.tap.State(cs); err != nil {
+			d.raw.Close()
+			e.failAnswer(fmt.Errorf("holding the connection outside crypto/tls (%s, %s): %w",
+				tls.VersionName(cs.Version), tls.CipherSuiteName(cs.CipherSuite), err), "", nil)
+			return
+		}
+		ev.TLSNs, ev.UpgradeNs, ev.Resumed = d.secured-d.connected, d.judged-d.secured, cs.DidResume
+	}
+	fd, err := detach(d.raw)
 	if err != nil {
 		cause, _ := classify(err)
 		e.sink.Failed(event.Failed{AtNs: e.now(), Cause: cause, Example: "taking over the socket: " + err.Error()})
@@ -62,84 +77,156 @@ func (e *engine) attempt(ctx context.Context, i int, intended time.Time) {
 		e.sink.Failed(event.Failed{AtNs: e.now(), Cause: "emfile", Example: "descriptor beyond the open-files limit seen at start"})
 		return
 	}
-	e.sink.Upgraded(event.Upgraded{AtNs: upgradedAt, LatencyNs: latency, Answer: id})
-	e.loopFor(fd).add(fd, upgradedAt, e.cfg.pings(i), early)
+	e.sink.Upgraded(ev)
+	if st != nil {
+		e.loopFor(fd).addTLS(fd, upgradedAt, e.cfg.pings(i), d.early, st)
+		return
+	}
+	e.loopFor(fd).add(fd, upgradedAt, e.cfg.pings(i), d.early)
+}
+
+// dialed is an attempt's connection as far as dialUpgrade took it.
+type dialed struct {
+	raw net.Conn // the TCP connection
+	// For wss://: the TLS connection over tap, over raw.
+	tc  *tls.Conn
+	tap *tlsrecord.Tap
+	// a is the answer as received (nil if none was awaited); early is
+	// what the server sent behind its 101; captured describes a refusal.
+	a        *answer
+	early    []byte
+	captured string
+	// When the connect, the TLS handshake and the judging of the answer
+	// ended, ns since the run's start.
+	connected, secured, judged int64
 }
 
 // dialUpgrade connects (and for wss:// does the TLS handshake), sends the
 // request the loops send, and reads the answer until the judge decides it,
 // all within the handshake timeout. The run's context reaches the connect;
-// past it, the timeout bounds the exchange (a watcher goroutine per attempt
-// to cancel it would cost more than it saves). early is what the server
-// sent behind its 101; captured describes a refusal; a is the answer as
-// received (nil if none was awaited).
-func (e *engine) dialUpgrade(ctx context.Context, i int) (conn net.Conn, a *answer, early []byte, captured string, err error) {
+// past it, an interrupt moves the deadline to now (interruptDials): a
+// watcher goroutine per attempt would cost more. On error the connection
+// is closed.
+func (e *engine) dialUpgrade(ctx context.Context, i int) (d dialed, err error) {
 	deadline := time.Now().Add(e.cfg.HandshakeTimeout)
 	dctx, cancel := context.WithDeadline(ctx, deadline)
-	conn, err = e.netDial(i)(dctx, "tcp", hostPort(e.cfg.URL))
+	d.raw, err = e.netDial(i)(dctx, "tcp", hostPort(e.cfg.URL))
 	cancel()
 	if err != nil {
-		return nil, nil, nil, "", err
+		return d, err
+	}
+	d.connected = e.now()
+	// Before track: an interrupt moves the deadline to now.
+	_ = d.raw.SetDeadline(deadline)
+	if !e.track(d.raw) {
+		d.raw.Close()
+		return d, context.Canceled
 	}
 	defer func() {
+		e.untrack(d.raw)
 		if err != nil {
-			conn.Close()
+			d.raw.Close()
 		}
 	}()
-	_ = conn.SetDeadline(deadline)
+	var conn net.Conn = d.raw
+	// A read through a Tap's tls.Conn stops at a record's end; a buffer
+	// of a whole record's size takes each record whole, so nothing of the
+	// answer or what follows it is left inside crypto/tls.
+	buf := make([]byte, 4096)
 	if e.cfg.URL.Scheme == "wss" {
-		tc := tls.Client(conn, e.tls)
-		if err := tc.Handshake(); err != nil {
-			return conn, nil, nil, "", err
+		d.tap = tlsrecord.NewTap(d.raw)
+		d.tc = tls.Client(d.tap, d.tap.Config(e.tls, e.sessions))
+		if err := d.tc.Handshake(); err != nil {
+			return d, err
 		}
-		conn = tc
+		d.tap.HandshakeDone()
+		d.secured = e.now()
+		conn = d.tc
+		buf = make([]byte, tlsrecord.MaxPlaintext)
 	}
 	var nonce [16]byte
 	_, _ = rand.Read(nonce[:])
 	key := base64.StdEncoding.EncodeToString(nonce[:])
 	if _, err := io.WriteString(conn, e.dst.reqHead+key+e.dst.reqTail); err != nil {
-		return conn, nil, nil, "", err
+		return d, err
 	}
-	a = &answer{offer: handshake.Offer{Key: key, Protocols: e.cfg.Subprotocols}}
-	buf := make([]byte, 4096)
+	d.a = &answer{offer: handshake.Offer{Key: key, Protocols: e.cfg.Subprotocols}}
 	for {
 		n, rerr := conn.Read(buf)
 		if n > 0 {
-			if done, early, captured, err := a.add(buf[:n]); done {
+			if done, early, captured, err := d.a.add(buf[:n]); done {
+				d.judged, d.captured = e.now(), captured
 				if err == nil {
-					_ = conn.SetDeadline(time.Time{})
-					early = bytes.Clone(early)
+					_ = d.raw.SetDeadline(time.Time{})
+					d.early = bytes.Clone(early)
 				}
-				return conn, a, early, captured, err
+				return d, err
 			}
 		}
 		if rerr != nil {
-			captured, err := a.ended(rerr)
-			return conn, a, nil, captured, err
+			captured, err := d.a.ended(rerr)
+			d.captured = captured
+			return d, err
 		}
 	}
 }
 
-// tlsConfig is the run's TLS configuration with the server name set, as
-// a browser sets it: the host the request names (the URL's, or Host's).
+// tlsConfig is the run's TLS configuration as a browser would make it for
+// a WebSocket: the server name (SNI, and the name the certificate must
+// carry) is the host the request names (the URL's, or Host's); ALPN offers
+// http/1.1 alone; and, unless the configuration says otherwise, TLS 1.2
+// offers the AEAD suites whose records the loops carry (tlsrecord.Suites12).
 func tlsConfig(cfg *Config) *tls.Config {
-	c := cfg.TLS
-	if c == nil {
-		c = &tls.Config{}
+	c := &tls.Config{}
+	if cfg.TLS != nil {
+		c = cfg.TLS.Clone()
 	}
-	if c.ServerName != "" {
-		return c
+	if c.ServerName == "" {
+		host := cfg.URL.Host
+		if cfg.Host != "" {
+			host = cfg.Host
+		}
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		c.ServerName = strings.Trim(host, "[]")
 	}
-	c = c.Clone()
-	host := cfg.URL.Host
-	if cfg.Host != "" {
-		host = cfg.Host
+	if c.NextProtos == nil {
+		c.NextProtos = []string{"http/1.1"}
 	}
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
+	if c.CipherSuites == nil {
+		c.CipherSuites = tlsrecord.Suites12()
 	}
-	c.ServerName = strings.Trim(host, "[]")
 	return c
+}
+
+// track notes a connection whose handshake is in flight, so that an
+// interrupt can end it at once; false means the run is already
+// interrupted.
+func (e *engine) track(c net.Conn) bool {
+	e.hsMu.Lock()
+	defer e.hsMu.Unlock()
+	if e.ctx.Err() != nil {
+		return false
+	}
+	e.handshakes[c] = struct{}{}
+	return true
+}
+
+func (e *engine) untrack(c net.Conn) {
+	e.hsMu.Lock()
+	delete(e.handshakes, c)
+	e.hsMu.Unlock()
+}
+
+// interruptDials ends the handshakes in flight in their goroutines: their
+// deadline passes now, and each fails as interrupted.
+func (e *engine) interruptDials() {
+	e.hsMu.Lock()
+	defer e.hsMu.Unlock()
+	for c := range e.handshakes {
+		_ = c.SetDeadline(time.Now())
+	}
 }
 
 // netDial returns the dial function for attempt i: plain, or bound to one of

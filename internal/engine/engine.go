@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wshold/wshold/internal/event"
+	"github.com/wshold/wshold/internal/tlsrecord"
 )
 
 // Outcome is what the engine knows that the events do not say.
@@ -30,17 +31,24 @@ type Outcome struct {
 
 type engine struct {
 	cfg    Config
-	tls    *tls.Config // for wss://, with the server name set
+	tls    *tls.Config // for wss://: see tlsConfig
 	start  time.Time
 	sink   event.Sink
 	dialer net.Dialer
 	ctx    context.Context
 
 	// raw: plain ws:// handshakes run in the loops (upgrade_linux.go)
-	// instead of a goroutine each with gobwas/ws.
+	// instead of a goroutine each (dial.go).
 	raw     bool
 	dst     dest
 	ramping atomic.Bool
+
+	// For the handshakes that have a goroutine each (wss://): the TLS
+	// sessions to resume (--tls-resume), and the connections in flight,
+	// which an interrupt ends at once.
+	sessions   *tlsrecord.SessionCache
+	hsMu       sync.Mutex
+	handshakes map[net.Conn]struct{}
 
 	loops []*loop
 	// conns is indexed by descriptor; entry fd belongs to loops[fd%len]
@@ -49,10 +57,6 @@ type engine struct {
 
 	// closing is set when the hold ends: endings after it are not drops.
 	closing atomic.Bool
-
-	tlsMu    sync.Mutex
-	tlsConns map[*tlsConn]struct{}
-	tlsWG    sync.WaitGroup
 
 	// answers identifies the proxy or server that answered (identity.go).
 	answers answerCache
@@ -66,10 +70,13 @@ func Run(ctx context.Context, cfg Config, start time.Time, sink event.Sink) (Out
 	if err := cfg.withDefaults(); err != nil {
 		return Outcome{}, err
 	}
-	e := &engine{cfg: cfg, start: start, sink: sink, ctx: ctx, tlsConns: map[*tlsConn]struct{}{}}
+	e := &engine{cfg: cfg, start: start, sink: sink, ctx: ctx, handshakes: map[net.Conn]struct{}{}}
 	e.dst.reqHead, e.dst.reqTail = upgradeRequest(&e.cfg)
 	if cfg.URL.Scheme == "wss" {
 		e.tls = tlsConfig(&e.cfg)
+		if cfg.TLSResume {
+			e.sessions = tlsrecord.NewSessionCache(16)
+		}
 	}
 	e.raw = cfg.URL.Scheme == "ws" && !cfg.blocking
 	if e.raw {
@@ -116,18 +123,15 @@ func (e *engine) ramp(ctx context.Context) {
 		started.Go(func() { e.startAttempts(ctx, s, rampStart, &next) })
 	}
 	started.Wait()
-	if !e.raw {
-		s.wg.Wait()
-		return
-	}
-	// Handshakes in the loops are bounded by their timeout, but an
-	// interrupt should not wait for it.
+	// Handshakes are bounded by their timeout, but an interrupt should not
+	// wait for it.
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-ctx.Done():
 		e.interruptHandshakes()
+		e.interruptDials()
 		<-done
 	}
 }
@@ -215,9 +219,6 @@ func (e *engine) alive() int {
 	for _, l := range e.loops {
 		n += int(l.open.Load())
 	}
-	e.tlsMu.Lock()
-	n += len(e.tlsConns)
-	e.tlsMu.Unlock()
 	return n
 }
 
@@ -229,7 +230,6 @@ func (e *engine) closeAll() int {
 	for _, l := range e.loops {
 		l.beginClose()
 	}
-	e.closeTLS()
 	deadline := time.Now().Add(e.cfg.CloseTimeout)
 	for e.alive() > 0 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
@@ -238,7 +238,6 @@ func (e *engine) closeAll() int {
 	for _, l := range e.loops {
 		forced += l.forceClose()
 	}
-	forced += e.forceCloseTLS()
 	return forced
 }
 
@@ -268,7 +267,6 @@ func (e *engine) stopLoops() {
 	for _, l := range e.loops {
 		l.stop()
 	}
-	e.tlsWG.Wait()
 }
 
 func (e *engine) loopFor(fd int) *loop { return e.loops[fd%len(e.loops)] }

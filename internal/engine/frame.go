@@ -84,12 +84,22 @@ func parseHeader(p []byte) (h frameHeader, n int, ok bool, err error) {
 	return h, n, true, nil
 }
 
-// appendClientFrame appends one final, masked frame with a payload of at
-// most 125 bytes — what a client sends for pings, pongs and closes. Clients
-// must mask every frame (RFC 6455 §5.3); gobwas' precompiled frames are
-// server frames and unmasked, which is why this exists.
+// appendClientFrame appends one final, masked frame: what a client sends.
+// Clients must mask every frame (RFC 6455 §5.3); gobwas' precompiled frames
+// are server frames and unmasked, which is why this exists. The length is
+// encoded in the fewest bytes that hold it (§5.2), so pings, pongs and
+// closes take 6 bytes of header and data frames of any size can follow the
+// same path.
 func appendClientFrame(dst []byte, op byte, payload []byte, mask uint32) []byte {
-	dst = append(dst, 0x80|op, 0x80|byte(len(payload)))
+	switch n := len(payload); {
+	case n <= 125:
+		dst = append(dst, 0x80|op, 0x80|byte(n))
+	case n <= 0xffff:
+		dst = append(dst, 0x80|op, 0x80|126, byte(n>>8), byte(n))
+	default:
+		dst = append(dst, 0x80|op, 0x80|127)
+		dst = binary.BigEndian.AppendUint64(dst, uint64(n))
+	}
 	var key [4]byte
 	binary.BigEndian.PutUint32(key[:], mask)
 	dst = append(dst, key[:]...)

@@ -2,8 +2,8 @@ package engine
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/binary"
-	"io"
 	"net"
 	"net/url"
 	"sync"
@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wshold/wshold/internal/event"
+	"github.com/wshold/wshold/internal/tlsrecord"
 )
 
 // Whatever a server (or anything on the path) sends after the 101, the
@@ -170,7 +171,7 @@ func FuzzConsume(f *testing.F) {
 			}
 			p = p[k:]
 			split.l.mu.Lock()
-			split.l.readable(split.fd, split.l.e.now())
+			split.l.readable(split.fd, unix.EPOLLIN, split.l.e.now())
 			split.l.mu.Unlock()
 			drainPeer(t, split.peer)
 		}
@@ -179,34 +180,87 @@ func FuzzConsume(f *testing.F) {
 			t.Fatalf("read whole: %+v; read in chunks of %d: %+v", a, size, b)
 		}
 
-		// The wss reader, given the same bytes and then the end of the
-		// stream, decides the same (where the loops hold on, it sees EOF).
-		kind, code, rule := tlsOutcome(data)
-		want := a
-		if a.open {
-			want = outcome{kind: event.EOF}
-		}
-		if got := (outcome{kind: kind, code: code, rule: rule}); got != want {
-			t.Fatalf("loops: %+v; wss reader: %+v", want, got)
+		// Over wss://, the same bytes cut into TLS records of chunk bytes:
+		// the records are opened on the loop and go to the same frame
+		// path, so it decides the same.
+		if c := wssOutcome(t, data, size); c != a {
+			t.Fatalf("ws://: %+v; wss:// in records of %d: %+v", a, size, c)
 		}
 	})
 }
 
-// tlsOutcome runs the wss reader over data, which arrived with the 101,
-// and then the end of the stream.
-func tlsOutcome(data []byte) (event.DropKind, uint16, event.Rule) {
-	e := &engine{cfg: Config{PongTimeout: time.Second}, start: time.Now(), sink: &dropLog{}}
-	return e.readTLS(&tlsConn{conn: endedConn{}}, data)
+var (
+	fuzzTLSOnce          sync.Once
+	fuzzClient, fuzzPeer tlsrecord.State
+)
+
+// wssOutcome holds one wss:// connection on a loop, over loopback TCP, and
+// has its server end send data sealed in records of size bytes. The
+// record protection is one handshake's, copied for each call (a State is
+// plain values: keys that never change and sequence numbers).
+func wssOutcome(t *testing.T, data []byte, size int) outcome {
+	t.Helper()
+	fuzzTLSOnce.Do(func() {
+		h := newTLSHeld(t, Config{}, tls.VersionTLS13)
+		fuzzClient, fuzzPeer = *h.l.tlss[h.c.tls-1], *h.st
+	})
+	client, peer := fuzzClient, fuzzPeer
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err := detach(accepted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(server)
+	fd, err := detach(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{}
+	cfg.URL, _ = url.Parse("wss://127.0.0.1/")
+	_ = cfg.withDefaults()
+	sink := &dropLog{}
+	e := &engine{cfg: cfg, start: time.Now(), sink: sink, conns: make([]connState, max(fd, server)+1)}
+	l, err := newLoop(e, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.loops = []*loop{l}
+	defer func() {
+		if e.conns[fd].open {
+			rawClose(fd)
+		}
+		unix.Close(l.epfd)
+		unix.Close(l.wake)
+	}()
+	l.addTLS(fd, e.now(), false, nil, &client)
+	c := &fuzzConn{l: l, fd: fd, sink: sink}
+	drain := make([]byte, 64<<10)
+	for p := data; len(p) > 0 && c.open(); {
+		k := min(size, len(p))
+		if _, err := unix.Write(server, peer.Seal(nil, tlsrecord.TypeApplicationData, p[:k])); err != nil {
+			t.Fatal(err)
+		}
+		p = p[k:]
+		l.mu.Lock()
+		l.readable(fd, unix.EPOLLIN, e.now())
+		l.mu.Unlock()
+		// What the client sent back (pongs, a close) is not looked at.
+		_, _ = unix.Read(server, drain)
+	}
+	return c.outcome(t)
 }
-
-// endedConn is a connection whose peer has sent everything: reads end,
-// writes vanish.
-type endedConn struct{ net.Conn }
-
-func (endedConn) Read([]byte) (int, error)         { return 0, io.EOF }
-func (endedConn) Write(p []byte) (int, error)      { return len(p), nil }
-func (endedConn) SetReadDeadline(time.Time) error  { return nil }
-func (endedConn) SetWriteDeadline(time.Time) error { return nil }
 
 func FuzzParseHeader(f *testing.F) {
 	for _, seed := range fuzzFrameSeeds() {

@@ -53,3 +53,18 @@ func TestEveryPathDecidesEachAnswerAsTheJudge(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkJudgeA101 is the cost of judging one typical answer (nginx's
+// 101, in one read), paid once per handshake.
+func BenchmarkJudgeA101(b *testing.B) {
+	key := "dGhlIHNhbXBsZSBub25jZQ=="
+	resp := []byte("HTTP/1.1 101 Switching Protocols\r\nServer: nginx/1.22.1\r\nDate: Mon, 01 Jan 2024 00:00:00 GMT\r\n" +
+		"Connection: upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: " + handshake.Accept(key) + "\r\n\r\n")
+	b.ReportAllocs()
+	for b.Loop() {
+		a := answer{offer: handshake.Offer{Key: key}}
+		if done, _, _, err := a.add(resp); !done || err != nil {
+			b.Fatal(done, err)
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"encoding/binary"
 	"errors"
 	"os"
 	"sync"
@@ -12,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wshold/wshold/internal/event"
+	"github.com/wshold/wshold/internal/tlsrecord"
 )
 
 // connState is everything the engine keeps per held connection: a fixed
@@ -24,10 +24,13 @@ type connState struct {
 	pingSentAt int64 // oldest unanswered ping; 0 when none
 	frames     frameState
 	carry      int32 // 1 + index of a carry buffer holding a partial frame; 0 none
+	pend       int32 // 1 + index of a pendBuf holding bytes the socket did not take; 0 none
+	tls        int32 // wss://: 1 + index of its record protection in loop.tlss; 0 for ws://
 	carryLen   uint8
 	open       bool
 	pinging    bool
 	closing    bool // our close frame was sent: the end is ours, not a drop
+	lowat      bool // SO_RCVLOWAT is raised for a partial TLS record
 }
 
 // loop is one epoll set and the goroutine that waits on it. A connection
@@ -46,6 +49,18 @@ type loop struct {
 	carries [][carryCap]byte
 	free    []int32
 	rng     uint64
+
+	// pends hold what sockets did not take yet (wire_linux.go); a slot
+	// is a connection's only while it waits.
+	pends    []*pendBuf
+	pendFree []int32
+
+	// wss:// (tlsloop_linux.go): each held connection's record protection,
+	// and the peek and seal buffers, made when the first one arrives.
+	tlss    []*tlsrecord.State
+	tlsFree []int32
+	raw     []byte
+	rec     []byte
 
 	// ping schedule: the table is walked in slices so that each pinging
 	// connection is visited once per ping interval, by position. One walk,
@@ -114,25 +129,29 @@ func newLoop(e *engine, id int) (*loop, error) {
 func (l *loop) add(fd int, upgradedAt int64, pinging bool, early []byte) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.attach(fd, upgradedAt, pinging, early, unix.EPOLL_CTL_ADD)
+	l.attach(fd, upgradedAt, pinging, early, unix.EPOLL_CTL_ADD, 0)
 }
 
 // attach starts holding fd; op is EPOLL_CTL_MOD when the loop did the
-// handshake and the descriptor is already in its set.
-func (l *loop) attach(fd int, upgradedAt int64, pinging bool, early []byte, op int) {
+// handshake and the descriptor is already in its set; tls is the
+// connection's connState.tls.
+func (l *loop) attach(fd int, upgradedAt int64, pinging bool, early []byte, op int, tls int32) {
 	c := &l.e.conns[fd]
-	*c = connState{upgradedAt: upgradedAt, lastFrame: upgradedAt, open: true, pinging: pinging}
+	*c = connState{upgradedAt: upgradedAt, lastFrame: upgradedAt, open: true, pinging: pinging, tls: tls}
 	l.open.Add(1)
+	// Watched before anything is written: a write the socket does not
+	// take whole waits for writability in this set.
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(fd)}
+	if err := rawEpollCtl(l.epfd, op, fd, &ev); err != nil {
+		l.end(fd, c, event.Reset, 0, l.e.now())
+		return
+	}
 	if len(early) > 0 && !l.consume(fd, c, early, l.e.now()) {
 		return
 	}
 	if l.e.closing.Load() {
 		// The hold ended while this handshake was in flight.
 		l.sendClose(fd, c, 1000)
-	}
-	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(fd)}
-	if err := rawEpollCtl(l.epfd, op, fd, &ev); err != nil {
-		l.end(fd, c, event.Reset, 0, l.e.now())
 	}
 }
 
@@ -165,7 +184,7 @@ func (l *loop) run() {
 					continue
 				}
 			}
-			l.readable(fd, now)
+			l.act(fd, l.events[i].Events, now)
 		}
 		if l.tick > 0 && now >= l.nextTick {
 			l.scan(now)
@@ -200,99 +219,6 @@ func (l *loop) timeout() int {
 	return int(max(0, (next-l.e.now()+int64(time.Millisecond)-1)/int64(time.Millisecond)))
 }
 
-// readable reads what one connection has and acts on every complete frame.
-func (l *loop) readable(fd int, now int64) {
-	c := &l.e.conns[fd]
-	if !c.open {
-		return
-	}
-	off := 0
-	if c.carry != 0 {
-		off = copy(l.buf, l.carries[c.carry-1][:c.carryLen])
-	}
-	n, err := rawRead(fd, l.buf[off:])
-	switch {
-	case errors.Is(err, unix.EAGAIN), errors.Is(err, unix.EINTR):
-		return
-	case err != nil:
-		l.end(fd, c, event.Reset, 0, now)
-		return
-	case n == 0:
-		l.end(fd, c, event.EOF, 0, now)
-		return
-	}
-	if c.carry != 0 {
-		l.free = append(l.free, c.carry-1)
-		c.carry, c.carryLen = 0, 0
-	}
-	l.consume(fd, c, l.buf[:off+n], now)
-}
-
-// consume acts on the frames in p (see nextFrame). It returns false if the
-// connection ended.
-func (l *loop) consume(fd int, c *connState, p []byte, now int64) bool {
-	for len(p) > 0 {
-		f, n := nextFrame(&c.frames, p)
-		switch f.kind {
-		case frameMore:
-			l.keep(c, p)
-			return true
-		case frameBad:
-			return l.protocolError(fd, c, f.code, f.rule, now)
-		case frameData:
-			c.frame(now)
-		case framePing:
-			c.frame(now)
-			l.write(fd, opPong, f.payload)
-		case framePong:
-			c.frame(now)
-			c.pingSentAt = 0
-		case frameClose:
-			// The close frame is the drop, not traffic before it: the
-			// drop's idle time is the silence that preceded it.
-			return l.closeReceived(fd, c, f, now)
-		}
-		p = p[n:]
-	}
-	return true
-}
-
-// closeReceived handles a valid close frame: the reply is sent (RFC 6455
-// §5.5.1) and the socket closed; unless we started the closing, it is a
-// drop.
-func (l *loop) closeReceived(fd int, c *connState, f frame, now int64) bool {
-	if !c.closing {
-		l.write(fd, opClose, f.payload[:min(len(f.payload), 2)])
-	}
-	l.end(fd, c, event.CloseFrame, f.code, now)
-	return false
-}
-
-// protocolError ends a connection whose server broke rule, telling the
-// server why with a close frame carrying code.
-func (l *loop) protocolError(fd int, c *connState, code uint16, rule event.Rule, now int64) bool {
-	var b [2]byte
-	binary.BigEndian.PutUint16(b[:], code)
-	l.write(fd, opClose, b[:])
-	l.endBroken(fd, c, rule, now)
-	return false
-}
-
-// keep saves an incomplete frame (at most a header and a control payload)
-// until the next read completes it.
-func (l *loop) keep(c *connState, p []byte) {
-	var idx int32
-	if n := len(l.free); n > 0 {
-		idx = l.free[n-1]
-		l.free = l.free[:n-1]
-	} else {
-		l.carries = append(l.carries, [carryCap]byte{})
-		idx = int32(len(l.carries) - 1)
-	}
-	c.carryLen = uint8(copy(l.carries[idx][:], p))
-	c.carry = idx + 1
-}
-
 // end closes a connection and, unless the harness is closing it, records
 // the drop. This is where a proxy's cut becomes a number.
 func (l *loop) end(fd int, c *connState, kind event.DropKind, code uint16, now int64) {
@@ -306,7 +232,8 @@ func (l *loop) endBroken(fd int, c *connState, rule event.Rule, now int64) {
 
 func (l *loop) endWith(fd int, c *connState, kind event.DropKind, code uint16, rule event.Rule, now int64) {
 	if !c.closing && !l.e.closing.Load() {
-		if kind == event.EOF || kind == event.CloseFrame || kind == event.ProtocolError {
+		switch kind {
+		case event.EOF, event.CloseFrame, event.ProtocolError, event.CloseNotify, event.TLSAlert:
 			now = max(c.lastFrame, l.arrival(fd, kind == event.EOF))
 		}
 		l.e.sink.Dropped(event.Dropped{
@@ -321,9 +248,11 @@ func (l *loop) endWith(fd int, c *connState, kind event.DropKind, code uint16, r
 			Pinging:    c.pinging,
 		})
 	}
-	if c.carry != 0 {
-		l.free = append(l.free, c.carry-1)
+	if c.tls != 0 {
+		l.endTLS(fd, c, kind)
 	}
+	l.dropCarry(c)
+	l.releasePend(c)
 	*c = connState{}
 	rawClose(fd) // also removes it from the epoll set: it has no duplicate
 	l.open.Add(-1)
@@ -346,17 +275,6 @@ func (l *loop) arrival(fd int, fin bool) int64 {
 		lag = l.ti.Last_ack_recv
 	}
 	return now - int64(lag)*int64(time.Millisecond)
-}
-
-// write sends one masked control frame. A full socket buffer (the server is
-// not reading) loses the frame; control frames are small and that server is
-// in trouble anyway, which the drop that follows will show.
-func (l *loop) write(fd int, op byte, payload []byte) {
-	l.rng ^= l.rng << 13
-	l.rng ^= l.rng >> 7
-	l.rng ^= l.rng << 17
-	l.out = appendClientFrame(l.out[:0], op, payload, uint32(l.rng))
-	_, _ = rawWrite(fd, l.out)
 }
 
 // scan visits the slice of the table due at this tick: it ends connections
@@ -386,19 +304,8 @@ func (l *loop) scan(now int64) {
 			l.end(fd, c, event.PongTimeout, 0, now)
 			continue
 		}
-		l.write(fd, opPing, nil)
-		if c.pingSentAt == 0 {
-			c.pingSentAt = now
-		}
-		c.frame(now)
+		l.ping(fd, c, now)
 	}
-}
-
-func (l *loop) sendClose(fd int, c *connState, code uint16) {
-	var b [2]byte
-	binary.BigEndian.PutUint16(b[:], code)
-	l.write(fd, opClose, b[:])
-	c.closing = true
 }
 
 // beginClose sends every open connection of this loop a close frame.

@@ -143,3 +143,17 @@ func rawEpollPoll(epfd int, events []unix.EpollEvent) (int, error) {
 func rawTCPInfo(fd int, ti *unix.TCPInfo) error {
 	return rawGetsockopt(fd, unix.IPPROTO_TCP, unix.TCP_INFO, unsafe.Pointer(ti), uint32(unsafe.Sizeof(*ti)))
 }
+
+// rawRecv is recvfrom(2) with flags, into p; with p nil it asks for n
+// bytes (MSG_TRUNC on TCP: discard them without copying).
+func rawRecv(fd int, p []byte, n int, flags int) (int, error) {
+	var ptr unsafe.Pointer
+	if len(p) > 0 {
+		ptr, n = unsafe.Pointer(&p[0]), len(p)
+	}
+	r, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(ptr), uintptr(n), uintptr(flags), 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
+}

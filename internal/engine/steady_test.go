@@ -59,7 +59,7 @@ func BenchmarkSteadyStateAnswerPing(b *testing.B) {
 		if _, err := unix.Write(peer, ping); err != nil {
 			b.Fatal(err)
 		}
-		l.readable(fd, l.e.now())
+		l.readable(fd, unix.EPOLLIN, l.e.now())
 		if n, err := unix.Read(peer, pong); err != nil || n != 2+4+4 || pong[0] != 0x8A || pong[1]&0x80 == 0 {
 			b.Fatalf("read %d %v: % x, want a masked pong", n, err, pong[:max(n, 0)])
 		}
@@ -74,15 +74,14 @@ func BenchmarkSteadyStatePingAndPong(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		// what the schedule does for one due connection, then its pong
-		l.write(fd, opPing, nil)
-		c.pingSentAt = l.e.now()
+		l.ping(fd, c, l.e.now())
 		if n, err := unix.Read(peer, buf); err != nil || buf[0] != 0x89 {
 			b.Fatalf("read %d %v, want a ping", n, err)
 		}
 		if _, err := unix.Write(peer, pongFrame); err != nil {
 			b.Fatal(err)
 		}
-		l.readable(fd, l.e.now())
+		l.readable(fd, unix.EPOLLIN, l.e.now())
 		if c.pingSentAt != 0 {
 			b.Fatal("pong did not clear the outstanding ping")
 		}
@@ -109,7 +108,7 @@ func BenchmarkSteadyStateDiscardData(b *testing.B) {
 		if _, err := unix.Write(peer, frame); err != nil {
 			b.Fatal(err)
 		}
-		l.readable(fd, l.e.now())
+		l.readable(fd, unix.EPOLLIN, l.e.now())
 	}
 	if !l.e.conns[fd].open || l.e.conns[fd].frames.skip != 0 {
 		b.Fatal("data frames were not consumed whole")
@@ -124,7 +123,7 @@ func TestSteadyStateAllocatesNothing(t *testing.T) {
 	allocs := testing.AllocsPerRun(200, func() {
 		_, _ = unix.Write(peer, ping)
 		_, _ = unix.Write(peer, data)
-		l.readable(fd, l.e.now())
+		l.readable(fd, unix.EPOLLIN, l.e.now())
 		l.scan(l.e.now())
 		_, _ = unix.Read(peer, buf)
 	})
@@ -138,7 +137,7 @@ func TestPartialFramesAcrossReadsAreReassembled(t *testing.T) {
 	// a ping split in three writes, then a close split in two
 	for _, part := range [][]byte{{0x89}, {0x03, 'a'}, {'b', 'c'}, {0x88, 0x02, 0x03}} {
 		_, _ = unix.Write(peer, part)
-		l.readable(fd, l.e.now())
+		l.readable(fd, unix.EPOLLIN, l.e.now())
 	}
 	buf := make([]byte, 64)
 	n, _ := unix.Read(peer, buf)
@@ -149,7 +148,7 @@ func TestPartialFramesAcrossReadsAreReassembled(t *testing.T) {
 		t.Fatal("connection ended on half a close frame")
 	}
 	_, _ = unix.Write(peer, []byte{0xE9})
-	l.readable(fd, l.e.now())
+	l.readable(fd, unix.EPOLLIN, l.e.now())
 	if l.e.conns[fd].open {
 		t.Fatal("completed close frame did not end the connection")
 	}

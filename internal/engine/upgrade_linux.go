@@ -56,6 +56,7 @@ type pending struct {
 	i        int
 	intended int64 // ns since start: the attempt's slot in the schedule
 	began    int64
+	connect  int64 // when the connect was seen to complete
 	deadline int64
 	state    uint8
 	req      []byte // what is left to send of the request
@@ -204,6 +205,7 @@ func (e *engine) open(i int, intended time.Time, s *slots) {
 	// wake-up and the handshake its latency. Not connected yet, the write
 	// says EAGAIN and the loop waits for the connect as usual.
 	if n, err := rawWrite(fd, p.req); err == nil {
+		p.connect = e.now()
 		p.req = p.req[n:]
 		p.state = sending
 		if len(p.req) == 0 {
@@ -299,6 +301,7 @@ func (l *loop) handshake(fd int, p *pending, events uint32) {
 			return
 		}
 		p.state = sending
+		p.connect = l.e.now()
 	}
 	if p.state == sending {
 		for len(p.req) > 0 {
@@ -379,10 +382,11 @@ func (l *loop) upgraded(fd int, p *pending, early []byte) {
 	if len(l.pending) == 0 {
 		l.hsNext = 0
 	}
-	upgradedAt := max(p.began, l.arrival(fd, false))
+	upgradedAt := max(p.connect, l.arrival(fd, false))
 	id := l.e.answers.of(p.buf[:len(p.buf)-len(early)], l.e.cfg.Scrub)
-	l.e.sink.Upgraded(event.Upgraded{AtNs: upgradedAt, LatencyNs: upgradedAt - p.intended, Answer: id})
-	l.attach(fd, upgradedAt, l.e.cfg.pings(p.i), early, unix.EPOLL_CTL_MOD)
+	l.e.sink.Upgraded(event.Upgraded{AtNs: upgradedAt, LatencyNs: upgradedAt - p.intended,
+		ConnectNs: p.connect - p.began, UpgradeNs: l.e.now() - p.connect, Answer: id})
+	l.attach(fd, upgradedAt, l.e.cfg.pings(p.i), early, unix.EPOLL_CTL_MOD, 0)
 	p.slots.release()
 }
 

@@ -27,6 +27,16 @@ const (
 	// ProtocolError: the server sent something a client must reject;
 	// Dropped.Rule says what.
 	ProtocolError
+	// SendBlocked: the server stopped reading; what the client had to send
+	// (pongs, pings) no longer fit beside the full socket buffer.
+	SendBlocked
+	// CloseNotify: over wss://, a TLS close_notify alert without a close
+	// frame before it (a TLS terminator closing the connection in order,
+	// where a bare TCP FIN would be EOF).
+	CloseNotify
+	// TLSAlert: over wss://, any other TLS alert; Drop.CloseCode holds its
+	// description (e.g. 80, internal_error).
+	TLSAlert
 )
 
 // Rule is the rule of RFC 6455 a server broke, for a ProtocolError drop:
@@ -62,6 +72,19 @@ const (
 	// RuleCloseReasonUTF8: a close reason that is not UTF-8 (§5.5.1; the
 	// connection is failed with 1007).
 	RuleCloseReasonUTF8
+	// Over wss://, rules of TLS (RFC 8446, RFC 5246), broken below the
+	// WebSocket: the client answers with a fatal alert.
+	// RuleTLSBadRecord: a record that does not authenticate or is
+	// malformed (bad_record_mac).
+	RuleTLSBadRecord
+	// RuleTLSRecordOverflow: a record longer than TLS allows.
+	RuleTLSRecordOverflow
+	// RuleTLSUnexpected: a record or handshake message a client may not
+	// receive after the handshake (unexpected_message), e.g. a
+	// ChangeCipherSpec or a request for a client certificate.
+	RuleTLSUnexpected
+	// RuleTLSBadAlert: an alert record that is not two bytes.
+	RuleTLSBadAlert
 )
 
 var ruleNames = [...]string{
@@ -77,6 +100,10 @@ var ruleNames = [...]string{
 	RuleCloseOneByte:       "close_one_byte",
 	RuleBadCloseCode:       "bad_close_code",
 	RuleCloseReasonUTF8:    "close_reason_utf8",
+	RuleTLSBadRecord:       "tls_bad_record",
+	RuleTLSRecordOverflow:  "tls_record_overflow",
+	RuleTLSUnexpected:      "tls_unexpected_message",
+	RuleTLSBadAlert:        "tls_bad_alert",
 }
 
 // Name is the rule's stable code in results ("masked_frame", ...), ""
@@ -89,7 +116,8 @@ func (r Rule) Name() string {
 }
 
 // Name is the stable code used in results: "close_<code>", "eof", "reset",
-// "pong_timeout", "protocol_error".
+// "pong_timeout", "protocol_error", "send_blocked", "tls_close_notify",
+// "tls_alert_<description>".
 func (k DropKind) Name(closeCode uint16) string {
 	switch k {
 	case CloseFrame:
@@ -105,6 +133,12 @@ func (k DropKind) Name(closeCode uint16) string {
 		return "pong_timeout"
 	case ProtocolError:
 		return "protocol_error"
+	case SendBlocked:
+		return "send_blocked"
+	case CloseNotify:
+		return "tls_close_notify"
+	case TLSAlert:
+		return "tls_alert_" + strconv.Itoa(int(closeCode))
 	}
 	return "unknown"
 }
@@ -117,6 +151,16 @@ type Upgraded struct {
 	// the rate schedule, so a stalled harness cannot hide latency) to the
 	// validated 101.
 	LatencyNs int64
+	// ConnectNs, TLSNs and UpgradeNs split the handshake into its phases,
+	// from the attempt's actual start: TCP connect, the TLS handshake (0
+	// for ws://), and the upgrade request to its 101. They are timed by
+	// the harness as it sees each phase end (the kernel's clock only dates
+	// the 101, to the millisecond: too coarse for phases of a fraction of
+	// one), so on a loaded machine they include its delays. All 0 when the
+	// path did not measure them.
+	ConnectNs, TLSNs, UpgradeNs int64
+	// Resumed: the TLS handshake resumed an earlier session.
+	Resumed bool
 	// Answer is what the 101 says about who sent it (Server, Via, header
 	// names and their case and order), one value shared by every answer
 	// alike; nil when not captured. It is never modified and may be kept.

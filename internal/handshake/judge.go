@@ -127,7 +127,10 @@ func Judge(resp *Response, o Offer) *Error {
 		return &Error{Cause: CauseBadResponse, Status: 101, Problems: []Problem{{Text: fmt.Sprintf(
 			"the 101 says %s: a WebSocket upgrade is an HTTP/1.1 exchange", resp.Proto)}}}
 	}
-	var up, conn, accept, exts, protos []string
+	// Small arrays behind the slices: a typical 101 is judged without
+	// allocating for them.
+	var upA, connA, acceptA, extsA, protosA [2]string
+	up, conn, accept, exts, protos := upA[:0], connA[:0], acceptA[:0], extsA[:0], protosA[:0]
 	for _, f := range resp.Header {
 		switch {
 		case strings.EqualFold(f.Name, HeaderUpgrade):
@@ -142,23 +145,22 @@ func Judge(resp *Response, o Offer) *Error {
 			protos = append(protos, f.Value)
 		}
 	}
-	e := &Error{Status: 101}
+	var e *Error
 	add := func(cause, header, format string, args ...any) {
-		if e.Cause == "" {
-			e.Cause = cause
+		if e == nil {
+			e = &Error{Cause: cause, Status: 101}
 		}
 		e.Problems = append(e.Problems, Problem{Header: header, Text: fmt.Sprintf(format, args...)})
 	}
 
-	tokens := listTokens(up)
-	switch {
+	switch tokens, first := countTokens(up); {
 	case len(up) == 0:
 		add(CauseBadUpgrade, HeaderUpgrade, "there is no Upgrade header")
 	case len(up) > 1:
 		add(CauseBadUpgrade, HeaderUpgrade, "Upgrade appears %d times (%s); it must appear once, as \"websocket\"", len(up), quoteAll(up))
-	case len(tokens) != 1:
+	case tokens != 1:
 		add(CauseBadUpgrade, HeaderUpgrade, "Upgrade is %s; it must be \"websocket\" alone", quoteValue(up[0]))
-	case !strings.EqualFold(tokens[0], "websocket"):
+	case !strings.EqualFold(first, "websocket"):
 		add(CauseBadUpgrade, HeaderUpgrade, "Upgrade is %s, not \"websocket\"", quoteValue(up[0]))
 	}
 	switch {
@@ -167,14 +169,15 @@ func Judge(resp *Response, o Offer) *Error {
 	case !HasToken(conn, "upgrade"):
 		add(CauseBadUpgrade, HeaderConnection, "Connection is %s, without the token \"upgrade\"", quoteAll(conn))
 	}
-	want := Accept(o.Key)
 	switch {
 	case len(accept) == 0:
 		add(CauseBadAccept, HeaderAccept, "there is no Sec-WebSocket-Accept header")
 	case len(accept) > 1:
 		add(CauseBadAccept, HeaderAccept, "Sec-WebSocket-Accept appears %d times (%s); it must appear once", len(accept), quoteAll(accept))
-	case accept[0] != want:
-		add(CauseBadAccept, HeaderAccept, "Sec-WebSocket-Accept is %s, but the key sent requires %q", quoteValue(accept[0]), want)
+	default:
+		if want := Accept(o.Key); accept[0] != want {
+			add(CauseBadAccept, HeaderAccept, "Sec-WebSocket-Accept is %s, but the key sent requires %q", quoteValue(accept[0]), want)
+		}
 	}
 	for _, v := range exts {
 		if v == "" {
@@ -183,16 +186,13 @@ func Judge(resp *Response, o Offer) *Error {
 			add(CauseBadExtensions, HeaderExtensions, "Sec-WebSocket-Extensions selects %s, but the request offered no extension", quoteValue(v))
 		}
 	}
-	switch {
+	switch tokens, _ := countTokens(protos); {
 	case len(protos) > 1:
 		add(CauseBadSubprotocol, HeaderProtocol, "Sec-WebSocket-Protocol appears %d times (%s); a server selects at most one subprotocol", len(protos), quoteAll(protos))
-	case len(protos) == 1 && len(listTokens(protos)) > 1:
+	case len(protos) == 1 && tokens > 1:
 		add(CauseBadSubprotocol, HeaderProtocol, "Sec-WebSocket-Protocol is %s; a server selects one subprotocol, not a list", quoteValue(protos[0]))
 	case len(protos) == 1 && !contains(o.Protocols, protos[0]):
 		add(CauseBadSubprotocol, HeaderProtocol, "Sec-WebSocket-Protocol selects %s, which was not offered (offered: %s)", quoteValue(protos[0]), offered(o.Protocols))
-	}
-	if len(e.Problems) == 0 {
-		return nil
 	}
 	return e
 }
@@ -218,17 +218,20 @@ func HasToken(values []string, token string) bool {
 	return false
 }
 
-// listTokens splits comma-separated values into their non-empty tokens.
-func listTokens(values []string) []string {
-	var out []string
+// countTokens counts the non-empty tokens of comma-separated values and
+// returns the first.
+func countTokens(values []string) (n int, first string) {
 	for _, v := range values {
 		for t := range strings.SplitSeq(v, ",") {
 			if t = strings.TrimSpace(t); t != "" {
-				out = append(out, t)
+				if n == 0 {
+					first = t
+				}
+				n++
 			}
 		}
 	}
-	return out
+	return n, first
 }
 
 func contains(list []string, s string) bool {

@@ -1,6 +1,8 @@
 package handshake
 
 import (
+	"bufio"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -269,6 +271,32 @@ func TestCheckRequestHeaderRefusesSmuggling(t *testing.T) {
 		err := CheckRequestHeader(tc.name, tc.value)
 		if (err == nil) != (tc.want == "") || (err != nil && !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("CheckRequestHeader(%q, %q) = %v, want %q", tc.name, tc.value, err, tc.want)
+		}
+	}
+}
+
+// A transport that reads answers with net/http gets the same decisions
+// through FromHTTP.
+func TestFromHTTPIsJudgedAlike(t *testing.T) {
+	for _, tc := range []struct {
+		raw   string
+		cause string
+	}{
+		{strings.Replace(head101(), "Connection: Upgrade", "Connection: keep-alive, Upgrade", 1), ""},
+		{strings.Replace(head101(), "101 Switching Protocols", "101", 1), ""},
+		{head101("Sec-WebSocket-Accept: " + Accept(testKey)), CauseBadAccept},
+		{head101("Sec-WebSocket-Extensions: permessage-deflate"), CauseBadExtensions},
+	} {
+		resp, err := http.ReadResponse(bufio.NewReader(strings.NewReader(tc.raw)), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := Judge(FromHTTP(resp), Offer{Key: testKey})
+		if (e == nil) != (tc.cause == "") || (e != nil && e.Cause != tc.cause) {
+			t.Errorf("%q: %v, want cause %q", tc.raw, e, tc.cause)
+		}
+		if direct := judgeRaw(t, tc.raw, nil); (direct == nil) != (e == nil) {
+			t.Errorf("%q: FromHTTP judged %v, the bytes %v", tc.raw, e, direct)
 		}
 	}
 }

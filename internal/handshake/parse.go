@@ -93,11 +93,13 @@ func (s *Scanner) Scan(p []byte) (status, headLen int, err error) {
 	}
 	if s.status == 0 {
 		if i := bytes.IndexByte(p[:min(len(p), maxStatusLine)], '\n'); i >= 0 {
-			resp, err := parseStatusLine(strings.TrimSuffix(string(p[:i]), "\r"))
-			if err != nil {
+			line := strings.TrimSuffix(string(p[:i]), "\r")
+			_, _, _, status, _, ok := statusLine(line)
+			if !ok {
+				_, err := parseStatusLine(line)
 				return 0, 0, err
 			}
-			s.status = resp.Status
+			s.status = status
 		} else if len(p) >= maxStatusLine {
 			return 0, 0, &Error{Cause: CauseBadResponse, Problems: []Problem{{Text: fmt.Sprintf("the status line is longer than %d bytes: %s", maxStatusLine, quote(p, 40))}}}
 		}
@@ -130,24 +132,28 @@ func Parse(head []byte) (*Response, error) {
 	if end := headEnd(head); end >= 0 {
 		head = head[:end]
 	}
-	lines := strings.Split(string(head), "\n")
-	resp, err := parseStatusLine(strings.TrimSuffix(lines[0], "\r"))
+	// One string for the whole block: the fields are slices of it.
+	text := string(head)
+	line, rest, _ := strings.Cut(text, "\n")
+	resp, err := parseStatusLine(strings.TrimSuffix(line, "\r"))
 	if err != nil {
 		return nil, err
 	}
-	for _, l := range lines[1:] {
-		l = strings.TrimSuffix(l, "\r")
-		if l == "" {
+	resp.Header = make([]Field, 0, strings.Count(rest, "\n"))
+	for rest != "" {
+		line, rest, _ = strings.Cut(rest, "\n")
+		line = strings.TrimSuffix(line, "\r")
+		if line == "" {
 			break
 		}
-		if (l[0] == ' ' || l[0] == '\t') && len(resp.Header) > 0 {
+		if (line[0] == ' ' || line[0] == '\t') && len(resp.Header) > 0 {
 			f := &resp.Header[len(resp.Header)-1]
-			f.Value = strings.TrimSpace(f.Value + " " + strings.TrimSpace(l))
+			f.Value = strings.TrimSpace(f.Value + " " + strings.TrimSpace(line))
 			continue
 		}
-		name, value, ok := strings.Cut(l, ":")
+		name, value, ok := strings.Cut(line, ":")
 		if !ok {
-			resp.Header = append(resp.Header, Field{Value: l})
+			resp.Header = append(resp.Header, Field{Value: line})
 			continue
 		}
 		resp.Header = append(resp.Header, Field{Name: strings.Trim(name, " \t"), Value: strings.Trim(value, " \t")})
@@ -161,24 +167,28 @@ func Parse(head []byte) (*Response, error) {
 func ParseStatusLine(line string) (*Response, error) { return parseStatusLine(line) }
 
 func parseStatusLine(line string) (*Response, error) {
-	bad := func() error {
-		return &Error{Cause: CauseBadResponse, Problems: []Problem{{Text: fmt.Sprintf("the first line is not an HTTP status line: %s", quote([]byte(line), 80))}}}
-	}
-	proto, rest, _ := strings.Cut(line, " ")
-	major, minor, ok := httpVersion(proto)
+	proto, major, minor, status, reason, ok := statusLine(line)
 	if !ok {
-		return nil, bad()
+		return nil, &Error{Cause: CauseBadResponse, Problems: []Problem{{Text: fmt.Sprintf("the first line is not an HTTP status line: %s", quote([]byte(line), 80))}}}
 	}
-	rest = strings.TrimLeft(rest, " ")
-	code, reason, _ := strings.Cut(rest, " ")
+	return &Response{Proto: proto, Major: major, Minor: minor, Status: status, Reason: reason}, nil
+}
+
+// statusLine takes a status line apart without allocating.
+func statusLine(line string) (proto string, major, minor, status int, reason string, ok bool) {
+	proto, rest, _ := strings.Cut(line, " ")
+	if major, minor, ok = httpVersion(proto); !ok {
+		return
+	}
+	code, reason, _ := strings.Cut(strings.TrimLeft(rest, " "), " ")
 	if len(code) != 3 {
-		return nil, bad()
+		return proto, 0, 0, 0, "", false
 	}
-	status, ok := number(code)
+	status, ok = number(code)
 	if !ok || status < 100 {
-		return nil, bad()
+		return proto, 0, 0, 0, "", false
 	}
-	return &Response{Proto: proto, Major: major, Minor: minor, Status: status, Reason: strings.TrimSpace(reason)}, nil
+	return proto, major, minor, status, strings.TrimSpace(reason), true
 }
 
 func httpVersion(p string) (major, minor int, ok bool) {

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wshold/wshold/internal/labcert"
 )
 
 // Bounds on waiting for a proxy; generous, for a loaded 2-core CI machine.
@@ -41,6 +43,7 @@ type Proxy struct {
 	addr   string // 127.0.0.1:PORT it listens on
 	scheme string // "ws://", or "wss://" when the config listens with TLS
 	admin  string // admin API address (caddy), else ""
+	tlsDir string // TLS_DIR when the template takes one, else ""
 
 	cmd *exec.Cmd
 	// done is closed once the leader has exited, the rest of its group has
@@ -122,7 +125,9 @@ func Start(t testing.TB, kind Kind, confName string, vars map[string]string) *Pr
 	}
 }
 
-// reservedVars are filled in by Start, never by the caller. UPSTREAM_HOST
+// reservedVars are filled in by Start, never by the caller. TLS_DIR (a
+// directory with ca.pem, cert.pem, key.pem and cert-key.pem, see labcert)
+// may be given; Start makes one when a template takes it and it is not. UPSTREAM_HOST
 // and UPSTREAM_PORT are UPSTREAM's parts, for configs that want them apart
 // (lighttpd).
 var reservedVars = []string{"PREFIX", "LISTEN", "HOST", "PORT", "ADMIN", "UPSTREAM_HOST", "UPSTREAM_PORT"}
@@ -170,7 +175,7 @@ func checkVars(tmpl string, vars map[string]string) error {
 	}
 	if len(errs) == 0 {
 		// A dry render reports missing names before any process starts.
-		dry := map[string]string{}
+		dry := map[string]string{"TLS_DIR": "x"}
 		for _, r := range reservedVars {
 			dry[r] = "x"
 		}
@@ -226,6 +231,18 @@ func launch(kind Kind, spec *kindSpec, bin, confName, tmpl string, vars map[stri
 	}
 	if up, ok := vars["UPSTREAM"]; ok {
 		all["UPSTREAM_HOST"], all["UPSTREAM_PORT"], _ = net.SplitHostPort(up)
+	}
+	if slices.Contains(Placeholders(tmpl), "TLS_DIR") {
+		// A template that terminates TLS reads its certificate from
+		// TLS_DIR: the caller's (a backend's CA to share), or a lab CA and
+		// loopback certificate made here, before the proxy starts.
+		if all["TLS_DIR"] == "" {
+			all["TLS_DIR"] = filepath.Join(dir, "tls")
+			if err := labcert.WriteLoopback(all["TLS_DIR"]); err != nil {
+				return nil, fmt.Errorf("making the lab certificate: %w", err)
+			}
+		}
+		p.tlsDir = all["TLS_DIR"]
 	}
 	if p.addr, err = freePort(); err != nil {
 		return nil, err
@@ -328,7 +345,9 @@ func (p *Proxy) URL(path string) string {
 	return p.scheme + p.addr + path
 }
 
-var tlsListenRE = regexp.MustCompile(`(?m)^[ \t]*listen[ \t]+[^;#\n]*[ \t]ssl\b`)
+// tlsListenRE finds a listening socket that speaks TLS: nginx "listen ...
+// ssl", HAProxy "bind ... ssl", a Caddy site address "https://...".
+var tlsListenRE = regexp.MustCompile(`(?m)^[ \t]*((listen|bind)[ \t]+[^;#\n]*[ \t]ssl\b|https://)`)
 
 // schemeFor tells from a rendered config whether clients speak TLS to it.
 func schemeFor(conf string) string {
@@ -336,6 +355,15 @@ func schemeFor(conf string) string {
 		return "wss://"
 	}
 	return "ws://"
+}
+
+// CAFile is the PEM file of the CA that signed the proxy's certificate
+// (TLS_DIR/ca.pem, for --ca); "" when its template terminates no TLS.
+func (p *Proxy) CAFile() string {
+	if p.tlsDir == "" {
+		return ""
+	}
+	return filepath.Join(p.tlsDir, "ca.pem")
 }
 
 // ConfigPath is the rendered config file, e.g. for wshold's --proxy-config.

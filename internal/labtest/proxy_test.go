@@ -14,7 +14,7 @@ import (
 // kindOf tells which proxy a template is for, from its file name.
 func kindOf(conf string) (Kind, bool) {
 	switch {
-	case conf == "Caddyfile":
+	case strings.HasPrefix(conf, "Caddyfile"):
 		return KindCaddy, true
 	case strings.HasPrefix(conf, "nginx-"):
 		return KindNginx, true
@@ -107,6 +107,10 @@ func TestURLSchemeFollowsTheListener(t *testing.T) {
 		{"server {\n    listen 127.0.0.1:1 reuseport ssl http2;\n}", "wss://"},
 		{"# listen 127.0.0.1:1 ssl; (commented out)\nserver { listen 127.0.0.1:1; }", "ws://"},
 		{"ssl_certificate x;\nlisten 127.0.0.1:1;", "ws://"},
+		{"frontend fe\n    bind 127.0.0.1:1 ssl crt /t/cert-key.pem alpn h2,http/1.1\n", "wss://"},
+		{"frontend fe\n    bind 127.0.0.1:1\n", "ws://"},
+		{"https://127.0.0.1:1 {\n\tbind 127.0.0.1\n}", "wss://"},
+		{"http://127.0.0.1:1 {\n\tbind 127.0.0.1\n}", "ws://"},
 	}
 	for _, tc := range tests {
 		if got := schemeFor(tc.conf); got != tc.want {

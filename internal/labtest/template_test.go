@@ -61,7 +61,7 @@ func TestPlaceholders(t *testing.T) {
 // other placeholder needs a default.
 func TestTemplatesRenderWithTheLabsValuesAlone(t *testing.T) {
 	labFills := map[string]string{"PREFIX": "/p", "LISTEN": "127.0.0.1:1", "HOST": "127.0.0.1",
-		"PORT": "1", "ADMIN": "127.0.0.1:2", "UPSTREAM": "127.0.0.1:3", "UPSTREAM_HOST": "127.0.0.1", "UPSTREAM_PORT": "3"}
+		"PORT": "1", "ADMIN": "127.0.0.1:2", "UPSTREAM": "127.0.0.1:3", "UPSTREAM_HOST": "127.0.0.1", "UPSTREAM_PORT": "3", "TLS_DIR": "/t"}
 	files, err := filepath.Glob(filepath.Join(LabDir(t), "*"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no templates in %s (err %v)", LabDir(t), err)

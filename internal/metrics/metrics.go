@@ -99,7 +99,7 @@ func New() *Metrics {
 		collectors.NewGoCollector(),
 	)
 
-	for _, k := range []event.DropKind{event.EOF, event.Reset, event.PongTimeout, event.ProtocolError} {
+	for _, k := range []event.DropKind{event.EOF, event.Reset, event.PongTimeout, event.ProtocolError, event.SendBlocked, event.CloseNotify} {
 		m.droppedKind[k] = m.dropped.WithLabelValues(k.Name(0))
 	}
 	for _, code := range commonCloseCodes {

@@ -230,6 +230,7 @@ func engineConfig(rs *scenario.Resolved) (engine.Config, []string, func(), error
 	if u.Scheme == "wss" {
 		tc, w := tlsConfig(rs.TLS)
 		cfg.TLS = tc
+		cfg.TLSResume = rs.TLSResume
 		warnings = append(warnings, w...)
 	}
 	return cfg, warnings, cleanup, nil

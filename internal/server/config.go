@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/tls"
 	"fmt"
 	"time"
 )
@@ -24,6 +25,10 @@ type Config struct {
 	// HandshakeTimeout bounds reading the upgrade request and writing the
 	// answer. Default 10s.
 	HandshakeTimeout time.Duration
+	// TLS, if set, makes the listen addresses speak wss://: TLS is
+	// terminated in front of the event loops (tls.go; see LoadTLS), at the
+	// cost of two goroutines per connection. Nil: plain ws://.
+	TLS *tls.Config
 	// Logf, if set, receives the server's own troubles (accept errors such
 	// as EMFILE, epoll failures). Nothing per connection is logged, so it
 	// stays quiet at tens of thousands of connections. It may be called

@@ -25,7 +25,12 @@ type Server struct {
 	epoch time.Time // origin of the loops' monotonic clock
 	lns   []net.Listener
 	loops []*loop
-	next  atomic.Uint32 // round-robin loop choice
+
+	// With Config.TLS, public are the listen addresses, where front
+	// terminates TLS and relays to lns, one loopback listener (tls.go).
+	public []net.Listener
+	front  *front
+	next   atomic.Uint32 // round-robin loop choice
 
 	accepted, upgraded, rejected, aborted atomic.Int64
 
@@ -76,6 +81,15 @@ func Start(cfg Config) (*Server, error) {
 		}
 		s.lns = append(s.lns, ln)
 	}
+	if cfg.TLS != nil {
+		inner, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			s.closeListeners()
+			return nil, fmt.Errorf("listen on the TLS front's loopback backend: %w", err)
+		}
+		s.public, s.lns = s.lns, []net.Listener{inner}
+		s.front = newFront(cfg, inner.Addr().String())
+	}
 	for range cfg.Loops {
 		l, err := newLoop(s)
 		if err != nil {
@@ -91,6 +105,9 @@ func Start(cfg Config) (*Server, error) {
 	for _, ln := range s.lns {
 		s.acceptWG.Add(1)
 		go s.acceptLoop(ln)
+	}
+	for _, ln := range s.public {
+		s.front.serve(ln)
 	}
 	return s, nil
 }
@@ -129,8 +146,12 @@ func listenAdvice(addr string, err error) string {
 // Addrs returns the listeners' addresses, in Config.Listen order, with the
 // ports that port 0 picked.
 func (s *Server) Addrs() []net.Addr {
-	as := make([]net.Addr, len(s.lns))
-	for i, ln := range s.lns {
+	lns := s.lns
+	if s.public != nil {
+		lns = s.public
+	}
+	as := make([]net.Addr, len(lns))
+	for i, ln := range lns {
 		as[i] = ln.Addr()
 	}
 	return as
@@ -164,6 +185,13 @@ func (s *Server) Close() error {
 			c.Close()
 		}
 		s.mu.Unlock()
+		if s.front != nil {
+			// Its accept loops end with the public listeners.
+			for _, ln := range s.public {
+				ln.Close()
+			}
+			s.front.close()
+		}
 		s.closeErr = s.closeListeners()
 		s.acceptWG.Wait()
 		s.hsWG.Wait()
@@ -176,7 +204,7 @@ func (s *Server) Close() error {
 
 func (s *Server) closeListeners() error {
 	var errs []error
-	for _, ln := range s.lns {
+	for _, ln := range append(s.public, s.lns...) {
 		if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 			errs = append(errs, err)
 		}

@@ -1,7 +1,9 @@
 // Command baseline is the usual way to hold WebSockets in Go, kept as the
 // yardstick for scripts/bench.sh: gobwas/ws Dialer.Dial for each
 // connection, then one goroutine per connection blocked in
-// wsutil.ReadServerData until the connection ends. It opens -c connections
+// wsutil.ReadServerData until the connection ends. Over wss:// each keeps
+// its tls.Conn too: what wshold held per wss connection before its loops
+// carried TLS records themselves. It opens -c connections
 // at -r per second, holds them -hold, closes them, and prints one JSON line
 // of figures measured the way wshold measures its own (see Figures).
 //
@@ -13,6 +15,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -55,7 +59,8 @@ type Figures struct {
 }
 
 func main() {
-	url := flag.String("url", "", "ws:// URL to connect to (loopback)")
+	url := flag.String("url", "", "ws:// or wss:// URL to connect to (loopback)")
+	ca := flag.String("ca", "", "wss://: trust the CA certificates in this PEM file")
 	conns := flag.Int("c", 1000, "connections")
 	rate := flag.Float64("r", 1000, "new connections per second (0: all at once)")
 	hold := flag.Duration("hold", 10*time.Second, "hold after the last attempt ended")
@@ -65,12 +70,26 @@ func main() {
 		fmt.Fprintln(os.Stderr, "baseline: give -url ws://HOST:PORT/ and -c N >= 1")
 		os.Exit(2)
 	}
-	f := run(*url, *conns, *rate, *hold, *timeout)
+	var tc *tls.Config
+	if *ca != "" {
+		pem, err := os.ReadFile(*ca)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "baseline:", err)
+			os.Exit(2)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			fmt.Fprintln(os.Stderr, "baseline: no PEM certificate in", *ca)
+			os.Exit(2)
+		}
+		tc = &tls.Config{RootCAs: pool, NextProtos: []string{"http/1.1"}}
+	}
+	f := run(*url, *conns, *rate, *hold, *timeout, tc)
 	b, _ := json.Marshal(f)
 	fmt.Println(string(b))
 }
 
-func run(url string, n int, rate float64, hold, timeout time.Duration) Figures {
+func run(url string, n int, rate float64, hold, timeout time.Duration, tc *tls.Config) Figures {
 	f := Figures{Client: "goroutine-per-connection", Conns: n}
 	settle()
 	baseRSS := rss()
@@ -87,7 +106,7 @@ func run(url string, n int, rate float64, hold, timeout time.Duration) Figures {
 		dials    sync.WaitGroup
 		readers  sync.WaitGroup
 	)
-	dialer := ws.Dialer{Timeout: timeout}
+	dialer := ws.Dialer{Timeout: timeout, TLSConfig: tc}
 	start := time.Now()
 	for i := 0; i < n; i++ {
 		intended := start

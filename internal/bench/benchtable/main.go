@@ -3,6 +3,13 @@
 // ratio baseline ÷ wshold, as one Markdown table.
 //
 //	benchtable WSHOLD-N1.json BASELINE-N1.json [WSHOLD-N2.json BASELINE-N2.json ...]
+//	benchtable -tls WS.json WSS.json WSS-RESUMED.json BASELINE-WSS.json [...]
+//
+// With -tls (bench.sh --wss) each size has four runs through one nginx:
+// wshold over ws://, over wss:// with full handshakes and with resumed
+// ones, and the baseline over wss://; each is set against the ws:// run of
+// the same size, and the TLS handshake's share of the client's CPU per
+// connection is named.
 //
 // Both sides are measured alike: handshake latency from each attempt's
 // intended start, RSS growth from before the first connection to the hold's
@@ -28,10 +35,17 @@ type side struct {
 	rssPerConn                       float64 // bytes
 	peakRSS                          float64 // bytes
 	cpuTotal, cpuHold, holdS         float64
+	// handshake phases (wshold only; 0 when not measured), ms
+	connectP50, connectP99, tlsP50, tlsP99, upgradeP50, upgradeP99 float64
+	resumed                                                        int64
 }
 
 func main() {
 	args := os.Args[1:]
+	if len(args) > 0 && args[0] == "-tls" {
+		mainTLS(args[1:])
+		return
+	}
 	if len(args) == 0 || len(args)%2 != 0 {
 		fmt.Fprintln(os.Stderr, "usage: benchtable WSHOLD.json BASELINE.json [WSHOLD.json BASELINE.json ...]")
 		os.Exit(2)
@@ -73,6 +87,13 @@ func readWshold(path string) (side, error) {
 			P50 float64 `json:"p50_ms"`
 			P99 float64 `json:"p99_ms"`
 		} `json:"handshake"`
+		Phases struct {
+			Connect, TLS, Upgrade struct {
+				P50 float64 `json:"p50_ms"`
+				P99 float64 `json:"p99_ms"`
+			}
+			TLSResumed int64 `json:"tls_resumed"`
+		} `json:"handshake_phases"`
 		Resources struct {
 			PeakRSS    float64 `json:"peak_rss_bytes"`
 			CPU        float64 `json:"cpu_seconds"`
@@ -96,6 +117,10 @@ func readWshold(path string) (side, error) {
 		p50: r.Handshake.P50, p99: r.Handshake.P99,
 		rssPerConn: r.Resources.RSSPerConn, peakRSS: r.Resources.PeakRSS,
 		cpuTotal: r.Resources.CPU, cpuHold: r.Resources.HoldCPU, holdS: hold.Seconds(),
+		connectP50: r.Phases.Connect.P50, connectP99: r.Phases.Connect.P99,
+		tlsP50: r.Phases.TLS.P50, tlsP99: r.Phases.TLS.P99,
+		upgradeP50: r.Phases.Upgrade.P50, upgradeP99: r.Phases.Upgrade.P99,
+		resumed: r.Phases.TLSResumed,
 	}, nil
 }
 

@@ -1,0 +1,243 @@
+package engine
+
+import (
+	"bytes"
+	"crypto/tls"
+	"net"
+	"net/url"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/wshold/wshold/internal/event"
+	"github.com/wshold/wshold/internal/tlsrecord"
+)
+
+// tlsHeld is one loop holding one wss:// connection over loopback TCP,
+// handshaken by crypto/tls on both ends, whose server end the test then
+// plays itself on the raw socket (peer) with the connection's peer
+// protection (st): so that it can send what crypto/tls servers never do,
+// and so that benchmarks see the client's work alone.
+type tlsHeld struct {
+	l    *loop
+	fd   int
+	c    *connState
+	peer int
+	st   *tlsrecord.State
+	sink *sink
+	buf  []byte // the peer's read buffer
+	rec  []byte // the peer's seal buffer
+	out  []byte // the peer's open buffer
+}
+
+func newTLSHeld(tb testing.TB, cfg Config, vers uint16) *tlsHeld {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	served := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			served <- nil
+			return
+		}
+		tc := tls.Server(c, &tls.Config{Certificates: []tls.Certificate{loopbackCert(tb)}, MaxVersion: vers})
+		if tc.Handshake() != nil {
+			c.Close()
+			served <- nil
+			return
+		}
+		served <- c
+	}()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tap := tlsrecord.NewTap(client)
+	tc := tls.Client(tap, tap.Config(&tls.Config{InsecureSkipVerify: true}, nil))
+	if err := tc.Handshake(); err != nil {
+		tb.Fatal(err)
+	}
+	tap.HandshakeDone()
+	st, err := tap.State(tc.ConnectionState())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	server := <-served
+	if server == nil {
+		tb.Fatal("server handshake failed")
+	}
+	fd, err := detach(client)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	peer, err := detach(server)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s := &sink{}
+	if cfg.URL == nil {
+		cfg.URL, _ = url.Parse("wss://127.0.0.1/")
+	}
+	if err := cfg.withDefaults(); err != nil {
+		tb.Fatal(err)
+	}
+	e := &engine{cfg: cfg, start: time.Now(), sink: s, conns: make([]connState, max(fd, peer)+1)}
+	l, err := newLoop(e, 0)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	e.loops = []*loop{l}
+	tb.Cleanup(func() {
+		if e.conns[fd].open {
+			rawClose(fd)
+		}
+		unix.Close(peer)
+		unix.Close(l.epfd)
+		unix.Close(l.wake)
+	})
+	l.addTLS(fd, e.now(), cfg.Ping > 0, nil, st)
+	h := &tlsHeld{l: l, fd: fd, c: &e.conns[fd], peer: peer, st: st.Peer(), sink: s,
+		buf: make([]byte, 64<<10), rec: make([]byte, 0, 4<<10), out: make([]byte, 0, 64<<10)}
+	// TLS 1.3 session tickets the server sent are the client's to read
+	// before the test starts.
+	h.l.readable(fd, unix.EPOLLIN, e.now())
+	return h
+}
+
+// send seals content of type typ and writes it from the server end.
+func (h *tlsHeld) send(tb testing.TB, typ byte, p []byte) {
+	h.rec = h.st.Seal(h.rec[:0], typ, p)
+	if _, err := unix.Write(h.peer, h.rec); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// receive reads one record the client sent and opens it.
+func (h *tlsHeld) receive(tb testing.TB) (byte, []byte) {
+	n, err := unix.Read(h.peer, h.buf[:tlsrecord.HeaderLen])
+	if err != nil || n != tlsrecord.HeaderLen {
+		tb.Fatalf("reading a record header: %d %v", n, err)
+	}
+	_, length, _ := tlsrecord.Header(h.buf)
+	if m, err := unix.Read(h.peer, h.buf[n:n+length]); err != nil || m != length {
+		tb.Fatalf("reading a record: %d %v", m, err)
+	}
+	typ, out, err := h.st.Open(h.out[:0], h.buf[:n+length])
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return typ, out
+}
+
+func (h *tlsHeld) readable() { h.l.readable(h.fd, unix.EPOLLIN, h.l.e.now()) }
+
+var (
+	wssPing = []byte{0x89, 0x04, 'p', 'i', 'n', 'g'}
+	wssPong = []byte{0x8A, 0x00}
+	wssData = append([]byte{0x82, 126, 0x03, 0xE8}, make([]byte, 1000)...)
+)
+
+func BenchmarkSteadyStateWSSAnswerPing(b *testing.B) {
+	h := newTLSHeld(b, Config{}, tls.VersionTLS13)
+	b.ReportAllocs()
+	for b.Loop() {
+		h.send(b, tlsrecord.TypeApplicationData, wssPing)
+		h.readable()
+		if typ, p := h.receive(b); typ != tlsrecord.TypeApplicationData || len(p) != 2+4+4 || p[0] != 0x8A || p[1]&0x80 == 0 {
+			b.Fatalf("type %d % x, want a masked pong", typ, p)
+		}
+	}
+}
+
+func BenchmarkSteadyStateWSSPingAndPong(b *testing.B) {
+	h := newTLSHeld(b, Config{Ping: time.Second}, tls.VersionTLS13)
+	b.ReportAllocs()
+	for b.Loop() {
+		h.l.ping(h.fd, h.c, h.l.e.now())
+		if typ, p := h.receive(b); typ != tlsrecord.TypeApplicationData || p[0] != 0x89 {
+			b.Fatalf("type %d % x, want a ping", typ, p)
+		}
+		h.send(b, tlsrecord.TypeApplicationData, wssPong)
+		h.readable()
+		if h.c.pingSentAt != 0 {
+			b.Fatal("pong did not clear the outstanding ping")
+		}
+	}
+}
+
+func BenchmarkSteadyStateWSSDiscardData(b *testing.B) {
+	h := newTLSHeld(b, Config{}, tls.VersionTLS13)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(wssData)))
+	for b.Loop() {
+		h.send(b, tlsrecord.TypeApplicationData, wssData)
+		h.readable()
+	}
+	if !h.c.open || h.c.frames.skip != 0 {
+		b.Fatal("data frames were not consumed whole")
+	}
+}
+
+func TestWSSSteadyStateAllocatesNothing(t *testing.T) {
+	for _, vers := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		h := newTLSHeld(t, Config{Ping: time.Second, PongTimeout: time.Hour}, vers)
+		allocs := testing.AllocsPerRun(200, func() {
+			h.send(t, tlsrecord.TypeApplicationData, wssPing)
+			h.send(t, tlsrecord.TypeApplicationData, wssData)
+			h.readable()
+			h.receive(t) // the pong
+			h.l.ping(h.fd, h.c, h.l.e.now())
+			h.receive(t)
+			h.send(t, tlsrecord.TypeApplicationData, wssPong)
+			h.readable()
+		})
+		if allocs != 0 || !h.c.open {
+			t.Fatalf("%s: %.1f allocations per ping, data frame and pong round (open %v), want 0", tls.VersionName(vers), allocs, h.c.open)
+		}
+	}
+}
+
+// A TLS alert other than close_notify ends the connection as tls_alert_N;
+// a KeyUpdate that asks for ours is answered, and both directions go on
+// under the new keys.
+func TestWSSAlertsAndKeyUpdates(t *testing.T) {
+	t.Run("fatal alert", func(t *testing.T) {
+		h := newTLSHeld(t, Config{}, tls.VersionTLS13)
+		h.rec = h.st.AppendAlert(h.rec[:0], 80)
+		if _, err := unix.Write(h.peer, h.rec); err != nil {
+			t.Fatal(err)
+		}
+		h.readable()
+		if h.c.open || len(h.sink.dropped) != 1 || h.sink.dropped[0].Kind != event.TLSAlert || h.sink.dropped[0].CloseCode != 80 {
+			t.Fatalf("open %v drops %+v, want one tls_alert_80", h.c.open, h.sink.dropped)
+		}
+	})
+	t.Run("key update", func(t *testing.T) {
+		h := newTLSHeld(t, Config{}, tls.VersionTLS13)
+		var err error
+		if h.rec, err = h.st.AppendKeyUpdate(h.rec[:0], true); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := unix.Write(h.peer, h.rec); err != nil {
+			t.Fatal(err)
+		}
+		h.readable()
+		typ, p := h.receive(t)
+		if typ != tlsrecord.TypeHandshake || !bytes.Equal(p, []byte{24, 0, 0, 1, 0}) {
+			t.Fatalf("answer %d % x, want our KeyUpdate", typ, p)
+		}
+		if err := h.st.Handshake(p); err != nil {
+			t.Fatal(err)
+		}
+		h.send(t, tlsrecord.TypeApplicationData, wssPing)
+		h.readable()
+		if typ, p := h.receive(t); typ != tlsrecord.TypeApplicationData || p[0] != 0x8A {
+			t.Fatalf("after the update: %d % x, want a pong under the new keys", typ, p)
+		}
+	})
+}
