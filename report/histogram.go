@@ -1,7 +1,12 @@
 package report
 
 import (
+	"bytes"
+	"compress/zlib"
+	"encoding/base64"
+	"encoding/binary"
 	"fmt"
+	"io"
 	"math"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
@@ -65,11 +70,47 @@ func DecodeHistogram(s string) (*hdrhistogram.Histogram, error) {
 	if s == "" {
 		return nil, fmt.Errorf("decode histogram: the field is empty (the result was written without histograms; re-run to get one)")
 	}
+	if err := checkEncodedBounds(s); err != nil {
+		return nil, err
+	}
 	h, err := hdrhistogram.Decode([]byte(s))
 	if err != nil {
 		return nil, fmt.Errorf("decode histogram: %w (the result file may be truncated or edited)", err)
 	}
 	return h, nil
+}
+
+// checkEncodedBounds reads the bounds an encoded histogram declares (its
+// first 40 bytes once inflated) before the library decodes it: the library
+// allocates a counts array as wide as the declared range, up to tens of
+// megabytes for a forged header, and wshold only ever writes one range.
+// Text it cannot read this far is left to the decoder to refuse.
+func checkEncodedBounds(s string) error {
+	raw, err := base64.StdEncoding.DecodeString(s)
+	if err != nil || len(raw) < 8 {
+		return nil
+	}
+	n := int32(binary.BigEndian.Uint32(raw[4:8]))
+	if n < 0 || int64(n) > int64(len(raw)-8) {
+		return nil
+	}
+	z, err := zlib.NewReader(bytes.NewReader(raw[8 : 8+n]))
+	if err != nil {
+		return nil
+	}
+	defer z.Close()
+	var hdr [40]byte
+	if _, err := io.ReadFull(z, hdr[:]); err != nil {
+		return nil
+	}
+	digits := int32(binary.BigEndian.Uint32(hdr[12:16]))
+	lowest := int64(binary.BigEndian.Uint64(hdr[16:24]))
+	highest := int64(binary.BigEndian.Uint64(hdr[24:32]))
+	if digits != histSigFigs || lowest != histLowestUs || highest != histHighestUs {
+		return fmt.Errorf("decode histogram: it declares %d to %d µs at %d significant digits where wshold writes %d to %d at %d (the result file was edited or forged)",
+			lowest, highest, digits, histLowestUs, histHighestUs, histSigFigs)
+	}
+	return nil
 }
 
 func usToMs(us int64) float64 { return float64(us) / 1000 }

@@ -196,7 +196,7 @@ svg text { font-family: "Liberation Sans", Arial, Helvetica, sans-serif !importa
 <h2>Harness resources</h2>
 {{with .R.Resources}}<table><tr><th>process</th><th>peak RSS</th><th>CPU</th><th>RSS per held connection</th><th>held</th></tr>
 <tr><td>total</td><td class="n">{{bytes .PeakRSSBytes}}</td><td class="n">{{cpu .CPUSeconds}}</td><td class="n">{{perconn .RSSPerConnBytes}}</td><td class="n">{{$.R.Counts.Held}}</td></tr>
-{{range .Procs}}<tr><td>pid {{.PID}}</td><td class="n">{{bytes .PeakRSSBytes}}</td><td class="n">{{cpu .CPUSeconds}}</td><td class="n">{{perconn .RSSPerConnBytes}}</td><td class="n">{{.Held}}</td></tr>
+{{range .Procs}}<tr><td>{{.Label}}</td><td class="n">{{bytes .PeakRSSBytes}}</td><td class="n">{{cpu .CPUSeconds}}</td><td class="n">{{perconn .RSSPerConnBytes}}</td><td class="n">{{.Held}}</td></tr>
 {{end}}</table>{{end}}
 <p class="empty">wshold {{.R.Version}} · result schema {{.R.Schema}}</p>
 </body>

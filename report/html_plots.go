@@ -62,27 +62,11 @@ func alivePlot(res *Result) (string, *plot.Plot, string, []legendEntry) {
 	if res.Counts.Upgraded == 0 {
 		return title, nil, "No connection was upgraded, so none was alive: see Failed upgrades below.", nil
 	}
-	// The last step ends with the run: a 0.75 s run has no sample at 1 s.
-	last := tl[len(tl)-1]
-	end := float64(last.T + 1)
-	xMax := end
-	if !res.Start.IsZero() && res.End.After(res.Start) {
-		d := res.End.Sub(res.Start).Seconds()
-		if d > float64(last.T) {
-			end = math.Min(end, d)
-		}
-		xMax = math.Max(end, d)
-	}
+	pts, xMax := aliveSteps(res, group)
 	yMax := float64(res.Counts.Upgraded)
-	pts := make(plotter.XYs, 0, len(tl)/group+2)
-	for i := 0; i < len(tl); i += group {
-		s := tl[min(i+group, len(tl))-1] // the group's last second
-		pts = append(pts, plotter.XY{X: float64(tl[i].T), Y: float64(s.Alive)})
-		yMax = math.Max(yMax, float64(s.Alive))
+	for _, p := range pts {
+		yMax = math.Max(yMax, p.Y)
 	}
-	// Drawn as post-steps, each point holds until the next; one more point
-	// closes the last step.
-	pts = append(pts, plotter.XY{X: end, Y: float64(last.Alive)})
 
 	var marks []vmark
 	if !res.Start.IsZero() && !res.HoldStart.IsZero() {
@@ -120,6 +104,37 @@ func alivePlot(res *Result) (string, *plot.Plot, string, []legendEntry) {
 	line.FillColor = plotColor(colAlive, 0.12)
 	p.Add(vmarks(marks), line)
 	return title, p, "", nil
+}
+
+// aliveSteps are the points of the alive line in seconds since the run's
+// start, to be drawn as post-steps (each holds until the next; the last
+// closes the last step), and the end of the time axis. Timeline second T
+// is the T-th wall-clock second from the one the run started in, so on the
+// run's clock it begins T - f seconds in, f being how far into its
+// wall-clock second the run started; the first step begins at the start,
+// the last ends with the run (a 0.75 s run has no sample at 1 s).
+func aliveSteps(res *Result, group int) (pts plotter.XYs, xMax float64) {
+	tl := res.Timeline
+	f := 0.0
+	if !res.Start.IsZero() {
+		f = float64(res.Start.Nanosecond()) / 1e9
+	}
+	last := tl[len(tl)-1]
+	end := float64(last.T+1) - f
+	xMax = end
+	if !res.Start.IsZero() && res.End.After(res.Start) {
+		d := res.End.Sub(res.Start).Seconds()
+		if d > float64(last.T)-f {
+			end = math.Min(end, d)
+		}
+		xMax = math.Max(end, d)
+	}
+	pts = make(plotter.XYs, 0, len(tl)/group+2)
+	for i := 0; i < len(tl); i += group {
+		s := tl[min(i+group, len(tl))-1] // the group's last second
+		pts = append(pts, plotter.XY{X: math.Max(float64(tl[i].T)-f, 0), Y: float64(s.Alive)})
+	}
+	return append(pts, plotter.XY{X: end, Y: float64(last.Alive)}), xMax
 }
 
 // maxSteps bounds the points of the alive line.

@@ -237,3 +237,26 @@ func TestMarkLabelsNeverOverlap(t *testing.T) {
 		t.Errorf("hold starts at %s and hold ends at %s: want them in different rows", a, b)
 	}
 }
+
+// Timeline second T is a wall-clock second: for a run that started 0.84 s
+// into its second, second 0 covers the run's first 0.16 s, and the alive
+// line steps there, not at 1 s; the last step ends with the run.
+func TestAliveStepsFollowWallClockSeconds(t *testing.T) {
+	start := outT0.Add(840 * time.Millisecond)
+	res := &Result{Start: start, End: start.Add(1650 * time.Millisecond), Timeline: []Second{
+		{T: 0, Alive: 312}, {T: 1, Alive: 1000}, {T: 2, Alive: 1000},
+	}}
+	pts, xMax := aliveSteps(res, 1)
+	want := []struct{ x, y float64 }{{0, 312}, {0.16, 1000}, {1.16, 1000}, {1.65, 1000}}
+	if len(pts) != len(want) {
+		t.Fatalf("points %v, want %v", pts, want)
+	}
+	for i, w := range want {
+		if math.Abs(pts[i].X-w.x) > 1e-9 || pts[i].Y != w.y {
+			t.Errorf("point %d = %v, want %v", i, pts[i], w)
+		}
+	}
+	if math.Abs(xMax-1.65) > 1e-9 {
+		t.Errorf("axis ends at %v, want the run's end 1.65", xMax)
+	}
+}

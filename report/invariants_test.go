@@ -31,7 +31,7 @@ func TestReadResultRefusesFiguresThatDoNotAddUp(t *testing.T) {
 			h := wide
 			h.Histogram = mustEncode(t, 1, 1<<40, 5, 1000)
 			r.Handshake = h
-		}, "handshake.histogram tracks 1..1099511627776 µs at 5 significant figures"},
+		}, "handshake.histogram: decode histogram: it declares 1 to 1099511627776 µs at 5 significant digits"},
 		{"failures do not add up", func(r *Result) { r.Failures = []Failure{{Cause: "http", Status: 400, Count: 3}} }, "failures add up to 3 but counts.failed is 0"},
 		{"drop kinds do not add up", func(r *Result) { r.Drops.ByKind = map[string]int64{"eof": 2} }, "drops.by_kind adds up to 2 but drops.count is 0"},
 	} {

@@ -719,6 +719,7 @@ func mergeResources(rs []*Result) Resources {
 		procs := r.Resources.Procs
 		if len(procs) == 0 {
 			procs = []ProcResources{{
+				Shard:             r.Shard,
 				PeakRSSBytes:      r.Resources.PeakRSSBytes,
 				CPUSeconds:        r.Resources.CPUSeconds,
 				HoldCPUSeconds:    r.Resources.HoldCPUSeconds,

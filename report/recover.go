@@ -103,7 +103,7 @@ func Recoveries(res *Result) {
 	if res.Reconnects == nil || len(res.Drops.Clusters) == 0 {
 		return
 	}
-	steps := aliveSteps(res)
+	steps := aliveChanges(res)
 	failed := failedReconnects(res.Reconnects.Events)
 	// One strike of a proxy can form several clusters (a wall-clock one,
 	// and idle-clock ones of the connections that had been silent about
@@ -148,11 +148,11 @@ func Recoveries(res *Result) {
 	}
 }
 
-// aliveSteps lists every change of the alive count in time order: the
+// aliveChanges lists every change of the alive count in time order: the
 // first wave's upgrades (known to the second from the timeline, counted at
 // the end of theirs, so that alive is never overstated), each reconnect's
 // upgrade and each drop.
-func aliveSteps(res *Result) []step {
+func aliveChanges(res *Result) []step {
 	var steps []step
 	// The timeline's seconds are the wall clock's: second t ends t+1
 	// seconds after the start of the second the run started in.

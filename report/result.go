@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/wshold/wshold/scenario"
@@ -280,7 +281,9 @@ type Resources struct {
 
 // ProcResources is one worker process's share of Resources.
 type ProcResources struct {
-	PID               int     `json:"pid"`
+	PID int `json:"pid"`
+	// Shard is the process's --shard ("I/N"), when it ran as one.
+	Shard             string  `json:"shard,omitempty"`
 	PeakRSSBytes      int64   `json:"peak_rss_bytes"`
 	CPUSeconds        float64 `json:"cpu_seconds"`
 	RSSPerConnBytes   float64 `json:"rss_per_conn_bytes,omitzero"`
@@ -288,4 +291,13 @@ type ProcResources struct {
 	HoldEndRSSBytes   int64   `json:"hold_end_rss_bytes,omitzero"`
 	HoldCPUSeconds    float64 `json:"hold_cpu_seconds,omitempty"`
 	Held              int64   `json:"held"`
+}
+
+// Label names a process's row in the reports: its shard and PID when it ran
+// as a shard (pods of one Job are all PID 1), else its PID.
+func (p ProcResources) Label() string {
+	if p.Shard != "" {
+		return fmt.Sprintf("shard %s (pid %d)", p.Shard, p.PID)
+	}
+	return fmt.Sprintf("pid %d", p.PID)
 }

@@ -448,7 +448,7 @@ func resourcesSection(w io.Writer, res *Result) error {
 	}
 	rows := [][]string{{"total", bytesText(r.PeakRSSBytes), secondsCPU(r.CPUSeconds), perConnText(r.RSSPerConnBytes), itoa(res.Counts.Held)}}
 	for _, p := range r.Procs {
-		rows = append(rows, []string{"pid " + strconv.Itoa(p.PID), bytesText(p.PeakRSSBytes), secondsCPU(p.CPUSeconds), perConnText(p.RSSPerConnBytes), itoa(p.Held)})
+		rows = append(rows, []string{p.Label(), bytesText(p.PeakRSSBytes), secondsCPU(p.CPUSeconds), perConnText(p.RSSPerConnBytes), itoa(p.Held)})
 	}
 	if err := renderTable(w, "Harness resources", []string{"process", "peak RSS", "CPU", "RSS per conn", "held"}, rows,
 		[]tw.Align{tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight}); err != nil {

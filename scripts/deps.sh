@@ -20,6 +20,8 @@ APT=(
 	# The real proxies of the integration tests and the lab (internal/labtest,
 	# scripts/lab.sh).
 	nginx-light haproxy caddy apache2 lighttpd varnish
+	# Proxies wshold has no defaults for, to check its verdicts on them.
+	nghttp2-proxy h2o
 	# The HTML report is loaded and screenshotted in a real browser, with the
 	# font its plots are measured in (Liberation Sans, Arial's metrics).
 	chromium fonts-liberation2

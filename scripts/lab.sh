@@ -96,6 +96,8 @@ kind_of() { # kind_of TEMPLATE-FILE-NAME
 	apache-*) echo apache ;;
 	lighttpd-*) echo lighttpd ;;
 	varnish-*) echo varnish ;;
+	nghttpx-*) echo nghttpx ;;
+	h2o-*) echo h2o ;;
 	Caddyfile*) echo caddy ;;
 	esac
 }
@@ -108,7 +110,7 @@ case_info() {
 		TEMPLATE=$(basename "$f")
 		KIND=$(kind_of "$TEMPLATE")
 		DEFAULT_PORT=$(default_port "$1")
-		[[ -n $KIND ]] || die "$TEMPLATE: cannot tell the proxy from the name; name it nginx-*, haproxy-*, apache-*, lighttpd-*, varnish-* or Caddyfile*"
+		[[ -n $KIND ]] || die "$TEMPLATE: cannot tell the proxy from the name; name it nginx-*, haproxy-*, apache-*, lighttpd-*, varnish-*, nghttpx-*, h2o-* or Caddyfile*"
 		return 0
 	done
 	return 1
@@ -126,6 +128,8 @@ kind_info() {
 	apache) BIN_NAME=apache2 PKG=apache2 LOG=error.log READY="resuming normal operations" ;;
 	lighttpd) BIN_NAME=lighttpd PKG=lighttpd LOG=error.log READY="server started" ;;
 	varnish) BIN_NAME=varnishd PKG=varnish LOG=output.log READY="Child starts" ;;
+	nghttpx) BIN_NAME=nghttpx PKG=nghttp2-proxy LOG=error.log READY="spawned" ;;
+	h2o) BIN_NAME=h2o PKG=h2o LOG=error.log READY="is ready to serve requests" ;;
 	esac
 }
 
@@ -421,6 +425,8 @@ cmd_up() {
 		read -r -a params < <(sed -n 's/^# varnishd-params://p' "$conf")
 		setsid "$bin" -F -j none -n "$dir/varnishd" -f "$conf" -T none -s malloc,32m "${params[@]}" </dev/null >"$dir/output.log" 2>&1 &
 		;;
+	nghttpx) setsid "$bin" --conf="$conf" </dev/null >"$dir/output.log" 2>&1 & ;;
+	h2o) setsid "$bin" -c "$conf" </dev/null >"$dir/output.log" 2>&1 & ;;
 	esac
 	pid=$!
 	echo "$pid" >"$dir/pid"
@@ -501,6 +507,8 @@ cmd_reload() {
 	haproxy) kill -USR2 "$pid" ;;
 	lighttpd) kill -USR1 "$pid" ;; # graceful restart
 	varnish) die "the lab runs varnishd without a management port, so it cannot load a new VCL: 'lab.sh down $name' and up again" ;;
+	nghttpx) kill -HUP "$pid" ;; # a new worker; the old one keeps its tunnels
+	h2o) die "the lab runs h2o without -m master, which has no graceful reload (SIGHUP ends it): 'lab.sh down $name' and up again" ;;
 	caddy)
 		if ! XDG_CONFIG_HOME=$dir XDG_DATA_HOME=$dir "$(find_bin caddy caddy)" reload --config "$dir/$TEMPLATE" \
 			--adapter caddyfile --address "$(cat "$dir/admin")" --force >>"$dir/reload.log" 2>&1; then

@@ -161,9 +161,10 @@ func (t *target) redirect(r *Report) {
 	case !strings.EqualFold(next.Host, t.u.Host):
 		r.explain("The redirect goes to another host (%s instead of %s).", next.Host, t.u.Host)
 	case next.Path == t.u.Path+"/":
-		r.explain("The redirect only adds a trailing slash: the path matches a directory-style location (nginx location %s/, Apache ProxyPass %s/), and the server redirects to it.", t.u.Path, t.u.Path)
+		r.explain("The redirect only adds a trailing slash: the path matches a directory-style location (nginx location %s/, Apache ProxyPass %s/), and the server redirects to it.", t.u.EscapedPath(), t.u.EscapedPath())
 	case next.Path != t.u.Path:
-		r.explain("The redirect goes to another path (%s instead of %s).", next.Path, t.u.Path)
+		// Escaped: a Location's %00 must not reach the terminal as a NUL.
+		r.explain("The redirect goes to another path (%s instead of %s).", next.EscapedPath(), t.u.EscapedPath())
 	}
 	r.fix("client", "Connect to the final URL: "+wsNext.String(), "")
 	r.fix("proxy", "Or exempt the WebSocket path from the redirect (e.g. an nginx location for it that proxies instead of returning 301).", "")

@@ -5,26 +5,26 @@
 //   - a ws:// connection is opened in upgrade_linux.go: a non-blocking
 //     connect from an opener keeping the ramp's schedule (open, called by
 //     startAttempts in engine.go), then the handshake as a state machine in
-//     the epoll loop that will hold it (loop.handshake), the answer judged
-//     by gobwas/ws's rules in response.go (judgeAnswer); a wss:// one in
-//     tlsdial.go (attemptTLS), a goroutine per handshake in flight:
-//     crypto/tls over a tlsrecord.Tap, the upgrade judged by the same
-//     judgeAnswer, then the bare descriptor and the connection's record
-//     protection go to a loop; failures of both are classified in
-//     classify.go (dial.go keeps gobwas/ws's dialer, for tests that hold
-//     the loops' handshake to it);
+//     the epoll loop that will hold it (loop.handshake); a wss:// one in
+//     dial.go (attempt, dialUpgrade), a goroutine per handshake in flight:
+//     crypto/tls over a tlsrecord.Tap, then the bare descriptor and the
+//     connection's record protection go to a loop. Both feed the answer to
+//     response.go's answer, which asks the one judge (internal/handshake);
+//     failures are classified in classify.go;
 //   - it is held in loop_linux.go: after the upgrade its descriptor is moved
 //     into an epoll set and costs no goroutine and no timer — one loop per
 //     core reacts to readiness and walks a shared ping schedule;
 //   - what a held connection does with frames — answer pings, time pongs,
 //     skip data, take a close, reject a broken frame, send its own — is one
-//     transport-neutral path in frames_linux.go; bytes reach it and leave
+//     transport-neutral path in frames_linux.go (with frame.go's nextFrame,
+//     the one frame reader); bytes reach it and leave
 //     it through wire_linux.go (a plain socket, where a write the socket
 //     does not take whole keeps its tail for later instead of tearing a
 //     frame) or, for wss://, through tlsloop_linux.go (whole TLS records
 //     opened and sealed on the loop, partial ones left in the kernel);
-//   - it is counted as dropped in loop_linux.go (loop.drop), with its age,
-//     its idle time and how it ended (close frame, FIN, RST, pong timeout).
+//   - it is counted as dropped in loop_linux.go (loop.end), with its age,
+//     its idle time and how it ended (close frame, FIN, RST, pong timeout,
+//     a broken rule; over wss:// also close_notify or another TLS alert);
 //   - with Config.Reconnect it is opened again after a backoff
 //     (reconnect.go: one goroutine and a heap of due reopenings), through
 //     the same opening path, and reported as a reconnect.

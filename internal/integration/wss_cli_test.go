@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -106,6 +107,8 @@ func TestWSSSlowPayloadWithPingsEndsWithTheServersClose(t *testing.T) {
 			t.Fatalf("a drop at %.0f ms of age, before the slow frame was even whole", e.AgeMs)
 		}
 	}
+	line, _, _ := strings.Cut(got.Stdout, "\n")
+	t.Logf("wshold run --ping 1s: %s", line)
 }
 
 // At the end of the hold every wss connection sends exactly one close

@@ -13,6 +13,7 @@ import (
 var debPackage = map[string]string{
 	"nginx":    "nginx-light",
 	"varnishd": "varnish",
+	"nghttpx":  "nghttp2-proxy",
 	"node":     "nodejs",
 }
 

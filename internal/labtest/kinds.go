@@ -20,6 +20,10 @@ const (
 	KindApache   Kind = "apache"
 	KindLighttpd Kind = "lighttpd"
 	KindVarnish  Kind = "varnish"
+	// nghttpx and h2o are not products wshold has defaults for: the lab
+	// runs them to check that verdicts hold on proxies it does not know.
+	KindNghttpx Kind = "nghttpx"
+	KindH2O     Kind = "h2o"
 )
 
 // kindSpec is how one proxy program is run in the foreground from a rendered
@@ -162,6 +166,31 @@ var kinds = map[Kind]*kindSpec{
 		},
 		readyMarker: "Child starts",
 		generation:  logCount("Child starts"),
+	},
+	KindNghttpx: {
+		binary: "nghttpx",
+		args: func(dir, conf string) []string {
+			return []string{"--conf=" + conf}
+		},
+		logFile: "error.log",
+		// SIGHUP: a new worker process takes the listener; the old one
+		// keeps its tunnels until they close.
+		reload:      signalReload(syscall.SIGHUP),
+		readyMarker: "spawned",
+		generation:  logCount("spawned"),
+	},
+	KindH2O: {
+		binary: "h2o",
+		args: func(dir, conf string) []string {
+			return []string{"-c", conf}
+		},
+		logFile: "error.log",
+		// Without -m master h2o has no graceful reload: SIGHUP ends it.
+		reload: func(*Proxy) error {
+			return errors.New("the lab runs h2o without -m master, which has no graceful reload; restart it instead")
+		},
+		readyMarker: "is ready to serve requests",
+		generation:  logCount("is ready to serve requests"),
 	},
 }
 

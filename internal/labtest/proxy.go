@@ -103,7 +103,7 @@ func Start(t testing.TB, kind Kind, confName string, vars map[string]string) *Pr
 	t.Helper()
 	spec, ok := kinds[kind]
 	if !ok {
-		t.Fatalf("labtest: unknown proxy kind %q; use KindNginx, KindHAProxy, KindCaddy, KindApache, KindLighttpd or KindVarnish", kind)
+		t.Fatalf("labtest: unknown proxy kind %q; use KindNginx, KindHAProxy, KindCaddy, KindApache, KindLighttpd, KindVarnish, KindNghttpx or KindH2O", kind)
 	}
 	bin := RequireBinary(t, spec.binary)
 	tmpl, err := readTemplate(confName)

@@ -26,6 +26,10 @@ func kindOf(conf string) (Kind, bool) {
 		return KindLighttpd, true
 	case strings.HasPrefix(conf, "varnish-"):
 		return KindVarnish, true
+	case strings.HasPrefix(conf, "nghttpx-"):
+		return KindNghttpx, true
+	case strings.HasPrefix(conf, "h2o-"):
+		return KindH2O, true
 	}
 	return "", false
 }
@@ -44,6 +48,8 @@ func TestEveryTemplateStartsAndUpgradesOrRefusesAsDocumented(t *testing.T) {
 		"Caddyfile": upgrade, "apache-timeout.conf": upgrade, "apache-noupgrade.conf": refuse,
 		"lighttpd-timeout.conf": upgrade, "lighttpd-default.conf": upgrade, "lighttpd-broken.conf": refuse,
 		"varnish-pipe.vcl": upgrade, "varnish-default.vcl": upgrade, "varnish-broken.vcl": refuse,
+		"lighttpd-anon-timeout.conf": upgrade, "nghttpx-timeout.conf": upgrade, "nghttpx-default.conf": upgrade,
+		"h2o-timeout.conf": upgrade, "h2o-broken.conf": refuse,
 	}
 	files, err := filepath.Glob(filepath.Join(LabDir(t), "*"))
 	if err != nil {
@@ -57,7 +63,7 @@ func TestEveryTemplateStartsAndUpgradesOrRefusesAsDocumented(t *testing.T) {
 		}
 		kind, ok := kindOf(conf)
 		if !ok {
-			t.Errorf("%s: name it nginx-*, haproxy-*, apache-*, lighttpd-*, varnish-* or Caddyfile, so the lab knows which proxy runs it", conf)
+			t.Errorf("%s: name it nginx-*, haproxy-*, apache-*, lighttpd-*, varnish-*, nghttpx-*, h2o-* or Caddyfile, so the lab knows which proxy runs it", conf)
 			continue
 		}
 		seen[conf] = true

@@ -332,7 +332,11 @@ func TestLiveAreaStartsWithTheFirstUpdate(t *testing.T) {
 	}
 	_, _ = out.Write([]byte("wshold: warning: something about the plan\n"))
 	d.Update(snap("ramping", 100*time.Millisecond, 5))
-	time.Sleep(250 * time.Millisecond)
+	// Until the area has drawn the update (one redraw, later on a loaded
+	// machine; at most 5 s): closing first would show only the final frame.
+	for i := 0; i < 500 && !strings.Contains(out.String(), "5/10"); i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
 	d.Close()
 	if got := out.String(); !strings.HasPrefix(got, "wshold: warning: something about the plan\n") || !strings.Contains(got, "5/10") {
 		t.Errorf("want the warning first, then the live area:\n%q", got)

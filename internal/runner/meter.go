@@ -29,6 +29,9 @@ type meter struct {
 	holdCPU, holdEndCPU float64
 	holdEndRSS          int64
 	holdEnd             *time.Timer
+	// shard ("I/N", or "") labels this process's row: shards run in
+	// containers are all PID 1, so a merged result needs more than PIDs.
+	shard string
 }
 
 func startMeter() *meter {
@@ -90,7 +93,7 @@ func (m *meter) resources(alive int64) report.Resources {
 			r.HoldEndRSSBytes = rss() // a checkpoint during the hold: now
 		}
 	}
-	r.Procs = []report.ProcResources{{PID: os.Getpid(), PeakRSSBytes: r.PeakRSSBytes, CPUSeconds: cpu,
+	r.Procs = []report.ProcResources{{PID: os.Getpid(), Shard: m.shard, PeakRSSBytes: r.PeakRSSBytes, CPUSeconds: cpu,
 		RSSPerConnBytes: r.RSSPerConnBytes, HoldStartRSSBytes: r.HoldStartRSSBytes, HoldEndRSSBytes: r.HoldEndRSSBytes,
 		HoldCPUSeconds: r.HoldCPUSeconds, Held: alive}}
 	return r

@@ -130,6 +130,7 @@ func Run(ctx context.Context, rs *scenario.Resolved, o Options) (*report.Result,
 	// The meter settles the heap first, so the run's clock starts after
 	// it: a ramp's time is the connections' alone.
 	meter := startMeter()
+	meter.shard = o.Shard
 	if err := WaitUntil(ctx, o.StartAt); err != nil {
 		return nil, err
 	}

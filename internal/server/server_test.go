@@ -386,6 +386,11 @@ func TestReusePortLetsTwoServersShareAPort(t *testing.T) {
 		c := dial(t, addr, "/")
 		c.nc.Close()
 	}
+	// A server counts an upgrade once its 101 is written, so the client can
+	// read the answer a moment before the count moves: wait for it, briefly.
+	for i := 0; i < 200 && a.Stats().Upgraded+b.Stats().Upgraded < 40; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if a.Stats().Upgraded+b.Stats().Upgraded != 40 {
 		t.Errorf("upgrades %d + %d, want 40 in all", a.Stats().Upgraded, b.Stats().Upgraded)
 	}
