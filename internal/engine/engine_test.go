@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -166,6 +167,18 @@ func serveFrames(s *testServer, c net.Conn, pong bool) {
 	}
 }
 
+// waitUpgraded waits until n upgrades were reported, or until timeout.
+func (s *sink) waitUpgraded(n int, timeout time.Duration) {
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		s.mu.Lock()
+		got := len(s.upgraded)
+		s.mu.Unlock()
+		if got >= n {
+			return
+		}
+	}
+}
+
 func run(t *testing.T, cfg Config) (*sink, Outcome) {
 	t.Helper()
 	s := &sink{}
@@ -279,30 +292,77 @@ func TestDropsAreRecordedWithKindAndAge(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			behave := func(s *testServer, c net.Conn) {
-				if _, err := ws.Upgrade(c); err != nil {
-					return
-				}
-				time.Sleep(200 * time.Millisecond)
-				tc.behave(c)
+			// The server ends its side 200 ms after the client has taken
+			// every 101 (the engine reported the upgrades), not 200 ms
+			// after sending it: the kernel keeps the time of the last data
+			// only, so a client that got to a 101 after the ending had
+			// arrived too (a loaded machine) could only date both by the
+			// ending, an age of nothing. The server notes when it ended,
+			// on the run's clock.
+			type side struct {
+				s     sink
+				start time.Time
+				mu    sync.Mutex
+				ended []int64
 			}
-			plain := startServer(t, behave)
-			secure, clientTLS := startTLSServer(t, behave)
-			for _, cfg := range []Config{{URL: plain.url()}, {URL: secure.urlScheme("wss"), TLS: clientTLS}} {
-				cfg.Conns, cfg.Hold, cfg.EndWhenNoneAlive = 5, 2*time.Second, true
-				s, _ := run(t, cfg)
+			behave := func(sd *side) func(s *testServer, c net.Conn) {
+				return func(s *testServer, c net.Conn) {
+					if _, err := ws.Upgrade(c); err != nil {
+						return
+					}
+					sd.s.waitUpgraded(5, 5*time.Second)
+					time.Sleep(200 * time.Millisecond)
+					sd.mu.Lock() // also orders start, set by the test goroutine
+					sd.ended = append(sd.ended, time.Since(sd.start).Nanoseconds())
+					sd.mu.Unlock()
+					tc.behave(c)
+				}
+			}
+			plainSide, secureSide := &side{}, &side{}
+			plain := startServer(t, behave(plainSide))
+			secure, clientTLS := startTLSServer(t, behave(secureSide))
+			for _, tp := range []struct {
+				cfg Config
+				sd  *side
+			}{{Config{URL: plain.url()}, plainSide}, {Config{URL: secure.urlScheme("wss"), TLS: clientTLS}, secureSide}} {
+				cfg, sd, s := tp.cfg, tp.sd, &tp.sd.s
+				cfg.Conns, cfg.Hold, cfg.EndWhenNoneAlive = 5, 6*time.Second, true
+				sd.mu.Lock()
+				sd.start = time.Now()
+				start := sd.start
+				sd.mu.Unlock()
+				if _, err := Run(t.Context(), cfg, start, s); err != nil {
+					t.Fatal(err)
+				}
 				if len(s.upgraded) != 5 || len(s.dropped) != 5 {
 					t.Fatalf("%s: upgraded %d dropped %d; want 5/5 (failed %v)", cfg.URL.Scheme, len(s.upgraded), len(s.dropped), s.failed)
+				}
+				first := s.upgraded[0].AtNs
+				for _, u := range s.upgraded {
+					first = min(first, u.AtNs)
+				}
+				sd.mu.Lock()
+				ended := slices.Clone(sd.ended)
+				sd.mu.Unlock()
+				if len(ended) != 5 {
+					t.Fatalf("%s: the server ended %d connections, want 5", cfg.URL.Scheme, len(ended))
 				}
 				for _, d := range s.dropped {
 					if d.Kind != tc.wantKind || d.CloseCode != tc.wantCode || d.Rule != tc.wantRule {
 						t.Fatalf("%s: drop %s/%d rule %q, want %s rule %q", cfg.URL.Scheme, d.Kind.Name(d.CloseCode), d.CloseCode, d.Rule.Name(), tc.wantKind.Name(tc.wantCode), tc.wantRule.Name())
 					}
-					// The ages (the loops date by the kernel's clock; a wss
-					// goroutine by when it got round to reading, which a
-					// loaded machine under -race delays by 100 ms and more).
-					if age := time.Duration(d.AgeNs); cfg.URL.Scheme == "ws" && (age < 150*time.Millisecond || age > 1500*time.Millisecond) {
-						t.Fatalf("%s: drop age %v, want about 200ms", cfg.URL.Scheme, age)
+					// The ages (the loops date by the kernel's clock, counted
+					// in jiffies of up to 4 ms; a wss goroutine by when it got
+					// round to reading, which a loaded machine under -race
+					// delays by 100 ms and more): at least the 200 ms the
+					// server waited, counted from the connection's own
+					// upgrade, not from before the first; the drop dated when
+					// the ending left the server, not before, nor long after.
+					if age := time.Duration(d.AgeNs); cfg.URL.Scheme == "ws" &&
+						(age < 150*time.Millisecond || d.AgeNs > d.AtNs-first ||
+							d.AtNs < slices.Min(ended)-int64(10*time.Millisecond) || d.AtNs > slices.Max(ended)+int64(1500*time.Millisecond)) {
+						t.Fatalf("%s: drop age %v at %v (first upgrade at %v, the server ended at %v); want at least 200 ms old, dated when the server ended",
+							cfg.URL.Scheme, age, time.Duration(d.AtNs), time.Duration(first), ended)
 					}
 					// Silent until what ended it (the loops only: the wss
 					// reader dates frames by when it read them; and not
