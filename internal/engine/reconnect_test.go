@@ -113,23 +113,42 @@ func TestDroppedConnectionsAreReopened(t *testing.T) {
 // tried again, later each time, until it gets through.
 func TestFailedReopeningsAreRetried(t *testing.T) {
 	var refusing atomic.Bool
-	srv := lifetimeServer(t, time.Hour, func() bool { return refusing.Load() })
-	// The first wave gets in; then the server refuses for 300 ms while a
-	// scripted cut ends every connection.
+	var refusals atomic.Int32
+	srv := lifetimeServer(t, time.Hour, func() bool {
+		if refusing.Load() {
+			refusals.Add(1)
+			return true
+		}
+		return false
+	})
+	// Once the first wave is in, the server refuses while a scripted cut
+	// ends every connection, until it has refused 30 reopenings: with
+	// backoffs of 20 to 80 ms, every connection was refused before the
+	// others could be refused that often. Waited for, not slept: on a
+	// loaded machine the ramp and the client's reopenings each take
+	// longer than a fixed 200 ms and 300 ms, and a reopening that came
+	// after the refusals were over was never refused.
 	s := &sink{}
+	done := make(chan struct{})
 	go func() {
-		time.Sleep(200 * time.Millisecond)
+		defer close(done)
+		s.waitUpgraded(10, 5*time.Second)
 		refusing.Store(true)
 		srv.mu.Lock()
 		for _, c := range srv.conns {
 			c.Close()
 		}
 		srv.mu.Unlock()
-		time.Sleep(300 * time.Millisecond)
+		for deadline := time.Now().Add(5 * time.Second); refusals.Load() < 30 && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
+		}
 		refusing.Store(false)
 	}()
-	runInto(t, s, Config{URL: srv.url(), Conns: 10, Hold: time.Second, CloseTimeout: 100 * time.Millisecond,
+	// The hold only bounds the test: the reopenings get through within
+	// one backoff of the refusals' end.
+	runInto(t, s, Config{URL: srv.url(), Conns: 10, Hold: 3 * time.Second, CloseTimeout: 100 * time.Millisecond,
 		Reconnect: true, ReconnectMin: 20 * time.Millisecond, ReconnectMax: 80 * time.Millisecond})
+	<-done
 	upgrades := 0
 	for _, u := range s.upgraded {
 		if u.Reconnect {
@@ -143,8 +162,8 @@ func TestFailedReopeningsAreRetried(t *testing.T) {
 		}
 		refused++
 	}
-	if len(s.dropped) != 10 || refused < 10 || upgrades != 10 {
-		t.Fatalf("%d dropped, %d reopenings refused, %d upgraded; want 10 dropped, at least 10 refused (300 ms of 503s, backoff 20-80 ms), 10 back", len(s.dropped), refused, upgrades)
+	if len(s.dropped) != 10 || refused < 30 || upgrades != 10 {
+		t.Fatalf("%d dropped, %d reopenings refused, %d upgraded; want 10 dropped, at least 30 refused, 10 back", len(s.dropped), refused, upgrades)
 	}
 }
 
