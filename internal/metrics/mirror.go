@@ -71,11 +71,15 @@ func addUp(last *int64, now int64, add func(float64)) {
 // observeNew observes into to the values h holds beyond the last
 // histogram seen (seen: its count per bar), each at its HDR bar's upper
 // edge (3 significant digits: finer than any Prometheus bucket). Every
-// result's histogram has the same bounds, so bars line up by index.
+// result's histogram has the same bounds, so bars line up by index; but
+// Distribution lists bars only up to the highest value recorded, so a
+// later histogram has more of them (a slower handshake came in) or a
+// stale one fewer. seen grows and never forgets: starting it afresh
+// observed every handshake again (a --procs run's count of 50 read 75).
 func observeNew(h *hdrhistogram.Histogram, seen *[]int64, to prometheus.Observer) {
 	bars := h.Distribution()
-	if len(*seen) != len(bars) {
-		*seen = make([]int64, len(bars))
+	if n := len(bars) - len(*seen); n > 0 {
+		*seen = append(*seen, make([]int64, n)...)
 	}
 	for i, b := range bars {
 		for ; (*seen)[i] < b.Count; (*seen)[i]++ {

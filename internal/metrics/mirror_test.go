@@ -56,6 +56,30 @@ func TestMirrorFollowsMergedCheckpoints(t *testing.T) {
 	}
 }
 
+// A later checkpoint that holds a slower handshake than any before (its
+// histogram lists more bars), or a stale one with fewer, adds only what is
+// new: each handshake is observed once.
+func TestMirrorCountsEachHandshakeOnceAsTheHistogramWidens(t *testing.T) {
+	m := New()
+	url := serve(t, m)
+	mr := m.Mirror()
+	rec := report.NewRecorder(time.Now(), 50)
+	for i := range 25 {
+		rec.Upgraded(event.Upgraded{AtNs: int64(i), LatencyNs: int64(time.Millisecond)})
+	}
+	first := rec.Result(report.Meta{})
+	mr.Update(first)
+	for i := range 25 {
+		rec.Upgraded(event.Upgraded{AtNs: int64(25 + i), LatencyNs: int64(i+1) * int64(100*time.Millisecond)})
+	}
+	mr.Update(rec.Result(report.Meta{}))
+	mr.Update(first)                     // stale: fewer bars
+	mr.Update(rec.Result(report.Meta{})) // and the whole again
+	if got := scrape(t, url)["wshold_handshake_seconds_count"]; got != 50 {
+		t.Errorf("handshake count %v after checkpoints of 25 and 50 handshakes, want 50", got)
+	}
+}
+
 func TestMirrorFollowsMessagesAndReconnects(t *testing.T) {
 	m := New()
 	url := serve(t, m)
