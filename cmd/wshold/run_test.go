@@ -23,7 +23,11 @@ import (
 // that time, its setup done before it (on a Kubernetes node, reading the
 // host's sockets took some shards 2 s, which used to come after the wait).
 func TestStartAtWaitsForTheWallClock(t *testing.T) {
-	at := time.Now().Add(1500 * time.Millisecond).UTC().Truncate(time.Second) // 0.5–1.5 s ahead
+	// 2–3 s ahead: the setup before the message and the wait (resolving,
+	// the built-in target, settling the heap) must end before it, which
+	// on a loaded machine under -race took more than the 0.5 s an earlier
+	// 0.5–1.5 s lead left at worst.
+	at := time.Now().Add(3 * time.Second).UTC().Truncate(time.Second)
 	out := filepath.Join(t.TempDir(), "r.json")
 	var stdout, errb bytes.Buffer
 	began := time.Now()
