@@ -244,6 +244,29 @@ func TestWSSAlertsAndKeyUpdates(t *testing.T) {
 	})
 }
 
+// A record that does not authenticate ends the connection with a fatal
+// bad_record_mac, and the server gets it: what it sent behind the bad
+// record is discarded before the socket is closed, so that the close is a
+// FIN behind the alert, not a reset that can overtake it.
+func TestWSSBadRecordAlertReachesTheServer(t *testing.T) {
+	h := newTLSHeld(t, Config{}, tls.VersionTLS13)
+	bad := append([]byte{tlsrecord.TypeApplicationData, 3, 3, 0, 20}, make([]byte, 20)...)
+	wire := h.st.Seal(bad, tlsrecord.TypeApplicationData, wssPing)
+	if _, err := unix.Write(h.peer, wire); err != nil {
+		t.Fatal(err)
+	}
+	h.readable()
+	if h.c.open || len(h.sink.dropped) != 1 || h.sink.dropped[0].Rule != event.RuleTLSBadRecord {
+		t.Fatalf("open %v drops %+v, want one tls_bad_record", h.c.open, h.sink.dropped)
+	}
+	if typ, p := h.receive(t); typ != tlsrecord.TypeAlert || !bytes.Equal(p, []byte{2, tlsrecord.AlertBadRecordMAC}) {
+		t.Fatalf("type %d % x, want a fatal bad_record_mac", typ, p)
+	}
+	if n, err := unix.Read(h.peer, h.buf); n != 0 || err != nil {
+		t.Fatalf("after the alert: %d bytes, %v; want the FIN", n, err)
+	}
+}
+
 // A wss:// connection that sends: sending a message, reading its echo and
 // recording the round trip allocate nothing either.
 func BenchmarkSteadyStateWSSSendEchoRTT(b *testing.B) {

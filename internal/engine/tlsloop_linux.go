@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"math"
 
 	"golang.org/x/sys/unix"
 
@@ -151,12 +152,16 @@ func (l *loop) openRecord(fd int, c *connState, st *tlsrecord.State, rec []byte,
 }
 
 // tlsFailed ends a connection whose server broke rule, a rule of TLS,
-// telling it why with a fatal alert desc.
+// telling it why with a fatal alert desc. What the server sent and the
+// client has not read is discarded before the socket is closed: a socket
+// closed with unread bytes resets the connection, and the reset can
+// overtake the alert.
 func (l *loop) tlsFailed(fd int, c *connState, desc byte, rule event.Rule, now int64) bool {
 	st := l.tlss[c.tls-1]
 	if c.pend == 0 {
 		_, _ = rawWrite(fd, st.AppendAlert(l.rec[:0], desc))
 	}
+	_, _ = rawRecv(fd, nil, math.MaxInt32, unix.MSG_TRUNC)
 	l.endBroken(fd, c, rule, now)
 	return false
 }
