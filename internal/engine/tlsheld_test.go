@@ -244,6 +244,40 @@ func TestWSSAlertsAndKeyUpdates(t *testing.T) {
 	})
 }
 
+// Alerts that do not end a connection are passed over, as crypto/tls and
+// OpenSSL do: a TLS 1.2 warning, a TLS 1.3 user_canceled. What follows
+// them says how the connection ended.
+func TestWSSAlertsPassedOver(t *testing.T) {
+	for _, tc := range []struct {
+		vers     uint16
+		alert    []byte
+		then     func(h *tlsHeld)
+		wantKind event.DropKind
+	}{
+		{tls.VersionTLS12, []byte{1, tlsrecord.AlertUserCanceled}, func(h *tlsHeld) {
+			h.send(t, tlsrecord.TypeApplicationData, []byte{0x88, 0x02, 0x03, 0xe8})
+		}, event.CloseFrame},
+		{tls.VersionTLS12, []byte{1, tlsrecord.AlertNoRenegotiation}, func(h *tlsHeld) {
+			h.send(t, tlsrecord.TypeAlert, []byte{1, tlsrecord.AlertCloseNotify})
+		}, event.CloseNotify},
+		{tls.VersionTLS13, []byte{1, tlsrecord.AlertUserCanceled}, func(h *tlsHeld) {
+			h.send(t, tlsrecord.TypeAlert, []byte{1, tlsrecord.AlertCloseNotify})
+		}, event.CloseNotify},
+	} {
+		h := newTLSHeld(t, Config{}, tc.vers)
+		h.send(t, tlsrecord.TypeAlert, tc.alert)
+		h.readable()
+		if !h.c.open {
+			t.Fatalf("%s: alert % x ended the connection (%+v)", tls.VersionName(tc.vers), tc.alert, h.sink.dropped)
+		}
+		tc.then(h)
+		h.readable()
+		if h.c.open || len(h.sink.dropped) != 1 || h.sink.dropped[0].Kind != tc.wantKind {
+			t.Fatalf("%s: after alert % x: open %v drops %+v, want one %v", tls.VersionName(tc.vers), tc.alert, h.c.open, h.sink.dropped, tc.wantKind)
+		}
+	}
+}
+
 // A record that does not authenticate ends the connection with a fatal
 // bad_record_mac, and the server gets it: what it sent behind the bad
 // record is discarded before the socket is closed, so that the close is a

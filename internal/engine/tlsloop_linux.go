@@ -126,10 +126,12 @@ func (l *loop) openRecord(fd int, c *connState, st *tlsrecord.State, rec []byte,
 		l.dropCarry(c)
 		return l.consume(fd, c, plain, now)
 	case tlsrecord.TypeAlert:
-		desc, ok := tlsrecord.Alert(plain[carry:])
+		desc, end, ok := st.Alert(plain[carry:])
 		switch {
 		case !ok:
 			return l.tlsFailed(fd, c, tlsrecord.AlertDecodeError, event.RuleTLSBadAlert, now)
+		case !end:
+			return true
 		case desc == tlsrecord.AlertCloseNotify:
 			l.end(fd, c, event.CloseNotify, 0, now)
 		default:

@@ -22,6 +22,7 @@ const (
 	AlertBadRecordMAC           = 20
 	AlertRecordOverflow         = 22
 	AlertDecodeError            = 50
+	AlertUserCanceled           = 90
 	AlertNoRenegotiation        = 100
 	alertLevelWarning      byte = 1
 	alertLevelFatal        byte = 2
@@ -218,13 +219,29 @@ func (s *State) Open(dst []byte, record []byte) (typ byte, out []byte, err error
 	return typ, dst, nil
 }
 
-// Alert reads an alert record's content: its level is fatal or warning,
-// desc says which (AlertCloseNotify for an orderly end).
-func Alert(p []byte) (desc byte, ok bool) {
+// Alert reads an alert record's content: desc says which alert
+// (AlertCloseNotify for an orderly end), and end whether it ends the
+// connection. Alerts that do not are passed over, as crypto/tls and
+// OpenSSL do: in TLS 1.2 a warning other than close_notify (RFC 5246
+// §7.2), in TLS 1.3 user_canceled, which a close_notify follows (RFC 8446
+// §6.1). ok is false when p is no alert: not two bytes, or in TLS 1.2 a
+// level that is neither warning nor fatal (TLS 1.3 ignores the level).
+func (s *State) Alert(p []byte) (desc byte, end, ok bool) {
 	if len(p) != 2 {
-		return 0, false
+		return 0, false, false
 	}
-	return p[1], true
+	level, desc := p[0], p[1]
+	switch {
+	case desc == AlertCloseNotify:
+		return desc, true, s.vers == tls.VersionTLS13 || level == alertLevelWarning || level == alertLevelFatal
+	case s.vers == tls.VersionTLS13:
+		return desc, desc != AlertUserCanceled, true
+	case level == alertLevelWarning:
+		return desc, false, true
+	case level == alertLevelFatal:
+		return desc, true, true
+	}
+	return desc, false, false
 }
 
 // AppendAlert seals an alert: close_notify as a warning, any other as
