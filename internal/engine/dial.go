@@ -58,7 +58,7 @@ func (e *engine) attempt(ctx context.Context, t try, intended time.Time) {
 	var st *tlsrecord.State
 	if d.tc != nil {
 		cs := d.tc.ConnectionState()
-		if st, err = d.tap.State(cs); err != nil {
+		if st, err = d.tap.State(); err != nil {
 			d.raw.Close()
 			e.failAnswer(t, fmt.Errorf("holding the connection outside crypto/tls (%s, %s): %w",
 				tls.VersionName(cs.Version), tls.CipherSuiteName(cs.CipherSuite), err), "", nil)
@@ -140,7 +140,7 @@ func (e *engine) dialUpgrade(ctx context.Context, i int) (d dialed, err error) {
 		if err := d.tc.Handshake(); err != nil {
 			return d, err
 		}
-		d.tap.HandshakeDone()
+		d.tap.HandshakeDone(d.tc.ConnectionState())
 		d.secured = e.now()
 		conn = d.tc
 		buf = make([]byte, tlsrecord.MaxPlaintext)

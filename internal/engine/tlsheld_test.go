@@ -64,8 +64,8 @@ func newTLSHeld(tb testing.TB, cfg Config, vers uint16) *tlsHeld {
 	if err := tc.Handshake(); err != nil {
 		tb.Fatal(err)
 	}
-	tap.HandshakeDone()
-	st, err := tap.State(tc.ConnectionState())
+	tap.HandshakeDone(tc.ConnectionState())
+	st, err := tap.State()
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -195,6 +195,7 @@ func (l *loop) endTLS(fd int, c *connState, kind event.DropKind) {
 			_, _ = rawWrite(fd, st.AppendAlert(l.rec[:0], tlsrecord.AlertCloseNotify))
 		}
 	}
+	st.Clear()
 	l.tlss[c.tls-1] = nil
 	l.tlsFree = append(l.tlsFree, c.tls-1)
 }
