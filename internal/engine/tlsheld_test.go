@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"crypto/tls"
+	"encoding/binary"
 	"github.com/gobwas/ws"
 	"net"
 	"net/url"
@@ -298,6 +299,54 @@ func TestWSSBadRecordAlertReachesTheServer(t *testing.T) {
 	}
 	if n, err := unix.Read(h.peer, h.buf); n != 0 || err != nil {
 		t.Fatalf("after the alert: %d bytes, %v; want the FIN", n, err)
+	}
+}
+
+// A burst longer than the loop's peek window, then the server's close
+// frame and its FIN, all in the kernel before the loop reads: the record
+// the window cuts off is whole in the kernel and read on the next round,
+// not taken for one cut by the FIN, and the end is the close frame.
+func TestWSSBurstBeyondThePeekWindow(t *testing.T) {
+	h := newTLSHeld(t, Config{}, tls.VersionTLS13)
+	const size = 80000
+	frame := binary.BigEndian.AppendUint64([]byte{0x82, 127}, size)
+	frame = append(frame, make([]byte, size)...)
+	var wire []byte
+	for p := frame; len(p) > 0; {
+		k := min(len(p), tlsrecord.MaxPlaintext)
+		wire = h.st.Seal(wire, tlsrecord.TypeApplicationData, p[:k])
+		p = p[k:]
+	}
+	wire = h.st.Seal(wire, tlsrecord.TypeApplicationData, []byte{0x88, 0x02, 0x03, 0xe8})
+	if len(wire) <= tlsBufLen {
+		t.Fatalf("%d bytes fit the peek window of %d", len(wire), tlsBufLen)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for p := wire; len(p) > 0; {
+		n, err := unix.Write(h.peer, p)
+		if err != nil && err != unix.EAGAIN || time.Now().After(deadline) {
+			t.Fatalf("writing the burst: %v", err)
+		}
+		p = p[max(n, 0):]
+		if err == unix.EAGAIN {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	_ = unix.Shutdown(h.peer, unix.SHUT_WR)
+	for {
+		if n, err := unix.IoctlGetInt(h.fd, unix.SIOCINQ); err == nil && n == len(wire) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the burst did not all arrive")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	for i := 0; i < 10 && h.c.open; i++ {
+		h.l.readable(h.fd, unix.EPOLLIN|unix.EPOLLRDHUP, h.l.e.now())
+	}
+	if h.c.open || len(h.sink.dropped) != 1 || h.sink.dropped[0].Kind != event.CloseFrame || h.sink.dropped[0].CloseCode != 1000 {
+		t.Fatalf("open %v drops %+v, want one close_1000", h.c.open, h.sink.dropped)
 	}
 }
 

@@ -86,7 +86,10 @@ func (l *loop) readRecords(fd int, c *connState, ev uint32, now int64) {
 	if off > 0 {
 		_, _ = rawRecv(fd, nil, off, unix.MSG_TRUNC)
 	}
-	if off == n {
+	if off == n || n == len(l.raw) {
+		// All read, or the peek window was full: what it cut off may be
+		// whole in the kernel (and a FIN behind it no sign of a torn
+		// record), and epoll, level-triggered, reports the socket again.
 		if c.lowat {
 			_ = rawSetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVLOWAT, 1)
 			c.lowat = false
