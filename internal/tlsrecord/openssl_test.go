@@ -281,8 +281,9 @@ func TestOpenSSLKeyUpdatesDuringTheUpgrade(t *testing.T) {
 	}
 }
 
-// TLS 1.3 records padded by OpenSSL (to a multiple of 1000 bytes, up to
-// the largest record TLS 1.3 allows: 2^14 + 256) open to their content.
+// TLS 1.3 records padded by OpenSSL (to a multiple of 1000 bytes, its
+// largest records' padding cut to keep them within 2^14 bytes) open to
+// their content.
 func TestOpenSSLPaddedRecords(t *testing.T) {
 	srv := labtest.OpenSSLServer(t, false, "-tls1_3", "-record_padding", "1000")
 	c := dialOpenSSL(t, srv, &tls.Config{InsecureSkipVerify: true}, nil, false)

@@ -223,6 +223,12 @@ func (s *State) Open(dst []byte, record []byte) (typ byte, out []byte, err error
 		if err != nil {
 			return 0, dst[:start], ErrBadRecord
 		}
+		if len(dst)-start > MaxPlaintext+1 {
+			// Padding does not stretch a record: content, type and
+			// padding together are at most 2^14 + 1 bytes (RFC 8446
+			// §5.4), as crypto/tls holds too.
+			return 0, dst[:start], ErrOverflow
+		}
 		// Strip the padding; the last non-zero byte is the real type.
 		i := len(dst) - 1
 		for i >= start && dst[i] == 0 {

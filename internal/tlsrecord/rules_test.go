@@ -33,8 +33,9 @@ func TestTLS12RecordOfAnotherVersionFails(t *testing.T) {
 }
 
 // A TLS 1.3 record longer than 2^14 + 256 bytes is a record_overflow
-// (RFC 8446 §5.2), before any decryption; one of exactly that length is
-// not.
+// (RFC 8446 §5.2), before any decryption; and so is one whose content,
+// type and padding come to more than 2^14 + 1 bytes (§5.4), however short
+// its content. The longest content with its type alone opens.
 func TestTLS13RecordOverflow(t *testing.T) {
 	client, server := pairStates(t, tls.VersionTLS13)
 	long := make([]byte, HeaderLen+maxCiphertext13+1)
@@ -43,15 +44,20 @@ func TestTLS13RecordOverflow(t *testing.T) {
 	if _, _, err := client.Open(nil, long); !errors.Is(err, ErrOverflow) {
 		t.Fatalf("%d bytes: %v, want ErrOverflow", maxCiphertext13+1, err)
 	}
-	// The longest a sender makes: the largest content and 239 bytes of
-	// padding (1 type byte, 16 of tag).
-	inner := append(bytes.Repeat([]byte{'x'}, MaxPlaintext), TypeApplicationData)
-	rec := server.sealInner(append(inner, make([]byte, 239)...))
-	if _, length, _ := Header(rec); length != maxCiphertext13 {
-		t.Fatalf("record of %d bytes, want %d", length, maxCiphertext13)
+	full := append(bytes.Repeat([]byte{'x'}, MaxPlaintext), TypeApplicationData)
+	if typ, p, err := client.Open(nil, server.sealInner(full)); err != nil || typ != TypeApplicationData || len(p) != MaxPlaintext {
+		t.Fatalf("the longest content: type %d, %d bytes, %v", typ, len(p), err)
 	}
-	if typ, p, err := client.Open(nil, rec); err != nil || typ != TypeApplicationData || len(p) != MaxPlaintext {
-		t.Fatalf("the longest record: type %d, %d bytes, %v", typ, len(p), err)
+	for _, inner := range [][]byte{
+		append(bytes.Clone(full), 0),
+		append(append([]byte("short"), TypeApplicationData), make([]byte, MaxPlaintext)...),
+		append(bytes.Clone(full), make([]byte, 239)...), // the longest record: 2^14 + 256
+	} {
+		rec := server.sealInner(inner)
+		if _, _, err := client.Open(nil, rec); !errors.Is(err, ErrOverflow) {
+			t.Fatalf("%d bytes of inner plaintext: %v, want ErrOverflow", len(inner), err)
+		}
+		client.in.seq++ // in step with the server, which counted it
 	}
 }
 
