@@ -59,6 +59,7 @@ func (e *engine) attempt(ctx context.Context, t try, intended time.Time) {
 	if d.tc != nil {
 		cs := d.tc.ConnectionState()
 		if st, err = d.tap.State(); err != nil {
+			d.tap.Forget()
 			d.raw.Close()
 			e.failAnswer(t, fmt.Errorf("holding the connection outside crypto/tls (%s, %s): %w",
 				tls.VersionName(cs.Version), tls.CipherSuiteName(cs.CipherSuite), err), "", nil)
@@ -68,6 +69,9 @@ func (e *engine) attempt(ctx context.Context, t try, intended time.Time) {
 	}
 	fd, err := detach(d.raw)
 	if err != nil {
+		if st != nil {
+			st.Clear()
+		}
 		cause, _ := classify(err)
 		e.failed(t, event.Failed{AtNs: e.now(), Cause: cause, Example: "taking over the socket: " + err.Error()})
 		return
@@ -75,6 +79,9 @@ func (e *engine) attempt(ctx context.Context, t try, intended time.Time) {
 	if fd >= len(e.conns) {
 		// The open-files limit was raised after the table was sized.
 		unix.Close(fd)
+		if st != nil {
+			st.Clear()
+		}
 		e.failed(t, event.Failed{AtNs: e.now(), Cause: "emfile", Example: "descriptor beyond the open-files limit seen at start"})
 		return
 	}
@@ -127,6 +134,11 @@ func (e *engine) dialUpgrade(ctx context.Context, i int) (d dialed, err error) {
 		e.untrack(d.raw)
 		if err != nil {
 			d.raw.Close()
+			if d.tap != nil {
+				// A failed handshake or a refused upgrade: its
+				// secrets are wiped now, not left to the collector.
+				d.tap.Forget()
+			}
 		}
 	}()
 	var conn net.Conn = d.raw

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
+	"net"
 	"testing"
 )
 
@@ -265,6 +266,64 @@ func TestTapWipesTheKeyLog(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A connection that is not carried on — here a handshake that failed on
+// the server's certificate, after the handshake secrets were logged, and
+// one given up after HandshakeDone — leaves no secret unwiped once the
+// Tap is told to Forget it.
+func TestTapForgets(t *testing.T) {
+	scfg := &tls.Config{Certificates: []tls.Certificate{serverCert(t, false)}, MinVersion: tls.VersionTLS13}
+	addr := tlsServer(t, scfg, func(c *tls.Conn) { _ = c.Handshake() })
+	raw, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	tap := NewTap(raw)
+	if err := tls.Client(tap, tap.Config(&tls.Config{ServerName: "example.com"}, nil)).Handshake(); err == nil {
+		t.Fatal("a self-signed certificate was accepted")
+	}
+	var logged [][]byte
+	for _, s := range tap.log {
+		logged = append(logged, s)
+	}
+	if len(logged) == 0 {
+		t.Fatal("nothing was logged before the certificate was judged")
+	}
+	tap.Forget()
+	for _, s := range logged {
+		if !allZero(s) {
+			t.Fatalf("a logged secret was not wiped: % x", s[:4])
+		}
+	}
+
+	raw2, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw2.Close()
+	tap = NewTap(raw2)
+	tc := tls.Client(tap, tap.Config(&tls.Config{InsecureSkipVerify: true}, nil))
+	if err := tc.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	tap.HandshakeDone(tc.ConnectionState())
+	held := [][]byte{tap.st.in.secret, tap.st.out.secret, tap.mirror.in.secret, tap.mirror.out.secret}
+	for _, s := range held {
+		if len(s) == 0 || allZero(s) {
+			t.Fatal("no traffic secret after HandshakeDone")
+		}
+	}
+	tap.Forget()
+	for _, s := range held {
+		if !allZero(s) {
+			t.Fatalf("a traffic secret was not wiped: % x", s[:4])
+		}
+	}
+	if _, err := tap.State(); err == nil {
+		t.Fatal("State after Forget")
 	}
 }
 

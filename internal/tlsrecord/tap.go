@@ -200,8 +200,31 @@ func (t *Tap) State() (*State, error) {
 	s.out = t.mirror.in
 	clear(t.mirror.out.secret)
 	t.st, t.mirror, t.scratch = nil, nil, nil
-	t.in.follow, t.out.follow = nil, nil
+	t.in.follow, t.out.follow, t.in.rec, t.out.rec = nil, nil, nil, nil
 	return s, nil
+}
+
+// Forget wipes what the Tap holds of the connection's secrets when the
+// connection is not carried on — a failed handshake, a refused upgrade, a
+// State that failed — and lets go of its buffers. After State there is
+// nothing left to wipe; Forget may still be called.
+func (t *Tap) Forget() {
+	t.mu.Lock()
+	for _, secret := range t.log {
+		clear(secret)
+	}
+	t.log = nil
+	t.mu.Unlock()
+	for _, s := range []*State{t.st, t.mirror} {
+		if s != nil {
+			s.Clear()
+		}
+	}
+	t.st, t.mirror, t.scratch = nil, nil, nil
+	t.in.follow, t.out.follow, t.in.rec, t.out.rec = nil, nil, nil, nil
+	if t.err == nil {
+		t.err = ErrUnsupported
+	}
 }
 
 // master is the TLS 1.2 master secret of this connection, once known: the
@@ -225,16 +248,24 @@ type keyLog struct{ t *Tap }
 
 func (k keyLog) Write(p []byte) (int, error) {
 	f := bytes.Fields(p)
-	if len(f) == 3 {
-		if secret, err := hex.DecodeString(string(f[2])); err == nil {
-			k.t.mu.Lock()
-			if k.t.log == nil {
-				k.t.log = map[string][]byte{}
-			}
-			k.t.log[string(f[0])] = secret
-			k.t.mu.Unlock()
-		}
+	if len(f) != 3 {
+		return len(p), nil
 	}
+	// Decoded in place of a string conversion, which would leave one more
+	// copy of the secret to the garbage collector. The line itself is
+	// crypto/tls's and cannot be wiped.
+	secret := make([]byte, hex.DecodedLen(len(f[2])))
+	if _, err := hex.Decode(secret, f[2]); err != nil {
+		clear(secret)
+		return len(p), nil
+	}
+	k.t.mu.Lock()
+	defer k.t.mu.Unlock()
+	if k.t.log == nil {
+		k.t.log = map[string][]byte{}
+	}
+	clear(k.t.log[string(f[0])])
+	k.t.log[string(f[0])] = secret
 	return len(p), nil
 }
 
