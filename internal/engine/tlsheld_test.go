@@ -302,6 +302,30 @@ func TestWSSBadRecordAlertReachesTheServer(t *testing.T) {
 	}
 }
 
+// A record that does not authenticate while a frame header cut by the
+// record before it is carried ends the connection like any bad record. It
+// once took the whole harness down: the AEADs return nil when a record
+// fails, and the carried bytes were cut from that.
+func TestWSSBadRecordAfterAPartialFrame(t *testing.T) {
+	for _, vers := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		h := newTLSHeld(t, Config{}, vers)
+		h.send(t, tlsrecord.TypeApplicationData, []byte{0x82, 0x7e, 0x01}) // a header cut in its length
+		h.readable()
+		if !h.c.open {
+			t.Fatalf("%s: a partial frame ended the connection (%+v)", tls.VersionName(vers), h.sink.dropped)
+		}
+		bad := h.st.Seal(nil, tlsrecord.TypeApplicationData, []byte("rt!"))
+		bad[len(bad)-1] ^= 1
+		if _, err := unix.Write(h.peer, bad); err != nil {
+			t.Fatal(err)
+		}
+		h.readable()
+		if h.c.open || len(h.sink.dropped) != 1 || h.sink.dropped[0].Rule != event.RuleTLSBadRecord {
+			t.Fatalf("%s: open %v drops %+v, want one tls_bad_record", tls.VersionName(vers), h.c.open, h.sink.dropped)
+		}
+	}
+}
+
 // A burst longer than the loop's peek window, then the server's close
 // frame and its FIN, all in the kernel before the loop reads: the record
 // the window cuts off is whole in the kernel and read on the next round,

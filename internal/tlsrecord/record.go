@@ -206,6 +206,9 @@ func (s *State) Open(dst []byte, record []byte) (typ byte, out []byte, err error
 	tag := h.aead.Overhead()
 	body := record[HeaderLen:]
 	start := len(dst)
+	// The AEADs return nil, not dst, when a record fails to authenticate:
+	// what they give is kept apart from dst, which is returned as it came.
+	var p []byte
 	switch {
 	case s.vers == tls.VersionTLS13:
 		// legacy_record_version is not checked (RFC 8446 §5.1): it is
@@ -219,29 +222,28 @@ func (s *State) Open(dst []byte, record []byte) (typ byte, out []byte, err error
 		if n < tag+1 {
 			return 0, dst, ErrBadRecord
 		}
-		dst, err = h.aead.Open(dst, s.xorNonce(h), body, record[:HeaderLen])
-		if err != nil {
-			return 0, dst[:start], ErrBadRecord
+		if p, err = h.aead.Open(dst, s.xorNonce(h), body, record[:HeaderLen]); err != nil {
+			return 0, dst, ErrBadRecord
 		}
-		if len(dst)-start > MaxPlaintext+1 {
+		if len(p)-start > MaxPlaintext+1 {
 			// Padding does not stretch a record: content, type and
 			// padding together are at most 2^14 + 1 bytes (RFC 8446
 			// §5.4), as crypto/tls holds too.
-			return 0, dst[:start], ErrOverflow
+			return 0, dst, ErrOverflow
 		}
 		// Strip the padding; the last non-zero byte is the real type.
-		i := len(dst) - 1
-		for i >= start && dst[i] == 0 {
+		i := len(p) - 1
+		for i >= start && p[i] == 0 {
 			i--
 		}
 		if i < start {
-			return 0, dst[:start], ErrUnexpected
+			return 0, dst, ErrUnexpected
 		}
-		typ, dst = dst[i], dst[:i]
+		typ, p = p[i], p[:i]
 		// A handshake message split over records may not have other
 		// records between its parts (RFC 8446 §5.1).
 		if typ != TypeHandshake && s.midMessage() {
-			return 0, dst[:start], ErrUnexpected
+			return 0, dst, ErrUnexpected
 		}
 	case record[1] != 3 || record[2] != 3:
 		// TLS 1.2's additional data takes the version as negotiated, not
@@ -251,9 +253,8 @@ func (s *State) Open(dst []byte, record []byte) (typ byte, out []byte, err error
 		if n < tag {
 			return 0, dst, ErrBadRecord
 		}
-		dst, err = h.aead.Open(dst, s.xorNonce(h), body, s.aad12(h.seq, outer, n-tag))
-		if err != nil {
-			return 0, dst[:start], ErrBadRecord
+		if p, err = h.aead.Open(dst, s.xorNonce(h), body, s.aad12(h.seq, outer, n-tag)); err != nil {
+			return 0, dst, ErrBadRecord
 		}
 		typ = outer
 	default:
@@ -262,17 +263,16 @@ func (s *State) Open(dst []byte, record []byte) (typ byte, out []byte, err error
 		}
 		copy(s.nonce[:4], h.iv[:4])
 		copy(s.nonce[4:], body[:8])
-		dst, err = h.aead.Open(dst, s.nonce[:], body[8:], s.aad12(h.seq, outer, n-8-tag))
-		if err != nil {
-			return 0, dst[:start], ErrBadRecord
+		if p, err = h.aead.Open(dst, s.nonce[:], body[8:], s.aad12(h.seq, outer, n-8-tag)); err != nil {
+			return 0, dst, ErrBadRecord
 		}
 		typ = outer
 	}
-	if len(dst)-start > MaxPlaintext {
-		return 0, dst[:start], ErrOverflow
+	if len(p)-start > MaxPlaintext {
+		return 0, dst, ErrOverflow
 	}
 	h.seq++
-	return typ, dst, nil
+	return typ, p, nil
 }
 
 // Alert reads an alert record's content: desc says which alert
