@@ -149,6 +149,18 @@ func TestFailureHintNamesTheProxyInFront(t *testing.T) {
 	if h := FailureHintFor("http", 400, "", nil); !strings.Contains(h, "for nginx add") || !strings.Contains(h, "lighttpd") {
 		t.Errorf("hint %q: want the usual fixes", h)
 	}
+	// h2o without proxy.websocket (H5): h2o's switch, no one else's.
+	h2o := &Proxy{Name: "h2o", Known: true, Evidence: []string{"Server: h2o/2.2.5 (20 of 20 answers)"}}
+	if h := FailureHintFor("http", 400, "", h2o); !strings.Contains(h, "for h2o set proxy.websocket: ON") || strings.Contains(h, "nginx") {
+		t.Errorf("hint %q: want h2o's fix alone", h)
+	}
+	// A product with no recipe: what any proxy must do, and no other
+	// product's recipe.
+	fd := &Proxy{Name: "frontdoor", Evidence: []string{"Server: frontdoor (5 of 5 answers)"}}
+	if h := FailureHintFor("http", 400, "", fd); !strings.Contains(h, "wshold has no recipe for frontdoor: make it speak HTTP/1.1") ||
+		strings.Contains(h, "nginx") || strings.Contains(h, "Apache") {
+		t.Errorf("hint %q: want the generic fix alone", h)
+	}
 }
 
 func TestMergeAddsAnswersByIdentity(t *testing.T) {
