@@ -252,6 +252,8 @@ func runSection(w io.Writer, res *Result) error {
 		line := p.Path + " sha256:" + p.SHA256
 		if p.Product != "" {
 			line += " (" + identifyTitle(p.Product) + configuredText(p.Timeouts) + ")"
+		} else {
+			line += " (follows no proxy configuration grammar wshold reads: kept as a digest)"
 		}
 		rows = append(rows, []string{"proxy config", line})
 	}
