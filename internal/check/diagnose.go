@@ -280,13 +280,26 @@ func (t *target) badGateway(r *Report, p proxyGuess) {
 		}
 	case 504:
 		r.Verdict = fmt.Sprintf("504: the backend did not answer %s in time", subject)
-		r.explain("%s answered 504 Gateway Timeout: it connected to the backend (or tried to) and got no answer in time — nginx waits proxy_connect_timeout / proxy_read_timeout, HAProxy timeout connect / timeout server.", who)
+		waits := ""
+		switch p.name {
+		case ProxyNginx:
+			waits = " — nginx waits proxy_connect_timeout / proxy_read_timeout"
+		case ProxyHAProxy:
+			waits = " — HAProxy waits timeout connect / timeout server"
+		case "":
+			waits = " — nginx waits proxy_connect_timeout / proxy_read_timeout, HAProxy timeout connect / timeout server"
+		}
+		r.explain("%s answered 504 Gateway Timeout: it connected to the backend (or tried to) and got no answer in time%s.", who, waits)
 	}
 	if p.own() {
 		r.AnsweredBy += ": the backend did not answer"
 	}
 	r.fix("backend", "Check that the backend runs and listens on the address the proxy connects to (ss -ltnp), and check it directly: wshold check ws://BACKEND:PORT"+t.u.RequestURI(), "")
-	r.fix("proxy", "Read the proxy's error log at the time of this check; nginx names the cause (e.g. \"connect() failed (111: Connection refused) while connecting to upstream\").", "")
+	logFix := "Read the proxy's error log at the time of this check."
+	if p.name == ProxyNginx || p.name == "" {
+		logFix = "Read the proxy's error log at the time of this check; nginx names the cause (e.g. \"connect() failed (111: Connection refused) while connecting to upstream\")."
+	}
+	r.fix("proxy", logFix, "")
 }
 
 func (t *target) otherStatus(r *Report, p proxyGuess) {
