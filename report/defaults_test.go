@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wshold/wshold/internal/identify"
 )
 
 // defaultsTable is the table of known defaults as docs/proxies.md shows it.
@@ -73,6 +75,33 @@ func TestEveryDefaultHasItsProvenance(t *testing.T) {
 		if d.Product == "" || d.Title == "" || d.Setting == "" || d.Source == "" || d.WireText == "" || d.Fix == "" || d.Times == "" ||
 			d.Shows == "" || d.ShowsSource == "" {
 			t.Errorf("row %+v lacks a field", d)
+		}
+	}
+}
+
+// A row that says its product names itself in the answers gives the header
+// it writes, and that header names the product the way run reads answers:
+// what lets a hint leave the row out when the answers do not show it.
+func TestAnnouncedRowsNameTheirProduct(t *testing.T) {
+	for _, d := range Defaults {
+		if d.Presence == Unseen {
+			continue
+		}
+		h := d.Shows
+		if i := strings.IndexAny(h, ",;"); i >= 0 {
+			h = h[:i]
+		}
+		h, _, _ = strings.Cut(h, " when ")
+		h = strings.ReplaceAll(h, "VERSION", "1.0")
+		name, value, ok := strings.Cut(h, ": ")
+		if !ok || (!strings.EqualFold(name, "Server") && !strings.EqualFold(name, "Via")) {
+			t.Errorf("%s %s: Shows %q does not start with the Server or Via header it writes", d.Title, d.Setting, d.Shows)
+			continue
+		}
+		a := identify.FromHeaders(101, []string{name}, []string{value}, "")
+		g := identify.Guesses(a)
+		if len(g) == 0 || g[0].Name != d.Product {
+			t.Errorf("%s %s: %q names %+v, not %s", d.Title, d.Setting, h, g, d.Product)
 		}
 	}
 }
