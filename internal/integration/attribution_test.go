@@ -184,11 +184,16 @@ func TestStoppedServerPongTimeoutsAreNotAtTheirIdleTime(t *testing.T) {
 	sc := scenarioFor("ws://"+addr+"/ws", 50, 500, 16*time.Second)
 	sc.Ping = 2_000_000_000
 	sc.PongTimeout = 5_000_000_000
-	// Stopped once the connections are up (the run starts within a second).
-	stopped := time.AfterFunc(2*time.Second, func() { _ = syscall.Kill(pid, syscall.SIGSTOP) })
-	defer stopped.Stop()
+	// Stopped once the connections are up: when the hold begins, not 2 s
+	// after the call (a loaded machine was still ramping then, and a
+	// stopped server's attempts time out instead).
 	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGCONT) })
-	res := run(t, sc)
+	h := startHeldRun(t, sc)
+	h.waitHolding(t)
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	res := h.result(t)
 	if res.Drops.ByKind["pong_timeout"] < 40 {
 		t.Fatalf("by kind %v: want the connections ended as pong_timeout", res.Drops.ByKind)
 	}
