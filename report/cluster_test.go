@@ -128,10 +128,13 @@ func TestFindClustersReloadIsAWallClockEvent(t *testing.T) {
 }
 
 // Recorded on a saturated 2-core box: nginx with proxy_read_timeout 3s
-// cut 1000 idle connections between 2.95 and 3.3 s of idleness, but a
-// starved worker fired some of its timers in batches, 50–130 drops within
-// a few ms of wall time — tighter on the wall clock than the timeout is on
-// the idle clock. They are one idle timeout all the same, not events.
+// cut 1000 idle connections between 2.95 and 3.3 s of idleness, in groups
+// of up to 130 drops within a few ms of wall time — tighter on the wall
+// clock than the timeout is on the idle clock. Most groups are connections
+// the starved client opened together and nginx cut on time together; a
+// few are timers nginx fired late. They are one idle timeout all the same,
+// not events — and, the late ones being a minority, no "busy proxy" batches
+// or period are claimed for it.
 func TestFindClustersBusyProxyTimerBatchesStayOneIdleTimeout(t *testing.T) {
 	for _, name := range []string{"nginx-3s-busy-a", "nginx-3s-busy-b", "nginx-3s-busy-c"} {
 		t.Run(name, func(t *testing.T) {
@@ -154,8 +157,10 @@ func TestFindClustersBusyProxyTimerBatchesStayOneIdleTimeout(t *testing.T) {
 			if c.Clock != "idle" || c.Cause != "idle_timeout" || c.Count < 970 || c.AtMs < 2980 || c.AtMs > 3020 {
 				t.Errorf("cluster = %+v, want at least 970 of the 1000 drops as an idle timeout at 3000 ms ± 20", c)
 			}
-			if !slices.ContainsFunc(c.Evidence, func(e string) bool { return strings.Contains(e, "irregular batches") }) {
-				t.Errorf("evidence should say the timers fired in batches, not as events: %q", c.Evidence)
+			if c.PeriodMs != 0 || slices.ContainsFunc(c.Evidence, func(e string) bool {
+				return strings.Contains(e, "batches") || strings.Contains(e, "event")
+			}) {
+				t.Errorf("period %v, evidence %q: want neither batches, a period nor an event claimed", c.PeriodMs, c.Evidence)
 			}
 		})
 	}

@@ -47,7 +47,11 @@ func hintFor(c Cluster, a attribution, ctx clusterContext) hint {
 		}
 	case a.endpoint:
 		what := "the backend's own limit on a connection's lifetime"
-		if a.cause == causeIdle {
+		switch {
+		case a.cause == causeIdle && a.alternative == causeLifetime:
+			what = fmt.Sprintf("the backend's own idle timeout or lifetime limit (silent connections cannot tell them apart: "+
+				"run with --ping %s --ping-fraction 0.5 to tell)", pingToTell(c.AtMs))
+		case a.cause == causeIdle:
 			what = "the backend's own idle timeout"
 		}
 		parts = append(parts, fmt.Sprintf("the WebSocket endpoint closed them with %s at %s of %s: %s, or a proxy acting as an "+
@@ -209,11 +213,14 @@ func clusterWhy(res *Result, c Cluster) string {
 		return fmt.Sprintf("an event, or %s of %s%s", causePhrase(c.Alternative), msText(c.AlternativeAtMs), tellEvent(c))
 	case c.Cause == causeEvent:
 		return "an event (reload, restart, backend death?)"
+	case endpoint && c.Cause == causeIdle && c.Alternative == causeLifetime:
+		return fmt.Sprintf("the WebSocket endpoint closed them after that much idle time, or at that age: run with --ping %s "+
+			"--ping-fraction 0.5 to tell (%s); no proxy default sends a close frame", pingToTell(c.AtMs), kindText(c.Kind))
 	case endpoint && c.Cause != "":
 		return fmt.Sprintf("the WebSocket endpoint closed them %s (%s); no proxy default sends a close frame",
 			map[string]string{causeIdle: "after that much idle time", causeLifetime: "at that age"}[c.Cause], kindText(c.Kind))
 	case c.Cause != "":
-		why = causeText(c.Cause)
+		why = causeText(c.Cause) + sweepsText(c)
 	}
 	switch c.Alternative {
 	case causeLifetime:
@@ -249,6 +256,20 @@ func clusterWhy(res *Result, c Cluster) string {
 		why += "; also matches " + strings.Join(others, "; ")
 	}
 	return why
+}
+
+// sweepsText says, for a timer that cut in sweeps, its value (the lower
+// edge of its drops) and how it cut: " of 3.0 s, checked every 1.00 s".
+func sweepsText(c Cluster) string {
+	switch {
+	case c.ToMs == 0:
+		return ""
+	case c.PeriodMs > 0:
+		return fmt.Sprintf(" of %s, checked every %s", secText(c.AtMs), msText(c.PeriodMs))
+	case c.Sweeps > 1:
+		return fmt.Sprintf(" of %s, cut in %d sweeps", secText(c.AtMs), c.Sweeps)
+	}
+	return fmt.Sprintf(" of at most %s, cut in one sweep", secText(c.AtMs))
 }
 
 // defaultNamed finds the table row a match names.

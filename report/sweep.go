@@ -1,0 +1,423 @@
+package report
+
+import (
+	"cmp"
+	"math"
+	"slices"
+)
+
+// Timers that cut in sweeps. Many proxies do not fire one timer per
+// connection at its deadline: lighttpd and Apache Traffic Server look at
+// their connections once a second and cut every one whose idle time has
+// passed the limit; a proxy starved of CPU fires what fell due meanwhile
+// in one late pass. Either way the drops come in batches, each within a
+// millisecond on the wall clock, each holding connections of different
+// ages, and each batch looks like an event. What tells a sweep from an
+// event is who it spares. An event (a reload, a backend's death) cuts
+// every connection through the path; a timer's sweep cuts those past its
+// limit and spares the younger ones alive at that moment, which a later
+// sweep cuts once they are old enough. So a set of batches is one timer of
+// value T when, at every batch, the connections it cut were all at least
+// T idle (or old), the ones it spared all less, and some of those spared
+// were cut by a later batch at the same threshold. That needs no knowledge
+// of the product and no period; a period is reported when there is one.
+// The value is the threshold: the lower edge of the drops' idle times (or
+// ages), which lie between T and T plus the time between sweeps — not their
+// median.
+
+// sweepFacts is what one wall-clock batch says about a threshold timer on
+// a clock (idle or age): the values of the connections it cut, and those
+// of the connections it spared — alive across it (upgraded before, dropped
+// after) and whose value at it is known. A spared connection's idle time
+// at the batch is known when its last frame came before the batch.
+type sweepFacts struct {
+	minCut, maxCut float64
+	// spared are the spared connections' values at the batch, with their
+	// event indices.
+	spared []sparedConn
+	// pinging counts the pinging connections alive across it.
+	pinging int
+}
+
+type sparedConn struct {
+	event int
+	value float64
+}
+
+// factsOf works out the sweepFacts of wall-clock batch w on clock.
+func factsOf(events []DropEvent, w candidate, clock int) sweepFacts {
+	f := sweepFacts{minCut: math.Inf(1), maxCut: math.Inf(-1)}
+	in := make(map[int]bool, len(w.members))
+	for _, m := range w.members {
+		in[m] = true
+		v := clockValue(&events[m], clock)
+		f.minCut, f.maxCut = min(f.minCut, v), max(f.maxCut, v)
+	}
+	for j := range events {
+		e := &events[j]
+		if in[j] || e.AtMs-e.AgeMs >= w.lo || e.AtMs <= w.hi {
+			continue
+		}
+		if e.Pinging {
+			f.pinging++
+		}
+		v := w.lo - (e.AtMs - e.AgeMs)
+		if clock == clockIdle {
+			last := e.AtMs - e.IdleMs
+			if last > w.lo {
+				continue // it carried frames after the batch: idle then unknown
+			}
+			v = w.lo - last
+		}
+		f.spared = append(f.spared, sparedConn{j, v})
+	}
+	return f
+}
+
+// sweepTolerance is how far a spared connection may lie past the
+// threshold, and a cut one short of it, before the batch contradicts a
+// timer of that value: the clustering window (a proxy's pass over its
+// connections takes a few milliseconds; whole-second timestamps order
+// connections as their upgrades do).
+func sweepTolerance(t float64) float64 { return windowMs(t) }
+
+// sweepSet is a set of batches read as one timer's sweeps.
+type sweepSet struct {
+	batches []int // indices into the walls, by time
+	// threshold is the lower edge of the cut connections' values, and
+	// oldestSpared the largest value a spared one had at a batch (-1 when
+	// none): the timer lies between the two.
+	threshold, oldestSpared float64
+	// confirmed counts connections spared by one batch and cut by a later
+	// one: the timer's prediction, come true.
+	confirmed int
+	members   int
+}
+
+// findSweeps looks among wall-clock batches of one kind for two or more
+// that are sweeps of one timer, and returns it as a candidate on its clock
+// (idle, or age for connections whose traffic refutes an idle timer) with
+// the batches it consumed taken out of walls. It tries every batch's lowest
+// value as the threshold and keeps the set that explains the most drops.
+func findSweeps(events []DropEvent, walls []candidate, minCount int) (candidate, []candidate, bool) {
+	var batches []candidate
+	for _, w := range walls {
+		if proxyBatch(events, w) {
+			batches = append(batches, w)
+		}
+	}
+	if len(batches) < 2 {
+		return candidate{}, walls, false
+	}
+	s, rest, ok := sweepsOf(events, batches, minCount)
+	if !ok {
+		return candidate{}, walls, false
+	}
+	for _, w := range walls {
+		if !proxyBatch(events, w) {
+			rest = append(rest, w)
+		}
+	}
+	return s, rest, true
+}
+
+// sweepsOf is findSweeps over batches the proxy cut at once.
+func sweepsOf(events []DropEvent, walls []candidate, minCount int) (candidate, []candidate, bool) {
+	for _, clock := range []int{clockIdle, clockAge} {
+		facts := make([]sweepFacts, len(walls))
+		for i, w := range walls {
+			facts[i] = factsOf(events, w, clock)
+		}
+		var best *sweepSet
+		for i := range walls {
+			s := sweepsAt(walls, facts, facts[i].minCut, minCount)
+			if s == nil {
+				continue
+			}
+			if best == nil || s.members > best.members || s.members == best.members && s.threshold < best.threshold {
+				best = s
+			}
+		}
+		if best == nil {
+			continue
+		}
+		var members []int
+		var batches []candidate
+		used := make([]bool, len(walls))
+		for _, i := range best.batches {
+			members = append(members, walls[i].members...)
+			batches = append(batches, walls[i])
+			used[i] = true
+		}
+		c := newCandidate(events, clock, members)
+		c.batches, c.edge = batches, true
+		c.oldestSpared, c.confirmed = best.oldestSpared, best.confirmed
+		rest := walls[:0:0]
+		for i, w := range walls {
+			if !used[i] {
+				rest = append(rest, w)
+			}
+		}
+		return c, rest, true
+	}
+	return candidate{}, walls, false
+}
+
+// sweepsAt collects the batches consistent with a timer of threshold t:
+// every connection each one cut was at least t (within the tolerance), and
+// every one it spared less. It returns nil unless two or more batches are
+// consistent and at least minCount connections spared by one of them were
+// cut by a later one.
+func sweepsAt(walls []candidate, facts []sweepFacts, t float64, minCount int) *sweepSet {
+	tol := sweepTolerance(t)
+	s := &sweepSet{threshold: math.Inf(1), oldestSpared: -1}
+	for i, f := range facts {
+		if f.minCut < t-tol {
+			continue
+		}
+		ok := true
+		for _, sp := range f.spared {
+			if sp.value > t+tol {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			s.batches = append(s.batches, i)
+		}
+	}
+	if len(s.batches) < 2 {
+		return nil
+	}
+	slices.SortFunc(s.batches, func(a, b int) int { return cmp.Compare(walls[a].lo, walls[b].lo) })
+	cutBy := map[int]int{} // event → position in s.batches of the batch that cut it
+	for pos, i := range s.batches {
+		for _, m := range walls[i].members {
+			cutBy[m] = pos
+		}
+		s.members += len(walls[i].members)
+		s.threshold = min(s.threshold, facts[i].minCut)
+	}
+	confirmed := map[int]bool{}
+	for pos, i := range s.batches {
+		for _, sp := range facts[i].spared {
+			s.oldestSpared = max(s.oldestSpared, sp.value)
+			if later, ok := cutBy[sp.event]; ok && later > pos {
+				confirmed[sp.event] = true
+			}
+		}
+	}
+	s.confirmed = len(confirmed)
+	if s.confirmed < max(2, minCount) {
+		return nil
+	}
+	return s
+}
+
+// lateBatches joins to a timer candidate the wall-clock batches that are
+// its late firings: nearly every connection a batch cut was already due
+// (at least the timer's value on its clock), and none it spared was. A
+// proxy starved of CPU fires what fell due in one pass when it gets to
+// run, tighter in time than in age — the shape of an event, which a
+// backend's death after the timeout is not: it cuts connections not yet
+// due (see TestFindClustersEventAfterATimeoutIsNotItsStraggler).
+func lateBatches(events []DropEvent, timers, walls []candidate) ([]candidate, []candidate) {
+	if len(timers) == 0 || len(walls) == 0 {
+		return timers, walls
+	}
+	late := make([]bool, len(walls))
+	for wi, w := range walls {
+		best := -1
+		for ti, t := range timers {
+			// Only a timer seen firing over the run can fire late; one as
+			// tight on the wall clock as on its own is a moment's rival.
+			if len(t.members) < len(w.members)/2 ||
+				spreadOn(events, t.members, clockWall) < clearRatio*max(t.spread, resolutionMs) || !dueBatch(events, w, t) {
+				continue
+			}
+			if best < 0 || len(t.members) > len(timers[best].members) {
+				best = ti
+			}
+		}
+		if best < 0 {
+			continue
+		}
+		t := &timers[best]
+		batches := append(t.batches, w)
+		edge := t.edge
+		*t = newCandidate(events, t.clock, union(t.members, w.members))
+		t.batches, t.edge = batches, edge
+		slices.SortFunc(t.batches, func(a, b candidate) int { return cmp.Compare(a.at, b.at) })
+		late[wi] = true
+	}
+	kept := walls[:0:0]
+	for i, w := range walls {
+		if !late[i] {
+			kept = append(kept, w)
+		}
+	}
+	return timers, kept
+}
+
+// dueBatch reports whether wall batch w is a late firing of timer t: a
+// batch the proxy cut at once, of which at least partShare of its drops lie at or past the timer's lower edge on
+// its clock, and no connection it spared had reached the timer's value.
+func dueBatch(events []DropEvent, w candidate, t candidate) bool {
+	if !proxyBatch(events, w) {
+		return false
+	}
+	tol := sweepTolerance(t.at)
+	n := 0
+	for _, m := range w.members {
+		if clockValue(&events[m], t.clock) >= t.lo-tol {
+			n++
+		}
+	}
+	if float64(n) < partShare*float64(len(w.members)) {
+		return false
+	}
+	for _, sp := range factsOf(events, w, t.clock).spared {
+		if sp.value > t.at+tol {
+			return false
+		}
+	}
+	return true
+}
+
+// cutInSweeps marks a timer candidate whose drops came mostly in batches
+// the proxy cut at once as a timer cut in sweeps (its value is then its
+// lower edge), when the batches agree with one threshold: none spared a
+// connection that had reached the timer's lowest value.
+func cutInSweeps(events []DropEvent, c candidate) candidate {
+	if c.edge || len(c.batches) == 0 {
+		return c
+	}
+	in := 0
+	var proxy []candidate
+	for _, b := range c.batches {
+		if proxyBatch(events, b) {
+			in += len(b.members)
+			proxy = append(proxy, b)
+		}
+	}
+	if 2*in <= len(c.members) {
+		return c
+	}
+	tol := sweepTolerance(c.lo)
+	spared, confirmed := -1.0, map[int]bool{}
+	cut := map[int]float64{} // member → wall time it was cut
+	for _, m := range c.members {
+		cut[m] = events[m].AtMs
+	}
+	for _, b := range proxy {
+		for _, sp := range factsOf(events, b, c.clock).spared {
+			if sp.value > c.lo+tol {
+				return c
+			}
+			spared = max(spared, sp.value)
+			if at, ok := cut[sp.event]; ok && at > b.hi {
+				confirmed[sp.event] = true
+			}
+		}
+	}
+	c.edge, c.oldestSpared, c.confirmed = true, spared, len(confirmed)
+	return c
+}
+
+// proxyBatch reports whether a wall-clock batch was cut at once by the
+// proxy rather than opened at once by the ramp: its connections were
+// upgraded over a span clearly wider (closeRatio) than the moment they
+// were cut in. A ramp that opens connections in bursts (a starved client,
+// -r 0) makes batches of connections cut together on time, which say
+// nothing about the proxy.
+func proxyBatch(events []DropEvent, w candidate) bool {
+	wall := max(w.hi-w.lo, resolutionMs)
+	return max(upgradeRange(events, w.members), resolutionMs) >= closeRatio*wall
+}
+
+// upgradeRange is max-min of the members' upgrade times.
+func upgradeRange(events []DropEvent, members []int) float64 {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, m := range members {
+		u := events[m].AtMs - events[m].AgeMs
+		lo, hi = min(lo, u), max(hi, u)
+	}
+	return hi - lo
+}
+
+// rampSpacing is the median time between consecutive upgrades of the
+// members: a ramp of 50 connections a second opens one every 20 ms.
+func rampSpacing(events []DropEvent, members []int) float64 {
+	if len(members) < 2 {
+		return 0
+	}
+	ups := make([]float64, len(members))
+	for i, m := range members {
+		ups[i] = events[m].AtMs - events[m].AgeMs
+	}
+	slices.Sort(ups)
+	gaps := make([]float64, len(ups)-1)
+	for i := 1; i < len(ups); i++ {
+		gaps[i-1] = ups[i] - ups[i-1]
+	}
+	slices.Sort(gaps)
+	return gaps[len(gaps)/2]
+}
+
+// sweepPeriod finds the period of a timer's batches: three or more batches
+// the proxy cut at once, holding most of the timer's drops, at moments a
+// whole number of periods apart, the period clearly longer than the
+// ramp's spacing and than the batches are wide. Two batches are a gap,
+// not a period. It returns 0 when there is none.
+func sweepPeriod(events []DropEvent, c candidate) (period float64, batches []candidate) {
+	for _, b := range c.batches {
+		if proxyBatch(events, b) {
+			batches = append(batches, b)
+		}
+	}
+	n := len(batches)
+	if n < 3 {
+		return 0, batches
+	}
+	in, widest := 0, 0.0
+	for _, b := range batches {
+		in += len(b.members)
+		widest = max(widest, b.hi-b.lo)
+	}
+	if 2*in <= len(c.members) {
+		return 0, batches
+	}
+	p := math.Inf(1)
+	for i := 1; i < n; i++ {
+		p = min(p, batches[i].at-batches[i-1].at)
+	}
+	if p < 100 || widest >= p/4 || p < 4*rampSpacing(events, c.members) {
+		return 0, batches
+	}
+	var sum, periods float64
+	for i := 1; i < n; i++ {
+		g := batches[i].at - batches[i-1].at
+		k := math.Round(g / p)
+		if math.Abs(g-k*p) > max(50, 0.1*p) {
+			return 0, batches
+		}
+		sum += g
+		periods += k
+	}
+	return sum / periods, batches
+}
+
+// union is the members of a and b, each once.
+func union(a, b []int) []int {
+	out := slices.Clone(a)
+	in := make(map[int]bool, len(a))
+	for _, m := range a {
+		in[m] = true
+	}
+	for _, m := range b {
+		if !in[m] {
+			out = append(out, m)
+		}
+	}
+	return out
+}
