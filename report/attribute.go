@@ -226,7 +226,11 @@ func attribute(events []DropEvent, c candidate, kind string, ctx clusterContext)
 		// timer or the backend's own (an application that closes at a
 		// fixed age looks exactly like one that closes after that much
 		// silence).
-		a.alternative = causeLifetime
+		// A moment about as tight is the likelier doubt, and the one named
+		// (below): the connections were opened together.
+		if c.rival == nil || !c.close || c.rival.clock != clockWall {
+			a.alternative = causeLifetime
+		}
 		a.evidence = append(a.evidence, "silent connections (idle = age): an idle timeout and a maximum lifetime look alike; "+
 			fmt.Sprintf("run with --ping %s --ping-fraction 0.5 to tell", pingToTell(value)))
 	}

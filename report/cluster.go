@@ -238,16 +238,27 @@ func clusterKind(events []DropEvent, group []int, minCount int, claimed []bool, 
 	}
 	timers = dropSubsumed(events, timers)
 	timers, walls = findBatches(events, timers, walls)
-	timers, walls = lateBatches(events, timers, walls)
-	for i := range timers {
-		timers[i] = cutInSweeps(events, timers[i])
-	}
+	var sweeps []candidate
 	for {
 		s, rest, ok := findSweeps(events, walls, minCount)
 		if !ok {
 			break
 		}
-		timers, walls = append(timers, s), rest
+		timers, walls = inSweeps(timers, s), rest
+		sweeps = append(sweeps, s)
+	}
+	// Late batches and sweeps of a timer seen firing on time are its own.
+	timers, rest := lateBatches(events, timers, append(walls, sweeps...))
+	walls = walls[:0]
+	for _, c := range rest {
+		if c.clock == clockWall {
+			walls = append(walls, c)
+		} else {
+			timers = append(timers, c)
+		}
+	}
+	for i := range timers {
+		timers[i] = cutInSweeps(events, timers[i])
 	}
 	cands := append(timers, walls...)
 
@@ -302,6 +313,27 @@ func clusterKind(events []DropEvent, group []int, minCount int, claimed []bool, 
 		}
 	}
 	return chosen
+}
+
+// inSweeps drops the timer candidates no larger than s most of whose drops belong
+// to a timer cut in sweeps: a ramp whose spacing divides the sweeps' period opens
+// connections that the sweeps then cut at the very same ages, a few per
+// age and tighter than any timer — the sweeps' doing, not timers of their
+// own.
+func inSweeps(timers []candidate, s candidate) []candidate {
+	in := make(map[int]bool, len(s.members))
+	for _, m := range s.members {
+		in[m] = true
+	}
+	return slices.DeleteFunc(timers, func(t candidate) bool {
+		n := 0
+		for _, m := range t.members {
+			if in[m] {
+				n++
+			}
+		}
+		return len(t.members) <= len(s.members) && 2*n > len(t.members)
+	})
 }
 
 // coarseSweep reads a wall-clock group as one sweep of a coarse timer,
@@ -505,6 +537,11 @@ func findBatches(events []DropEvent, timers, walls []candidate) ([]candidate, []
 	part := make([]bool, len(walls))
 	for ti := range timers {
 		t := &timers[ti]
+		if spreadOn(events, t.members, clockWall) < clearRatio*max(t.spread, resolutionMs) {
+			// As tight on the wall clock as on its own: the timer and a
+			// moment are rivals, and its wall-clock groups compete.
+			continue
+		}
 		in := make(map[int]bool, len(t.members))
 		for _, m := range t.members {
 			in[m] = true

@@ -18,8 +18,10 @@ import (
 // on the wall clock) as well as against the run.
 const (
 	// chanceLevel: a candidate as dense as this would be found by chance
-	// in fewer than one run in a hundred per clock.
-	chanceLevel = 0.01
+	// in fewer than one run in two hundred per clock (measured: 60 to
+	// 1000 drops at random ages give a cluster on some clock in about one
+	// run in a hundred; see TestRandomClosesAreNoPattern).
+	chanceLevel = 0.005
 	// floorMs is the narrowest width a group is credited with: the kernel
 	// dates the drops to the microsecond, but a proxy cutting connections
 	// one after another in one pass takes a fraction of a millisecond.
@@ -77,15 +79,16 @@ func significant(events []DropEvent, group []int, c candidate, others []candidat
 	if near := hi - lo; near > 0 && width > 0 {
 		rho = max(rho, float64(near)/max(width, d))
 	}
-	return chanceOfGroup(k, rho*d, r/d) < chanceLevel
+	return chanceOfGroup(k, rho*d, rho*max(r-d, 0)) < chanceLevel
 }
 
 // chanceOfGroup is the probability that some window of a given width holds
-// k or more of points spread as a Poisson process with lambda per window
-// over a range of windows widths: Alm's approximation of the scan
-// statistic (S. E. Alm, "On the distribution of the scan statistic of a
-// Poisson process", 1983), which is accurate in the tail that matters here.
-func chanceOfGroup(k int, lambda, windows float64) float64 {
+// k or more points of a Poisson process with lambda points per window,
+// over a range that holds expected points in all: Alm's approximation of
+// the scan statistic (S. E. Alm, "On the distribution of the scan
+// statistic of a Poisson process", 1983; J. Glaz, J. Naus, S. Wallenstein,
+// "Scan Statistics", 2001, ch. 2), accurate in the tail that matters here.
+func chanceOfGroup(k int, lambda, expected float64) float64 {
 	if lambda <= 0 {
 		return 0
 	}
@@ -93,9 +96,8 @@ func chanceOfGroup(k int, lambda, windows float64) float64 {
 	if kf <= lambda {
 		return 1
 	}
-	windows = max(windows, 1)
 	cdf, pmf := poissonTail(k-1, lambda)
-	q := cdf * math.Exp(-(kf-lambda)/kf*(windows-1)*pmf)
+	q := cdf * math.Exp(-(kf-lambda)/kf*expected*pmf)
 	return min(1, max(0, 1-q))
 }
 

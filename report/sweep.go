@@ -109,7 +109,7 @@ func findSweeps(events []DropEvent, walls []candidate, minCount int) (candidate,
 	if len(batches) < 2 {
 		return candidate{}, walls, false
 	}
-	s, rest, ok := sweepsOf(events, batches, minCount)
+	s, rest, ok := sweepsOf(events, moments(events, batches), minCount)
 	if !ok {
 		return candidate{}, walls, false
 	}
@@ -119,6 +119,34 @@ func findSweeps(events []DropEvent, walls []candidate, minCount int) (candidate,
 		}
 	}
 	return s, rest, true
+}
+
+// moments merges batches that came close together compared with the time
+// between the others into one sweep: a proxy with several threads (Apache
+// Traffic Server runs one inactivity check per network thread) sweeps each
+// thread's connections at its own phase, tens of milliseconds apart, and
+// each thread's sweep spares the others' connections that are already due.
+// Close is under a quarter of the median gap between consecutive batches
+// (and at least the clustering window); batches evenly spaced stay apart.
+func moments(events []DropEvent, batches []candidate) []candidate {
+	slices.SortFunc(batches, func(a, b candidate) int { return cmp.Compare(a.lo, b.lo) })
+	gaps := make([]float64, 0, len(batches)-1)
+	for i := 1; i < len(batches); i++ {
+		gaps = append(gaps, batches[i].lo-batches[i-1].hi)
+	}
+	g := slices.Clone(gaps)
+	slices.Sort(g)
+	near := max(windowMs(batches[0].lo), g[len(g)/2]/4)
+	out := []candidate{batches[0]}
+	for i := 1; i < len(batches); i++ {
+		if gaps[i-1] < near {
+			last := &out[len(out)-1]
+			*last = newCandidate(events, clockWall, union(last.members, batches[i].members))
+			continue
+		}
+		out = append(out, batches[i])
+	}
+	return out
 }
 
 // sweepsOf is findSweeps over batches the proxy cut at once.
@@ -220,22 +248,46 @@ func sweepsAt(walls []candidate, facts []sweepFacts, t float64, minCount int) *s
 // proxy starved of CPU fires what fell due in one pass when it gets to
 // run, tighter in time than in age — the shape of an event, which a
 // backend's death after the timeout is not: it cuts connections not yet
-// due (see TestFindClustersEventAfterATimeoutIsNotItsStraggler).
+// due (see TestFindClustersEventAfterATimeoutIsNotItsStraggler). Timers
+// read from sweeps whose every batch is due join it the same way: a
+// starved proxy that fell behind more than once.
+//
+// Only a timer seen firing on time over the run can fire late: one looser
+// on the wall clock than on its own, most of whose drops are in no batch.
+// (A ramp whose spacing divides a sweep's period makes a few drops of
+// different batches share an age to the millisecond; they are no timer.)
 func lateBatches(events []DropEvent, timers, walls []candidate) ([]candidate, []candidate) {
 	if len(timers) == 0 || len(walls) == 0 {
 		return timers, walls
 	}
+	var batched []candidate
+	for _, w := range walls {
+		if w.clock == clockWall {
+			batched = append(batched, w)
+		} else {
+			batched = append(batched, w.batches...)
+		}
+	}
+	established := make([]bool, len(timers))
+	for i, t := range timers {
+		established[i] = !t.edge && onTime(events, t, batched)
+	}
 	late := make([]bool, len(walls))
 	for wi, w := range walls {
+		parts := []candidate{w}
+		if w.clock != clockWall {
+			parts = w.batches
+		}
 		best := -1
 		for ti, t := range timers {
-			// Only a timer seen firing over the run can fire late; one as
-			// tight on the wall clock as on its own is a moment's rival.
-			if len(t.members) < len(w.members)/2 ||
-				spreadOn(events, t.members, clockWall) < clearRatio*max(t.spread, resolutionMs) || !dueBatch(events, w, t) {
+			if !established[ti] || 2*len(t.members) < len(w.members) {
 				continue
 			}
-			if best < 0 || len(t.members) > len(timers[best].members) {
+			due := true
+			for _, b := range parts {
+				due = due && dueBatch(events, b, t)
+			}
+			if due && (best < 0 || len(t.members) > len(timers[best].members)) {
 				best = ti
 			}
 		}
@@ -243,10 +295,9 @@ func lateBatches(events []DropEvent, timers, walls []candidate) ([]candidate, []
 			continue
 		}
 		t := &timers[best]
-		batches := append(t.batches, w)
-		edge := t.edge
+		batches := append(t.batches, parts...)
 		*t = newCandidate(events, t.clock, union(t.members, w.members))
-		t.batches, t.edge = batches, edge
+		t.batches = batches
 		slices.SortFunc(t.batches, func(a, b candidate) int { return cmp.Compare(a.at, b.at) })
 		late[wi] = true
 	}
@@ -257,6 +308,28 @@ func lateBatches(events []DropEvent, timers, walls []candidate) ([]candidate, []
 		}
 	}
 	return timers, kept
+}
+
+// onTime reports whether timer candidate t fired over the run, one
+// connection at a time: clearly looser on the wall clock than on its own,
+// and most of its drops in none of the batches.
+func onTime(events []DropEvent, t candidate, batches []candidate) bool {
+	if spreadOn(events, t.members, clockWall) < clearRatio*max(t.spread, resolutionMs) {
+		return false
+	}
+	in := make(map[int]bool)
+	for _, b := range batches {
+		for _, m := range b.members {
+			in[m] = true
+		}
+	}
+	n := 0
+	for _, m := range t.members {
+		if in[m] {
+			n++
+		}
+	}
+	return 2*n < len(t.members)
 }
 
 // dueBatch reports whether wall batch w is a late firing of timer t: a
