@@ -221,12 +221,11 @@ func clusterKind(events []DropEvent, group []int, minCount int, claimed []bool, 
 	}
 	var timers, walls []candidate
 	for _, clock := range clocks {
-		cs := denseCandidates(events, group, clock, minCount)
+		cs := significantOnly(events, group, denseCandidates(events, group, clock, minCount))
 		if clock != clockWall {
-			cs = unblur(events, group, cs)
+			// Merged groups are judged again: their width is the merge's.
+			cs = significantOnly(events, group, unblur(events, group, cs))
 		}
-		all := slices.Clone(cs)
-		cs = slices.DeleteFunc(cs, func(c candidate) bool { return !significant(events, group, c, all) })
 		if clock == clockWall {
 			walls = cs
 			continue

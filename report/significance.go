@@ -31,6 +31,12 @@ const (
 	neighbourhood = 5
 )
 
+// significantOnly keeps the candidates that are significant among cs.
+func significantOnly(events []DropEvent, group []int, cs []candidate) []candidate {
+	all := slices.Clone(cs)
+	return slices.DeleteFunc(cs, func(c candidate) bool { return !significant(events, group, c, all) })
+}
+
 // significant reports whether candidate c, among the drops of group on its
 // clock, is denser than evenly spread drops would be by chance. The drops
 // of larger candidates on the same clock are not its background: a group
@@ -79,7 +85,11 @@ func significant(events []DropEvent, group []int, c candidate, others []candidat
 	if near := hi - lo; near > 0 && width > 0 {
 		rho = max(rho, float64(near)/max(width, d))
 	}
-	return chanceOfGroup(k, rho*d, rho*max(r-d, 0)) < chanceLevel
+	// The group's width was chosen by the drops themselves, among widths
+	// from floorMs to the range: as many chances as doublings between the
+	// two.
+	widths := max(1, math.Log2(r/floorMs))
+	return widths*chanceOfGroup(k, rho*d, rho*max(r-d, 0)) < chanceLevel
 }
 
 // chanceOfGroup is the probability that some window of a given width holds

@@ -100,23 +100,24 @@ type sweepSet struct {
 // the batches it consumed taken out of walls. It tries every batch's lowest
 // value as the threshold and keeps the set that explains the most drops.
 func findSweeps(events []DropEvent, walls []candidate, minCount int) (candidate, []candidate, bool) {
-	var batches []candidate
-	for _, w := range walls {
-		if proxyBatch(events, w) {
-			batches = append(batches, w)
-		}
-	}
-	if len(batches) < 2 {
+	if len(walls) < 2 {
 		return candidate{}, walls, false
 	}
-	s, rest, ok := sweepsOf(events, moments(events, batches), minCount)
+	s, rest, ok := sweepsOf(events, moments(events, slices.Clone(walls)), minCount)
 	if !ok {
 		return candidate{}, walls, false
 	}
-	for _, w := range walls {
-		if !proxyBatch(events, w) {
-			rest = append(rest, w)
+	// The proxy must be seen cutting connections of different ages at
+	// once: batches that did hold most of the drops. (Wide wall-clock
+	// groups of a ramp cut on time are not sweeps.)
+	in := 0
+	for _, b := range s.batches {
+		if proxyBatch(events, b) {
+			in += len(b.members)
 		}
+	}
+	if 2*in <= len(s.members) {
+		return candidate{}, walls, false
 	}
 	return s, rest, true
 }
@@ -126,7 +127,7 @@ func findSweeps(events []DropEvent, walls []candidate, minCount int) (candidate,
 // Traffic Server runs one inactivity check per network thread) sweeps each
 // thread's connections at its own phase, tens of milliseconds apart, and
 // each thread's sweep spares the others' connections that are already due.
-// Close is under a quarter of the median gap between consecutive batches
+// Close is under a quarter of the longest gap between consecutive batches
 // (and at least the clustering window); batches evenly spaced stay apart.
 func moments(events []DropEvent, batches []candidate) []candidate {
 	slices.SortFunc(batches, func(a, b candidate) int { return cmp.Compare(a.lo, b.lo) })
@@ -134,9 +135,7 @@ func moments(events []DropEvent, batches []candidate) []candidate {
 	for i := 1; i < len(batches); i++ {
 		gaps = append(gaps, batches[i].lo-batches[i-1].hi)
 	}
-	g := slices.Clone(gaps)
-	slices.Sort(g)
-	near := max(windowMs(batches[0].lo), g[len(g)/2]/4)
+	near := max(windowMs(batches[0].lo), slices.Max(gaps)/4)
 	out := []candidate{batches[0]}
 	for i := 1; i < len(batches); i++ {
 		if gaps[i-1] < near {
@@ -278,28 +277,26 @@ func lateBatches(events []DropEvent, timers, walls []candidate) ([]candidate, []
 		if w.clock != clockWall {
 			parts = w.batches
 		}
-		best := -1
-		for ti, t := range timers {
+		// Every timer it is due for takes it: the same drops are often a
+		// timer on both the idle and the age clock, and the two compete.
+		for ti := range timers {
+			t := &timers[ti]
 			if !established[ti] || 2*len(t.members) < len(w.members) {
 				continue
 			}
 			due := true
 			for _, b := range parts {
-				due = due && dueBatch(events, b, t)
+				due = due && dueBatch(events, b, *t)
 			}
-			if due && (best < 0 || len(t.members) > len(timers[best].members)) {
-				best = ti
+			if !due {
+				continue
 			}
+			batches := append(slices.Clone(t.batches), parts...)
+			*t = newCandidate(events, t.clock, union(t.members, w.members))
+			t.batches = batches
+			slices.SortFunc(t.batches, func(a, b candidate) int { return cmp.Compare(a.at, b.at) })
+			late[wi] = true
 		}
-		if best < 0 {
-			continue
-		}
-		t := &timers[best]
-		batches := append(t.batches, parts...)
-		*t = newCandidate(events, t.clock, union(t.members, w.members))
-		t.batches = batches
-		slices.SortFunc(t.batches, func(a, b candidate) int { return cmp.Compare(a.at, b.at) })
-		late[wi] = true
 	}
 	kept := walls[:0:0]
 	for i, w := range walls {
