@@ -33,7 +33,7 @@ func WriteCompare(w io.Writer, results []*Result, names []string) error {
 	}
 	names = compareNames(results, names)
 
-	if err := compareTable(w, "Results", names, results, compareRows, false); err != nil {
+	if err := compareTable(w, "Results", names, results, resultRows(results), false); err != nil {
 		return fmt.Errorf("compare: %w", err)
 	}
 	// The settings the runs were made with, each differing cell marked:
@@ -161,6 +161,77 @@ func shownSettings(results []*Result) []compareRow {
 		}
 	}
 	return rows
+}
+
+// resultRows are compareRows, then the rows of what some of the runs did
+// beyond holding: timed messages, server pushes, reconnects.
+func resultRows(results []*Result) []compareRow {
+	rows := slices.Clone(compareRows)
+	for _, extra := range compareExtraRows {
+		for _, r := range results {
+			if extra.present(r) {
+				rows = append(rows, extra.rows...)
+				break
+			}
+		}
+	}
+	return rows
+}
+
+// compareExtraRows are shown when any run has the section.
+var compareExtraRows = []struct {
+	present func(*Result) bool
+	rows    []compareRow
+}{
+	{func(r *Result) bool { return r.Messages != nil }, []compareRow{
+		{"messages sent / lost", func(r *Result) string {
+			if r.Messages == nil {
+				return "none sent"
+			}
+			return fmt.Sprintf("%d / %d", r.Messages.Sent, r.Messages.Lost)
+		}},
+		{"message RTT p50", func(r *Result) string { return messageLatency(r, func(m *Messages) Latency { return m.RTT }, false) }},
+		{"message RTT p99", func(r *Result) string { return messageLatency(r, func(m *Messages) Latency { return m.RTT }, true) }},
+	}},
+	{func(r *Result) bool { return r.Push != nil }, []compareRow{
+		{"push delay p99", func(r *Result) string {
+			if r.Push == nil {
+				return "none"
+			}
+			return outLatency(r.Push.Delay, r.Push.Delay.P99Ms)
+		}},
+		{"fan-out p99", func(r *Result) string {
+			if r.Push == nil {
+				return "none"
+			}
+			return outLatency(r.Push.Fanout, r.Push.Fanout.P99Ms)
+		}},
+	}},
+	{func(r *Result) bool { return r.Reconnects != nil }, []compareRow{
+		{"reconnects upgraded / failed", func(r *Result) string {
+			if r.Reconnects == nil {
+				return "off"
+			}
+			return fmt.Sprintf("%d / %d", r.Reconnects.Upgraded, r.Reconnects.Failed)
+		}},
+		{"recovery", func(r *Result) string {
+			if s := slowestRecovery(r); s != "" {
+				return s
+			}
+			return "–"
+		}},
+	}},
+}
+
+func messageLatency(r *Result, of func(*Messages) Latency, p99 bool) string {
+	if r.Messages == nil {
+		return "none"
+	}
+	l := of(r.Messages)
+	if p99 {
+		return outLatency(l, l.P99Ms)
+	}
+	return outLatency(l, l.P50Ms)
 }
 
 // compareRows are the results table's rows, top to bottom.
@@ -314,6 +385,19 @@ func compareDiffPair(a, b *Result, an, bn string) []string {
 				dir = "lower"
 			}
 			add("handshake p99: %s %s, %s %s (%s, %+.0f %%)", an, msText(pa), bn, msText(pb), dir, (pb-pa)/pa*100)
+		}
+	}
+
+	if a.Messages != nil && b.Messages != nil {
+		ra, rb := a.Messages.RTT, b.Messages.RTT
+		if ra.Count > 0 && rb.Count > 0 {
+			lo, hi := math.Min(ra.P99Ms, rb.P99Ms), math.Max(ra.P99Ms, rb.P99Ms)
+			if hi-lo > compareP99Ms && hi > lo*(1+compareP99Ratio) {
+				add("message RTT p99: %s %s, %s %s (%+.0f %%)", an, msText(ra.P99Ms), bn, msText(rb.P99Ms), (rb.P99Ms-ra.P99Ms)/ra.P99Ms*100)
+			}
+		}
+		if (a.Messages.Lost == 0) != (b.Messages.Lost == 0) {
+			add("messages lost: %s %d, %s %d", an, a.Messages.Lost, bn, b.Messages.Lost)
 		}
 	}
 

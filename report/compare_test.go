@@ -169,3 +169,31 @@ func TestDifferencesComparesEachRunWithTheFirst(t *testing.T) {
 		t.Errorf("one run has no differences, got %q", d)
 	}
 }
+
+// Runs that sent timed messages are compared on them too: counts, RTT, and
+// a p99 that moved past the thresholds, or messages lost in only one run.
+// Runs without messages get no such rows.
+func TestWriteCompareShowsMessagesWhenARunSentThem(t *testing.T) {
+	a, b := outFixed(t), outFixed(t)
+	a.Messages = &Messages{Sent: 9000, Received: 9000, RTT: Latency{Count: 9000, P50Ms: 0.4, P99Ms: 3}}
+	b.Messages = &Messages{Sent: 9000, Received: 8990, Lost: 10, RTT: Latency{Count: 8990, P50Ms: 0.5, P99Ms: 40}}
+	var out bytes.Buffer
+	if err := WriteCompare(&out, []*Result{a, b}, []string{"before", "after"}); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	for _, want := range []string{"messages sent / lost", "9000 / 0", "9000 / 10", "message RTT p99",
+		"message RTT p99: before 3.00 ms, after 40.0 ms (+1233 %)", "messages lost: before 0, after 10"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("compare output lacks %q:\n%s", want, text)
+		}
+	}
+
+	var plain bytes.Buffer
+	if err := WriteCompare(&plain, []*Result{outFixed(t), outFixed(t)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(plain.String(), "messages") || strings.Contains(plain.String(), "reconnects") {
+		t.Errorf("runs without messages or reconnects got rows for them:\n%s", plain.String())
+	}
+}

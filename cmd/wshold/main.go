@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/pflag"
 
@@ -55,7 +57,16 @@ func commands() []command {
 }
 
 func main() {
-	os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(wshold(os.Args[1:]))
+}
+
+// wshold is the process's whole life. A reader that goes away (`wshold
+// run … | head -1`) must not kill the run with SIGPIPE between its printed
+// report and its result files: ignored, the signal becomes an EPIPE error
+// that run reports after writing -o, --html and --junit.
+func wshold(args []string) int {
+	signal.Ignore(syscall.SIGPIPE)
+	return dispatch(args, os.Stdout, os.Stderr)
 }
 
 func dispatch(args []string, stdout, stderr io.Writer) int {

@@ -278,6 +278,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		var renderErr error
 		if !*quiet {
 			renderErr = render(stdout, res, *format)
+			if errors.Is(renderErr, syscall.EPIPE) {
+				// The reader stopped reading (`| head -1`): its choice, not
+				// a failure; the verdict still decides the exit status.
+				renderErr = nil
+			}
 		}
 		if outPath != "" {
 			if err := writeResult(outPath, res); err != nil {

@@ -46,7 +46,7 @@ const (
 func TestMain(m *testing.M) {
 	if os.Getenv(asWshold) == "1" {
 		applyTestHooks(os.Args[1:])
-		os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
+		os.Exit(wshold(os.Args[1:]))
 	}
 	os.Setenv(asWshold, "1")
 	os.Exit(m.Run())
