@@ -70,6 +70,9 @@ func makeCluster(events []DropEvent, c candidate, ctx clusterContext) Cluster {
 		// A timer that cut in sweeps is its threshold: every drop lies
 		// between it and it plus the time between sweeps.
 		cl.AtMs, cl.ToMs, cl.Sweeps = c.lo, c.hi, len(c.batches)
+		if c.oldestSpared > 0 {
+			cl.SparedMs = c.oldestSpared
+		}
 	}
 	a := attribute(events, c, cl.Kind, ctx)
 	cl.Cause, cl.Alternative, cl.Evidence, cl.PeriodMs = a.cause, a.alternative, a.evidence, a.periodMs
@@ -469,7 +472,8 @@ func sweepEvidence(events []DropEvent, c candidate, period float64) string {
 	}
 	s += fmt.Sprintf(", not %d events", n)
 	if period > 0 {
-		s += fmt.Sprintf("; timer period: the batches came %s apart, so it checks every %s and cuts between %s and %s",
+		s += fmt.Sprintf("; timer period: the batches came %s apart, so it checks every %s and cuts between %s and %s "+
+			"(a timer that counts whole periods, as lighttpd counts whole seconds, may be set up to one period lower)",
 			msText(period), msText(period), secText(c.lo), secText(c.hi))
 	}
 	return s

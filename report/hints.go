@@ -261,15 +261,24 @@ func clusterWhy(res *Result, c Cluster) string {
 // sweepsText says, for a timer that cut in sweeps, its value (the lower
 // edge of its drops) and how it cut: " of 3.0 s, checked every 1.00 s".
 func sweepsText(c Cluster) string {
-	switch {
-	case c.ToMs == 0:
+	if c.ToMs == 0 {
 		return ""
-	case c.PeriodMs > 0:
-		return fmt.Sprintf(" of %s, checked every %s", secText(c.AtMs), msText(c.PeriodMs))
-	case c.Sweeps > 1:
-		return fmt.Sprintf(" of %s, cut in %d sweeps", secText(c.AtMs), c.Sweeps)
 	}
-	return fmt.Sprintf(" of at most %s, cut in one sweep", secText(c.AtMs))
+	// The timer lies between the most a spared connection had and the
+	// least a cut one had: both when they differ at this precision.
+	value := secText(c.AtMs)
+	if c.SparedMs > 0 && secText(c.SparedMs) != value {
+		value = secText(c.SparedMs) + " to " + value
+	} else if c.SparedMs == 0 {
+		value = "at most " + value
+	}
+	switch {
+	case c.PeriodMs > 0:
+		return fmt.Sprintf(" of %s, checked every %s", value, msText(c.PeriodMs))
+	case c.Sweeps > 1:
+		return fmt.Sprintf(" of %s, cut in %d sweeps", value, c.Sweeps)
+	}
+	return fmt.Sprintf(" of %s, cut in one sweep", value)
 }
 
 // defaultNamed finds the table row a match names.

@@ -196,8 +196,10 @@ type Cluster struct {
 	ToMs float64 `json:"to_ms,omitempty"`
 	// Sweeps is, for a timer that cut in sweeps, how many batches it cut
 	// in (1: one sweep the control group or the proxy in front told from
-	// an event).
-	Sweeps int `json:"sweeps,omitempty"`
+	// an event), and SparedMs the most idle (or old) a connection that a
+	// sweep spared had been: the timer lies between SparedMs and AtMs.
+	Sweeps   int     `json:"sweeps,omitempty"`
+	SparedMs float64 `json:"spared_ms,omitempty"`
 	// SpreadMs is the width of the middle 90 % of the drops on Clock
 	// (p5 to p95; max to min under 20 drops); reports show ± half of it.
 	SpreadMs float64 `json:"spread_ms"`

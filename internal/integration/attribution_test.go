@@ -49,8 +49,10 @@ func TestLighttpdIdleTimerCutsInWholeSecondBatches(t *testing.T) {
 	if c.Cause != "idle_timeout" || c.Clock == "wall" || c.AtMs < 3000 || c.AtMs > 5000 {
 		t.Fatalf("largest cluster %+v: want an idle timeout between 3 and 5 s", c)
 	}
-	if c.PeriodMs < 900 || c.PeriodMs > 1100 {
-		t.Errorf("cluster %+v: want its 1 s period found (evidence %q)", c, c.Evidence)
+	// Opened over one second, the connections fall into two or three of
+	// lighttpd's checks: two sweeps are one timer, but no period.
+	if c.Sweeps < 2 || c.PeriodMs != 0 && (c.PeriodMs < 900 || c.PeriodMs > 1100) {
+		t.Errorf("cluster %+v: want it read from its sweeps, and a period only of 1 s (evidence %q)", c, c.Evidence)
 	}
 	if p := res.Proxy; p == nil || p.Name != "lighttpd" || !strings.HasPrefix(strings.Join(p.Evidence, " "), "Server: lighttpd/") {
 		t.Errorf("proxy %+v: want lighttpd, named by its Server header", p)
@@ -58,6 +60,79 @@ func TestLighttpdIdleTimerCutsInWholeSecondBatches(t *testing.T) {
 	if !strings.Contains(c.Hint, "server.max-read-idle") {
 		t.Errorf("hint %q does not name lighttpd's server.max-read-idle", c.Hint)
 	}
+}
+
+// A coarse idle timer from a product wshold cannot name: lighttpd calling
+// itself "frontdoor" (lighttpd-anon-timeout, server.max-read-idle 3),
+// checking its connections once a second. At -c 30 -r 10 the ramp outlasts
+// three checks, so the drops come in three or more batches a second apart,
+// each cut within a millisecond — the shape that was read as three reloads.
+// From the drops alone (no name, no row in the table) they are one idle
+// timeout, its value the lower edge of the drops (3 s and a fraction:
+// lighttpd counts whole seconds), and no event; with a control group the
+// pinging half lives and nothing else is doubted.
+func TestUnnamedCoarseTimerAtASlowRampIsOneIdleTimeout(t *testing.T) {
+	t.Parallel()
+	for _, control := range []bool{false, true} {
+		name := "silent"
+		if control {
+			name = "with a control group"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			l := labtest.Lighttpd(t, "lighttpd-anon-timeout.conf", map[string]string{"UPSTREAM": backend(t), "TIMEOUT": "3"})
+			sc := scenarioFor(l.URL("/ws"), 30, 10, 8*time.Second)
+			want := int64(30)
+			if control {
+				sc.Ping = 1_000_000_000
+				sc.PingFraction = 0.5
+				want = 15
+			}
+			res := run(t, sc)
+			if res.Counts.Upgraded != 30 || res.Counts.Dropped != want || res.Drops.ByKind["eof"] != want {
+				t.Fatalf("counts %+v, by kind %v: want 30 upgraded and %d cut with eof", res.Counts, res.Drops.ByKind, want)
+			}
+			if p := res.Proxy; p != nil && p.Name == "lighttpd" {
+				t.Fatalf("proxy %+v: the anonymous lighttpd must not be known by name, or the test tests nothing", p)
+			}
+			noEvent(t, res)
+			if len(res.Drops.Clusters) != 1 {
+				t.Fatalf("clusters %+v: want one", res.Drops.Clusters)
+			}
+			c := res.Drops.Clusters[0]
+			if c.Count != want || c.Cause != "idle_timeout" || c.Clock == "wall" || c.Alternative == "event" {
+				t.Fatalf("cluster %+v: want all %d drops as one idle timeout, no event", c, want)
+			}
+			// The timer's value is the lower edge of the drops: 3 s and
+			// at most a second more (whole seconds, checked once a second).
+			if c.AtMs < 3000 || c.AtMs > 4000 || c.ToMs < c.AtMs {
+				t.Errorf("cluster at %.0f to %.0f ms: want its value, the lower edge, between 3 and 4 s", c.AtMs, c.ToMs)
+			}
+			if c.Sweeps < 2 {
+				t.Errorf("cluster %+v: want it read from its sweeps", c)
+			}
+			if c.PeriodMs != 0 && (c.PeriodMs < 950 || c.PeriodMs > 1050) {
+				t.Errorf("period %.0f ms, want none or lighttpd's 1 s", c.PeriodMs)
+			}
+			if control && (c.Alternative != "" || !hasControlEvidence(c)) {
+				t.Errorf("cluster %+v: with the control group, an idle timeout and nothing else", c)
+			}
+			line := report.VerdictLine(res)
+			if !strings.Contains(line, "idle timeout of ") || strings.Contains(line, "event") {
+				t.Errorf("verdict %q: want the idle timeout's value and no event", line)
+			}
+			t.Logf("%s", line)
+		})
+	}
+}
+
+func hasControlEvidence(c report.Cluster) bool {
+	for _, e := range c.Evidence {
+		if strings.Contains(e, "control group") {
+			return true
+		}
+	}
+	return false
 }
 
 // mod_proxy without proxy.header "upgrade": lighttpd forwards a plain GET,
