@@ -144,29 +144,21 @@ func identityOf(a Answer) *identify.Answer {
 }
 
 // DeriveProxy names the proxy in front of res.Target: as stated with
-// --proxy (nothing in a piped answer names Varnish), else the kind of a
-// --proxy-config file, else what the answers name — Server, Via, header
-// case — weighted by how many answers say it. A product the table does not
-// know is still named, as its header writes it; a WebSocket server's own
-// Server header (a backend answering directly) names no proxy. It sets
+// --proxy (nothing in a piped answer names Varnish), else what the answers
+// name — Server, Via, weighted by how many answers say it — else the kind
+// of a --proxy-config file. A product the table does not know is still
+// named, as its header writes it; a WebSocket server's own Server header (a
+// backend answering directly) names no proxy. A config whose kind the
+// answers contradict (they name another product) is kept beside the
+// answers' product, saying so, rather than winning silently: the file may
+// configure a proxy behind it, or not be this path's. How the header names
+// are written never names a product: it goes into res.ProxyClues. It sets
 // res.Proxy (nil when nothing names one).
 func DeriveProxy(res *Result) {
 	var p *Proxy
 	if s := strings.TrimSpace(res.Scenario.Proxy); s != "" {
 		name, known := identify.Normalize(s)
 		p = &Proxy{Name: name, Known: known, Evidence: []string{"stated with --proxy " + s}}
-	}
-	for _, pc := range res.ProxyConfigs {
-		if pc.Product == "" {
-			continue
-		}
-		ev := fmt.Sprintf("--proxy-config %s is a %s configuration", pc.Path, identify.Title(pc.Product))
-		switch {
-		case p == nil:
-			p = &Proxy{Name: pc.Product, Known: true, Evidence: []string{ev}}
-		case p.Name == pc.Product:
-			p.Evidence = append(p.Evidence, ev)
-		}
 	}
 	var total int64
 	for _, a := range res.Answers {
@@ -178,11 +170,14 @@ func DeriveProxy(res *Result) {
 		first int
 	}
 	var votes []vote
+	clues := map[string]int64{}
+	var clueOrder []string
 	for _, a := range res.Answers {
 		if a.Other {
 			continue
 		}
-		for i, g := range identify.Guesses(identityOf(a)) {
+		id := identityOf(a)
+		for i, g := range identify.Guesses(id) {
 			if g.Role == identify.RoleBackend {
 				continue
 			}
@@ -194,6 +189,16 @@ func DeriveProxy(res *Result) {
 			votes[j].count += a.Count
 			votes[j].first = min(votes[j].first, i)
 		}
+		for _, c := range identify.Clues(id) {
+			if _, ok := clues[c.Text]; !ok {
+				clueOrder = append(clueOrder, c.Text)
+			}
+			clues[c.Text] += a.Count
+		}
+	}
+	res.ProxyClues = nil
+	for _, c := range clueOrder {
+		res.ProxyClues = append(res.ProxyClues, fmt.Sprintf("%s (%d of %d answers)", c, clues[c], total))
 	}
 	// The product named first in the most answers, known proxies before
 	// unknown names.
@@ -214,6 +219,28 @@ func DeriveProxy(res *Result) {
 		default:
 			p.Also = append(p.Also, identify.Title(v.g.Name)+" ("+ev+")")
 		}
+	}
+	for _, pc := range res.ProxyConfigs {
+		if pc.Product == "" {
+			continue
+		}
+		ev := fmt.Sprintf("--proxy-config %s is a %s configuration", pc.Path, identify.Title(pc.Product))
+		switch {
+		case p == nil:
+			p = &Proxy{Name: pc.Product, Known: true, Evidence: []string{ev}}
+		case p.Name == pc.Product:
+			p.Evidence = append(p.Evidence, ev)
+		case slices.ContainsFunc(votes, func(v vote) bool { return v.g.Name == pc.Product }):
+			// The answers name it too, as another hop: it is in Also.
+		default:
+			p.Also = append(p.Also, fmt.Sprintf("%s (%s, but the answers name %s, not %s: it may sit behind %s, or the file is not this path's)",
+				identify.Title(pc.Product), ev, p.Title(), identify.Title(pc.Product), p.Title()))
+		}
+	}
+	if p != nil {
+		// Known means wshold has the product's defaults: a known name
+		// with no row (Traefik, Cloudflare) is not.
+		p.Known = hasRows(p.Name)
 	}
 	res.Proxy = p
 }

@@ -12,7 +12,9 @@ import (
 const (
 	lighttpd101 = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: x=\r\n" +
 		"Connection: upgrade\r\nDate: Thu, 03 Dec 2026 13:34:31 GMT\r\nServer: lighttpd/1.4.69\r\n\r\n"
-	plain101   = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: x=\r\n\r\n"
+	plain101 = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: x=\r\n\r\n"
+	// As Node's http-proxy 1.18.1 relays a ws backend's 101 (measured).
+	node101    = "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: x=\r\n\r\n"
 	varnish400 = "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nX-Varnish: 2\r\nVia: 1.1 varnish (Varnish/7.1)\r\n\r\nmissing \"Upgrade: websocket\" header"
 )
 
@@ -74,8 +76,17 @@ func TestDeriveProxy(t *testing.T) {
 			r.Scenario.Proxy = "Varnish"
 			return r
 		}(), want: "varnish", known: true, evidence: "stated with --proxy Varnish"},
-		{name: "an unknown product is still named", res: Result{Answers: []Answer{answer("HTTP/1.1 101 S\r\nServer: nghttpx\r\n\r\n", 5)}},
-			want: "nghttpx", known: false, evidence: "Server: nghttpx"},
+		{name: "an unknown product is still named", res: Result{Answers: []Answer{answer("HTTP/1.1 101 S\r\nServer: frontdoor\r\n\r\n", 5)}},
+			want: "frontdoor", known: false, evidence: "Server: frontdoor"},
+		{name: "nghttpx, with its rows", res: Result{Answers: []Answer{answer("HTTP/1.1 101 S\r\nServer: nghttpx\r\nVia: 1.1 nghttpx\r\n\r\n", 5)}},
+			want: "nghttpx", known: true, evidence: "Server: nghttpx"},
+		{name: "a product with no row is not known", res: Result{Answers: []Answer{answer("HTTP/1.1 101 S\r\nServer: Traefik\r\n\r\n", 5)}},
+			want: "traefik", known: false, evidence: "Server: Traefik"},
+		{name: "lower-case header names name no one", res: Result{Answers: []Answer{answer(node101, 5)}}, wantNoOne: true},
+		{name: "the answers' product before a config's kind they contradict", res: Result{
+			Answers:      []Answer{answer("HTTP/1.1 101 S\r\nServer: nghttpx\r\n\r\n", 5)},
+			ProxyConfigs: []ProxyConfig{{Path: "haproxy.cfg", Product: "haproxy"}}},
+			want: "nghttpx", known: true, evidence: "Server: nghttpx"},
 		{name: "a backend's own Server names no proxy", res: Result{Answers: []Answer{answer("HTTP/1.1 101 S\r\nServer: Python/3.11 websockets/10.4\r\n\r\n", 5)}},
 			wantNoOne: true},
 		{name: "a config file's kind", res: Result{ProxyConfigs: []ProxyConfig{{Path: "pipe.vcl", Product: "varnish"}}},
@@ -99,6 +110,31 @@ func TestDeriveProxy(t *testing.T) {
 	}
 }
 
+// Lower-case header names are a clue, kept with its alternatives, and
+// shown where the proxy in front would be; a config's kind that the
+// answers contradict is said to be so, not taken for the proxy in front.
+func TestDeriveProxyKeepsCluesAndDisagreements(t *testing.T) {
+	res := Result{Answers: []Answer{answerOf(identify.Parse([]byte(node101), nil), 50)}}
+	DeriveProxy(&res)
+	if res.Proxy != nil || len(res.ProxyClues) != 1 || !strings.Contains(res.ProxyClues[0], "HAProxy") ||
+		!strings.Contains(res.ProxyClues[0], "Node") || !strings.HasSuffix(res.ProxyClues[0], "(50 of 50 answers)") {
+		t.Fatalf("proxy %+v, clues %q: want no proxy and one clue with its alternatives", res.Proxy, res.ProxyClues)
+	}
+	if line := proxyLine(&res); !strings.HasPrefix(line, "not named by the answers — every header name is lower-case") {
+		t.Errorf("proxy line %q", line)
+	}
+
+	res = Result{
+		Answers:      []Answer{answerOf(identify.Parse([]byte("HTTP/1.1 101 S\r\nServer: nghttpx\r\n\r\n"), nil), 20)},
+		ProxyConfigs: []ProxyConfig{{Path: "/etc/haproxy/haproxy.cfg", Product: "haproxy"}},
+	}
+	DeriveProxy(&res)
+	if p := res.Proxy; p == nil || p.Name != "nghttpx" || len(p.Also) != 1 ||
+		!strings.Contains(p.Also[0], "HAProxy (--proxy-config /etc/haproxy/haproxy.cfg is a HAProxy configuration, but the answers name nghttpx") {
+		t.Fatalf("proxy %+v: want nghttpx, with the config's HAProxy said to disagree", res.Proxy)
+	}
+}
+
 // A refused upgrade's hint gives the fix of the proxy in front first; with
 // nothing named, the fixes of the usual suspects.
 func TestFailureHintNamesTheProxyInFront(t *testing.T) {
@@ -112,6 +148,18 @@ func TestFailureHintNamesTheProxyInFront(t *testing.T) {
 	}
 	if h := FailureHintFor("http", 400, "", nil); !strings.Contains(h, "for nginx add") || !strings.Contains(h, "lighttpd") {
 		t.Errorf("hint %q: want the usual fixes", h)
+	}
+	// h2o without proxy.websocket (H5): h2o's switch, no one else's.
+	h2o := &Proxy{Name: "h2o", Known: true, Evidence: []string{"Server: h2o/2.2.5 (20 of 20 answers)"}}
+	if h := FailureHintFor("http", 400, "", h2o); !strings.Contains(h, "for h2o set proxy.websocket: ON") || strings.Contains(h, "nginx") {
+		t.Errorf("hint %q: want h2o's fix alone", h)
+	}
+	// A product with no recipe: what any proxy must do, and no other
+	// product's recipe.
+	fd := &Proxy{Name: "frontdoor", Evidence: []string{"Server: frontdoor (5 of 5 answers)"}}
+	if h := FailureHintFor("http", 400, "", fd); !strings.Contains(h, "wshold has no recipe for frontdoor: make it speak HTTP/1.1") ||
+		strings.Contains(h, "nginx") || strings.Contains(h, "Apache") {
+		t.Errorf("hint %q: want the generic fix alone", h)
 	}
 }
 

@@ -56,6 +56,9 @@ type attribution struct {
 	quietMs float64
 	// altAtMs is the alternative's value on its own clock.
 	altAtMs float64
+	// timerAtMs is, for a wall-clock cluster read as a timer, the
+	// timer's value on its own clock (see timerValue); 0 otherwise.
+	timerAtMs float64
 }
 
 func makeCluster(events []DropEvent, c candidate, ctx clusterContext) Cluster {
@@ -75,13 +78,36 @@ func makeCluster(events []DropEvent, c candidate, ctx clusterContext) Cluster {
 		}
 	}
 	a := attribute(events, c, cl.Kind, ctx)
+	if e := timerOnItsClock(events, c, &a); e != "" {
+		a.evidence = append(a.evidence, e)
+	}
 	cl.Cause, cl.Alternative, cl.Evidence, cl.PeriodMs = a.cause, a.alternative, a.evidence, a.periodMs
 	if a.alternative != "" {
 		cl.AlternativeAtMs = a.altAtMs
 	}
 	h := hintFor(cl, a, ctx)
-	cl.Hint, cl.Matches = h.text, h.matches
+	cl.Hint, cl.Matches, cl.Possible = h.text, h.matches, h.possible
 	return cl
+}
+
+// timerOnItsClock sets a.timerAtMs for a wall-clock cluster attributed to
+// a timer (silent connections cut at one moment while pinging ones lived):
+// the median of its members' idle times (or ages, for a lifetime), which
+// is what the timer was set to give or take its check period; the moment
+// itself is no timer's value. It returns the evidence that says so.
+func timerOnItsClock(events []DropEvent, c candidate, a *attribution) string {
+	if c.clock != clockWall || (a.cause != causeIdle && a.cause != causeLifetime) {
+		return ""
+	}
+	clock, what := clockIdle, "idle"
+	if a.cause == causeLifetime {
+		clock, what = clockAge, "old"
+	}
+	t := newCandidate(events, clock, c.members)
+	a.timerAtMs = t.at
+	return fmt.Sprintf("timer value: these connections had been %s %s to %s (median %s) when this moment cut them, "+
+		"so the timer is at most about that long (the moment, %s into the run, is not its value)",
+		what, secText(t.lo), secText(t.hi), msText(t.at), secText(c.at))
 }
 
 func attribute(events []DropEvent, c candidate, kind string, ctx clusterContext) attribution {

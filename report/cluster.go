@@ -131,6 +131,10 @@ type clusterContext struct {
 	// rank them first.
 	proxy      string
 	configured []ConfiguredTimeout
+	// path is what the answers say of the products on the path: hints
+	// leave out the defaults of products that would have named
+	// themselves and did not (defaults.go).
+	path pathEvidence
 	// held is how many connections were still open at the end.
 	held int64
 }
@@ -166,6 +170,7 @@ func contextOf(res *Result) clusterContext {
 	for _, pc := range res.ProxyConfigs {
 		ctx.configured = append(ctx.configured, pc.Timeouts...)
 	}
+	ctx.path = pathOf(res)
 	return ctx
 }
 

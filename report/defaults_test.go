@@ -6,13 +6,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wshold/wshold/internal/identify"
 )
 
 // defaultsTable is the table of known defaults as docs/proxies.md shows it.
 func defaultsTable() string {
 	var b strings.Builder
-	b.WriteString("| product | setting | default | what it times | on the wire when it fires | granularity | verified in |\n")
-	b.WriteString("| --- | --- | --- | --- | --- | --- | --- |\n")
+	b.WriteString("| product | setting | default | what it times | on the wire when it fires | granularity | verified in | in the answers it relays |\n")
+	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	times := map[Timer]string{
 		TimesIdle:       "idle: since the last byte either way",
 		TimesClientIdle: "since the last byte from the client (its pongs to server pings count)",
@@ -26,10 +28,16 @@ func defaultsTable() string {
 		}
 		gran := "per connection, to the ms"
 		if d.GranularityMs > 0 {
-			gran = fmt.Sprintf("checked every %s on whole seconds: cuts %s to %s", secText(d.GranularityMs),
+			gran = fmt.Sprintf("checked every %s: matches %s to %s", secText(d.GranularityMs),
 				secondsText(d.Seconds), secondsText(d.Seconds+2*d.GranularityMs/1000))
 		}
-		fmt.Fprintf(&b, "| %s | `%s` | %s | %s | %s | %s | %s |\n", d.Title, d.Setting, def, times[d.Times], d.WireText, gran, d.Source)
+		presence := map[Presence]string{
+			Unseen:                        "does not name itself",
+			Announced:                     "names itself",
+			AnnouncedWithoutBackendServer: "names itself unless the backend does",
+		}[d.Presence]
+		fmt.Fprintf(&b, "| %s | `%s` | %s | %s | %s | %s | %s | %s: %s (%s) |\n", d.Title, d.Setting, def, times[d.Times], d.WireText,
+			gran, d.Source, presence, d.Shows, d.ShowsSource)
 	}
 	return b.String()
 }
@@ -64,8 +72,36 @@ func TestDocsShowTheDefaults(t *testing.T) {
 // goes on the wire (or that its documentation does not say).
 func TestEveryDefaultHasItsProvenance(t *testing.T) {
 	for _, d := range Defaults {
-		if d.Product == "" || d.Title == "" || d.Setting == "" || d.Source == "" || d.WireText == "" || d.Fix == "" || d.Times == "" {
+		if d.Product == "" || d.Title == "" || d.Setting == "" || d.Source == "" || d.WireText == "" || d.Fix == "" || d.Times == "" ||
+			d.Shows == "" || d.ShowsSource == "" {
 			t.Errorf("row %+v lacks a field", d)
+		}
+	}
+}
+
+// A row that says its product names itself in the answers gives the header
+// it writes, and that header names the product the way run reads answers:
+// what lets a hint leave the row out when the answers do not show it.
+func TestAnnouncedRowsNameTheirProduct(t *testing.T) {
+	for _, d := range Defaults {
+		if d.Presence == Unseen {
+			continue
+		}
+		h := d.Shows
+		if i := strings.IndexAny(h, ",;"); i >= 0 {
+			h = h[:i]
+		}
+		h, _, _ = strings.Cut(h, " when ")
+		h = strings.ReplaceAll(h, "VERSION", "1.0")
+		name, value, ok := strings.Cut(h, ": ")
+		if !ok || (!strings.EqualFold(name, "Server") && !strings.EqualFold(name, "Via")) {
+			t.Errorf("%s %s: Shows %q does not start with the Server or Via header it writes", d.Title, d.Setting, d.Shows)
+			continue
+		}
+		a := identify.FromHeaders(101, []string{name}, []string{value}, "")
+		g := identify.Guesses(a)
+		if len(g) == 0 || g[0].Name != d.Product {
+			t.Errorf("%s %s: %q names %+v, not %s", d.Title, d.Setting, h, g, d.Product)
 		}
 	}
 }

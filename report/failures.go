@@ -22,6 +22,9 @@ var upgradeFixes = []struct{ product, fix string }{
 		`and in vcl_pipe set bereq.http.upgrade = req.http.upgrade; set bereq.http.connection = req.http.connection;`},
 	{identify.ProxyHAProxy, "for HAProxy check that no http-request rule deletes Upgrade or Connection"},
 	{identify.ProxyCaddy, "for Caddy check that no header_up removes Upgrade or Connection"},
+	{identify.ProxyH2O, "for h2o set proxy.websocket: ON beside proxy.reverse.url (off by default)"},
+	{identify.ProxyNghttpx, "for nghttpx make the backend that serves this path HTTP/1.1 (no proto=h2), and let no mruby script remove Upgrade or Connection"},
+	{identify.ProxyATS, "for ATS add a ws:// remap rule (map ws://HOST/ ws://BACKEND/): an http:// rule does not take an upgrade"},
 }
 
 // refusedUpgradeHint explains a 400 or 426 to an upgrade: the proxy in
@@ -29,11 +32,16 @@ var upgradeFixes = []struct{ product, fix string }{
 func refusedUpgradeHint(proxy *Proxy) string {
 	h := "the backend saw a plain GET: the proxy stripped Upgrade/Connection or spoke HTTP/1.0 to it; "
 	if proxy != nil {
+		inFront := " (" + proxy.Title() + " is in front: " + strings.Join(proxy.Evidence, "; ") + ")"
 		for _, f := range upgradeFixes {
 			if f.product == proxy.Name {
-				return h + f.fix + " (" + proxy.Title() + " is in front: " + strings.Join(proxy.Evidence, "; ") + ")"
+				return h + f.fix + inFront
 			}
 		}
+		// A product with no recipe gets what every proxy must do, and no
+		// other product's recipe.
+		return h + "wshold has no recipe for " + proxy.Title() + ": make it speak HTTP/1.1 to the backend and forward " +
+			"the Upgrade and Connection headers, then relay the 101; look for its WebSocket or upgrade switch" + inFront
 	}
 	fixes := make([]string, 0, 3)
 	for _, f := range upgradeFixes[:4] {

@@ -9,10 +9,12 @@ import (
 )
 
 // hint is a cluster's explanation and the defaults it matches, best
-// first.
+// first: matches on the path, and possible ones whose product the
+// answers do not show.
 type hint struct {
-	text    string
-	matches []string
+	text     string
+	matches  []string
+	possible []string
 }
 
 // HintFor explains a cluster from its own fields (clock, kind, cause and
@@ -40,7 +42,7 @@ func hintFor(c Cluster, a attribution, ctx clusterContext) hint {
 		if a.alternative != "" {
 			alt := fmt.Sprintf("or %s of %s: the connections were opened together, so open them over a longer ramp (-r) to tell",
 				causePhrase(a.alternative), msText(c.AlternativeAtMs))
-			if m := matchesFor(c.AlternativeAtMs, c.Kind, a.alternative, ctx); len(m) > 0 {
+			if m := onPath(matchesFor(c.AlternativeAtMs, c.Kind, a.alternative, ctx)); len(m) > 0 {
 				alt += "; if it is a timer it matches " + m[0].name
 			}
 			parts = append(parts, alt)
@@ -58,25 +60,38 @@ func hintFor(c Cluster, a attribution, ctx clusterContext) hint {
 			"endpoint; no proxy's idle timer sends a close frame, so no proxy default is blamed",
 			kindText(c.Kind), msText(c.AtMs), clockWords(clockIndex(c.Clock)), what))
 	default:
-		ms := matchesFor(c.AtMs, c.Kind, a.cause, ctx)
-		var also []string
-		for i, m := range ms {
+		at := timerValue(c, a)
+		ms := matchesFor(at, c.Kind, a.cause, ctx)
+		on, cands := onPath(ms), candidates(ms)
+		for _, m := range on {
 			h.matches = append(h.matches, m.name)
-			if i == 0 {
-				parts = append(parts, fmt.Sprintf("matches %s: %s", m.name, m.fix))
-				continue
-			}
-			if d, ok := defaultNamed(m.name); ok {
+		}
+		for _, m := range cands {
+			h.possible = append(h.possible, m.name)
+		}
+		if len(on) > 0 {
+			parts = append(parts, fmt.Sprintf("matches %s: %s", on[0].name, on[0].fix))
+			var also []string
+			for _, m := range on[1:] {
+				d, ok := defaultNamed(m.name)
+				if !ok {
+					also = append(also, m.name)
+					continue
+				}
+				if i := slices.IndexFunc(also, func(s string) bool { return strings.HasPrefix(s, d.Title+" (") }); i >= 0 {
+					also[i] = strings.TrimSuffix(also[i], ")") + ", " + d.Setting + ")"
+					continue
+				}
 				also = append(also, d.Title+" ("+d.Setting+")")
-			} else {
-				also = append(also, m.name)
 			}
+			if len(also) > 0 {
+				parts = append(parts, "also matches the defaults of "+strings.Join(also, ", "))
+			}
+		} else if a.cause == causeIdle || a.cause == causeLifetime {
+			parts = append(parts, noMatchHint(at, a.cause, ctx, len(cands) > 0))
 		}
-		if len(also) > 0 {
-			parts = append(parts, "also matches the defaults of "+strings.Join(also, ", "))
-		}
-		if len(ms) == 0 {
-			parts = append(parts, noMatchHint(c, a.cause))
+		if len(cands) > 0 {
+			parts = append(parts, candidatesText(cands, ctx.proxy, len(on) > 0))
 		}
 		if a.cause == causeIdle {
 			if s := inFront(ctx.proxy, ms, TimesIdle, TimesClientIdle); s != "" {
@@ -86,8 +101,8 @@ func hintFor(c Cluster, a attribution, ctx clusterContext) hint {
 		switch a.alternative {
 		case causeLifetime:
 			alt := fmt.Sprintf("a maximum lifetime looks the same without a pinging control group (run with --ping %s "+
-				"--ping-fraction 0.5 to tell)", pingToTell(c.AtMs))
-			if m := matchesFor(c.AtMs, c.Kind, causeLifetime, ctx); len(m) > 0 {
+				"--ping-fraction 0.5 to tell)", pingToTell(at))
+			if m := onPath(matchesFor(at, c.Kind, causeLifetime, ctx)); len(m) > 0 {
 				alt += "; if it is one, it matches " + m[0].name + ": " + m[0].fix
 				h.matches = append(h.matches, m[0].name)
 			}
@@ -98,11 +113,22 @@ func hintFor(c Cluster, a attribution, ctx clusterContext) hint {
 			parts = append(parts, "or an event at that moment: the connections were opened together, so open them over a longer ramp (-r) to tell")
 		}
 	}
-	if k := kindHint(c.Kind); k != "" {
+	if k := kindHint(c.Kind, ctx); k != "" {
 		parts = append(parts, k)
 	}
 	h.text = strings.Join(parts, "; ")
 	return h
+}
+
+// timerValue is the value of the timer a cluster stands for, on the
+// timer's own clock: a wall-clock cluster read as an idle timeout or a
+// lifetime (its silent connections cut while pinging ones lived) is
+// dated in seconds into the run, which is no timer's value.
+func timerValue(c Cluster, a attribution) float64 {
+	if a.timerAtMs > 0 {
+		return a.timerAtMs
+	}
+	return c.AtMs
 }
 
 func clockIndex(name string) int {
@@ -112,17 +138,98 @@ func clockIndex(name string) int {
 	return clockWall
 }
 
-// noMatchHint says honestly that no known default matches, and where to
-// look instead.
-func noMatchHint(c Cluster, cause string) string {
-	if cause == causeLifetime {
-		return fmt.Sprintf("no known default matches: connections live at most %s whatever their traffic: a maximum "+
-			"connection lifetime (a load balancer's backend timeout, Envoy max_connection_duration, the backend's own limit); "+
-			"pings do not help", msText(c.AtMs))
+// noMatchHint says honestly that no default matches, and where to look
+// instead: in the proxy in front, when the answers name one (wshold may
+// have no row for it), else among the products that may be on the path.
+func noMatchHint(atMs float64, cause string, ctx clusterContext, candidates bool) string {
+	front := ""
+	if ctx.proxy != "" {
+		front = identifyTitle(ctx.proxy)
 	}
-	return fmt.Sprintf("no known default matches an idle timeout of %s: look for a configured one (nginx proxy_read_timeout; "+
-		"HAProxy timeout tunnel, or min(timeout client, timeout server) without it; Apache max(Timeout, ProxyTimeout); "+
-		"lighttpd server.max-read-idle; Varnish pipe_timeout; a load balancer's idle timeout)", msText(c.AtMs))
+	if cause == causeLifetime {
+		where := "a load balancer's backend timeout, Envoy max_connection_duration, the backend's own limit"
+		if front != "" && !hasRows(ctx.proxy) {
+			where = front + "'s own limit on a connection's lifetime (wshold has no row for " + front + "), or the backend's"
+		}
+		return fmt.Sprintf("no known default matches: connections live at most %s whatever their traffic: a maximum "+
+			"connection lifetime (%s); pings do not help", msText(atMs), where)
+	}
+	switch {
+	case front != "" && !hasRows(ctx.proxy):
+		return fmt.Sprintf("%s is in front, and wshold has no row for its timeouts: look for its idle or read timeout "+
+			"(one that counts frames either way), set to %s or a little less, and raise it, or send frames more often than it",
+			front, msText(atMs))
+	case front != "":
+		return fmt.Sprintf("no default of %s matches an idle timeout of %s: look for a configured one", front, msText(atMs))
+	case candidates:
+		// The candidates that follow are where to look.
+		return fmt.Sprintf("no known default of a product the answers name matches an idle timeout of %s", msText(atMs))
+	}
+	var where []string
+	for _, d := range Defaults {
+		if d.Times != TimesIdle && d.Times != TimesClientIdle {
+			continue
+		}
+		if _, ok := ctx.path.rankOf(d, ""); !ok || d.Product == identify.ProxyAWSELB || d.Product == identify.ProxyHeroku ||
+			d.Product == identify.ProxyAzure {
+			continue
+		}
+		where = appendSetting(where, d)
+	}
+	where = append(where, "a load balancer's idle timeout")
+	return fmt.Sprintf("no known default matches an idle timeout of %s: look for a configured one (%s)", msText(atMs),
+		strings.Join(where, "; "))
+}
+
+// appendSetting adds "Title Setting" to a list, joining a product's
+// settings ("HAProxy timeout tunnel or timeout client / timeout server").
+func appendSetting(list []string, d Default) []string {
+	for i, w := range list {
+		if strings.HasPrefix(w, d.Title+" ") {
+			list[i] = w + " or " + d.Setting
+			return list
+		}
+	}
+	return append(list, d.Title+" "+d.Setting)
+}
+
+// candidatesText names the defaults that match if their product is on the
+// path, though the answers do not show it: products that would not show
+// themselves, and ones the proxy in front would hide.
+func candidatesText(cands []match, front string, matched bool) string {
+	var unseen, behind []string
+	for _, m := range cands {
+		list := &unseen
+		if m.rank == rankBehind {
+			list = &behind
+		}
+		d, ok := defaultNamed(m.name)
+		if !ok {
+			*list = append(*list, m.name)
+			continue
+		}
+		// One product's settings together: "nghttpx (frontend-read-timeout,
+		// backend-read-timeout, 60 s)".
+		if i := slices.IndexFunc(*list, func(s string) bool { return strings.HasPrefix(s, d.Title+" (") }); i >= 0 {
+			(*list)[i] = strings.Replace((*list)[i], ", "+secondsText(d.Seconds)+")", ", "+d.Setting+", "+secondsText(d.Seconds)+")", 1)
+			continue
+		}
+		*list = append(*list, fmt.Sprintf("%s (%s, %s)", d.Title, d.Setting, secondsText(d.Seconds)))
+	}
+	lead := "it may be the default of"
+	if matched {
+		lead = "it may also be the default of"
+	}
+	var parts []string
+	if len(unseen) > 0 {
+		parts = append(parts, lead+" "+strings.Join(unseen, ", ")+", if one of them is on the path (none names itself in the answers)")
+		lead = "or of"
+	}
+	if len(behind) > 0 {
+		parts = append(parts, fmt.Sprintf("%s %s, if one sits behind %s (whose Server header hides theirs)",
+			lead, strings.Join(behind, ", "), identifyTitle(front)))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // inFront names the setting to raise on the proxy in front when its own
@@ -133,7 +240,7 @@ func inFront(proxy string, ms []match, times ...Timer) string {
 		return ""
 	}
 	for _, m := range ms {
-		if m.rank <= 1 {
+		if m.rank <= rankFront {
 			return ""
 		}
 	}
@@ -149,16 +256,30 @@ func inFront(proxy string, ms []match, times ...Timer) string {
 		strings.Join(names, " or "), rows[0].Fix)
 }
 
+// mayBe reports whether a product may be on the path: the proxy in front,
+// named by the evidence, or nothing known of the answers. A product that
+// names itself in every answer and was not named is not.
+func (ctx clusterContext) mayBe(product string) bool {
+	return ctx.proxy == product || !ctx.path.known || slices.Contains(ctx.path.named, product)
+}
+
 // kindHint explains the way connections ended, when that alone says
-// something.
-func kindHint(kind string) string {
+// something; what it says of a product only when that product may be on
+// the path.
+func kindHint(kind string, ctx clusterContext) string {
 	switch kind {
 	case "close_1001":
-		return "close 1001 (going away): the server or proxy shut down or reloaded; " +
-			"Caddy closes every WebSocket with 1001 on any config reload"
+		s := "close 1001 (going away): the server or proxy shut down or reloaded"
+		if ctx.mayBe(identify.ProxyCaddy) {
+			s += "; Caddy closes every WebSocket with 1001 on any config reload"
+		}
+		return s
 	case "close_1002":
-		return "close 1002 (protocol error): the server or proxy rejected a frame; during a Caddy reload it is " +
-			"the backend refusing the unmasked close frame Caddy 2.6 sends it, relayed before Caddy's own 1001"
+		s := "close 1002 (protocol error): the server or proxy rejected a frame"
+		if ctx.mayBe(identify.ProxyCaddy) {
+			s += "; during a Caddy reload it is the backend refusing the unmasked close frame Caddy 2.6 sends it, relayed before Caddy's own 1001"
+		}
+		return s
 	case "reset":
 		return "RST rather than FIN: the proxy or a middlebox aborted the connection " +
 			"(e.g. nginx reset_timedout_connection, a load balancer's idle reset)"
@@ -201,9 +322,11 @@ func identifyTitle(name string) string { return identify.Title(name) }
 // close alternative and how to tell them apart, and the defaults it
 // matches — "idle timeout (or a maximum lifetime: run with --ping 30s
 // --ping-fraction 0.5 to tell): matches nginx proxy_read_timeout default
-// (60 s); also matches the defaults of AWS ALB, Apache".
+// (60 s); also matches the defaults of AWS ALB, Apache" — naming first
+// the proxy in front, and the defaults of products the answers do not
+// show only as possible.
 func clusterWhy(res *Result, c Cluster) string {
-	c.Matches = verdictMatches(res, c)
+	c.Matches, c.Possible = verdictMatches(res, c)
 	endpoint := strings.HasPrefix(c.Kind, "close_")
 	var why string
 	switch {
@@ -233,27 +356,38 @@ func clusterWhy(res *Result, c Cluster) string {
 	if why == "" {
 		return ""
 	}
+	timer := c.Cause == causeIdle || c.Cause == causeLifetime
+	possible := "; it may also be "
 	switch n := len(c.Matches); {
-	case n == 0 && (c.Cause == causeIdle || c.Cause == causeLifetime):
-		why += ": no known default matches"
 	case n > 0:
 		why += ": matches " + c.Matches[0]
+	case timer && res.Proxy != nil && !hasRows(res.Proxy.Name):
+		why += fmt.Sprintf(": %s is in front, and wshold has no defaults for it: look for its own timeout", res.Proxy.Title())
+		possible = "; it may be "
+	case timer && res.Proxy != nil:
+		why += fmt.Sprintf(": no default of %s, in front, matches", res.Proxy.Title())
+		possible = "; it may be "
+	case timer && len(c.Possible) > 0:
+		why += ": no known default of a product the answers name matches"
+		possible = "; it may be "
+	case timer:
+		why += ": no known default matches"
 	}
 	if n := len(c.Matches); n > 1 {
-		var defaults, others []string
+		// The headline's product's other settings are in the hint.
+		first, _ := defaultNamed(c.Matches[0])
+		var rest []string
 		for _, m := range c.Matches[1:] {
-			if d, ok := defaultNamed(m); ok {
-				if !slices.Contains(defaults, d.Title) {
-					defaults = append(defaults, d.Title)
-				}
-				continue
+			if d, ok := defaultNamed(m); !ok || d.Title != first.Title {
+				rest = append(rest, m)
 			}
-			others = append(others, m)
 		}
-		if len(defaults) > 0 {
-			others = append(others, "the defaults of "+strings.Join(defaults, ", "))
+		if len(rest) > 0 {
+			why += "; also matches " + defaultsList(rest)
 		}
-		why += "; also matches " + strings.Join(others, "; ")
+	}
+	if len(c.Possible) > 0 {
+		why += possible + defaultsList(c.Possible) + ", if on the path"
 	}
 	return why
 }
@@ -268,7 +402,10 @@ func sweepsText(c Cluster) string {
 	// least a cut one had: both when they differ at this precision.
 	value := secText(c.AtMs)
 	if c.SparedMs > 0 && secText(c.SparedMs) != value {
-		value = secText(c.SparedMs) + " to " + value
+		// A spared connection a little past the least cut one (within
+		// the sweep's tolerance: whole-second clocks) still brackets it.
+		lo, hi := min(c.SparedMs, c.AtMs), max(c.SparedMs, c.AtMs)
+		value = secText(lo) + " to " + secText(hi)
 	} else if c.SparedMs == 0 {
 		value = "at most " + value
 	}
@@ -279,6 +416,25 @@ func sweepsText(c Cluster) string {
 		return fmt.Sprintf(" of %s, cut in %d sweeps", value, c.Sweeps)
 	}
 	return fmt.Sprintf(" of %s, cut in one sweep", value)
+}
+
+// defaultsList names matches shortly: the products of table rows ("the
+// defaults of Apache, AWS ALB"), and other matches as they are.
+func defaultsList(ms []string) string {
+	var defaults, others []string
+	for _, m := range ms {
+		if d, ok := defaultNamed(m); ok {
+			if !slices.Contains(defaults, d.Title) {
+				defaults = append(defaults, d.Title)
+			}
+			continue
+		}
+		others = append(others, m)
+	}
+	if len(defaults) > 0 {
+		others = append(others, "the defaults of "+strings.Join(defaults, ", "))
+	}
+	return strings.Join(others, "; ")
 }
 
 // defaultNamed finds the table row a match names.
@@ -303,15 +459,19 @@ func tellEvent(c Cluster) string {
 	return ": run again to tell (a timer cuts at the same age every time)"
 }
 
-// verdictMatches are a cluster's matches for the verdict line; a result
-// written before clusters kept their matches gets them computed again.
-func verdictMatches(res *Result, c Cluster) []string {
-	if c.Matches != nil || c.Evidence != nil {
-		return c.Matches
+// verdictMatches are a cluster's matches and possible matches for the
+// verdict line; a result written before clusters kept their matches gets
+// them computed again.
+func verdictMatches(res *Result, c Cluster) (matches, possible []string) {
+	if c.Matches != nil || c.Possible != nil || c.Evidence != nil {
+		return c.Matches, c.Possible
 	}
-	var out []string
 	for _, m := range matchesFor(c.AtMs, c.Kind, c.Cause, contextOf(res)) {
-		out = append(out, m.name)
+		if m.candidate() {
+			possible = append(possible, m.name)
+		} else {
+			matches = append(matches, m.name)
+		}
 	}
-	return out
+	return matches, possible
 }

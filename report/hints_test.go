@@ -27,7 +27,7 @@ func TestHintFor(t *testing.T) {
 		{"GCP 30 s is a lifetime", Cluster{Clock: "age", AtMs: 30_000, Kind: "eof"}, []string{"GCP", "pings do not help"}, nil},
 		{"GCP is no idle timeout", Cluster{Clock: "idle", AtMs: 30_000, Kind: "eof", Cause: "idle_timeout"}, []string{"no known default"}, []string{"GCP"}},
 		{"Azure Front Door and Envoy at 300 s", Cluster{Clock: "idle", AtMs: 299_000, Kind: "eof", Cause: "idle_timeout"},
-			[]string{"Envoy stream_idle_timeout", "Azure Front Door"}, nil},
+			[]string{"h2o proxy.websocket.timeout", "Envoy (stream_idle_timeout)", "Azure Front Door"}, nil},
 		{"AWS NLB 350 s is a reset", Cluster{Clock: "idle", AtMs: 350_000, Kind: "reset", Cause: "idle_timeout"}, []string{"AWS NLB", "RST rather than FIN"}, nil},
 		{"a FIN is not the NLB", Cluster{Clock: "idle", AtMs: 350_000, Kind: "eof", Cause: "idle_timeout"}, []string{"no known default"}, []string{"NLB"}},
 		{"no Traefik or Cloudflare row: not verified", Cluster{Clock: "idle", AtMs: 100_000, Kind: "eof", Cause: "idle_timeout"},

@@ -76,7 +76,7 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"mark":         htmlMark,
 	"perconn":      perConnText,
 	"cause":        causeText,
-	"proxy":        proxyText,
+	"proxy":        proxyLine,
 	"clock":        compareClockName,
 	"cpu":          secondsCPU,
 	"pct":          func(f float64) string { return strconv.FormatFloat(f*100, 'f', -1, 64) + "%" },
@@ -110,8 +110,8 @@ svg text { font-family: "Liberation Sans", Arial, Helvetica, sans-serif !importa
 <h1>wshold: {{.R.Scenario.Name}}</h1>
 <p>{{.R.Target}}{{if .Duration}} · ran {{.Duration}}{{end}} · {{time .R.Start}}{{if gt .R.Shards 1}} · {{.R.Shards}} shards{{end}}</p>
 <p class="verdict {{if .Pass}}pass{{else}}fail{{end}}">{{mark .Pass}} {{.Verdict}}</p>
-{{- with .R.Proxy}}
-<p>Proxy in front: {{proxy .}}</p>{{end}}
+{{- with proxy .R}}
+<p>Proxy in front: {{.}}</p>{{end}}
 {{- if .R.Interrupted}}
 <p class="warn">The run was interrupted; the numbers cover the part that ran.</p>{{end}}
 {{- range .R.Warnings}}

@@ -23,8 +23,8 @@ func WriteMarkdown(w io.Writer, res *Result) error {
 
 	p("**%s %s**\n\n", mdMark(res.Verdict == "pass"), mdEscape(VerdictLine(res)))
 	p("%s\n\n", mdRunLine(res))
-	if res.Proxy != nil {
-		p("Proxy in front: %s\n\n", mdEscape(proxyText(res.Proxy)))
+	if line := proxyLine(res); line != "" {
+		p("Proxy in front: %s\n\n", mdEscape(line))
 	}
 
 	p("| attempted | upgraded | failed | held | dropped | handshake p50 | p99 | max |\n")

@@ -47,8 +47,8 @@ func AttributeMarks(res *Result) {
 			continue
 		}
 		c.Cause = "event"
-		c.Alternative, c.AlternativeAtMs, c.Matches = "", 0, nil
-		c.Hint = markHint(m, wallAt, c.Kind)
+		c.Alternative, c.AlternativeAtMs, c.Matches, c.Possible = "", 0, nil, nil
+		c.Hint = markHint(m, wallAt, c.Kind, contextOf(res))
 		ev := "follows " + m.Label + ": a command the run itself ran"
 		if !slices.Contains(c.Evidence, ev) {
 			c.Evidence = append(c.Evidence, ev)
@@ -118,10 +118,10 @@ func wallPosition(events []DropEvent, c Cluster) (lo, at, spread float64, ok boo
 	return lo, q(0.5), hi - lo, true
 }
 
-func markHint(m Mark, wallAt float64, kind string) string {
+func markHint(m Mark, wallAt float64, kind string, ctx clusterContext) string {
 	parts := []string{fmt.Sprintf("follows %s (at %s, %s before the drops): "+
 		"an event the run caused, not an idle timeout", m.Label, secText(m.AtMs), msText(max(wallAt-m.AtMs, 0)))}
-	if h := kindHint(kind); h != "" {
+	if h := kindHint(kind, ctx); h != "" {
 		parts = append(parts, h)
 	}
 	return strings.Join(parts, "; ")

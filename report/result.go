@@ -47,10 +47,14 @@ type Result struct {
 	// Proxy is the proxy in front as far as the run can tell (nil when
 	// nothing names one); Answers the distinct identities of the answers
 	// it got, most frequent first. See DeriveProxy.
-	Proxy     *Proxy   `json:"proxy,omitempty"`
-	Answers   []Answer `json:"answers,omitempty"`
-	Counts    Counts   `json:"counts"`
-	Handshake Latency  `json:"handshake"`
+	Proxy *Proxy `json:"proxy,omitempty"`
+	// ProxyClues are what the answers' form says about what is in front
+	// without naming it ("every header name is lower-case: HAProxy …,
+	// Node's http-proxy … — not enough to name one (50 of 50 answers)").
+	ProxyClues []string `json:"proxy_clues,omitempty"`
+	Answers    []Answer `json:"answers,omitempty"`
+	Counts     Counts   `json:"counts"`
+	Handshake  Latency  `json:"handshake"`
 	// Phases splits the handshakes into TCP connect, TLS and upgrade;
 	// absent in results written before it existed.
 	Phases   *Phases   `json:"handshake_phases,omitempty"`
@@ -226,6 +230,11 @@ type Cluster struct {
 	// clock and wire kind agree with the cluster, best first (the proxy in
 	// front's first), e.g. "nginx proxy_read_timeout default (60 s)".
 	Matches []string `json:"matches,omitempty"`
+	// Possible names the defaults that agree with it too, but whose
+	// product the answers do not show: one that would not name itself
+	// (an AWS ALB, a piping Varnish, Apache), or one hidden behind the
+	// proxy in front. Never the headline: "if on the path".
+	Possible []string `json:"possible,omitempty"`
 	// Hint explains it: the matches with their fixes, or that none
 	// matches, and what the kind and the alternative mean.
 	Hint string `json:"hint,omitempty"`

@@ -245,13 +245,15 @@ func runSection(w io.Writer, res *Result) error {
 	if res.Shards > 1 {
 		rows = append(rows, []string{"shards", strconv.Itoa(res.Shards)})
 	}
-	if p := res.Proxy; p != nil {
-		rows = append(rows, []string{"proxy in front", proxyText(p)})
+	if line := proxyLine(res); line != "" {
+		rows = append(rows, []string{"proxy in front", line})
 	}
 	for _, p := range res.ProxyConfigs {
 		line := p.Path + " sha256:" + p.SHA256
 		if p.Product != "" {
 			line += " (" + identifyTitle(p.Product) + configuredText(p.Timeouts) + ")"
+		} else {
+			line += " (follows no proxy configuration grammar wshold reads: kept as a digest)"
 		}
 		rows = append(rows, []string{"proxy config", line})
 	}
@@ -644,6 +646,18 @@ func wrapIndent(text, first, rest string, width int) string {
 	}
 	b.WriteString(line)
 	return b.String()
+}
+
+// proxyLine is the proxy in front and what named it, or, when nothing
+// named one, what the answers' form says ("" when neither).
+func proxyLine(res *Result) string {
+	if res.Proxy != nil {
+		return proxyText(res.Proxy)
+	}
+	if len(res.ProxyClues) > 0 {
+		return "not named by the answers — " + strings.Join(res.ProxyClues, "; ")
+	}
+	return ""
 }
 
 // proxyText is the proxy in front and what named it: "lighttpd 1.4.69

@@ -139,7 +139,7 @@ func TestVerdictLine(t *testing.T) {
 			"FAIL: 1000/1000 upgraded; 1000 dropped at 3.0 s ±12 ms (FIN, no close frame) — idle timeout: no known default matches"},
 		{"nginx default", nginx60(),
 			"FAIL: 10000/10000 upgraded; 10000 dropped at 60.0 s ±4 ms (FIN, no close frame) — idle timeout: matches nginx proxy_read_timeout default (60 s); " +
-				"also matches the defaults of ingress-nginx, Apache, lighttpd, Varnish, AWS ALB"},
+				"also matches the defaults of ingress-nginx, Apache, lighttpd, Varnish, nghttpx, AWS ALB"},
 		{"clean hold", holdRes(resultWith(2000, 2000)),
 			"PASS: 2000/2000 upgraded; 0 dropped over a 3s hold"},
 		{"all failed 400", func() *Result {

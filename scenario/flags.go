@@ -97,9 +97,9 @@ func AddFlags(fs *pflag.FlagSet) *Flags {
 			"rtt-p99<50ms, push-p99<50ms, fanout-p99<100ms, messages-lost=0, recover<5s. "+
 			"Default: upgraded>=100% and no-drops")
 	fs.StringArrayVar(&f.ProxyConfigs, "proxy-config", nil,
-		"record this proxy configuration `FILE`'s path and SHA-256 in the result, so compared runs show what changed; an nginx.conf, haproxy.cfg, Caddyfile, httpd.conf, lighttpd.conf or VCL is also read for the proxy and its timeouts, which hints match first; repeatable")
+		"record this proxy configuration `FILE`'s path and SHA-256 in the result, so compared runs show what changed; an nginx.conf, haproxy.cfg, Caddyfile, httpd.conf, lighttpd.conf, VCL, nghttpx.conf, h2o.conf or ATS records.config (told by the grammar its lines follow) is also read for the proxy and its timeouts, which hints match first; repeatable")
 	fs.StringVar(&f.Proxy, "proxy", d.Proxy,
-		"the proxy in front, when its answers do not name it (Varnish piping upgrades): varnish, nginx, haproxy, caddy, apache, lighttpd, envoy, alb, …; its defaults and fixes are ranked first")
+		"the proxy in front, when its answers do not name it (Varnish piping upgrades): varnish, nginx, haproxy, caddy, apache, lighttpd, nghttpx, h2o, ats, envoy, alb, …; its defaults and fixes are ranked first")
 	fs.StringArrayVar(&f.Redact, "redact", nil,
 		"never write the value of this header `NAME` into results or reports (Authorization, Proxy-Authorization and Cookie never are); repeatable")
 	return f

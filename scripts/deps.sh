@@ -33,6 +33,9 @@ APT=(
 	ca-certificates
 	# Python's websockets, a server and client nobody here wrote.
 	python3-websockets
+	# OpenSSL's s_server, a TLS peer nobody here wrote, for the tests of
+	# wshold's own record protection (internal/tlsrecord).
+	openssl
 )
 
 # npm packages, pinned so that a release cannot change a test: Node's ws as a

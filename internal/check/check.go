@@ -294,6 +294,7 @@ func (t *target) validate(r *Report) bool {
 				r.Notes = append(r.Notes, note)
 			}
 		}
+		clueNotes(r, p)
 		return true
 	}
 	t.diagnose101(r, je, p)

@@ -21,13 +21,34 @@ func TestRunJudges101Answers(t *testing.T) {
 			text:     []string{"OK: upgraded in", "[ok  ] Sec-WebSocket-Accept"},
 		},
 		{
-			name:     "HAProxy lower-cases every header name",
+			// HAProxy writes them so, and so does Node's http-proxy
+			// (J1): a clue, never "through HAProxy".
+			name:     "lower-case header names are valid and name no proxy",
 			reply:    upgrade101("upgrade: websocket", "connection: Upgrade", "sec-websocket-accept: {accept}"),
 			ok:       true,
 			cause:    CauseOK,
 			acceptOK: true,
-			proxy:    ProxyHAProxy,
-			text:     []string{"< upgrade: websocket", "< sec-websocket-accept: "},
+			proxy:    "",
+			text: []string{"< upgrade: websocket", "< sec-websocket-accept: ",
+				"Every header name is lower-case: HAProxy writes them so, and so do Envoy, Node's http-proxy", "not enough to name one"},
+		},
+		{
+			name:     "nghttpx's 101 gets a note of its read timeouts",
+			reply:    upgrade101("Sec-Websocket-Accept: {accept}", "Connection: Upgrade", "Upgrade: websocket", "Server: nghttpx", "Via: 1.1 nghttpx"),
+			ok:       true,
+			cause:    CauseOK,
+			acceptOK: true,
+			proxy:    ProxyNghttpx,
+			text:     []string{"nghttpx closes an idle WebSocket after frontend-read-timeout (60 s by default)"},
+		},
+		{
+			name:     "a proxy with no row says so",
+			reply:    upgrade101("Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Accept: {accept}", "Server: frontdoor"),
+			ok:       true,
+			cause:    CauseOK,
+			acceptOK: true,
+			proxy:    "frontdoor",
+			text:     []string{"wshold has no row for frontdoor's timeouts"},
 		},
 		{
 			name:     "Caddy writes Sec-Websocket-Accept in Go's canonical case",

@@ -224,8 +224,33 @@ func TestRunExplainsFailedAnswers(t *testing.T) {
 			cause:      HTTPCause(502),
 			proxy:      ProxyNginx,
 			verdict:    "502: nginx could not reach the backend",
-			answeredBy: "nginx itself (its own error page)",
+			answeredBy: "nginx itself (its own error page",
 			text:       []string{"<hr><center>nginx/1.22.1</center>", "connect() failed (111: Connection refused)"},
+		},
+		{
+			// N11: nghttpx could not speak to its backend and answered
+			// itself; its footer names it.
+			name: "nghttpx's own 502 page",
+			reply: fixed(httpAnswer("HTTP/1.1 502 Bad Gateway", []string{"Server: nghttpx", "Content-Type: text/html; charset=UTF-8"},
+				`<!DOCTYPE html><html lang="en"><title>502 Bad Gateway</title><body><h1>502 Bad Gateway</h1><footer>nghttpx</footer></body></html>`)),
+			cause:      HTTPCause(502),
+			proxy:      ProxyNghttpx,
+			verdict:    "502: nghttpx could not reach the backend",
+			answeredBy: "nghttpx itself (its own error page: the page names nghttpx): the backend did not answer",
+		},
+		{
+			// A8: ATS has no ws:// remap rule and answers its own 404,
+			// whose page names nothing: either could have written it, and
+			// ATS's ws:// rule is the first fix.
+			name: "ATS 404 to an upgrade it has no ws:// rule for",
+			reply: fixed(httpAnswer("HTTP/1.1 404 Not Found on Accelerator", []string{"Server: ATS/9.2.9", "Content-Type: text/html"},
+				"<HTML>\n<HEAD>\n<TITLE>Not Found on Accelerator</TITLE>\n</HEAD>\n<BODY><H1>Not Found on Accelerator</H1></BODY>\n")),
+			cause:      HTTPCause(404),
+			proxy:      ProxyATS,
+			verdict:    "404: nothing serves WebSockets at /ws",
+			firstFix:   ProxyATS,
+			answeredBy: "ATS itself, or the backend through ATS — unsure",
+			text:       []string{"map ws://HOST:PORT/ ws://backend:port/", "Either ATS has no route that proxies /ws"},
 		},
 		{
 			name: "HAProxy 503 page names HAProxy without a Server header",

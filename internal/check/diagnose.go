@@ -16,12 +16,8 @@ func (t *target) diagnoseHTTP(r *Report) {
 	r.Cause = HTTPCause(resp.Status)
 	p := detectProxy(resp)
 	r.Proxy, r.ProxyEvidence = p.name, p.evidence
-	switch {
-	case p.name != "" && p.ownPage:
-		r.AnsweredBy = fmt.Sprintf("%s itself (its own error page)", proxyTitle(p.name))
-	case p.name != "":
-		r.AnsweredBy = fmt.Sprintf("the backend, relayed by %s (%s)", proxyTitle(p.name), p.evidence)
-	}
+	r.AnsweredBy = answeredBy(p)
+	clueNotes(r, p)
 	if resp.Proto == "HTTP/1.0" {
 		r.Notes = append(r.Notes, "The answer is HTTP/1.0. A WebSocket upgrade needs HTTP/1.1 on every hop; an HTTP/1.0 answer often means a proxy spoke HTTP/1.0 to the backend.")
 	}
@@ -57,7 +53,7 @@ func (t *target) refusedUpgrade(r *Report, p proxyGuess) {
 		r.fix("backend", "Upgrade the server's WebSocket library to one that implements RFC 6455.", "")
 		return
 	}
-	if p.ownPage {
+	if p.own() {
 		t.proxyOwn400(r, p)
 		return
 	}
@@ -67,10 +63,15 @@ func (t *target) refusedUpgrade(r *Report, p proxyGuess) {
 		return
 	}
 	who := "the server's answer"
-	if p.name != "" {
+	switch {
+	case p.name != "" && p.origin == originRelayed:
 		who = "the backend's answer, relayed by " + proxyTitle(p.name) + ","
 		r.Verdict = fmt.Sprintf("%s relayed the backend's refusal: %s did not forward Upgrade", proxyTitle(p.name), proxyTitle(p.name))
-	} else {
+	case p.name != "":
+		who = "the answer through " + proxyTitle(p.name)
+		r.Verdict = fmt.Sprintf("%d through %s: most likely %s did not forward Upgrade/Connection, and the backend refused a plain GET",
+			resp.Status, proxyTitle(p.name), proxyTitle(p.name))
+	default:
 		r.Verdict = fmt.Sprintf("%d to a complete upgrade request: a proxy on the way most likely did not forward Upgrade/Connection", resp.Status)
 		r.AnsweredBy = "the backend, as far as can be told (no proxy named itself)"
 		if p.backend != "" {
@@ -200,7 +201,7 @@ func (t *target) unauthorized(r *Report) {
 }
 
 func (t *target) forbidden(r *Report, p proxyGuess) {
-	if p.ownPage {
+	if p.own() {
 		r.Verdict = fmt.Sprintf("%s itself refused the request (403)", proxyTitle(p.name))
 		r.explain("The body is %s's own error page: an access rule in the proxy (allow/deny, an auth subrequest, a WAF) refused the request before any backend saw it.", proxyTitle(p.name))
 		r.fix("proxy", "Check the access rules of the location that serves "+t.u.Path+" and the proxy's error log.", "")
@@ -228,16 +229,33 @@ func (t *target) notFound(r *Report, p proxyGuess) {
 		path = "/"
 	}
 	r.Verdict = fmt.Sprintf("404: nothing serves WebSockets at %s", path)
-	if p.ownPage {
+	if p.own() {
 		r.explain("The body is %s's own error page: no location or route in the proxy matches %s, so nothing was proxied.", proxyTitle(p.name), path)
-		r.fix("proxy", "Add a location/route for "+path+" that proxies to the backend, or use the path the proxy routes.", "")
+		t.routeFixes(r, p, path)
+		return
+	}
+	if p.name != "" {
+		// Either could have written it: say both, the proxy's route first
+		// (a proxy's 404 to an upgrade is a route it lacks).
+		r.explain("Either %s has no route that proxies %s to the backend and answered itself, or the backend got the request and has no handler for the path; nothing in the answer tells which.", proxyTitle(p.name), path)
+		r.explain("Behind a proxy, check how it rewrites the path: in nginx, proxy_pass with a URI part (proxy_pass http://backend/;) replaces the matched location prefix, without one the path is passed unchanged; Apache's ProxyPass maps one prefix onto another.")
+		t.routeFixes(r, p, path)
+		r.fix("client", "Check the path in the URL against the backend's WebSocket route, and ask the backend directly: wshold check ws://BACKEND:PORT"+t.u.RequestURI(), "")
 		return
 	}
 	r.explain("The path %s reached a server that has no handler for it.", path)
-	if p.name != "" {
-		r.explain("Behind a proxy, check how it rewrites the path: in nginx, proxy_pass with a URI part (proxy_pass http://backend/;) replaces the matched location prefix, without one the path is passed unchanged; Apache's ProxyPass maps one prefix onto another.")
-	}
 	r.fix("client", "Check the path in the URL against the backend's WebSocket route.", "")
+}
+
+// routeFixes are the fixes for a proxy that does not route the path to the
+// backend: its recipe for proxying WebSockets when wshold has one (ATS
+// takes an upgrade only by a ws:// remap rule), else a route in general.
+func (t *target) routeFixes(r *Report, p proxyGuess, path string) {
+	if hasRecipe(p.name) {
+		r.Fixes = append(r.Fixes, recipe(p.name, path)...)
+		return
+	}
+	r.fix("proxy", "Add a location/route for "+path+" in "+proxyTitle(p.name)+" that proxies WebSocket upgrades to the backend, or use the path it routes.", "")
 }
 
 func (t *target) badGateway(r *Report, p proxyGuess) {
@@ -262,13 +280,26 @@ func (t *target) badGateway(r *Report, p proxyGuess) {
 		}
 	case 504:
 		r.Verdict = fmt.Sprintf("504: the backend did not answer %s in time", subject)
-		r.explain("%s answered 504 Gateway Timeout: it connected to the backend (or tried to) and got no answer in time — nginx waits proxy_connect_timeout / proxy_read_timeout, HAProxy timeout connect / timeout server.", who)
+		waits := ""
+		switch p.name {
+		case ProxyNginx:
+			waits = " — nginx waits proxy_connect_timeout / proxy_read_timeout"
+		case ProxyHAProxy:
+			waits = " — HAProxy waits timeout connect / timeout server"
+		case "":
+			waits = " — nginx waits proxy_connect_timeout / proxy_read_timeout, HAProxy timeout connect / timeout server"
+		}
+		r.explain("%s answered 504 Gateway Timeout: it connected to the backend (or tried to) and got no answer in time%s.", who, waits)
 	}
-	if p.ownPage {
-		r.AnsweredBy = fmt.Sprintf("%s itself (its own error page): the backend did not answer", proxyTitle(p.name))
+	if p.own() {
+		r.AnsweredBy += ": the backend did not answer"
 	}
 	r.fix("backend", "Check that the backend runs and listens on the address the proxy connects to (ss -ltnp), and check it directly: wshold check ws://BACKEND:PORT"+t.u.RequestURI(), "")
-	r.fix("proxy", "Read the proxy's error log at the time of this check; nginx names the cause (e.g. \"connect() failed (111: Connection refused) while connecting to upstream\").", "")
+	logFix := "Read the proxy's error log at the time of this check."
+	if p.name == ProxyNginx || p.name == "" {
+		logFix = "Read the proxy's error log at the time of this check; nginx names the cause (e.g. \"connect() failed (111: Connection refused) while connecting to upstream\")."
+	}
+	r.fix("proxy", logFix, "")
 }
 
 func (t *target) otherStatus(r *Report, p proxyGuess) {

@@ -25,8 +25,12 @@ func TestRefusedUpgradeNamesTheProxyAndItsFixFirst(t *testing.T) {
 			ProxyLighttpd, ProxyLighttpd, `proxy.header = ( "upgrade" => "enable" )`, "relayed by lighttpd (Server: lighttpd/1.4.69)"},
 		{"Varnish without the pipe rule", []string{"Content-Type: text/plain", "X-Varnish: 2", "Age: 0", "Via: 1.1 varnish (Varnish/7.1)", "Connection: keep-alive"},
 			ProxyVarnish, ProxyVarnish, "return (pipe);", "relayed by Varnish (Via: 1.1 varnish (Varnish/7.1))"},
-		{"an unknown proxy is still named", []string{"Content-Type: text/plain", "Server: nghttpx"},
-			"nghttpx", ProxyNginx, "proxy_http_version 1.1;", "relayed by nghttpx (Server: nghttpx)"},
+		{"h2o without proxy.websocket (H4)", []string{"Date: Thu, 03 Dec 2026 13:34:31 GMT", "Connection: close", "Server: h2o/2.2.5", "content-type: text/plain"},
+			ProxyH2O, ProxyH2O, "proxy.websocket: ON", "relayed by h2o (Server: h2o/2.2.5)"},
+		{"ATS", []string{"Server: ATS/9.2.9", "Content-Type: text/plain"},
+			ProxyATS, ProxyATS, "map ws://", "relayed by ATS (Server: ATS/9.2.9)"},
+		{"an unknown proxy is still named, with what any proxy must do", []string{"Content-Type: text/plain", "Server: frontdoor"},
+			"frontdoor", "frontdoor", "wshold has no recipe for it", "relayed by frontdoor (Server: frontdoor)"},
 		{"a backend's own Server names no proxy", []string{"Content-Type: text/plain", "Server: Python/3.11 websockets/10.4"},
 			"", ProxyNginx, "proxy_http_version 1.1;", "the backend, Python websockets (Server: Python/3.11 websockets/10.4); no proxy named itself"},
 	}
@@ -46,6 +50,16 @@ func TestRefusedUpgradeNamesTheProxyAndItsFixFirst(t *testing.T) {
 			}
 			if tt.proxy != "" && strings.Contains(text, "no proxy named itself") {
 				t.Errorf("says no proxy named itself though %s did:\n%s", tt.proxy, text)
+			}
+			// Another product's recipe never comes before the named
+			// proxy's, and a product with no recipe gets no one else's.
+			for i, f := range r.Fixes {
+				if f.For != tt.firstFix && f.For != "client" && i == 0 {
+					t.Errorf("fix %d is %s's", i, f.For)
+				}
+				if tt.proxy == "frontdoor" && f.For != "frontdoor" && f.For != "client" {
+					t.Errorf("frontdoor has no recipe, yet fix %d is %s's: %+v", i, f.For, f)
+				}
 			}
 		})
 	}

@@ -49,7 +49,10 @@ func (e *engine) attempt(ctx context.Context, t try, intended time.Time) {
 		e.failAnswer(t, err, d.captured, id)
 		return
 	}
-	upgradedAt := max(began, d.judged-sinceLastData(d.raw))
+	// The kernel dates the last data in jiffies (4 ms at HZ=250) and may
+	// put it up to one before the request left; the answer cannot have
+	// arrived before then.
+	upgradedAt := max(d.sent, d.judged-sinceLastData(d.raw))
 	ev := event.Upgraded{
 		AtNs: upgradedAt, LatencyNs: upgradedAt - intended.Sub(e.start).Nanoseconds(),
 		ConnectNs: d.connected - began, UpgradeNs: d.judged - d.connected,
@@ -97,9 +100,9 @@ type dialed struct {
 	a        *answer
 	early    []byte
 	captured string
-	// When the connect, the TLS handshake and the judging of the answer
-	// ended, ns since the run's start.
-	connected, secured, judged int64
+	// When the connect and the TLS handshake ended, the request was
+	// sent and the answer was judged, ns since the run's start.
+	connected, secured, sent, judged int64
 }
 
 // dialUpgrade connects (and for wss:// does the TLS handshake), sends the
@@ -151,6 +154,7 @@ func (e *engine) dialUpgrade(ctx context.Context, i int) (d dialed, err error) {
 	if _, err := io.WriteString(conn, e.dst.reqHead+key+e.dst.reqTail); err != nil {
 		return d, err
 	}
+	d.sent = e.now()
 	d.a = &answer{offer: handshake.Offer{Key: key, Protocols: e.cfg.Subprotocols}}
 	for {
 		n, rerr := conn.Read(buf)
@@ -328,11 +332,13 @@ func summarizeBody(p []byte) string {
 }
 
 // sinceLastData asks the kernel how long ago the last data (here: the 101)
-// arrived on conn, in ns (ms resolution). On a busy machine a goroutine may
-// get to the response tens or hundreds of milliseconds after it arrived;
-// dating the upgrade by the kernel's clock keeps both the handshake latency
-// and every drop's age true — a proxy starts its idle timer when it relays
-// the 101, not when the harness notices it.
+// arrived on conn, in ns (counted in jiffies: 1–4 ms). On a busy machine a
+// goroutine may get to the response tens or hundreds of milliseconds after
+// it arrived; dating the upgrade by the kernel's clock keeps both the
+// handshake latency and every drop's age true — a proxy starts its idle
+// timer when it relays the 101, not when the harness notices it. What the
+// kernel keeps is the last segment's time only: when the server sent more
+// behind the 101 before the harness read it, the date is that data's.
 func sinceLastData(conn net.Conn) int64 {
 	if nc, ok := conn.(interface{ NetConn() net.Conn }); ok {
 		conn = nc.NetConn()

@@ -89,13 +89,15 @@ func TestGuessesNameTheProduct(t *testing.T) {
 	}{
 		{lighttpd101, ProxyLighttpd, "1.4.69", RoleProxy, "Server: lighttpd/1.4.69"},
 		{varnish400, ProxyVarnish, "7.1", RoleProxy, "Via: 1.1 varnish (Varnish/7.1)"},
-		{haproxy101, ProxyHAProxy, "", RoleProxy, "lower-case"},
 		{caddy101, ProxyCaddy, "", RoleProxy, "Server: Caddy"},
 		{nginx502, ProxyNginx, "1.22.1", RoleProxy, "Server: nginx/1.22.1"},
-		{"HTTP/1.1 101 S\r\nServer: nghttpx\r\nUpgrade: websocket\r\n\r\n", "nghttpx", "", RoleUnknown, "Server: nghttpx"},
+		{"HTTP/1.1 101 S\r\nServer: nghttpx\r\nUpgrade: websocket\r\n\r\n", ProxyNghttpx, "", RoleProxy, "Server: nghttpx"},
+		{"HTTP/1.1 101 S\r\nServer: h2o/2.2.5\r\nUpgrade: websocket\r\n\r\n", ProxyH2O, "2.2.5", RoleProxy, "Server: h2o/2.2.5"},
+		{"HTTP/1.1 101 S\r\nServer: frontdoor\r\nUpgrade: websocket\r\n\r\n", "frontdoor", "", RoleUnknown, "Server: frontdoor"},
 		{"HTTP/1.1 101 S\r\nServer: ATS/9.1.2\r\nUpgrade: websocket\r\n\r\n", ProxyATS, "9.1.2", RoleProxy, "Server: ATS/9.1.2"},
 		{"HTTP/1.1 101 S\r\nServer: Python/3.11 websockets/10.4\r\n\r\n", "websockets", "10.4", RoleBackend, "Server: Python"},
 		{"HTTP/1.1 101 S\r\nVia: 1.1 vegur\r\n\r\n", ProxyHeroku, "", RoleProxy, "Via: 1.1 vegur"},
+		{"HTTP/1.1 101 S\r\nVia: 1.1 google\r\n\r\n", ProxyGCP, "", RoleProxy, "Via: 1.1 google"},
 	}
 	for _, tt := range tests {
 		g := Guesses(Parse([]byte(tt.raw), nil))
@@ -109,6 +111,32 @@ func TestGuessesNameTheProduct(t *testing.T) {
 	}
 	if g := Guesses(Parse([]byte("HTTP/1.1 101 S\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"), nil)); len(g) != 0 {
 		t.Errorf("an answer that names nothing gave %+v", g)
+	}
+}
+
+// Lower-case header names are what HAProxy writes, and what Node's
+// http-proxy, Envoy and others write too: a clue with its alternatives,
+// never a product on its own.
+func TestLowerCaseNamesAreAClueNotAnIdentity(t *testing.T) {
+	// As Node's http-proxy relayed a ws backend's 101 (measured, 1.18.1).
+	node101 := "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: x=\r\n\r\n"
+	for _, raw := range []string{haproxy101, node101} {
+		a := Parse([]byte(raw), nil)
+		if g := Guesses(a); len(g) != 0 {
+			t.Errorf("lower-case names alone guessed %+v", g)
+		}
+		c := Clues(a)
+		if len(c) != 1 || !slices.Contains(c[0].Products, ProxyHAProxy) || !strings.Contains(c[0].Text, "Node") ||
+			!strings.Contains(c[0].Text, "not enough to name one") {
+			t.Errorf("clues %+v: want one clue naming HAProxy among its alternatives", c)
+		}
+	}
+	if c := Clues(Parse([]byte(lighttpd101), nil)); len(c) != 0 {
+		t.Errorf("mixed-case names gave clues %+v", c)
+	}
+	// One lower-case name proves nothing.
+	if c := Clues(Parse([]byte("HTTP/1.1 101 S\r\nupgrade: websocket\r\nConnection: Upgrade\r\n\r\n"), nil)); len(c) != 0 {
+		t.Errorf("clues %+v from mixed names", c)
 	}
 }
 

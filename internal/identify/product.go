@@ -52,6 +52,8 @@ const (
 	ProxyCF       = "cloudflare"
 	ProxyATS      = "ats"
 	ProxySquid    = "squid"
+	ProxyNghttpx  = "nghttpx"
+	ProxyH2O      = "h2o"
 )
 
 // product is one row of the names table: a lower-case token to find in
@@ -86,6 +88,8 @@ var products = []product{
 	{"heroku-router", ProxyHeroku, "the Heroku router", RoleProxy},
 	{"cloudflare", ProxyCF, "Cloudflare", RoleProxy},
 	{"squid", ProxySquid, "Squid", RoleProxy},
+	{"nghttpx", ProxyNghttpx, "nghttpx", RoleProxy},
+	{"h2o", ProxyH2O, "h2o", RoleProxy},
 	{"websockets", "websockets", "Python websockets", RoleBackend},
 	{"uvicorn", "uvicorn", "Uvicorn", RoleBackend},
 	{"hypercorn", "hypercorn", "Hypercorn", RoleBackend},
@@ -110,8 +114,9 @@ func Title(name string) string {
 
 // Guesses lists the products an answer names, the most telling first:
 // the Server header's, then each Via entry's (the nearest hop last in Via,
-// first here), then what the header names' case gives away. An answer
-// that names nothing gives none.
+// first here), then other headers whose values name software. An answer
+// that names nothing gives none. How the header names are written (all
+// lower-case, Go's canonical spelling) names no product: see Clues.
 func Guesses(a *Answer) []Guess {
 	if a == nil {
 		return nil
@@ -144,9 +149,36 @@ func Guesses(a *Answer) []Guess {
 			add(g, true)
 		}
 	}
+	return out
+}
+
+// Clue is what an answer's form (not its values) says about the software
+// that wrote it: never enough to name a product, since several write the
+// same way, but enough to narrow the candidates.
+type Clue struct {
+	// Text says it with its alternatives, for a report.
+	Text string
+	// Products are the known products that write this way (stable codes;
+	// others, such as a Node proxy, are only in Text).
+	Products []string
+}
+
+// Clues lists what the answer's header names give away: all lower-case
+// names, which HAProxy's HTTP/1 writer sends, and so do proxies that keep
+// a parsed header map (Node's http-proxy, measured with 1.18.1; Envoy;
+// h2→h1 gateways). Go's canonical Sec-Websocket-Accept is no clue worth
+// reporting: Caddy, Traefik, nghttpx and any Go backend write it.
+func Clues(a *Answer) []Clue {
+	if a == nil {
+		return nil
+	}
+	var out []Clue
 	if allLowerNames(a.Names) {
-		add(Guess{Name: ProxyHAProxy, Title: "HAProxy", Role: RoleProxy,
-			Evidence: "every header name is lower-case, as HAProxy writes them"}, true)
+		out = append(out, Clue{
+			Text: "every header name is lower-case: HAProxy writes them so, and so do Envoy, Node's http-proxy " +
+				"and other proxies that keep a parsed header map — not enough to name one",
+			Products: []string{ProxyHAProxy, ProxyEnvoy},
+		})
 	}
 	return out
 }
@@ -184,6 +216,12 @@ func fromVia(entry, whole string) (Guess, bool) {
 	if g, ok := known(entry); ok {
 		g.Evidence = ev
 		return g, true
+	}
+	// Pseudonyms that name a product only as a Via hop: a Google Cloud
+	// load balancer adds "Via: 1.1 google" to the answers it proxies
+	// (cloud.google.com load-balancing docs, target proxies).
+	if f := strings.Fields(entry); len(f) == 2 && strings.EqualFold(f[1], "google") {
+		return Guess{Name: ProxyGCP, Title: Title(ProxyGCP), Role: RoleProxy, Evidence: ev}, true
 	}
 	return Guess{}, false
 }

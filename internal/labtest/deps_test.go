@@ -24,7 +24,7 @@ func TestDepsListsEveryPackageTheTestsUse(t *testing.T) {
 			apt = append(apt, name)
 		}
 	}
-	binaries := []string{"chromium", "shellcheck", "gcc"}
+	binaries := []string{"chromium", "shellcheck", "gcc", "openssl"}
 	for _, spec := range kinds {
 		binaries = append(binaries, spec.binary)
 	}

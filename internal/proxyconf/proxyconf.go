@@ -1,8 +1,12 @@
 // Package proxyconf reads a proxy's configuration file (--proxy-config) for
-// what attribution can use: which product it configures, and the timeouts
-// it sets that can end an open WebSocket (nginx proxy_read_timeout, HAProxy
-// timeout tunnel, Apache Timeout/ProxyTimeout, lighttpd
-// server.max-read-idle, Varnish pipe_timeout, Caddy stream_timeout).
+// what attribution can use: which product it configures, told by the
+// grammar its lines follow (kind.go), and the timeouts it sets that can end
+// an open WebSocket (nginx proxy_read_timeout, HAProxy timeout tunnel,
+// Apache Timeout/ProxyTimeout, lighttpd server.max-read-idle, Varnish
+// pipe_timeout, Caddy stream_timeout, nghttpx frontend-/backend-read-timeout,
+// h2o proxy.websocket.timeout, ATS proxy.config.websocket.*). A file that
+// follows no known grammar (hitch.conf, a proxy written in JavaScript) is of
+// no kind: its digest is kept, nothing is read from it.
 //
 // It reads, it does not validate: a line it does not understand is skipped,
 // and nothing here decides whether the proxy would accept the file. The
@@ -15,7 +19,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -42,8 +45,9 @@ type Timeout struct {
 
 // Config is what a file says.
 type Config struct {
-	// Product is "nginx", "haproxy", "caddy", "apache", "lighttpd" or
-	// "varnish"; "" when the file is none of them.
+	// Product is "nginx", "haproxy", "caddy", "apache", "lighttpd",
+	// "varnish", "nghttpx", "h2o" or "ats"; "" when the file follows none
+	// of their grammars.
 	Product  string
 	Timeouts []Timeout
 }
@@ -66,7 +70,7 @@ func Read(path string) (Config, error) {
 // timeouts.
 func Parse(path string, data []byte) Config {
 	text := string(data)
-	c := Config{Product: kindOf(filepath.Base(path), text)}
+	c := Config{Product: kindOf(path, text)}
 	switch c.Product {
 	case "nginx":
 		c.Timeouts = nginxTimeouts(text)
@@ -80,54 +84,17 @@ func Parse(path string, data []byte) Config {
 		c.Timeouts = varnishTimeouts(text)
 	case "caddy":
 		c.Timeouts = caddyTimeouts(text)
+	case "nghttpx":
+		c.Timeouts = nghttpxTimeouts(text)
+	case "h2o":
+		c.Timeouts = h2oTimeouts(text)
+	case "ats":
+		c.Timeouts = atsTimeouts(text)
 	}
 	if len(c.Timeouts) > maxTimeouts {
 		c.Timeouts = c.Timeouts[:maxTimeouts]
 	}
 	return c
-}
-
-var (
-	vclRE      = regexp.MustCompile(`(?m)^\s*vcl\s+4\.[01]\s*;`)
-	haproxyRE  = regexp.MustCompile(`(?m)^\s*(frontend|backend|listen|defaults)(\s|$)`)
-	lighttpdRE = regexp.MustCompile(`(?m)^\s*server\.(modules|document-root|port|bind)\s*\+?=`)
-	apacheRE   = regexp.MustCompile(`(?mi)^\s*(<VirtualHost|ProxyPass\s|LoadModule\s|ServerRoot\s|Listen\s)`)
-	nginxRE    = regexp.MustCompile(`(?m)^\s*(http|server|location|events|upstream)\b[^;{]*\{|^\s*proxy_pass\s+\S+;`)
-	caddyRE    = regexp.MustCompile(`(?m)^\s*reverse_proxy\s`)
-)
-
-// kindOf tells the product from the file name first (nginx.conf,
-// haproxy.cfg, Caddyfile, httpd.conf, apache2.conf, lighttpd.conf, *.vcl),
-// then from the content.
-func kindOf(name, text string) string {
-	n := strings.ToLower(name)
-	switch {
-	case strings.HasSuffix(n, ".vcl") || strings.Contains(n, "varnish"):
-		return "varnish"
-	case strings.Contains(n, "lighttpd"):
-		return "lighttpd"
-	case strings.Contains(n, "haproxy"):
-		return "haproxy"
-	case strings.Contains(n, "caddyfile") || strings.Contains(n, "caddy"):
-		return "caddy"
-	case strings.Contains(n, "httpd") || strings.Contains(n, "apache"):
-		return "apache"
-	case strings.Contains(n, "nginx"):
-		return "nginx"
-	case vclRE.MatchString(text):
-		return "varnish"
-	case lighttpdRE.MatchString(text):
-		return "lighttpd"
-	case haproxyRE.MatchString(text):
-		return "haproxy"
-	case apacheRE.MatchString(text):
-		return "apache"
-	case nginxRE.MatchString(text):
-		return "nginx"
-	case caddyRE.MatchString(text):
-		return "caddy"
-	}
-	return ""
 }
 
 // lines yields the file's lines without comments (from '#' to the end).
@@ -252,6 +219,52 @@ func caddyTimeouts(text string) []Timeout {
 		f := strings.Fields(l)
 		if len(f) == 2 && f[0] == "stream_timeout" {
 			out = add(out, Timeout{"stream_timeout", duration(f[1], time.Second), "lifetime"})
+		}
+	}
+	return out
+}
+
+// nghttpx: frontend-read-timeout=3s, backend-read-timeout=1m (nghttpx(1):
+// a duration with h, m, s or ms; a bare number is seconds). Both count a
+// frame either way (measured with 1.52.0).
+func nghttpxTimeouts(text string) []Timeout {
+	var out []Timeout
+	for _, l := range lines(text) {
+		name, v, ok := strings.Cut(l, "=")
+		name = strings.TrimSpace(name)
+		if ok && (name == "frontend-read-timeout" || name == "backend-read-timeout") {
+			out = add(out, Timeout{name, duration(strings.TrimSpace(v), time.Second), "idle"})
+		}
+	}
+	return out
+}
+
+// h2o: proxy.websocket.timeout: 3000 (milliseconds).
+func h2oTimeouts(text string) []Timeout {
+	var out []Timeout
+	for _, l := range lines(text) {
+		if v, ok := strings.CutPrefix(l, "proxy.websocket.timeout:"); ok {
+			out = add(out, Timeout{"proxy.websocket.timeout", number(strings.TrimSpace(v)) / 1000, "idle"})
+		}
+	}
+	return out
+}
+
+// ATS records.config: CONFIG proxy.config.websocket.no_activity_timeout
+// INT 600 (idle), …active_timeout INT 3600 (the longest a WebSocket may
+// stay open), in seconds.
+func atsTimeouts(text string) []Timeout {
+	var out []Timeout
+	for _, l := range lines(text) {
+		f := strings.Fields(l)
+		if len(f) != 4 || f[0] != "CONFIG" || f[2] != "INT" {
+			continue
+		}
+		switch f[1] {
+		case "proxy.config.websocket.no_activity_timeout":
+			out = add(out, Timeout{f[1], number(f[3]), "idle"})
+		case "proxy.config.websocket.active_timeout":
+			out = add(out, Timeout{f[1], number(f[3]), "lifetime"})
 		}
 	}
 	return out

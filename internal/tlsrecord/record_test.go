@@ -61,6 +61,8 @@ type carried struct {
 	cs    tls.ConnectionState
 	// what crypto/tls had read of the answer
 	answer []byte
+	// KeyUpdates of the server's opened (next)
+	keyUpdates int
 }
 
 // handshakeAndCarry connects to addr, handshakes, sends "request" through
