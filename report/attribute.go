@@ -491,9 +491,14 @@ func sweepEvidence(events []DropEvent, c candidate, period float64) string {
 	s := fmt.Sprintf("sweeps: the drops came in %d batches (at %s into the run, each within %s); each cut every connection "+
 		"%s %s or more and spared the younger ones alive then, %d of which a later batch cut: one timer",
 		n, listText(at), msText(max(widest, 0.1)), what, msText(c.lo), c.confirmed)
-	if c.oldestSpared >= 0 {
+	switch {
+	case c.oldestSpared > c.lo:
+		// Within the sweep's tolerance: a whole-second clock orders the
+		// connections as their upgrades, not their milliseconds.
+		s += fmt.Sprintf(" near %s (a spared connection had been %s %s)", msText(c.lo), what, msText(c.oldestSpared))
+	case c.oldestSpared >= 0:
 		s += fmt.Sprintf(" between %s (the most a spared connection had been %s) and %s", msText(c.oldestSpared), what, msText(c.lo))
-	} else {
+	default:
 		s += " of at most " + msText(c.lo)
 	}
 	s += fmt.Sprintf(", not %d events", n)

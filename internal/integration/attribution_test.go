@@ -126,6 +126,43 @@ func TestUnnamedCoarseTimerAtASlowRampIsOneIdleTimeout(t *testing.T) {
 	}
 }
 
+// lighttpd by name, its 3 s timer at the slow ramp, with a control group
+// (--ping 1s --ping-fraction 0.5): the silent half is cut in sweeps a
+// second apart, the pinging half lives. The split refutes an event, so no
+// cluster is one or offers one as its alternative, and the sweeps are one
+// idle timeout whose value is the lower edge of the drops.
+func TestLighttpdSweepsWithAControlGroupAreNoEvent(t *testing.T) {
+	t.Parallel()
+	l := labtest.Lighttpd(t, "lighttpd-timeout.conf", map[string]string{"UPSTREAM": backend(t), "TIMEOUT": "3"})
+	sc := scenarioFor(l.URL("/ws"), 30, 10, 8*time.Second)
+	sc.Ping = 1_000_000_000
+	sc.PingFraction = 0.5
+	res := run(t, sc)
+	if res.Counts.Upgraded != 30 || res.Counts.Dropped != 15 || res.Drops.ByKind["eof"] != 15 {
+		t.Fatalf("counts %+v, by kind %v: want 30 upgraded and the 15 silent ones cut with eof", res.Counts, res.Drops.ByKind)
+	}
+	idle := 0
+	for _, c := range res.Drops.Clusters {
+		if c.Cause == "event" || c.Alternative == "event" {
+			t.Errorf("cluster %+v offers an event, which the control group refutes", c)
+		}
+		if c.Cause != "idle_timeout" {
+			continue
+		}
+		idle++
+		if c.AtMs < 3000 || c.AtMs > 4000 {
+			t.Errorf("idle timeout at %.0f ms: want its value, the lower edge, between 3 and 4 s", c.AtMs)
+		}
+	}
+	if idle != 1 {
+		t.Errorf("%d idle-timeout clusters, want one: %+v", idle, res.Drops.Clusters)
+	}
+	if p := res.Proxy; p == nil || p.Name != "lighttpd" {
+		t.Errorf("proxy %+v: want lighttpd", p)
+	}
+	t.Logf("%s", report.VerdictLine(res))
+}
+
 func hasControlEvidence(c report.Cluster) bool {
 	for _, e := range c.Evidence {
 		if strings.Contains(e, "control group") {
