@@ -88,7 +88,7 @@ func hintFor(c Cluster, a attribution, ctx clusterContext) hint {
 				parts = append(parts, "also matches the defaults of "+strings.Join(also, ", "))
 			}
 		} else if a.cause == causeIdle || a.cause == causeLifetime {
-			parts = append(parts, noMatchHint(at, a.cause, ctx, len(cands) > 0))
+			parts = append(parts, noMatchHint(at, c.PeriodMs, a.cause, ctx, len(cands) > 0))
 		}
 		if len(cands) > 0 {
 			parts = append(parts, candidatesText(cands, ctx.proxy, len(on) > 0))
@@ -141,7 +141,7 @@ func clockIndex(name string) int {
 // noMatchHint says honestly that no default matches, and where to look
 // instead: in the proxy in front, when the answers name one (wshold may
 // have no row for it), else among the products that may be on the path.
-func noMatchHint(atMs float64, cause string, ctx clusterContext, candidates bool) string {
+func noMatchHint(atMs, periodMs float64, cause string, ctx clusterContext, candidates bool) string {
 	front := ""
 	if ctx.proxy != "" {
 		front = identifyTitle(ctx.proxy)
@@ -156,9 +156,17 @@ func noMatchHint(atMs float64, cause string, ctx clusterContext, candidates bool
 	}
 	switch {
 	case front != "" && !hasRows(ctx.proxy):
+		// A timer checked every period cuts between its value and a
+		// period later, and one counting whole periods (lighttpd's whole
+		// seconds) up to a period after that: the drops' lower edge can
+		// lie a whole period above the setting.
+		set := msText(atMs) + " or a little less"
+		if periodMs > 0 {
+			set = fmt.Sprintf("%s or up to one check period (%s) less", msText(atMs), msText(periodMs))
+		}
 		return fmt.Sprintf("%s is in front, and wshold has no row for its timeouts: look for its idle or read timeout "+
-			"(one that counts frames either way), set to %s or a little less, and raise it, or send frames more often than it",
-			front, msText(atMs))
+			"(one that counts frames either way), set to %s, and raise it, or send frames more often than it",
+			front, set)
 	case front != "":
 		return fmt.Sprintf("no default of %s matches an idle timeout of %s: look for a configured one", front, msText(atMs))
 	case candidates:

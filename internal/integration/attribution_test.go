@@ -129,8 +129,12 @@ func TestUnnamedCoarseTimerAtASlowRampIsOneIdleTimeout(t *testing.T) {
 // lighttpd by name, its 3 s timer at the slow ramp, with a control group
 // (--ping 1s --ping-fraction 0.5): the silent half is cut in sweeps a
 // second apart, the pinging half lives. The split refutes an event, so no
-// cluster is one or offers one as its alternative, and the sweeps are one
-// idle timeout whose value is the lower edge of the drops.
+// cluster is one or offers one as its alternative: every cluster is an
+// idle timeout, its value the lower edge of its drops (3 s and a fraction:
+// whole seconds). Most runs give one cluster; a run whose ramp falls on
+// lighttpd's second boundaries can give sweeps that no single threshold
+// explains (one spared a connection older than another cut), which stay
+// apart — as idle timeouts, never events.
 func TestLighttpdSweepsWithAControlGroupAreNoEvent(t *testing.T) {
 	t.Parallel()
 	l := labtest.Lighttpd(t, "lighttpd-timeout.conf", map[string]string{"UPSTREAM": backend(t), "TIMEOUT": "3"})
@@ -141,21 +145,18 @@ func TestLighttpdSweepsWithAControlGroupAreNoEvent(t *testing.T) {
 	if res.Counts.Upgraded != 30 || res.Counts.Dropped != 15 || res.Drops.ByKind["eof"] != 15 {
 		t.Fatalf("counts %+v, by kind %v: want 30 upgraded and the 15 silent ones cut with eof", res.Counts, res.Drops.ByKind)
 	}
-	idle := 0
+	clustered := int64(0)
 	for _, c := range res.Drops.Clusters {
-		if c.Cause == "event" || c.Alternative == "event" {
-			t.Errorf("cluster %+v offers an event, which the control group refutes", c)
+		if c.Cause != "idle_timeout" || c.Alternative == "event" || c.Clock == "wall" {
+			t.Errorf("cluster %+v: want an idle timeout, no event, which the control group refutes", c)
 		}
-		if c.Cause != "idle_timeout" {
-			continue
+		if c.AtMs < 3000 || c.AtMs > 5000 {
+			t.Errorf("idle timeout at %.0f ms: want its value, the lower edge, between 3 and 5 s", c.AtMs)
 		}
-		idle++
-		if c.AtMs < 3000 || c.AtMs > 4000 {
-			t.Errorf("idle timeout at %.0f ms: want its value, the lower edge, between 3 and 4 s", c.AtMs)
-		}
+		clustered += c.Count
 	}
-	if idle != 1 {
-		t.Errorf("%d idle-timeout clusters, want one: %+v", idle, res.Drops.Clusters)
+	if clustered < 10 {
+		t.Errorf("%d of the 15 drops clustered: %+v", clustered, res.Drops.Clusters)
 	}
 	if p := res.Proxy; p == nil || p.Name != "lighttpd" {
 		t.Errorf("proxy %+v: want lighttpd", p)
