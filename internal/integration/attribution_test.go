@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"math"
 	"os"
 	"strings"
 	"syscall"
@@ -49,9 +50,11 @@ func TestLighttpdIdleTimerCutsInWholeSecondBatches(t *testing.T) {
 	if c.Cause != "idle_timeout" || c.Clock == "wall" || c.AtMs < 3000 || c.AtMs > 5000 {
 		t.Fatalf("largest cluster %+v: want an idle timeout between 3 and 5 s", c)
 	}
-	// Opened over one second, the connections fall into two or three of
-	// lighttpd's checks: two sweeps are one timer, but no period.
-	if c.Sweeps < 2 || c.PeriodMs != 0 && (c.PeriodMs < 900 || c.PeriodMs > 1100) {
+	// Opened over one second, the connections fall into one, two or three
+	// of lighttpd's checks: two sweeps are one timer, but no period.
+	// lighttpd's checks, or (when the ramp fell within one of its seconds)
+	// one sweep read through lighttpd's known granularity.
+	if c.Sweeps < 1 || c.PeriodMs != 0 && (c.PeriodMs < 900 || c.PeriodMs > 1100) {
 		t.Errorf("cluster %+v: want it read from its sweeps, and a period only of 1 s (evidence %q)", c, c.Evidence)
 	}
 	if p := res.Proxy; p == nil || p.Name != "lighttpd" || !strings.HasPrefix(strings.Join(p.Evidence, " "), "Server: lighttpd/") {
@@ -103,10 +106,22 @@ func TestUnnamedCoarseTimerAtASlowRampIsOneIdleTimeout(t *testing.T) {
 			if c.Count != want || c.Cause != "idle_timeout" || c.Clock == "wall" || c.Alternative == "event" {
 				t.Fatalf("cluster %+v: want all %d drops as one idle timeout, no event", c, want)
 			}
-			// The timer's value is the lower edge of the drops: 3 s and
-			// at most a second more (whole seconds, checked once a second).
-			if c.AtMs < 3000 || c.AtMs > 4000 || c.ToMs < c.AtMs {
-				t.Errorf("cluster at %.0f to %.0f ms: want its value, the lower edge, between 3 and 4 s", c.AtMs, c.ToMs)
+			// The timer's value is the lower edge of the drops, and the
+			// cluster reaches up from it — on the idle clock, not the
+			// moment of a sweep. lighttpd counts whole seconds from a
+			// clock it refreshes as its loop runs, so the edge lies near
+			// the 3 s set: up to two seconds above, and a stale stamp can
+			// put it a little below.
+			least := math.Inf(1)
+			for _, e := range res.Drops.Events {
+				v := e.IdleMs
+				if c.Clock == "age" {
+					v = e.AgeMs
+				}
+				least = min(least, v)
+			}
+			if math.Abs(c.AtMs-least) > 0.01 || c.AtMs < 2500 || c.AtMs > 5000 || c.ToMs < c.AtMs+500 {
+				t.Errorf("cluster at %.0f to %.0f ms: want its value the lower edge of the drops' idle times (%.0f ms), near 3 s", c.AtMs, c.ToMs, least)
 			}
 			if c.Sweeps < 2 {
 				t.Errorf("cluster %+v: want it read from its sweeps", c)
@@ -130,8 +145,8 @@ func TestUnnamedCoarseTimerAtASlowRampIsOneIdleTimeout(t *testing.T) {
 // (--ping 1s --ping-fraction 0.5): the silent half is cut in sweeps a
 // second apart, the pinging half lives. The split refutes an event, so no
 // cluster is one or offers one as its alternative: every cluster is an
-// idle timeout, its value the lower edge of its drops (3 s and a fraction:
-// whole seconds). Most runs give one cluster; a run whose ramp falls on
+// idle timeout, its value the lower edge of its drops (near 3 s: whole
+// seconds). Most runs give one cluster; a run whose ramp falls on
 // lighttpd's second boundaries can give sweeps that no single threshold
 // explains (one spared a connection older than another cut), which stay
 // apart — as idle timeouts, never events.
@@ -150,8 +165,8 @@ func TestLighttpdSweepsWithAControlGroupAreNoEvent(t *testing.T) {
 		if c.Cause != "idle_timeout" || c.Alternative == "event" || c.Clock == "wall" {
 			t.Errorf("cluster %+v: want an idle timeout, no event, which the control group refutes", c)
 		}
-		if c.AtMs < 3000 || c.AtMs > 5000 {
-			t.Errorf("idle timeout at %.0f ms: want its value, the lower edge, between 3 and 5 s", c.AtMs)
+		if c.AtMs < 2500 || c.AtMs > 5000 {
+			t.Errorf("idle timeout at %.0f ms: want its value, the lower edge, near 3 s (see above)", c.AtMs)
 		}
 		clustered += c.Count
 	}
@@ -297,11 +312,15 @@ func TestStoppedServerPongTimeoutsAreNotAtTheirIdleTime(t *testing.T) {
 	sc := scenarioFor("ws://"+addr+"/ws", 50, 500, 16*time.Second)
 	sc.Ping = 2_000_000_000
 	sc.PongTimeout = 5_000_000_000
-	// Stopped once the connections are up (the run starts within a second).
-	stopped := time.AfterFunc(2*time.Second, func() { _ = syscall.Kill(pid, syscall.SIGSTOP) })
-	defer stopped.Stop()
+	// Stopped once every connection is up and the hold has begun, however
+	// long a loaded machine takes to get there.
 	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGCONT) })
-	res := run(t, sc)
+	h := startHeldRun(t, sc)
+	h.waitHolding(t)
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatalf("stopping the backend: %v", err)
+	}
+	res := h.result(t)
 	if res.Drops.ByKind["pong_timeout"] < 40 {
 		t.Fatalf("by kind %v: want the connections ended as pong_timeout", res.Drops.ByKind)
 	}
