@@ -71,8 +71,8 @@ func TestLighttpdIdleTimerCutsInWholeSecondBatches(t *testing.T) {
 // three checks, so the drops come in three or more batches a second apart,
 // each cut within a millisecond — the shape that was read as three reloads.
 // From the drops alone (no name, no row in the table) they are one idle
-// timeout, its value the lower edge of the drops (3 s and a fraction:
-// lighttpd counts whole seconds), and no event; with a control group the
+// timeout, its value the lower edge of the drops (near 3 s: lighttpd
+// counts whole seconds), and no event; with a control group the
 // pinging half lives and nothing else is doubted.
 func TestUnnamedCoarseTimerAtASlowRampIsOneIdleTimeout(t *testing.T) {
 	t.Parallel()
