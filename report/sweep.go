@@ -46,6 +46,14 @@ type sparedConn struct {
 
 // factsOf works out the sweepFacts of wall-clock batch w on clock.
 func factsOf(events []DropEvent, w candidate, clock int) sweepFacts {
+	return factsWithin(events, w, clock, 0)
+}
+
+// factsWithin is factsOf for a proxy that sweeps in parts lag apart (one
+// check per thread): a connection cut less than lag after the batch was
+// cut by the same sweep, on another thread, and was not spared by it —
+// though too few were cut there to make a batch of their own.
+func factsWithin(events []DropEvent, w candidate, clock int, lag float64) sweepFacts {
 	f := sweepFacts{minCut: math.Inf(1), maxCut: math.Inf(-1)}
 	in := make(map[int]bool, len(w.members))
 	for _, m := range w.members {
@@ -55,7 +63,7 @@ func factsOf(events []DropEvent, w candidate, clock int) sweepFacts {
 	}
 	for j := range events {
 		e := &events[j]
-		if in[j] || e.AtMs-e.AgeMs >= w.lo || e.AtMs <= w.hi {
+		if in[j] || e.AtMs-e.AgeMs >= w.lo || e.AtMs <= w.hi+lag {
 			continue
 		}
 		if e.Pinging {
@@ -109,11 +117,17 @@ func findSweeps(events []DropEvent, walls []candidate, minCount int) (candidate,
 	}
 	// The proxy must be seen cutting connections of different ages at
 	// once: batches that did hold most of the drops. (Wide wall-clock
-	// groups of a ramp cut on time are not sweeps.)
+	// groups of a ramp cut on time are not sweeps.) Each thread's part of
+	// a sweep is judged on its own: a sweep of several parts is as wide
+	// as the threads are apart, not as the moment each part took.
+	swept := make(map[int]bool, len(s.members))
+	for _, m := range s.members {
+		swept[m] = true
+	}
 	in := 0
-	for _, b := range s.batches {
-		if proxyBatch(events, b) {
-			in += len(b.members)
+	for _, w := range walls {
+		if swept[w.members[0]] && proxyBatch(events, w) {
+			in += len(w.members)
 		}
 	}
 	if 2*in <= len(s.members) {
@@ -135,7 +149,7 @@ func moments(events []DropEvent, batches []candidate) []candidate {
 	for i := 1; i < len(batches); i++ {
 		gaps = append(gaps, batches[i].lo-batches[i-1].hi)
 	}
-	near := max(windowMs(batches[0].lo), slices.Max(gaps)/4)
+	near := sweepLag(batches)
 	out := []candidate{batches[0]}
 	for i := 1; i < len(batches); i++ {
 		if gaps[i-1] < near {
@@ -148,12 +162,24 @@ func moments(events []DropEvent, batches []candidate) []candidate {
 	return out
 }
 
+// sweepLag is how far apart the parts of one sweep may be: under a
+// quarter of the longest gap between consecutive batches (sorted by time),
+// and at least the clustering window.
+func sweepLag(batches []candidate) float64 {
+	lag := windowMs(batches[0].lo)
+	for i := 1; i < len(batches); i++ {
+		lag = max(lag, (batches[i].lo-batches[i-1].hi)/4)
+	}
+	return lag
+}
+
 // sweepsOf is findSweeps over batches the proxy cut at once.
 func sweepsOf(events []DropEvent, walls []candidate, minCount int) (candidate, []candidate, bool) {
 	for _, clock := range []int{clockIdle, clockAge} {
 		facts := make([]sweepFacts, len(walls))
+		lag := sweepLag(walls)
 		for i, w := range walls {
-			facts[i] = factsOf(events, w, clock)
+			facts[i] = factsWithin(events, w, clock, lag)
 		}
 		var best *sweepSet
 		for i := range walls {
@@ -397,8 +423,10 @@ func cutInSweeps(events []DropEvent, c candidate) candidate {
 	for _, m := range c.members {
 		cut[m] = events[m].AtMs
 	}
+	slices.SortFunc(proxy, func(a, b candidate) int { return cmp.Compare(a.lo, b.lo) })
+	lag := sweepLag(proxy)
 	for _, b := range proxy {
-		for _, sp := range factsOf(events, b, c.clock).spared {
+		for _, sp := range factsWithin(events, b, c.clock, lag).spared {
 			if sp.value > c.lo+tol {
 				return c
 			}
