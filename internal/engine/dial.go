@@ -61,7 +61,8 @@ func (e *engine) attempt(ctx context.Context, t try, intended time.Time) {
 	var st *tlsrecord.State
 	if d.tc != nil {
 		cs := d.tc.ConnectionState()
-		if st, err = d.tap.State(cs); err != nil {
+		if st, err = d.tap.State(); err != nil {
+			d.tap.Forget()
 			d.raw.Close()
 			e.failAnswer(t, fmt.Errorf("holding the connection outside crypto/tls (%s, %s): %w",
 				tls.VersionName(cs.Version), tls.CipherSuiteName(cs.CipherSuite), err), "", nil)
@@ -71,6 +72,9 @@ func (e *engine) attempt(ctx context.Context, t try, intended time.Time) {
 	}
 	fd, err := detach(d.raw)
 	if err != nil {
+		if st != nil {
+			st.Clear()
+		}
 		cause, _ := classify(err)
 		e.failed(t, event.Failed{AtNs: e.now(), Cause: cause, Example: "taking over the socket: " + err.Error()})
 		return
@@ -78,6 +82,9 @@ func (e *engine) attempt(ctx context.Context, t try, intended time.Time) {
 	if fd >= len(e.conns) {
 		// The open-files limit was raised after the table was sized.
 		unix.Close(fd)
+		if st != nil {
+			st.Clear()
+		}
 		e.failed(t, event.Failed{AtNs: e.now(), Cause: "emfile", Example: "descriptor beyond the open-files limit seen at start"})
 		return
 	}
@@ -130,6 +137,11 @@ func (e *engine) dialUpgrade(ctx context.Context, i int) (d dialed, err error) {
 		e.untrack(d.raw)
 		if err != nil {
 			d.raw.Close()
+			if d.tap != nil {
+				// A failed handshake or a refused upgrade: its
+				// secrets are wiped now, not left to the collector.
+				d.tap.Forget()
+			}
 		}
 	}()
 	var conn net.Conn = d.raw
@@ -143,7 +155,7 @@ func (e *engine) dialUpgrade(ctx context.Context, i int) (d dialed, err error) {
 		if err := d.tc.Handshake(); err != nil {
 			return d, err
 		}
-		d.tap.HandshakeDone()
+		d.tap.HandshakeDone(d.tc.ConnectionState())
 		d.secured = e.now()
 		conn = d.tc
 		buf = make([]byte, tlsrecord.MaxPlaintext)

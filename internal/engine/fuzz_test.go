@@ -205,15 +205,16 @@ var (
 
 // wssOutcome holds one wss:// connection on a loop, over loopback TCP, and
 // has its server end send data sealed in records of size bytes. The
-// record protection is one handshake's, copied for each call (a State is
-// plain values: keys that never change and sequence numbers).
+// record protection is one handshake's, copied for each call: a Peer's
+// Peer has the same keys and secrets of its own, which the loop wipes when
+// the connection ends (a copy by value would share them).
 func wssOutcome(t *testing.T, data []byte, size int) outcome {
 	t.Helper()
 	fuzzTLSOnce.Do(func() {
 		h := newTLSHeld(t, Config{}, tls.VersionTLS13)
 		fuzzClient, fuzzPeer = *h.l.tlss[h.c.tls-1], *h.st
 	})
-	client, peer := fuzzClient, fuzzPeer
+	client, peer := fuzzClient.Peer().Peer(), fuzzPeer.Peer().Peer()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -253,7 +254,7 @@ func wssOutcome(t *testing.T, data []byte, size int) outcome {
 		unix.Close(l.epfd)
 		unix.Close(l.wake)
 	}()
-	l.addTLS(fd, 0, e.now(), nil, &client)
+	l.addTLS(fd, 0, e.now(), nil, client)
 	c := &fuzzConn{l: l, fd: fd, sink: sink}
 	drain := make([]byte, 64<<10)
 	for p := data; len(p) > 0 && c.open(); {

@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"crypto/tls"
+	"encoding/binary"
 	"github.com/gobwas/ws"
 	"net"
 	"net/url"
@@ -64,8 +65,8 @@ func newTLSHeld(tb testing.TB, cfg Config, vers uint16) *tlsHeld {
 	if err := tc.Handshake(); err != nil {
 		tb.Fatal(err)
 	}
-	tap.HandshakeDone()
-	st, err := tap.State(tc.ConnectionState())
+	tap.HandshakeDone(tc.ConnectionState())
+	st, err := tap.State()
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -242,6 +243,135 @@ func TestWSSAlertsAndKeyUpdates(t *testing.T) {
 			t.Fatalf("after the update: %d % x, want a pong under the new keys", typ, p)
 		}
 	})
+}
+
+// Alerts that do not end a connection are passed over, as crypto/tls and
+// OpenSSL do: a TLS 1.2 warning, a TLS 1.3 user_canceled. What follows
+// them says how the connection ended.
+func TestWSSAlertsPassedOver(t *testing.T) {
+	for _, tc := range []struct {
+		vers     uint16
+		alert    []byte
+		then     func(h *tlsHeld)
+		wantKind event.DropKind
+	}{
+		{tls.VersionTLS12, []byte{1, tlsrecord.AlertUserCanceled}, func(h *tlsHeld) {
+			h.send(t, tlsrecord.TypeApplicationData, []byte{0x88, 0x02, 0x03, 0xe8})
+		}, event.CloseFrame},
+		{tls.VersionTLS12, []byte{1, tlsrecord.AlertNoRenegotiation}, func(h *tlsHeld) {
+			h.send(t, tlsrecord.TypeAlert, []byte{1, tlsrecord.AlertCloseNotify})
+		}, event.CloseNotify},
+		{tls.VersionTLS13, []byte{1, tlsrecord.AlertUserCanceled}, func(h *tlsHeld) {
+			h.send(t, tlsrecord.TypeAlert, []byte{1, tlsrecord.AlertCloseNotify})
+		}, event.CloseNotify},
+	} {
+		h := newTLSHeld(t, Config{}, tc.vers)
+		h.send(t, tlsrecord.TypeAlert, tc.alert)
+		h.readable()
+		if !h.c.open {
+			t.Fatalf("%s: alert % x ended the connection (%+v)", tls.VersionName(tc.vers), tc.alert, h.sink.dropped)
+		}
+		tc.then(h)
+		h.readable()
+		if h.c.open || len(h.sink.dropped) != 1 || h.sink.dropped[0].Kind != tc.wantKind {
+			t.Fatalf("%s: after alert % x: open %v drops %+v, want one %v", tls.VersionName(tc.vers), tc.alert, h.c.open, h.sink.dropped, tc.wantKind)
+		}
+	}
+}
+
+// A record that does not authenticate ends the connection with a fatal
+// bad_record_mac, and the server gets it: what it sent behind the bad
+// record is discarded before the socket is closed, so that the close is a
+// FIN behind the alert, not a reset that can overtake it.
+func TestWSSBadRecordAlertReachesTheServer(t *testing.T) {
+	h := newTLSHeld(t, Config{}, tls.VersionTLS13)
+	bad := append([]byte{tlsrecord.TypeApplicationData, 3, 3, 0, 20}, make([]byte, 20)...)
+	wire := h.st.Seal(bad, tlsrecord.TypeApplicationData, wssPing)
+	if _, err := unix.Write(h.peer, wire); err != nil {
+		t.Fatal(err)
+	}
+	h.readable()
+	if h.c.open || len(h.sink.dropped) != 1 || h.sink.dropped[0].Rule != event.RuleTLSBadRecord {
+		t.Fatalf("open %v drops %+v, want one tls_bad_record", h.c.open, h.sink.dropped)
+	}
+	if typ, p := h.receive(t); typ != tlsrecord.TypeAlert || !bytes.Equal(p, []byte{2, tlsrecord.AlertBadRecordMAC}) {
+		t.Fatalf("type %d % x, want a fatal bad_record_mac", typ, p)
+	}
+	if n, err := unix.Read(h.peer, h.buf); n != 0 || err != nil {
+		t.Fatalf("after the alert: %d bytes, %v; want the FIN", n, err)
+	}
+}
+
+// A record that does not authenticate while a frame header cut by the
+// record before it is carried ends the connection like any bad record. It
+// once took the whole harness down: the AEADs return nil when a record
+// fails, and the carried bytes were cut from that.
+func TestWSSBadRecordAfterAPartialFrame(t *testing.T) {
+	for _, vers := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		h := newTLSHeld(t, Config{}, vers)
+		h.send(t, tlsrecord.TypeApplicationData, []byte{0x82, 0x7e, 0x01}) // a header cut in its length
+		h.readable()
+		if !h.c.open {
+			t.Fatalf("%s: a partial frame ended the connection (%+v)", tls.VersionName(vers), h.sink.dropped)
+		}
+		bad := h.st.Seal(nil, tlsrecord.TypeApplicationData, []byte("rt!"))
+		bad[len(bad)-1] ^= 1
+		if _, err := unix.Write(h.peer, bad); err != nil {
+			t.Fatal(err)
+		}
+		h.readable()
+		if h.c.open || len(h.sink.dropped) != 1 || h.sink.dropped[0].Rule != event.RuleTLSBadRecord {
+			t.Fatalf("%s: open %v drops %+v, want one tls_bad_record", tls.VersionName(vers), h.c.open, h.sink.dropped)
+		}
+	}
+}
+
+// A burst longer than the loop's peek window, then the server's close
+// frame and its FIN, all in the kernel before the loop reads: the record
+// the window cuts off is whole in the kernel and read on the next round,
+// not taken for one cut by the FIN, and the end is the close frame.
+func TestWSSBurstBeyondThePeekWindow(t *testing.T) {
+	h := newTLSHeld(t, Config{}, tls.VersionTLS13)
+	const size = 80000
+	frame := binary.BigEndian.AppendUint64([]byte{0x82, 127}, size)
+	frame = append(frame, make([]byte, size)...)
+	var wire []byte
+	for p := frame; len(p) > 0; {
+		k := min(len(p), tlsrecord.MaxPlaintext)
+		wire = h.st.Seal(wire, tlsrecord.TypeApplicationData, p[:k])
+		p = p[k:]
+	}
+	wire = h.st.Seal(wire, tlsrecord.TypeApplicationData, []byte{0x88, 0x02, 0x03, 0xe8})
+	if len(wire) <= tlsBufLen {
+		t.Fatalf("%d bytes fit the peek window of %d", len(wire), tlsBufLen)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for p := wire; len(p) > 0; {
+		n, err := unix.Write(h.peer, p)
+		if err != nil && err != unix.EAGAIN || time.Now().After(deadline) {
+			t.Fatalf("writing the burst: %v", err)
+		}
+		p = p[max(n, 0):]
+		if err == unix.EAGAIN {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	_ = unix.Shutdown(h.peer, unix.SHUT_WR)
+	for {
+		if n, err := unix.IoctlGetInt(h.fd, unix.SIOCINQ); err == nil && n == len(wire) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the burst did not all arrive")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	for i := 0; i < 10 && h.c.open; i++ {
+		h.l.readable(h.fd, unix.EPOLLIN|unix.EPOLLRDHUP, h.l.e.now())
+	}
+	if h.c.open || len(h.sink.dropped) != 1 || h.sink.dropped[0].Kind != event.CloseFrame || h.sink.dropped[0].CloseCode != 1000 {
+		t.Fatalf("open %v drops %+v, want one close_1000", h.c.open, h.sink.dropped)
+	}
 }
 
 // A wss:// connection that sends: sending a message, reading its echo and

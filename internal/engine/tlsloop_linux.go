@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"math"
 
 	"golang.org/x/sys/unix"
 
@@ -85,7 +86,10 @@ func (l *loop) readRecords(fd int, c *connState, ev uint32, now int64) {
 	if off > 0 {
 		_, _ = rawRecv(fd, nil, off, unix.MSG_TRUNC)
 	}
-	if off == n {
+	if off == n || n == len(l.raw) {
+		// All read, or the peek window was full: what it cut off may be
+		// whole in the kernel (and a FIN behind it no sign of a torn
+		// record), and epoll, level-triggered, reports the socket again.
 		if c.lowat {
 			_ = rawSetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVLOWAT, 1)
 			c.lowat = false
@@ -125,10 +129,12 @@ func (l *loop) openRecord(fd int, c *connState, st *tlsrecord.State, rec []byte,
 		l.dropCarry(c)
 		return l.consume(fd, c, plain, now)
 	case tlsrecord.TypeAlert:
-		desc, ok := tlsrecord.Alert(plain[carry:])
+		desc, end, ok := st.Alert(plain[carry:])
 		switch {
 		case !ok:
 			return l.tlsFailed(fd, c, tlsrecord.AlertDecodeError, event.RuleTLSBadAlert, now)
+		case !end:
+			return true
 		case desc == tlsrecord.AlertCloseNotify:
 			l.end(fd, c, event.CloseNotify, 0, now)
 		default:
@@ -151,12 +157,16 @@ func (l *loop) openRecord(fd int, c *connState, st *tlsrecord.State, rec []byte,
 }
 
 // tlsFailed ends a connection whose server broke rule, a rule of TLS,
-// telling it why with a fatal alert desc.
+// telling it why with a fatal alert desc. What the server sent and the
+// client has not read is discarded before the socket is closed: a socket
+// closed with unread bytes resets the connection, and the reset can
+// overtake the alert.
 func (l *loop) tlsFailed(fd int, c *connState, desc byte, rule event.Rule, now int64) bool {
 	st := l.tlss[c.tls-1]
 	if c.pend == 0 {
 		_, _ = rawWrite(fd, st.AppendAlert(l.rec[:0], desc))
 	}
+	_, _ = rawRecv(fd, nil, math.MaxInt32, unix.MSG_TRUNC)
 	l.endBroken(fd, c, rule, now)
 	return false
 }
@@ -188,6 +198,7 @@ func (l *loop) endTLS(fd int, c *connState, kind event.DropKind) {
 			_, _ = rawWrite(fd, st.AppendAlert(l.rec[:0], tlsrecord.AlertCloseNotify))
 		}
 	}
+	st.Clear()
 	l.tlss[c.tls-1] = nil
 	l.tlsFree = append(l.tlsFree, c.tls-1)
 }

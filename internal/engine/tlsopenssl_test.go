@@ -26,9 +26,10 @@ import (
 const waitOpenSSL = 10 * time.Second
 
 // opensslHold runs the engine against srv with one connection, held until
-// it ends, and plays the WebSocket server's upgrade; the returned channel
+// it ends, and plays the WebSocket server's upgrade, after s_server's
+// commands before (KeyUpdates, each once it is out); the returned channel
 // gives the engine's events once the run is over.
-func opensslHold(t *testing.T, srv *labtest.SServer) <-chan *sink {
+func opensslHold(t *testing.T, srv *labtest.SServer, before ...string) <-chan *sink {
 	t.Helper()
 	u, _ := url.Parse("wss://" + srv.Addr + "/")
 	s := &sink{}
@@ -45,6 +46,11 @@ func opensslHold(t *testing.T, srv *labtest.SServer) <-chan *sink {
 	at := srv.WaitFor(t, 0, "Sec-WebSocket-Key: ", waitOpenSSL)
 	end := srv.WaitFor(t, at, "\r\n", waitOpenSSL)
 	key := srv.Output()[at : end-2]
+	for _, cmd := range before {
+		mark := srv.Mark()
+		srv.Write(t, []byte(cmd+"\n"))
+		srv.WaitFor(t, mark, ">>> TLS 1.3, Handshake [length 0005], KeyUpdate", waitOpenSSL)
+	}
 	sum := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
 	srv.Write(t, []byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "+
 		base64.StdEncoding.EncodeToString(sum[:])+"\r\n\r\n"))
@@ -145,6 +151,21 @@ func TestWSSAgainstOpenSSL13(t *testing.T) {
 				t.Fatalf("drops %+v, want one close_1001", s.dropped)
 			}
 		})
+	}
+}
+
+// A server that updates its keys while it answers the upgrade (s_server's
+// KeyUpdates before the 101, read and answered by crypto/tls): the loop
+// goes on with the keys of the latest generation both ways.
+func TestWSSKeyUpdatesDuringTheUpgradeFromOpenSSL(t *testing.T) {
+	srv := labtest.OpenSSLServer(t, false, "-tls1_3")
+	done := opensslHold(t, srv, "K", "k")
+	pingPong(t, srv, "first")
+	mark := srv.Mark()
+	srv.Write(t, []byte{0x88, 0x02, 0x03, 0xe8})
+	srv.WaitFor(t, mark, "<<< TLS 1.3, Alert [length 0002], warning close_notify", waitOpenSSL)
+	if s := waitRun(t, done); len(s.dropped) != 1 || s.dropped[0].Kind != event.CloseFrame {
+		t.Fatalf("drops %+v, want one close_1000", s.dropped)
 	}
 }
 

@@ -177,9 +177,13 @@ func TestFaultHalfOpenPathIsFoundByPongTimeout(t *testing.T) {
 		t.Fatalf("by kind %v, want 100 pong_timeout", res.Drops.ByKind)
 	}
 	silencedMs := sinceStartMs(res, at)
-	// Slack for a loaded machine on the late side only; the early bound
-	// is exact: a ping sent just before the silence may go unanswered.
-	lo := silencedMs + float64(timeout-ping)/1e6
+	// The early bound: a ping sent up to one interval before the silence
+	// may go unanswered, and on a loaded machine its pong may still have
+	// been on its way through nginx when the relay went silent (seen: a
+	// drop 128 ms before silence+timeout-ping under a load of 10), so up
+	// to one more interval. With timeout = 2*ping that still says no
+	// connection ended before the path went silent.
+	lo := silencedMs + float64(timeout-2*ping)/1e6
 	hi := silencedMs + float64(2*ping+timeout)/1e6 + 1500
 	for _, e := range res.Drops.Events {
 		if e.AtMs < lo || e.AtMs > hi {

@@ -12,11 +12,13 @@
 //
 // How: the handshake runs in crypto/tls over a Tap, a net.Conn wrapper
 // that never returns bytes past the end of the record crypto/tls is
-// reading, so that crypto/tls holds nothing unread when it is set aside
-// and the Tap knows how many records each side has protected (their
-// sequence numbers). The traffic secrets come from crypto/tls's documented
-// key log (Config.KeyLogWriter) of that one connection; the hello randoms
-// a TLS 1.2 key block needs are read off the wire. Record protection is
+// reading, so that crypto/tls holds nothing unread when it is set aside.
+// The traffic secrets come from crypto/tls's documented key log
+// (Config.KeyLogWriter) of that one connection, wiped once the keys are
+// derived; the hello randoms a TLS 1.2 key block needs are read off the
+// wire. Every record crypto/tls still reads or writes after the handshake
+// is opened again by the Tap, so that State goes on at the right sequence
+// numbers and with any KeyUpdate crypto/tls handled. Record protection is
 // the AEAD constructions of RFC 8446 §5 and RFC 5246 §6.2.3.3 / RFC 7905,
 // with crypto/aes, crypto/cipher and x/crypto's ChaCha20-Poly1305.
 //

@@ -104,18 +104,20 @@ func expandLabel(h func() hash.Hash, secret []byte, label string, length int) ([
 }
 
 // trafficKeys derives a TLS 1.3 key and IV from a traffic secret
-// (RFC 8446 §7.3).
+// (RFC 8446 §7.3). The key is wiped once the AEAD has it.
 func (s suite) trafficKeys(secret []byte) (cipher.AEAD, [12]byte, error) {
 	var iv [12]byte
 	key, err := expandLabel(s.newHash(), secret, "key", s.keyLen)
 	if err != nil {
 		return nil, iv, err
 	}
+	defer clear(key)
 	ivb, err := expandLabel(s.newHash(), secret, "iv", 12)
 	if err != nil {
 		return nil, iv, err
 	}
 	copy(iv[:], ivb)
+	clear(ivb)
 	a, err := s.aead(key)
 	return a, iv, err
 }
@@ -146,14 +148,15 @@ func prf12(h func() hash.Hash, secret []byte, label string, seed []byte, length 
 
 // keyBlock12 expands a TLS 1.2 master secret into the client's and the
 // server's write keys and IVs (RFC 5246 §6.3; AEAD suites have no MAC
-// keys).
-func (s suite) keyBlock12(master, clientRandom, serverRandom []byte) (clientKey, serverKey, clientIV, serverIV []byte) {
+// keys), all slices of kb, which the caller wipes once it is done.
+func (s suite) keyBlock12(master, clientRandom, serverRandom []byte) (kb, clientKey, serverKey, clientIV, serverIV []byte) {
 	ivLen := s.ivLen(tls.VersionTLS12)
 	seed := append(append([]byte{}, serverRandom...), clientRandom...)
-	kb := prf12(s.newHash(), master, "key expansion", seed, 2*s.keyLen+2*ivLen)
-	clientKey, kb = kb[:s.keyLen], kb[s.keyLen:]
-	serverKey, kb = kb[:s.keyLen], kb[s.keyLen:]
-	clientIV, kb = kb[:ivLen], kb[ivLen:]
-	serverIV = kb[:ivLen]
+	kb = prf12(s.newHash(), master, "key expansion", seed, 2*s.keyLen+2*ivLen)
+	rest := kb
+	clientKey, rest = rest[:s.keyLen], rest[s.keyLen:]
+	serverKey, rest = rest[:s.keyLen], rest[s.keyLen:]
+	clientIV, rest = rest[:ivLen], rest[ivLen:]
+	serverIV = rest[:ivLen]
 	return
 }

@@ -56,12 +56,12 @@ func BenchmarkHeldTLSMemory(b *testing.B) {
 					if err := tc.Handshake(); err != nil {
 						b.Fatal(err)
 					}
-					tap.HandshakeDone()
+					tap.HandshakeDone(tc.ConnectionState())
 					buf := make([]byte, 64)
 					if _, err := io.ReadFull(tc, buf[:10]); err != nil {
 						b.Fatal(err)
 					}
-					st, err := tap.State(tc.ConnectionState())
+					st, err := tap.State()
 					if err != nil {
 						b.Fatal(err)
 					}

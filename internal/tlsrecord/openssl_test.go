@@ -25,8 +25,9 @@ const waitOpenSSL = 10 * time.Second
 // viaTLSConn, a request and its answer go through the tls.Conn first, as the
 // engine's upgrade does (crypto/tls then reads the session tickets);
 // without, State takes over right after the handshake and reads them
-// itself.
-func dialOpenSSL(t *testing.T, srv *labtest.SServer, cfg *tls.Config, cache *SessionCache, viaTLSConn bool) *carried {
+// itself. s_server's commands are given before the answer, each once its
+// KeyUpdate is out (so that crypto/tls handles it).
+func dialOpenSSL(t *testing.T, srv *labtest.SServer, cfg *tls.Config, cache *SessionCache, viaTLSConn bool, commands ...string) *carried {
 	t.Helper()
 	raw, err := net.Dial("tcp", srv.Addr)
 	if err != nil {
@@ -39,7 +40,7 @@ func dialOpenSSL(t *testing.T, srv *labtest.SServer, cfg *tls.Config, cache *Ses
 	if err := tc.Handshake(); err != nil {
 		t.Fatal(err)
 	}
-	tap.HandshakeDone()
+	tap.HandshakeDone(tc.ConnectionState())
 	c := &carried{raw: raw}
 	if viaTLSConn {
 		mark := srv.Mark()
@@ -47,6 +48,11 @@ func dialOpenSSL(t *testing.T, srv *labtest.SServer, cfg *tls.Config, cache *Ses
 			t.Fatal(err)
 		}
 		srv.WaitFor(t, mark, "request\n", waitOpenSSL)
+		for _, cmd := range commands {
+			mark := srv.Mark()
+			srv.Write(t, []byte(cmd+"\n"))
+			srv.WaitFor(t, mark, ">>> TLS 1.3, Handshake [length 0005], KeyUpdate", waitOpenSSL)
+		}
 		srv.Write(t, []byte("answer\n"))
 		buf := make([]byte, MaxPlaintext)
 		n, err := tc.Read(buf)
@@ -55,7 +61,7 @@ func dialOpenSSL(t *testing.T, srv *labtest.SServer, cfg *tls.Config, cache *Ses
 		}
 	}
 	c.cs = tc.ConnectionState()
-	c.state, err = tap.State(c.cs)
+	c.state, err = tap.State()
 	if err != nil {
 		t.Fatalf("State: %v (%s, %s)", err, tls.VersionName(c.cs.Version), tls.CipherSuiteName(c.cs.CipherSuite))
 	}
@@ -258,8 +264,26 @@ func TestOpenSSLKeyUpdates(t *testing.T) {
 	}
 }
 
-// TLS 1.3 records padded by OpenSSL (to a multiple of 1000 bytes, up to
-// the largest record TLS 1.3 allows: 2^14 + 256) open to their content.
+// KeyUpdates that crypto/tls reads (and answers) before the connection is
+// taken over — a server updating its keys while the upgrade is answered —
+// are followed by the Tap: the State goes on with the keys of the latest
+// generation and their sequence numbers, both ways.
+func TestOpenSSLKeyUpdatesDuringTheUpgrade(t *testing.T) {
+	for _, tc := range openSSLSuites[:3] {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := labtest.OpenSSLServer(t, false, tc.args...)
+			c := dialOpenSSL(t, srv, &tls.Config{InsecureSkipVerify: true}, nil, true, "K", "k", "K")
+			if c.state.UpdateWanted() {
+				t.Fatal("crypto/tls answered the KeyUpdates, yet State would answer again")
+			}
+			exchangeWithOpenSSL(t, c, srv)
+		})
+	}
+}
+
+// TLS 1.3 records padded by OpenSSL (to a multiple of 1000 bytes, its
+// largest records' padding cut to keep them within 2^14 bytes) open to
+// their content.
 func TestOpenSSLPaddedRecords(t *testing.T) {
 	srv := labtest.OpenSSLServer(t, false, "-tls1_3", "-record_padding", "1000")
 	c := dialOpenSSL(t, srv, &tls.Config{InsecureSkipVerify: true}, nil, false)

@@ -57,6 +57,7 @@ func serverCert(t testing.TB, rsaKey bool) tls.Certificate {
 // State over the raw TCP connection.
 type carried struct {
 	raw   net.Conn
+	tap   *Tap
 	state *State
 	cs    tls.ConnectionState
 	// what crypto/tls had read of the answer
@@ -69,6 +70,13 @@ type carried struct {
 // the tls.Conn, reads one record of answer through it, and takes over.
 func handshakeAndCarry(t *testing.T, addr string, cfg *tls.Config, cache *SessionCache) *carried {
 	t.Helper()
+	return handshakeAndCarryWith(t, addr, cfg, cache, nil)
+}
+
+// handshakeAndCarryWith is handshakeAndCarry that calls before (if not nil)
+// with the Tap just before HandshakeDone.
+func handshakeAndCarryWith(t *testing.T, addr string, cfg *tls.Config, cache *SessionCache, before func(*Tap)) *carried {
+	t.Helper()
 	raw, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +87,10 @@ func handshakeAndCarry(t *testing.T, addr string, cfg *tls.Config, cache *Sessio
 	if err := tc.Handshake(); err != nil {
 		t.Fatal(err)
 	}
-	tap.HandshakeDone()
+	if before != nil {
+		before(tap)
+	}
+	tap.HandshakeDone(tc.ConnectionState())
 	if _, err := tc.Write([]byte("request")); err != nil {
 		t.Fatal(err)
 	}
@@ -88,11 +99,11 @@ func handshakeAndCarry(t *testing.T, addr string, cfg *tls.Config, cache *Sessio
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := tap.State(tc.ConnectionState())
+	st, err := tap.State()
 	if err != nil {
 		t.Fatalf("State: %v (suite %s, %s)", err, tls.CipherSuiteName(tc.ConnectionState().CipherSuite), tls.VersionName(tc.ConnectionState().Version))
 	}
-	return &carried{raw: raw, state: st, cs: tc.ConnectionState(), answer: buf[:n]}
+	return &carried{raw: raw, tap: tap, state: st, cs: tc.ConnectionState(), answer: buf[:n]}
 }
 
 // readRecord reads one whole record from the raw connection and opens it.
