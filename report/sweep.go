@@ -173,13 +173,76 @@ func sweepLag(batches []candidate) float64 {
 	return lag
 }
 
+// threadPeriod is the period of batches that come in interleaved chains,
+// one per thread checking its own connections (Apache Traffic Server's
+// network threads, seen sweeping half a second apart on a loaded box): the
+// spacing that most pairs of batches share, when two or more pairs do and
+// there are four or more batches; 0 otherwise. Two deaths a second apart
+// are no chains.
+func threadPeriod(walls []candidate) float64 {
+	if len(walls) < 4 {
+		return 0
+	}
+	best, count := 0.0, 1
+	for i := range walls {
+		for j := i + 1; j < len(walls); j++ {
+			d := walls[j].lo - walls[i].lo
+			if d < 100 {
+				continue
+			}
+			n := 0
+			for a := range walls {
+				for b := a + 1; b < len(walls); b++ {
+					if math.Abs(walls[b].lo-walls[a].lo-d) <= chainTolerance(d) {
+						n++
+					}
+				}
+			}
+			if n > count || n == count && d < best {
+				best, count = d, n
+			}
+		}
+	}
+	return best
+}
+
+func chainTolerance(period float64) float64 { return max(50, 0.1*period) }
+
+// sameChain reports whether moments a and b are a whole number of periods
+// apart: the same thread's checks.
+func sameChain(a, b, period float64) bool {
+	g := math.Abs(a - b)
+	return math.Abs(g-math.Round(g/period)*period) <= chainTolerance(period)
+}
+
+// otherThread reports whether a connection cut at moment at, alive across
+// batch i, was another thread's: cut in step with a chain of two or more
+// batches that batch i is not in. Such a connection says nothing about the
+// threshold of batch i's thread, which never looks at it.
+func otherThread(at float64, i int, walls []candidate, period float64) bool {
+	if period == 0 || sameChain(at, walls[i].lo, period) {
+		return false
+	}
+	n := 0
+	for k, w := range walls {
+		if k != i && !sameChain(w.lo, walls[i].lo, period) && sameChain(w.lo, at, period) {
+			n++
+		}
+	}
+	return n >= 2
+}
+
 // sweepsOf is findSweeps over batches the proxy cut at once.
 func sweepsOf(events []DropEvent, walls []candidate, minCount int) (candidate, []candidate, bool) {
 	for _, clock := range []int{clockIdle, clockAge} {
 		facts := make([]sweepFacts, len(walls))
 		lag := sweepLag(walls)
+		period := threadPeriod(walls)
 		for i, w := range walls {
 			facts[i] = factsWithin(events, w, clock, lag)
+			facts[i].spared = slices.DeleteFunc(facts[i].spared, func(sp sparedConn) bool {
+				return otherThread(events[sp.event].AtMs, i, walls, period)
+			})
 		}
 		var best *sweepSet
 		for i := range walls {
