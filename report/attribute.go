@@ -15,10 +15,11 @@ import (
 //     cluster is many times tighter in age or idle time than in time of
 //     day; an event the other way round; connections opened together are
 //     as tight on both, and then the moment and the timer are close);
-//   - the wire: a bare FIN or RST is a proxy cutting the tunnel (or a
-//     process dying), a close frame with a code is a WebSocket endpoint
-//     closing — the backend, or a proxy acting as one — and never a
-//     proxy's idle timer;
+//   - the wire: a bare FIN or RST is a proxy cutting the tunnel, a
+//     process dying, or an application closing its socket without a close
+//     frame; a close frame with a code is a WebSocket endpoint closing —
+//     the backend, or a proxy acting as one — and never a proxy's idle
+//     timer;
 //   - the traffic: idle time counts from the last frame in either
 //     direction, so a server's pings re-arm a proxy's idle timer; the
 //     longest silence a connection lived through refutes any idle timer
@@ -27,8 +28,10 @@ import (
 //     an idle timeout, whatever clock is tightest; both cut at one age is a
 //     lifetime limit; pinging ones cut on the idle clock means pings too
 //     sparse for the timer;
-//   - the batches: a timer that fired in batches at a fixed period is one
-//     timer with that granularity, not as many events.
+//   - the sweeps: batches that each cut every connection past one
+//     threshold and spared the younger ones are one timer, whose value is
+//     that threshold (sweep.go); at a fixed period, one with that
+//     granularity.
 
 // Causes.
 const (
@@ -65,6 +68,14 @@ func makeCluster(events []DropEvent, c candidate, ctx clusterContext) Cluster {
 		SpreadMs: c.spread,
 		Count:    int64(len(c.members)),
 		Kind:     events[c.members[0]].Kind,
+	}
+	if c.edge {
+		// A timer that cut in sweeps is its threshold: every drop lies
+		// between it and it plus the time between sweeps.
+		cl.AtMs, cl.ToMs, cl.Sweeps = c.lo, c.hi, len(c.batches)
+		if c.oldestSpared > 0 {
+			cl.SparedMs = c.oldestSpared
+		}
 	}
 	a := attribute(events, c, cl.Kind, ctx)
 	if e := timerOnItsClock(events, c, &a); e != "" {
@@ -117,6 +128,7 @@ func attribute(events []DropEvent, c candidate, kind string, ctx clusterContext)
 
 	var pinging, silent, traffic int
 	quiet := make([]float64, 0, len(c.members))
+	wallLo, wallHi := math.Inf(1), math.Inf(-1)
 	for _, m := range c.members {
 		e := &events[m]
 		if e.Pinging {
@@ -128,25 +140,32 @@ func attribute(events []DropEvent, c candidate, kind string, ctx clusterContext)
 			traffic++
 		}
 		quiet = append(quiet, e.QuietMs)
+		wallLo, wallHi = min(wallLo, e.AtMs), max(wallHi, e.AtMs)
 	}
 	slices.Sort(quiet)
 	a.quietMs = quiet[len(quiet)/2]
 	a.sameAge = a.upMs <= max(2*spreadOn(events, c.members, clockWall), resolutionMs)
+	// The control group refutes an event when the drops are silent
+	// connections only and pinging ones were alive, and spared, meanwhile.
+	// For a timer cut on time over the run that is the scenario's split
+	// itself; for one cut in sweeps, pinging connections alive across them.
+	split := silent > 0 && pinging == 0 && ctx.control
+	if split && (c.edge || c.clock == clockWall) {
+		split = sparedPinging(events, wallLo, wallHi, ctx)
+	}
 
 	if c.clock == clockWall {
 		a.cause = causeEvent
+		if split {
+			// controlSplit reads such groups as a timer's sweep before
+			// attribution; a group it left is read the same way here.
+			a.cause = causeIdle
+			a.evidence = append(a.evidence, "control group: silent connections were cut at this moment and the pinging "+
+				"ones alive then were not — an idle timeout; an event would have cut both")
+			return a
+		}
 		if c.rival != nil && c.close {
-			alt := timerCause(events, *c.rival, pinging, silent)
-			// Silent connections cut while pinging ones alive at that
-			// moment were spared: an idle timer, not an event, which
-			// would have cut both.
-			if silent > 0 && pinging == 0 && ctx.control && sparedPinging(events, c, ctx) {
-				a.cause, a.alternative = causeIdle, ""
-				a.evidence = append(a.evidence, "control group: silent connections were cut at this moment and the pinging "+
-					"ones alive then were not — an idle timeout; an event would have cut both")
-				return a
-			}
-			a.alternative, a.altAtMs = alt, c.rival.at
+			a.alternative, a.altAtMs = timerCause(events, *c.rival, pinging, silent), c.rival.at
 			if a.sameAge {
 				a.evidence = append(a.evidence, fmt.Sprintf("the connections were opened within %s of each other, so their ages "+
 					"are as tight as the moment they dropped: an event and a timer of %s look alike — open them over a longer ramp (-r) to tell",
@@ -160,8 +179,23 @@ func attribute(events []DropEvent, c candidate, kind string, ctx clusterContext)
 		return a
 	}
 
+	value := c.at
+	if c.edge {
+		value = c.lo
+	}
 	a.cause = timerCause(events, c, pinging, silent)
-	if c.sweep {
+	if p, _ := sweepPeriod(events, c); p > 0 {
+		a.periodMs = math.Round(p/10) * 10
+	}
+	switch {
+	case c.sweep && split:
+		a.cause = causeIdle
+		a.evidence = append(a.evidence, fmt.Sprintf("%s is in front and checks its idle timers once every %s: these %d silent "+
+			"drops within %s, idle %s to %s, are one sweep of its idle timer; the pinging connections alive then were spared, "+
+			"which an event would have cut (control group)", identifyTitle(ctx.proxy), msText(ctx.granularityMs()), len(c.members),
+			msText(max(c.rival.spread, 1)), secText(c.lo), secText(c.hi)))
+		return a
+	case c.sweep:
 		a.cause, a.alternative, a.altAtMs = causeIdle, causeEvent, c.rival.at
 		a.evidence = append(a.evidence, fmt.Sprintf("%s is in front and checks its idle timers once every %s, on whole "+
 			"seconds: one sweep cuts every connection whose timer ran out since the last, so these %d drops within %s, aged %s "+
@@ -169,11 +203,20 @@ func attribute(events []DropEvent, c candidate, kind string, ctx clusterContext)
 			"sweeps and tells", identifyTitle(ctx.proxy), msText(ctx.granularityMs()), len(c.members),
 			msText(max(c.rival.spread, 1)), secText(c.lo), secText(c.hi)))
 		return a
+	case c.split:
+		a.cause = causeIdle
+		a.evidence = append(a.evidence, fmt.Sprintf("control group: these %d silent connections were cut together at %s into "+
+			"the run, idle %s to %s, and the pinging connections alive then were spared: one sweep of an idle timer of at most %s, "+
+			"not an event, which would have cut both", len(c.members), secText(c.batches[0].at), secText(c.lo), secText(c.hi),
+			secText(c.lo)))
+		return a
+	case c.edge:
+		a.evidence = append(a.evidence, sweepEvidence(events, c, a.periodMs))
 	}
 	switch {
 	case pinging > 0 && silent > 0 && c.clock == clockIdle:
 		a.evidence = append(a.evidence, fmt.Sprintf("control group: %d pinging connections were cut too, each %s after its "+
-			"last frame, like the %d silent ones: an idle timeout that the pings are too sparse to prevent", pinging, msText(c.at), silent))
+			"last frame, like the %d silent ones: an idle timeout that the pings are too sparse to prevent", pinging, msText(value), silent))
 	case pinging > 0 && c.clock == clockAge && !pingsTell(events, c, ctx):
 		// Pinging connections cut at the age of the silent ones prove a
 		// lifetime only if their pings could have kept an idle timer of
@@ -182,53 +225,70 @@ func attribute(events []DropEvent, c candidate, kind string, ctx clusterContext)
 		a.evidence = append(a.evidence, fmt.Sprintf("the pinging connections were cut at the same age, but their pings "+
 			"(every %s, last one %s after the upgrade) could not have re-armed an idle timer of %s in time, so they tell an idle "+
 			"timeout from a lifetime limit no better than silence: run with --ping %s --ping-fraction 0.5 to tell",
-			durText(ctx.pingMs), msText(lastFrameAge(events, c)), msText(c.at), pingToTell(c.at)))
+			durText(ctx.pingMs), msText(lastFrameAge(events, c)), msText(value), pingToTell(value)))
 	case pinging > 0 && silent > 0:
 		a.evidence = append(a.evidence, fmt.Sprintf("control group: %d silent and %d pinging connections were cut at the same age "+
 			"whatever their traffic: a maximum lifetime", silent, pinging))
 	case pinging > 0 && c.clock == clockIdle:
 		a.evidence = append(a.evidence, fmt.Sprintf("every connection pinged and was cut %s after its last frame: the pings "+
-			"come less often than this idle timeout", msText(c.at)))
+			"come less often than this idle timeout", msText(value)))
 	case pinging > 0:
 		a.evidence = append(a.evidence, "every connection pinged and was cut at the same age whatever its traffic: a maximum lifetime")
+	case split:
+		a.cause = causeIdle
+		if c.edge {
+			a.evidence = append(a.evidence, "control group: only silent connections were cut, and the pinging ones alive "+
+				"across the sweeps were spared — an idle timeout, which frames re-arm; an event would have cut both")
+		} else {
+			a.evidence = append(a.evidence, fmt.Sprintf("control group: silent connections were cut at %s and the pinging ones "+
+				"lived past it — an idle timeout, which frames re-arm", msText(value)))
+		}
 	case ctx.control:
 		a.cause = causeIdle
 		a.evidence = append(a.evidence, fmt.Sprintf("control group: silent connections were cut at %s and the pinging ones "+
-			"lived past it — an idle timeout, which frames re-arm", msText(c.at)))
+			"lived past it — an idle timeout, which frames re-arm", msText(value)))
 	case traffic*2 > len(c.members):
 		a.evidence = append(a.evidence, fmt.Sprintf("idle time counts from the last frame in either direction: %d of these "+
 			"connections carried frames (server pings or data, which re-arm a proxy's idle timer), so age and idle tell apart", traffic))
 	default:
-		if !a.endpoint {
+		// Silent connections: idle is age, whoever closed them — a proxy's
+		// timer or the backend's own (an application that closes at a
+		// fixed age looks exactly like one that closes after that much
+		// silence).
+		// A moment about as tight is the likelier doubt, and the one named
+		// (below): the connections were opened together.
+		if c.rival == nil || !c.close || c.rival.clock != clockWall {
 			a.alternative = causeLifetime
-			a.evidence = append(a.evidence, "silent connections (idle = age): an idle timeout and a maximum lifetime look alike; "+
-				fmt.Sprintf("run with --ping %s --ping-fraction 0.5 to tell", pingToTell(c.at)))
 		}
+		a.evidence = append(a.evidence, "silent connections (idle = age): an idle timeout and a maximum lifetime look alike; "+
+			fmt.Sprintf("run with --ping %s --ping-fraction 0.5 to tell", pingToTell(value)))
 	}
 	if a.quietMs > 0 && c.clock == clockAge {
 		a.evidence = append(a.evidence, fmt.Sprintf("these connections had lived through silences of %s: no idle timer "+
 			"shorter than that cut them", msText(a.quietMs)))
 	}
+	refuted := split || ctx.control && silent > 0 && pinging == 0 && !c.edge
 	if c.rival != nil && c.close && c.rival.clock != clockWall && a.alternative == "" && !(pinging > 0 && silent > 0) && !ctx.control {
 		a.alternative, a.altAtMs = timerCause(events, *c.rival, pinging, silent), c.rival.at
 		if a.alternative == a.cause {
 			a.alternative = ""
 		}
 	}
-	if c.known != "" {
+	if c.known != "" && !refuted {
 		a.alternative, a.altAtMs = causeEvent, c.rival.at
 		a.evidence = append(a.evidence, fmt.Sprintf("the drops are about as tight on the wall clock (±%s): an event at %s "+
 			"into the run looks alike, but the timer matches %s, which the proxy in front runs — the likelier story; run "+
 			"again to tell (a timer cuts at the same age every time)", pmText(c.rival.spread/2), secText(c.rival.at), c.known))
 	}
-	if c.rival != nil && c.close && c.rival.clock == clockWall && a.alternative == "" && !ctx.control {
+	if c.rival != nil && c.close && c.rival.clock == clockWall && a.alternative == "" && !refuted {
 		a.alternative, a.altAtMs = causeEvent, c.rival.at
 		a.evidence = append(a.evidence, fmt.Sprintf("the drops are about as tight on the wall clock (±%s): an event at %s "+
 			"into the run looks alike — open over a longer ramp (-r) to tell", pmText(c.rival.spread/2), secText(c.rival.at)))
 	}
-	if e, p := batchEvidence(c); e != "" {
-		a.evidence = append(a.evidence, e)
-		a.periodMs = p
+	if !c.edge {
+		if e := batchEvidence(events, c, a.periodMs); e != "" {
+			a.evidence = append(a.evidence, e)
+		}
 	}
 	return a
 }
@@ -276,13 +336,13 @@ func timerCause(events []DropEvent, c candidate, pinging, silent int) string {
 	return causeLifetime
 }
 
-// sparedPinging reports whether pinging connections outlived a wall-clock
-// group of silent drops: a pinging drop later than it, or connections
-// still open at the end with pings in the scenario.
-func sparedPinging(events []DropEvent, c candidate, ctx clusterContext) bool {
-	end := c.hi
+// sparedPinging reports whether pinging connections outlived silent drops
+// that came between wallLo and wallHi into the run: a pinging drop later,
+// of a connection upgraded before, or connections still open at the end
+// with pings in the scenario.
+func sparedPinging(events []DropEvent, wallLo, wallHi float64, ctx clusterContext) bool {
 	for i := range events {
-		if events[i].Pinging && events[i].AtMs > end && events[i].AtMs-events[i].AgeMs < c.lo {
+		if events[i].Pinging && events[i].AtMs > wallHi && events[i].AtMs-events[i].AgeMs < wallLo {
 			return true
 		}
 	}
@@ -311,6 +371,16 @@ func clockEvidence(events []DropEvent, c candidate) string {
 	var all []s
 	for _, clock := range []int{clockIdle, clockAge, clockWall} {
 		all = append(all, s{clock, spreadOn(events, c.members, clock)})
+	}
+	if c.edge {
+		widest := 0.0
+		for _, b := range c.batches {
+			widest = max(widest, b.hi-b.lo)
+		}
+		return fmt.Sprintf("clocks: %s to %s on the %s clock — a timer that checks its connections now and then cuts "+
+			"each between its value and the next check — and on the wall clock in %d %s, each within %s",
+			secText(c.lo), secText(c.hi), clockWords(c.clock), len(c.batches), plural(len(c.batches), "batch", "batches"),
+			msText(max(widest, 0.1)))
 	}
 	own := max(c.spread, resolutionMs)
 	parts := []string{fmt.Sprintf("tightest on the %s clock (±%s)", clockWords(c.clock), pmText(c.spread/2))}
@@ -353,7 +423,8 @@ func ratioText(r float64) string {
 func wireEvidence(kind string) string {
 	switch {
 	case kind == "eof":
-		return "wire: FIN without a close frame — a proxy cutting the tunnel, or a process that died; a WebSocket endpoint would have sent a close frame"
+		return "wire: FIN without a close frame — a proxy cutting the tunnel, a process that died, or an application that " +
+			"closed its socket without a close frame (Node ws terminate(), a plain close in Go or Python)"
 	case kind == "tls_close_notify":
 		return "wire: TLS close_notify without a close frame — whatever terminates TLS closed the connection in order without closing the WebSocket, as a proxy's timer does over TLS (over plain TCP the same cut is a FIN)"
 	case kind == "reset":
@@ -379,39 +450,76 @@ func pongEvidence(events []DropEvent, c candidate, ctx clusterContext) string {
 	return s
 }
 
-// batchEvidence describes the wall-clock batches a timer fired in: a fixed
-// period is one coarse timer checked that often; irregular batches are a
-// busy proxy catching up. It returns the period when there is one.
-func batchEvidence(c candidate) (string, float64) {
-	n := len(c.batches)
-	if n < 2 {
-		return "", 0
-	}
-	var in int
-	widest := 0.0
-	for _, b := range c.batches {
+// batchEvidence describes the wall-clock batches a timer cut on time over
+// the run also fired in: a period when there is one (see sweepPeriod);
+// irregular batches — a busy proxy firing what fell due together — only
+// when three or more, cut at once by the proxy rather than opened at once
+// by the ramp, hold most of the drops. Fewer say nothing either way.
+func batchEvidence(events []DropEvent, c candidate, period float64) string {
+	_, batches := sweepPeriod(events, c)
+	n := len(batches)
+	in, widest := 0, 0.0
+	for _, b := range batches {
 		in += len(b.members)
-		widest = max(widest, b.spread)
+		widest = max(widest, b.hi-b.lo)
 	}
-	gaps := make([]float64, 0, n-1)
-	for i := 1; i < n; i++ {
-		gaps = append(gaps, c.batches[i].at-c.batches[i-1].at)
-	}
-	p := slices.Min(gaps)
-	periodic := p >= 100 && widest < p/4
-	for _, g := range gaps {
-		k := math.Round(g / p)
-		if math.Abs(g-k*p) > max(50, 0.1*p) {
-			periodic = false
-		}
-	}
-	if periodic {
-		p = math.Round(p/10) * 10
+	if period > 0 {
 		return fmt.Sprintf("timer period: %d of the %d drops came in %d batches %s apart, each within %s: one timer checked "+
-			"every %s (that granularity), not %d events", in, len(c.members), n, msText(p), msText(max(widest, 1)), msText(p), n), roundMs(p)
+			"every %s (that granularity), not %d events", in, len(c.members), n, msText(period), msText(max(widest, 1)), msText(period), n)
 	}
-	return fmt.Sprintf("%d of the %d drops came in %d irregular batches: a busy proxy firing the timers that fell due together, not %d events",
-		in, len(c.members), n, n), 0
+	if n < 3 || 2*in <= len(c.members) {
+		return ""
+	}
+	return fmt.Sprintf("%d of the %d drops came in %d irregular batches, each holding connections opened over a longer "+
+		"stretch than it took: a busy proxy firing the timers that fell due together, not %d events", in, len(c.members), n, n)
+}
+
+// sweepEvidence describes a timer read from its sweeps: the batches, the
+// threshold they share, the connections they spared, and the period.
+func sweepEvidence(events []DropEvent, c candidate, period float64) string {
+	n := len(c.batches)
+	at := make([]string, n)
+	widest := 0.0
+	for i, b := range c.batches {
+		at[i] = secText(b.at)
+		widest = max(widest, b.hi-b.lo)
+	}
+	what := "idle"
+	if c.clock == clockAge {
+		what = "old"
+	}
+	s := fmt.Sprintf("sweeps: the drops came in %d batches (at %s into the run, each within %s); each cut every connection "+
+		"%s %s or more and spared the younger ones alive then, %d of which a later batch cut: one timer",
+		n, listText(at), msText(max(widest, 0.1)), what, msText(c.lo), c.confirmed)
+	switch {
+	case c.oldestSpared > c.lo:
+		// Within the sweep's tolerance: a whole-second clock orders the
+		// connections as their upgrades, not their milliseconds.
+		s += fmt.Sprintf(" near %s (a spared connection had been %s %s)", msText(c.lo), what, msText(c.oldestSpared))
+	case c.oldestSpared >= 0:
+		s += fmt.Sprintf(" between %s (the most a spared connection had been %s) and %s", msText(c.oldestSpared), what, msText(c.lo))
+	default:
+		s += " of at most " + msText(c.lo)
+	}
+	s += fmt.Sprintf(", not %d events", n)
+	if period > 0 {
+		s += fmt.Sprintf("; timer period: the batches came %s apart, so it checks every %s and cuts between %s and %s "+
+			"(a timer that counts whole periods, as lighttpd counts whole seconds, may be set up to one period lower)",
+			msText(period), msText(period), secText(c.lo), secText(c.hi))
+	}
+	return s
+}
+
+// listText joins up to five items as "a, b and c", eliding the middle of
+// longer lists.
+func listText(items []string) string {
+	if len(items) > 5 {
+		items = append(append(slices.Clone(items[:2]), "…"), items[len(items)-2:]...)
+	}
+	if len(items) < 2 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
 }
 
 // pingToTell suggests a ping interval for the control group that tells an

@@ -50,9 +50,11 @@ func TestCoarseTimerBatchesAreOneTimer(t *testing.T) {
 		name            string
 		n               int
 		openMs, timeout float64
+		// period: three or more sweeps make one; two are only a gap.
+		period bool
 	}{
-		{"lighttpd default, 200 at 200/s", 200, 1000, 60},
-		{"lighttpd 5 s, 40 at 20/s (measured)", 40, 2000, 5},
+		{"lighttpd default, 200 at 200/s: two sweeps", 200, 1000, 60, false},
+		{"lighttpd 5 s, 40 at 20/s (measured): three sweeps", 40, 2000, 5, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ev := lighttpdDrops(tc.n, tc.openMs, tc.timeout, 300, 1)
@@ -64,8 +66,20 @@ func TestCoarseTimerBatchesAreOneTimer(t *testing.T) {
 			if c.Clock == "wall" || c.Cause != "idle_timeout" || c.Count != int64(tc.n) {
 				t.Fatalf("cluster %+v: want all %d as one idle timeout, not events", c, tc.n)
 			}
-			if c.PeriodMs < 990 || c.PeriodMs > 1010 || !hasEvidence(c, "one timer checked every 1.00 s") {
+			// The timer's value is the lower edge of the drops (timeout
+			// to timeout + 1 s here), not their median.
+			lo := tc.timeout * 1000
+			if c.AtMs < lo || c.AtMs > lo+150 || c.ToMs < lo+800 || c.ToMs > lo+1001 {
+				t.Errorf("at %v to %v: want the lower edge just above %v and the upper just below %v", c.AtMs, c.ToMs, lo, lo+1000)
+			}
+			if !hasEvidence(c, "sweeps: the drops came in") {
+				t.Errorf("evidence %q: want the sweeps described", c.Evidence)
+			}
+			switch {
+			case tc.period && (c.PeriodMs < 990 || c.PeriodMs > 1010 || !hasEvidence(c, "it checks every 1.00 s")):
 				t.Errorf("period %v, evidence %q: want the 1 s period named", c.PeriodMs, c.Evidence)
+			case !tc.period && (c.PeriodMs != 0 || hasEvidence(c, "period")):
+				t.Errorf("period %v, evidence %q: two sweeps are no period", c.PeriodMs, c.Evidence)
 			}
 			if tc.timeout == 60 && (len(c.Matches) == 0 || !strings.HasPrefix(c.Matches[0], "lighttpd server.max-read-idle default")) {
 				t.Errorf("matches %q: want lighttpd's server.max-read-idle first (lighttpd is in front)", c.Matches)

@@ -36,18 +36,27 @@ func clockValue(e *DropEvent, clock int) float64 {
 // are looked at together, since one mechanism ends connections one way. On
 // each clock, the drops are sorted and a window of max(50 ms, 1 % of the
 // value) slides from every drop; a window holding at least minClusterSize
-// drops is dense, and overlapping dense windows merge into one candidate.
-// Then, in order:
+// drops is dense, and overlapping dense windows merge into one candidate,
+// which is kept only if evenly spread drops would rarely be as dense
+// (significance.go). Then, in order:
 //   - blur: neighbouring candidates on one timer clock whose gap is
 //     narrower than they are wide are one timer blurred by load;
 //   - batches: a wall-clock candidate that is a part of a larger timer
-//     candidate is a batch the timer fired at once (a proxy that checks its
-//     timers once a second, a starved one that falls behind), not an event;
+//     candidate, or a late firing of it (every drop already due, every
+//     connection it spared not yet), is a batch the timer fired at once,
+//     not an event;
+//   - sweeps: two or more wall-clock batches that cut every connection
+//     past one threshold and spared the younger ones, which a later batch
+//     cut, are one timer that checks its connections now and then
+//     (sweep.go), whatever the product and the ramp;
 //   - competition: the candidate whose spread is clearly (2×) tighter than
 //     another's over the same drops explains them; when neither is, the two
 //     explanations are close and the cluster says so (see attribute.go);
 //   - stragglers: unclaimed drops of the kind right at a cluster's edge
-//     join it.
+//     join it;
+//   - a wall-clock group left alone that cut only silent connections while
+//     pinging ones alive then were spared is an idle timer's sweep (the
+//     control group), not an event.
 const (
 	windowMinMs = 50
 	windowShare = 0.01
@@ -97,6 +106,17 @@ type candidate struct {
 	// (see knownTimer).
 	sweep bool
 	known string
+	// edge: the candidate is a timer that cut in sweeps (or one sweep),
+	// so its value is its lower edge (lo), not its median; oldestSpared
+	// is the largest value a connection spared by a sweep had then (-1:
+	// none seen), confirmed how many a sweep spared and a later one cut.
+	edge         bool
+	oldestSpared float64
+	confirmed    int
+	// split: a wall-clock group of silent connections read as an idle
+	// timer because pinging ones alive then were spared (the control
+	// group).
+	split bool
 }
 
 // clusterContext is what the clustering knows besides the drops.
@@ -206,12 +226,15 @@ func clusterKind(events []DropEvent, group []int, minCount int, claimed []bool, 
 	}
 	var timers, walls []candidate
 	for _, clock := range clocks {
-		cs := denseCandidates(events, group, clock, minCount)
+		cs := significantOnly(events, group, denseCandidates(events, group, clock, minCount))
+		if clock != clockWall {
+			// Merged groups are judged again: their width is the merge's.
+			cs = significantOnly(events, group, unblur(events, group, cs))
+		}
 		if clock == clockWall {
 			walls = cs
 			continue
 		}
-		cs = unblur(events, group, cs)
 		if clock == clockIdle {
 			cs = slices.DeleteFunc(cs, func(c candidate) bool { return refutedIdle(events, c) })
 		}
@@ -219,6 +242,28 @@ func clusterKind(events []DropEvent, group []int, minCount int, claimed []bool, 
 	}
 	timers = dropSubsumed(events, timers)
 	timers, walls = findBatches(events, timers, walls)
+	var sweeps []candidate
+	for {
+		s, rest, ok := findSweeps(events, walls, minCount)
+		if !ok {
+			break
+		}
+		timers, walls = inSweeps(timers, s), rest
+		sweeps = append(sweeps, s)
+	}
+	// Late batches and sweeps of a timer seen firing on time are its own.
+	timers, rest := lateBatches(events, timers, append(walls, sweeps...))
+	walls = walls[:0]
+	for _, c := range rest {
+		if c.clock == clockWall {
+			walls = append(walls, c)
+		} else {
+			timers = append(timers, c)
+		}
+	}
+	for i := range timers {
+		timers[i] = cutInSweeps(events, timers[i])
+	}
 	cands := append(timers, walls...)
 
 	var chosen []candidate
@@ -251,9 +296,9 @@ func clusterKind(events []DropEvent, group []int, minCount int, claimed []bool, 
 				continue
 			}
 			if len(free) < len(o.members) {
-				batches := o.batches
+				batches, edge, spared, confirmed := o.batches, o.edge, o.oldestSpared, o.confirmed
 				o = newCandidate(events, o.clock, free)
-				o.batches = batches
+				o.batches, o.edge, o.oldestSpared, o.confirmed = batches, edge, spared, confirmed
 			}
 			kept = append(kept, o)
 		}
@@ -262,7 +307,9 @@ func clusterKind(events []DropEvent, group []int, minCount int, claimed []bool, 
 	for i := range chosen {
 		chosen[i] = withStragglers(events, group, chosen[i], claimed)
 		if c := chosen[i]; c.clock == clockWall {
-			if s, ok := coarseSweep(events, c, ctx); ok {
+			if s, ok := controlSplit(events, c, ctx); ok {
+				chosen[i] = s
+			} else if s, ok := coarseSweep(events, c, ctx); ok {
 				chosen[i] = s
 			} else if t, ok := knownTimer(events, c, ctx); ok {
 				chosen[i] = t
@@ -270,6 +317,27 @@ func clusterKind(events []DropEvent, group []int, minCount int, claimed []bool, 
 		}
 	}
 	return chosen
+}
+
+// inSweeps drops the timer candidates no larger than s most of whose drops belong
+// to a timer cut in sweeps: a ramp whose spacing divides the sweeps' period opens
+// connections that the sweeps then cut at the very same ages, a few per
+// age and tighter than any timer — the sweeps' doing, not timers of their
+// own.
+func inSweeps(timers []candidate, s candidate) []candidate {
+	in := make(map[int]bool, len(s.members))
+	for _, m := range s.members {
+		in[m] = true
+	}
+	return slices.DeleteFunc(timers, func(t candidate) bool {
+		n := 0
+		for _, m := range t.members {
+			if in[m] {
+				n++
+			}
+		}
+		return len(t.members) <= len(s.members) && 2*n > len(t.members)
+	})
 }
 
 // coarseSweep reads a wall-clock group as one sweep of a coarse timer,
@@ -291,7 +359,44 @@ func coarseSweep(events []DropEvent, c candidate, ctx clusterContext) (candidate
 	}
 	rival := c
 	age.sweep, age.rival, age.close = true, &rival, true
+	age.edge, age.batches = true, []candidate{c}
+	age.oldestSpared = oldestSpared(events, c, clockAge)
 	return age, true
+}
+
+// controlSplit reads a wall-clock group as one sweep of an idle timer when
+// the control group says so: it cut silent connections only, while pinging
+// connections alive across it were spared — an event would have cut both.
+// It returns the group on the idle clock, whose value is its lower edge:
+// the timer cut every connection idle at least that long.
+func controlSplit(events []DropEvent, c candidate, ctx clusterContext) (candidate, bool) {
+	if !ctx.control || !silentOnly(events, c.members) || !sparedPinging(events, c.lo, c.hi, ctx) {
+		return c, false
+	}
+	t := newCandidate(events, clockIdle, c.members)
+	t.edge, t.split, t.batches = true, true, []candidate{c}
+	t.oldestSpared = oldestSpared(events, c, clockIdle)
+	return t, true
+}
+
+// oldestSpared is the largest value on clock that a connection alive
+// across wall batch w, and not cut by it, had at it (-1: none known).
+func oldestSpared(events []DropEvent, w candidate, clock int) float64 {
+	v := -1.0
+	for _, sp := range factsOf(events, w, clock).spared {
+		v = max(v, sp.value)
+	}
+	return v
+}
+
+// silentOnly reports whether none of the members pinged.
+func silentOnly(events []DropEvent, members []int) bool {
+	for _, m := range members {
+		if events[m].Pinging {
+			return false
+		}
+	}
+	return true
 }
 
 // knownTimer reads a wall-clock group whose timer rival is about as tight
@@ -436,6 +541,11 @@ func findBatches(events []DropEvent, timers, walls []candidate) ([]candidate, []
 	part := make([]bool, len(walls))
 	for ti := range timers {
 		t := &timers[ti]
+		if spreadOn(events, t.members, clockWall) < clearRatio*max(t.spread, resolutionMs) {
+			// As tight on the wall clock as on its own: the timer and a
+			// moment are rivals, and its wall-clock groups compete.
+			continue
+		}
 		in := make(map[int]bool, len(t.members))
 		for _, m := range t.members {
 			in[m] = true
@@ -533,6 +643,11 @@ func rivalOf(events []DropEvent, c candidate, others []candidate) (*candidate, b
 // timeouts together (60 s and 63 s).
 func withStragglers(events []DropEvent, group []int, c candidate, claimed []bool) candidate {
 	band := max(windowMs(c.at), c.spread/2)
+	if c.edge {
+		// A timer cut in sweeps is as wide as the time between them: its
+		// window holds its drops, and only the clustering window more.
+		band = windowMs(c.lo)
+	}
 	lo, hi := c.lo-band, c.hi+band
 	members := slices.Clone(c.members)
 	for _, i := range group {
@@ -549,6 +664,7 @@ func withStragglers(events []DropEvent, group []int, c candidate, claimed []bool
 	}
 	n := newCandidate(events, c.clock, members)
 	n.batches, n.rival, n.close = c.batches, c.rival, c.close
+	n.edge, n.oldestSpared, n.confirmed = c.edge, c.oldestSpared, c.confirmed
 	return n
 }
 

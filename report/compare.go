@@ -303,7 +303,7 @@ func compareOrNone(s string) string {
 }
 
 func compareCluster(c Cluster) string {
-	s := fmt.Sprintf("%s ±%s %s ×%d", secText(c.AtMs), pmText(c.SpreadMs/2), c.Kind, c.Count)
+	s := fmt.Sprintf("%s %s %s ×%d", secText(c.AtMs), spreadText(c), c.Kind, c.Count)
 	if c.Clock != "" && c.Clock != "age" {
 		s += " (" + c.Clock + ")"
 	}

@@ -98,6 +98,16 @@ func kindTextIn(res *Result, kind string) string {
 }
 
 // causeText is a cluster's attribution in words.
+// spreadText is a cluster's width as reports show it: ± half its spread
+// around its value, or, for a timer that cut in sweeps (whose value is the
+// lower edge of its drops), how far up they reach: "to 4.9 s".
+func spreadText(c Cluster) string {
+	if c.ToMs > 0 {
+		return "to " + secText(c.ToMs)
+	}
+	return "±" + pmText(c.SpreadMs/2)
+}
+
 func causeText(cause string) string {
 	switch cause {
 	case "idle_timeout":

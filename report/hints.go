@@ -49,7 +49,11 @@ func hintFor(c Cluster, a attribution, ctx clusterContext) hint {
 		}
 	case a.endpoint:
 		what := "the backend's own limit on a connection's lifetime"
-		if a.cause == causeIdle {
+		switch {
+		case a.cause == causeIdle && a.alternative == causeLifetime:
+			what = fmt.Sprintf("the backend's own idle timeout or lifetime limit (silent connections cannot tell them apart: "+
+				"run with --ping %s --ping-fraction 0.5 to tell)", pingToTell(c.AtMs))
+		case a.cause == causeIdle:
 			what = "the backend's own idle timeout"
 		}
 		parts = append(parts, fmt.Sprintf("the WebSocket endpoint closed them with %s at %s of %s: %s, or a proxy acting as an "+
@@ -84,7 +88,7 @@ func hintFor(c Cluster, a attribution, ctx clusterContext) hint {
 				parts = append(parts, "also matches the defaults of "+strings.Join(also, ", "))
 			}
 		} else if a.cause == causeIdle || a.cause == causeLifetime {
-			parts = append(parts, noMatchHint(at, a.cause, ctx, len(cands) > 0))
+			parts = append(parts, noMatchHint(at, c.PeriodMs, a.cause, ctx, len(cands) > 0))
 		}
 		if len(cands) > 0 {
 			parts = append(parts, candidatesText(cands, ctx.proxy, len(on) > 0))
@@ -137,7 +141,7 @@ func clockIndex(name string) int {
 // noMatchHint says honestly that no default matches, and where to look
 // instead: in the proxy in front, when the answers name one (wshold may
 // have no row for it), else among the products that may be on the path.
-func noMatchHint(atMs float64, cause string, ctx clusterContext, candidates bool) string {
+func noMatchHint(atMs, periodMs float64, cause string, ctx clusterContext, candidates bool) string {
 	front := ""
 	if ctx.proxy != "" {
 		front = identifyTitle(ctx.proxy)
@@ -152,9 +156,17 @@ func noMatchHint(atMs float64, cause string, ctx clusterContext, candidates bool
 	}
 	switch {
 	case front != "" && !hasRows(ctx.proxy):
+		// A timer checked every period cuts between its value and a
+		// period later, and one counting whole periods (lighttpd's whole
+		// seconds) up to a period after that: the drops' lower edge can
+		// lie a whole period above the setting.
+		set := msText(atMs) + " or a little less"
+		if periodMs > 0 {
+			set = fmt.Sprintf("%s or up to one check period (%s) less", msText(atMs), msText(periodMs))
+		}
 		return fmt.Sprintf("%s is in front, and wshold has no row for its timeouts: look for its idle or read timeout "+
-			"(one that counts frames either way), set to %s or a little less, and raise it, or send frames more often than it",
-			front, msText(atMs))
+			"(one that counts frames either way), set to %s, and raise it, or send frames more often than it",
+			front, set)
 	case front != "":
 		return fmt.Sprintf("no default of %s matches an idle timeout of %s: look for a configured one", front, msText(atMs))
 	case candidates:
@@ -332,11 +344,14 @@ func clusterWhy(res *Result, c Cluster) string {
 		return fmt.Sprintf("an event, or %s of %s%s", causePhrase(c.Alternative), msText(c.AlternativeAtMs), tellEvent(c))
 	case c.Cause == causeEvent:
 		return "an event (reload, restart, backend death?)"
+	case endpoint && c.Cause == causeIdle && c.Alternative == causeLifetime:
+		return fmt.Sprintf("the WebSocket endpoint closed them after that much idle time, or at that age: run with --ping %s "+
+			"--ping-fraction 0.5 to tell (%s); no proxy default sends a close frame", pingToTell(c.AtMs), kindText(c.Kind))
 	case endpoint && c.Cause != "":
 		return fmt.Sprintf("the WebSocket endpoint closed them %s (%s); no proxy default sends a close frame",
 			map[string]string{causeIdle: "after that much idle time", causeLifetime: "at that age"}[c.Cause], kindText(c.Kind))
 	case c.Cause != "":
-		why = causeText(c.Cause)
+		why = causeText(c.Cause) + sweepsText(c)
 	}
 	switch c.Alternative {
 	case causeLifetime:
@@ -383,6 +398,32 @@ func clusterWhy(res *Result, c Cluster) string {
 		why += possible + defaultsList(c.Possible) + ", if on the path"
 	}
 	return why
+}
+
+// sweepsText says, for a timer that cut in sweeps, its value (the lower
+// edge of its drops) and how it cut: " of 3.0 s, checked every 1.00 s".
+func sweepsText(c Cluster) string {
+	if c.ToMs == 0 {
+		return ""
+	}
+	// The timer lies between the most a spared connection had and the
+	// least a cut one had: both when they differ at this precision.
+	value := secText(c.AtMs)
+	if c.SparedMs > 0 && secText(c.SparedMs) != value {
+		// A spared connection a little past the least cut one (within
+		// the sweep's tolerance: whole-second clocks) still brackets it.
+		lo, hi := min(c.SparedMs, c.AtMs), max(c.SparedMs, c.AtMs)
+		value = secText(lo) + " to " + secText(hi)
+	} else if c.SparedMs == 0 {
+		value = "at most " + value
+	}
+	switch {
+	case c.PeriodMs > 0:
+		return fmt.Sprintf(" of %s, checked every %s", value, msText(c.PeriodMs))
+	case c.Sweeps > 1:
+		return fmt.Sprintf(" of %s, cut in %d sweeps", value, c.Sweeps)
+	}
+	return fmt.Sprintf(" of %s, cut in one sweep", value)
 }
 
 // defaultsList names matches shortly: the products of table rows ("the

@@ -115,3 +115,23 @@ func TestFailureHint(t *testing.T) {
 		t.Errorf("an unknown cause gets no hint, got %q", h)
 	}
 }
+
+// A timer read from its sweeps is given as the bracket its sweeps put it
+// in, low to high: between the most a spared connection had and the least
+// a cut one had; a whole-second clock may spare one a little past the
+// least cut, and the bracket still reads upwards.
+func TestSweepsTextBracketsTheTimerLowToHigh(t *testing.T) {
+	for _, tc := range []struct {
+		c    Cluster
+		want string
+	}{
+		{Cluster{AtMs: 3500, ToMs: 4500, Sweeps: 3, SparedMs: 3000, PeriodMs: 1000}, " of 3.0 s to 3.5 s, checked every 1.00 s"},
+		{Cluster{AtMs: 3400, ToMs: 4300, Sweeps: 3, SparedMs: 3500}, " of 3.4 s to 3.5 s, cut in 3 sweeps"},
+		{Cluster{AtMs: 3400, ToMs: 3500, Sweeps: 1}, " of at most 3.4 s, cut in one sweep"},
+		{Cluster{AtMs: 3400}, ""},
+	} {
+		if got := sweepsText(tc.c); got != tc.want {
+			t.Errorf("sweepsText(%+v) = %q, want %q", tc.c, got, tc.want)
+		}
+	}
+}

@@ -68,7 +68,7 @@ func htmlTime(t time.Time) string {
 var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"ms":           msText,
 	"sec":          secText,
-	"spread":       func(ms float64) string { return "±" + pmText(ms/2) },
+	"spread":       spreadText,
 	"bytes":        bytesText,
 	"status":       outStatus,
 	"kind":         kindText,
@@ -133,7 +133,7 @@ svg text { font-family: "Liberation Sans", Arial, Helvetica, sans-serif !importa
 {{range .Kinds}}<tr><td>{{kind .Kind}}</td><td class="n">{{.Count}}</td></tr>
 {{end}}</table>{{else}}<p>No connection dropped before the hold ended.</p>{{end}}
 {{with .R.Drops.Clusters}}<table><tr><th>at</th><th>spread</th><th>count</th><th>kind</th><th>clock</th><th>cause</th><th>hint</th></tr>
-{{range .}}<tr><td class="n">{{sec .AtMs}}</td><td class="n">{{spread .SpreadMs}}</td><td class="n">{{.Count}}</td><td>{{kind .Kind}}</td><td>{{clock .Clock}}</td><td>{{cause .Cause}}</td><td>{{.Hint}}{{with .Evidence}}<ul>{{range .}}<li>{{.}}</li>{{end}}</ul>{{end}}</td></tr>
+{{range .}}<tr><td class="n">{{sec .AtMs}}</td><td class="n">{{spread .}}</td><td class="n">{{.Count}}</td><td>{{kind .Kind}}</td><td>{{clock .Clock}}</td><td>{{cause .Cause}}</td><td>{{.Hint}}{{with .Evidence}}<ul>{{range .}}<li>{{.}}</li>{{end}}</ul>{{end}}</td></tr>
 {{end}}</table>{{end}}
 {{template "figure" index .Figures "age"}}
 {{- if or .R.Messages .R.Push}}

@@ -162,16 +162,18 @@ func plotLabel(c Cluster) string {
 // are spread over the run.
 func clusterWallSpan(res *Result, c Cluster) (lo, hi float64, ok bool) {
 	if c.Clock == "wall" {
-		return c.AtMs - c.SpreadMs/2, c.AtMs + c.SpreadMs/2, true
+		lo, hi := c.span()
+		return lo, hi, true
 	}
-	tol := math.Max(c.SpreadMs/2, math.Max(50, 0.01*c.AtMs))
+	from, to := c.span()
+	tol := math.Max(50, 0.01*c.AtMs)
 	lo, hi = math.Inf(1), math.Inf(-1)
 	for _, e := range res.Drops.Events {
 		v := e.AgeMs
 		if c.Clock == "idle" {
 			v = e.IdleMs
 		}
-		if math.Abs(v-c.AtMs) <= tol {
+		if v >= from-tol && v <= to+tol {
 			lo, hi = math.Min(lo, e.AtMs), math.Max(hi, e.AtMs)
 		}
 	}

@@ -55,7 +55,7 @@ func WriteMarkdown(w io.Writer, res *Result) error {
 		p("| at | spread | count | kind | clock | hint |\n")
 		p("| ---: | ---: | ---: | --- | --- | --- |\n")
 		for _, cl := range res.Drops.Clusters {
-			p("| %s | ±%s | %d | %s | %s | %s |\n", secText(cl.AtMs), pmText(cl.SpreadMs/2), cl.Count,
+			p("| %s | %s | %d | %s | %s | %s |\n", secText(cl.AtMs), spreadText(cl), cl.Count,
 				mdEscape(kindText(cl.Kind)), mdEscape(cl.Clock), mdEscape(cl.Hint))
 		}
 		p("\n")

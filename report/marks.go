@@ -97,11 +97,12 @@ func wallPosition(events []DropEvent, c Cluster) (lo, at, spread float64, ok boo
 	if clock < 0 {
 		return 0, 0, 0, false
 	}
-	reach := c.SpreadMs/2 + windowMs(c.AtMs)
+	from, to := c.span()
+	reach := windowMs(c.AtMs)
 	var walls []float64
 	for i := range events {
 		e := &events[i]
-		if e.Kind == c.Kind && math.Abs(clockValue(e, clock)-c.AtMs) <= reach {
+		if v := clockValue(e, clock); e.Kind == c.Kind && v >= from-reach && v <= to+reach {
 			walls = append(walls, e.AtMs)
 		}
 	}

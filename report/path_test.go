@@ -222,3 +222,16 @@ func TestCaddyReloadSentenceOnlyWhereCaddyMayBe(t *testing.T) {
 		t.Errorf("behind nghttpx: %q", k)
 	}
 }
+
+// The same proxy with a coarse timer (lighttpd as "frontdoor", 3 s,
+// whole seconds, checked once a second): the drops' lower edge lies up to
+// a check period above the setting, and the hint says how far to look
+// below it.
+func TestIdentifiedProxyWithoutRowsCheckedInSweepsAllowsAPeriod(t *testing.T) {
+	res := pathResult(frontdoor101, lighttpdDrops(30, 3000, 3, 300, 1), nil)
+	c := only(t, res)
+	if c.PeriodMs == 0 || !strings.Contains(c.Hint, "frontdoor is in front, and wshold has no row for its timeouts") ||
+		!strings.Contains(c.Hint, "or up to one check period ("+msText(c.PeriodMs)+") less") {
+		t.Errorf("period %v, hint %q: want the setting looked for up to one check period below the drops", c.PeriodMs, c.Hint)
+	}
+}

@@ -184,7 +184,8 @@ func aliveChanges(res *Result) []step {
 // its window on its own clock, of whatever kind: a reload that closes most
 // connections with 1001 and a few with 1002 (Caddy) is one wave.
 func clusterWaves(events []DropEvent, c Cluster) [][]float64 {
-	reach := c.SpreadMs/2 + windowMs(c.AtMs)
+	lo, hi := c.span()
+	reach := windowMs(c.AtMs)
 	var walls []float64
 	for i := range events {
 		e := &events[i]
@@ -195,7 +196,7 @@ func clusterWaves(events []DropEvent, c Cluster) [][]float64 {
 		case "idle":
 			v = e.IdleMs
 		}
-		if math.Abs(v-c.AtMs) <= reach {
+		if v >= lo-reach && v <= hi+reach {
 			walls = append(walls, e.AtMs)
 		}
 	}

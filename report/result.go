@@ -190,8 +190,20 @@ type Cluster struct {
 	// (since the last frame in either direction), "wall" (the same moment
 	// of the run) or, for pong timeouts, "pong" (since the ping whose
 	// pong did not come).
-	Clock string  `json:"clock"`
-	AtMs  float64 `json:"at_ms"`
+	Clock string `json:"clock"`
+	// AtMs is the cluster's value on Clock: the drops' median, or, for a
+	// timer that cut in sweeps (ToMs set), the lower edge of their values,
+	// which is the timer's: it cut every connection past it at each sweep.
+	AtMs float64 `json:"at_ms"`
+	// ToMs is, for a timer that cut in sweeps, the upper edge: its drops
+	// lie between AtMs and ToMs, as far apart as its sweeps.
+	ToMs float64 `json:"to_ms,omitempty"`
+	// Sweeps is, for a timer that cut in sweeps, how many batches it cut
+	// in (1: one sweep the control group or the proxy in front told from
+	// an event), and SparedMs the most idle (or old) a connection that a
+	// sweep spared had been: the timer lies between SparedMs and AtMs.
+	Sweeps   int     `json:"sweeps,omitempty"`
+	SparedMs float64 `json:"spared_ms,omitempty"`
 	// SpreadMs is the width of the middle 90 % of the drops on Clock
 	// (p5 to p95; max to min under 20 drops); reports show ± half of it.
 	SpreadMs float64 `json:"spread_ms"`
@@ -229,6 +241,15 @@ type Cluster struct {
 	// Recovery is how the connections came back after this cluster's
 	// drops, when the run reconnected (recover.go).
 	Recovery *Recovery `json:"recovery,omitempty"`
+}
+
+// span is where a cluster's drops lie on its clock: from AtMs to ToMs for
+// a timer that cut in sweeps, else AtMs ± half the spread.
+func (c Cluster) span() (lo, hi float64) {
+	if c.ToMs > 0 {
+		return c.AtMs, c.ToMs
+	}
+	return c.AtMs - c.SpreadMs/2, c.AtMs + c.SpreadMs/2
 }
 
 // Second is one second of the run's timeline: T counts whole wall-clock

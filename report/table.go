@@ -131,7 +131,7 @@ func dropPhrase(res *Result) string {
 	default:
 		fmt.Fprintf(&b, " at %s", secText(cl.AtMs))
 	}
-	fmt.Fprintf(&b, " ±%s (%s)", pmText(cl.SpreadMs/2), kindTextIn(res, cl.Kind))
+	fmt.Fprintf(&b, " %s (%s)", spreadText(cl), kindTextIn(res, cl.Kind))
 	if mark := verdictMark(res, cl); mark != "" {
 		b.WriteString(" — event: " + mark)
 	} else if why := clusterWhy(res, cl); why != "" {
@@ -403,7 +403,7 @@ func clustersSection(w io.Writer, res *Result) error {
 		if c.Alternative != "" {
 			cause += " or " + c.Alternative
 		}
-		rows = append(rows, []string{c.Clock, secText(c.AtMs), "±" + pmText(c.SpreadMs/2), itoa(c.Count), c.Kind, cause, c.Hint})
+		rows = append(rows, []string{c.Clock, secText(c.AtMs), spreadText(c), itoa(c.Count), c.Kind, cause, c.Hint})
 	}
 	if err := renderTable(w, "Drop clusters",
 		[]string{"clock", "at", "spread", "count", "kind", "cause", "hint"}, rows,

@@ -115,6 +115,7 @@ func runAt(t *testing.T, sc scenario.Scenario, ats ...runner.At) *report.Result 
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
+	keepIfFailed(t, res)
 	checkInvariants(t, res)
 	return res
 }

@@ -190,6 +190,7 @@ func (h *heldRun) result(t *testing.T) *report.Result {
 	if h.err != nil {
 		t.Fatalf("run: %v", h.err)
 	}
+	keepIfFailed(t, h.res)
 	checkInvariants(t, h.res)
 	return h.res
 }

@@ -2,6 +2,9 @@ package integration
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,8 +47,33 @@ func run(t *testing.T, sc scenario.Scenario) *report.Result {
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
+	keepIfFailed(t, res)
 	checkInvariants(t, res)
 	return res
+}
+
+// keepResultsEnv names a directory where a failed test leaves the result of
+// its run (TestName.json), so that a verdict that failed on a loaded CI
+// machine can be read again (wshold report, or reclustered) instead of
+// guessed at.
+const keepResultsEnv = "WSHOLD_KEEP_FAILED_RESULTS"
+
+func keepIfFailed(t *testing.T, res *report.Result) {
+	dir := os.Getenv(keepResultsEnv)
+	if dir == "" {
+		return
+	}
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()) + ".json"
+		if err := report.WriteResultFile(filepath.Join(dir, name), res); err != nil {
+			t.Logf("keeping the result: %v", err)
+			return
+		}
+		t.Logf("result kept in %s", filepath.Join(dir, name))
+	})
 }
 
 // checkInvariants holds for every result: attempts are upgraded or failed,
