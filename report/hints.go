@@ -171,7 +171,7 @@ func noMatchHint(atMs, periodMs float64, cause string, ctx clusterContext, candi
 		return fmt.Sprintf("no default of %s matches an idle timeout of %s: look for a configured one", front, msText(atMs))
 	case candidates:
 		// The candidates that follow are where to look.
-		return fmt.Sprintf("no known default of a product the answers name matches an idle timeout of %s", msText(atMs))
+		return fmt.Sprintf("the answers name no product whose default matches an idle timeout of %s", msText(atMs))
 	}
 	var where []string
 	for _, d := range Defaults {
@@ -376,7 +376,7 @@ func clusterWhy(res *Result, c Cluster) string {
 		why += fmt.Sprintf(": no default of %s, in front, matches", res.Proxy.Title())
 		possible = "; it may be "
 	case timer && len(c.Possible) > 0:
-		why += ": no known default of a product the answers name matches"
+		why += ": the answers name no product whose default matches"
 		possible = "; it may be "
 	case timer:
 		why += ": no known default matches"

@@ -131,7 +131,7 @@ func TestAnswersThatNameNothingLeaveTheSilentProductsPossible(t *testing.T) {
 		strings.Contains(possible, "nginx") || strings.Contains(possible, "lighttpd") || strings.Contains(possible, "nghttpx") {
 		t.Errorf("matches %q, possible %q: want Apache, Varnish, AWS ALB possible; nginx, lighttpd, nghttpx not", c.Matches, c.Possible)
 	}
-	if line := VerdictLine(res); !strings.HasSuffix(line, "no known default of a product the answers name matches; it may be the defaults of Apache, Varnish, AWS ALB, if on the path") {
+	if line := VerdictLine(res); !strings.HasSuffix(line, "the answers name no product whose default matches; it may be the defaults of Apache, Varnish, AWS ALB, if on the path") {
 		t.Errorf("verdict %q", line)
 	}
 	res = pathResult(python101, silent60(), nil)

@@ -76,6 +76,28 @@ func TestNghttpxIdleTimeoutNamesNghttpxAndItsSetting(t *testing.T) {
 	noOtherProduct(t, res, "nginx", "HAProxy")
 }
 
+// nghttpx at its default read timeouts (1 min): at 60 s, where nginx,
+// Apache, lighttpd, Varnish and an AWS ALB default too, the product in
+// front is the headline match, and the others are offered only as "if on
+// the path". Opt-in (WSHOLD_LONG_TESTS=1): it holds 65 s.
+func TestNghttpxDefaultIsTheHeadlineAt60s(t *testing.T) {
+	requireLong(t)
+	t.Parallel()
+	n := labtest.Start(t, labtest.KindNghttpx, "nghttpx-default.conf", map[string]string{"UPSTREAM": backend(t)})
+	res := run(t, scenarioFor(n.URL("/ws"), 50, 50, 65*time.Second))
+	c := idleCut(t, res, 50, 60_000)
+	if p := res.Proxy; p == nil || p.Name != "nghttpx" {
+		t.Fatalf("proxy %+v: want nghttpx", p)
+	}
+	if len(c.Matches) == 0 || !strings.HasPrefix(c.Matches[0], "nghttpx ") {
+		t.Errorf("matches %q: want nghttpx's default first", c.Matches)
+	}
+	line := report.VerdictLine(res)
+	if !strings.Contains(line, "matches nghttpx") || strings.Contains(line, "matches nginx") {
+		t.Errorf("verdict %q: want nghttpx's default as the match, nginx's only as a possibility", line)
+	}
+}
+
 // h2o with proxy.websocket.timeout 3000 ms and a control group: the silent
 // half is cut by an idle timeout at 3 s, the pinging half lives, and the
 // hint names h2o's setting, no one else's.
