@@ -30,8 +30,10 @@ type connState struct {
 	carryLen   uint8
 	open       bool
 	pinging    bool
-	closing    bool // our close frame was sent: the end is ours, not a drop
-	lowat      bool // SO_RCVLOWAT is raised for a partial TLS record
+	closing    bool   // our close frame was sent: the end is ours, not a drop
+	lowat      uint8  // lowatNone, or what SO_RCVLOWAT was raised to wait for
+	heldLen    uint16 // bytes of the partial record in held
+	held       int32  // wss://: 1 + index of a loop.helds buffer holding a partial record; 0 none
 
 	// Timed messages (messages_linux.go): the next sequence number to
 	// send, the next expected back and how many came back; for the data
@@ -71,6 +73,11 @@ type loop struct {
 	tlsFree []int32
 	raw     []byte
 	rec     []byte
+
+	// partial records the kernel could not keep (tlsloop_linux.go); a
+	// buffer is a connection's only until its record is whole.
+	helds    []*[tlsrecord.MaxRecord]byte
+	heldFree []int32
 
 	// ping schedule: the table is walked in slices so that each pinging
 	// connection is visited once per ping interval, by position. One walk,

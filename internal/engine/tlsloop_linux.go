@@ -23,7 +23,21 @@ import (
 // whole record, discards exactly those bytes (MSG_TRUNC, no copy), and
 // leaves a partial record where it is, with SO_RCVLOWAT raised to its
 // length so that epoll does not report the socket again before the rest is
-// in. A connection never holds record bytes in user space.
+// in. A connection normally holds no record bytes in user space.
+//
+// The exception is a kernel that cannot wait: a partial record held in the
+// receive queue keeps that queue from ever being empty, and the kernel
+// accepts in-order data past the buffer's limit only when it is. Under
+// memory pressure (the buffer filled by segments queued out of order
+// behind a lost one, or by the overhead of many small segments) it drops
+// the very segments that would complete the record, closes the window, and
+// the record is never whole: the connection stalls for good while the
+// server probes a zero window. The kernel says so by reporting the socket
+// readable below the low-water mark (tcp_rmem_pressure, or a window under
+// one segment). Woken that way, with nothing else to read, the loop takes
+// the partial record out of the kernel into a buffer of its own (pooled
+// per loop, given back as soon as the record is whole) and reads the rest
+// as it comes.
 
 // tlsBufLen is the loop's peek buffer: several whole records of the largest
 // size a peer may send.
@@ -55,6 +69,9 @@ func (l *loop) addTLS(fd, i int, upgradedAt int64, early []byte, st *tlsrecord.S
 // their content.
 func (l *loop) readRecords(fd int, c *connState, ev uint32, now int64) {
 	st := l.tlss[c.tls-1]
+	if c.held != 0 && !l.fillHeld(fd, c, st, now) {
+		return
+	}
 	n, err := rawRecv(fd, l.raw, 0, unix.MSG_PEEK)
 	switch {
 	case errors.Is(err, unix.EAGAIN), errors.Is(err, unix.EINTR):
@@ -90,9 +107,9 @@ func (l *loop) readRecords(fd int, c *connState, ev uint32, now int64) {
 		// All read, or the peek window was full: what it cut off may be
 		// whole in the kernel (and a FIN behind it no sign of a torn
 		// record), and epoll, level-triggered, reports the socket again.
-		if c.lowat {
+		if c.lowat != lowatNone {
 			_ = rawSetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVLOWAT, 1)
-			c.lowat = false
+			c.lowat = lowatNone
 		}
 		return
 	}
@@ -103,12 +120,80 @@ func (l *loop) readRecords(fd int, c *connState, ev uint32, now int64) {
 		l.end(fd, c, event.EOF, 0, now)
 		return
 	}
-	need := tlsrecord.HeaderLen
+	need, mark := tlsrecord.HeaderLen, uint8(lowatHeader)
 	if _, length, ok := tlsrecord.Header(l.raw[off:n]); ok {
-		need += length
+		need, mark = need+length, lowatRecord
+	}
+	if off == 0 && c.lowat == lowatRecord && ev&unix.EPOLLIN != 0 {
+		// Reported readable below the mark, and the record at the front
+		// is still the one the mark waits for: the kernel can take no
+		// more while it holds it (see the top of this file).
+		l.hold(fd, c, n)
+		return
 	}
 	_ = rawSetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVLOWAT, need)
-	c.lowat = true
+	c.lowat = mark
+}
+
+// What SO_RCVLOWAT waits for (connState.lowat).
+const (
+	lowatNone   = iota // 1, the default: any byte
+	lowatHeader        // a record header
+	lowatRecord        // the whole record whose header is at the front
+)
+
+// hold takes the n bytes of a partial record (its header among them) out
+// of the kernel into a buffer of the loop's, and lets the socket report
+// every byte again.
+func (l *loop) hold(fd int, c *connState, n int) {
+	var idx int32
+	if k := len(l.heldFree); k > 0 {
+		idx = l.heldFree[k-1]
+		l.heldFree = l.heldFree[:k-1]
+	} else {
+		l.helds = append(l.helds, new([tlsrecord.MaxRecord]byte))
+		idx = int32(len(l.helds) - 1)
+	}
+	m, err := rawRecv(fd, l.helds[idx][:n], 0, 0)
+	if err != nil || m < tlsrecord.HeaderLen {
+		// The peeked bytes are there to read; if they were not, the
+		// record stays in the kernel as before.
+		l.heldFree = append(l.heldFree, idx)
+		return
+	}
+	c.held, c.heldLen = idx+1, uint16(m)
+	_ = rawSetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVLOWAT, 1)
+	c.lowat = lowatNone
+}
+
+// fillHeld reads what is missing of the connection's held partial record
+// and, once it is whole, gives its buffer back and acts on it. It returns
+// true when the record was whole and the connection is still open: more
+// records may follow in the kernel.
+func (l *loop) fillHeld(fd int, c *connState, st *tlsrecord.State, now int64) bool {
+	buf := l.helds[c.held-1]
+	_, length, _ := tlsrecord.Header(buf[:c.heldLen]) // checked by hold's caller
+	need := tlsrecord.HeaderLen + length
+	for int(c.heldLen) < need {
+		k, err := rawRecv(fd, buf[c.heldLen:need], 0, 0)
+		switch {
+		case errors.Is(err, unix.EAGAIN), errors.Is(err, unix.EINTR):
+			return false
+		case err != nil:
+			l.end(fd, c, event.Reset, 0, now)
+			return false
+		case k == 0:
+			// A FIN in the middle of a record.
+			l.end(fd, c, event.EOF, 0, now)
+			return false
+		}
+		c.heldLen += uint16(k)
+	}
+	idx := c.held
+	c.held, c.heldLen = 0, 0
+	open := l.openRecord(fd, c, st, buf[:need], now)
+	l.heldFree = append(l.heldFree, idx-1)
+	return open
 }
 
 // openRecord opens one whole record and acts on its content. It returns
@@ -197,6 +282,10 @@ func (l *loop) endTLS(fd int, c *connState, kind event.DropKind) {
 		if c.pend == 0 {
 			_, _ = rawWrite(fd, st.AppendAlert(l.rec[:0], tlsrecord.AlertCloseNotify))
 		}
+	}
+	if c.held != 0 {
+		l.heldFree = append(l.heldFree, c.held-1)
+		c.held, c.heldLen = 0, 0
 	}
 	st.Clear()
 	l.tlss[c.tls-1] = nil
