@@ -25,19 +25,21 @@ import (
 // length so that epoll does not report the socket again before the rest is
 // in. A connection normally holds no record bytes in user space.
 //
-// The exception is a kernel that cannot wait: a partial record held in the
-// receive queue keeps that queue from ever being empty, and the kernel
-// accepts in-order data past the buffer's limit only when it is. Under
-// memory pressure (the buffer filled by segments queued out of order
-// behind a lost one, or by the overhead of many small segments) it drops
-// the very segments that would complete the record, closes the window, and
-// the record is never whole: the connection stalls for good while the
-// server probes a zero window. The kernel says so by reporting the socket
-// readable below the low-water mark (tcp_rmem_pressure, or a window under
-// one segment). Woken that way, with nothing else to read, the loop takes
-// the partial record out of the kernel into a buffer of its own (pooled
-// per loop, given back as soon as the record is whole) and reads the rest
-// as it comes.
+// The exception is a kernel that cannot wait. Receive memory is charged by
+// whole segments (their truesize), not by the bytes still unread in them:
+// discarding the whole records in front of a partial one frees nothing of
+// a segment the partial one still sits in, and on loopback a segment can
+// carry 64 KiB. So a partial record of a few KiB can hold most of the
+// buffer (seen under load: Recv-Q 14,964 bytes, skmem r311104 of
+// rb350535); once the free space is under one segment the kernel
+// advertises a zero window, the rest of the record cannot come, and the
+// connection stalls for good while the server probes the window. The
+// kernel says so: it reports the socket readable below the low-water mark
+// when receive memory is past 7/8 of the buffer or the window is under one
+// segment (tcp_epollin_ready), and, epoll being level-triggered, keeps
+// reporting it. Woken that way for the same partial record, the loop takes
+// it out of the kernel into a buffer of its own (pooled per loop, given
+// back as soon as the record is whole) and reads the rest as it comes.
 
 // tlsBufLen is the loop's peek buffer: several whole records of the largest
 // size a peer may send.
@@ -124,10 +126,11 @@ func (l *loop) readRecords(fd int, c *connState, ev uint32, now int64) {
 	if _, length, ok := tlsrecord.Header(l.raw[off:n]); ok {
 		need, mark = need+length, lowatRecord
 	}
-	if off == 0 && c.lowat == lowatRecord && ev&unix.EPOLLIN != 0 {
-		// Reported readable below the mark, and the record at the front
-		// is still the one the mark waits for: the kernel can take no
-		// more while it holds it (see the top of this file).
+	if off == 0 && c.lowat == mark && ev&unix.EPOLLIN != 0 {
+		// Reported readable below the mark, and the partial record at
+		// the front is still the one the mark waits for: the kernel
+		// can take no more while it holds it (see the top of this
+		// file).
 		l.hold(fd, c, n)
 		return
 	}
@@ -142,9 +145,8 @@ const (
 	lowatRecord        // the whole record whose header is at the front
 )
 
-// hold takes the n bytes of a partial record (its header among them) out
-// of the kernel into a buffer of the loop's, and lets the socket report
-// every byte again.
+// hold takes the n bytes of a partial record out of the kernel into a
+// buffer of the loop's, and lets the socket report every byte again.
 func (l *loop) hold(fd int, c *connState, n int) {
 	var idx int32
 	if k := len(l.heldFree); k > 0 {
@@ -155,7 +157,7 @@ func (l *loop) hold(fd int, c *connState, n int) {
 		idx = int32(len(l.helds) - 1)
 	}
 	m, err := rawRecv(fd, l.helds[idx][:n], 0, 0)
-	if err != nil || m < tlsrecord.HeaderLen {
+	if err != nil || m == 0 {
 		// The peeked bytes are there to read; if they were not, the
 		// record stays in the kernel as before.
 		l.heldFree = append(l.heldFree, idx)
@@ -172,9 +174,17 @@ func (l *loop) hold(fd int, c *connState, n int) {
 // records may follow in the kernel.
 func (l *loop) fillHeld(fd int, c *connState, st *tlsrecord.State, now int64) bool {
 	buf := l.helds[c.held-1]
-	_, length, _ := tlsrecord.Header(buf[:c.heldLen]) // checked by hold's caller
-	need := tlsrecord.HeaderLen + length
-	for int(c.heldLen) < need {
+	for {
+		need := tlsrecord.HeaderLen
+		if _, length, ok := tlsrecord.Header(buf[:c.heldLen]); ok {
+			if length > tlsrecord.MaxRecord-tlsrecord.HeaderLen {
+				return l.tlsFailed(fd, c, tlsrecord.AlertRecordOverflow, event.RuleTLSRecordOverflow, now)
+			}
+			need += length
+			if int(c.heldLen) == need {
+				break
+			}
+		}
 		k, err := rawRecv(fd, buf[c.heldLen:need], 0, 0)
 		switch {
 		case errors.Is(err, unix.EAGAIN), errors.Is(err, unix.EINTR):
@@ -189,6 +199,7 @@ func (l *loop) fillHeld(fd int, c *connState, st *tlsrecord.State, now int64) bo
 		}
 		c.heldLen += uint16(k)
 	}
+	need := int(c.heldLen)
 	idx := c.held
 	c.held, c.heldLen = 0, 0
 	open := l.openRecord(fd, c, st, buf[:need], now)

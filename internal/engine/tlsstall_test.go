@@ -16,9 +16,10 @@ import (
 // the kernel cannot keep the whole record for the loop to read at once,
 // and says so by reporting the socket readable below SO_RCVLOWAT. The loop
 // then takes the partial record into user space and the rest follows. (A
-// loop that left it in the kernel waited for good while the server probed
-// a zero window; under load, segments queued out of order behind a lost
-// one fill a default-sized buffer the same way.)
+// loop that left it in the kernel was woken again and again, read nothing,
+// and waited for good while the server probed a zero window; under load, a
+// default-sized buffer fills the same way when a partial record pins the
+// large loopback segments it sits in.)
 func TestWSSRecordLongerThanTheReceiveBuffer(t *testing.T) {
 	for _, vers := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
 		h := newTLSHeld(t, Config{}, vers)
