@@ -324,9 +324,20 @@ func TestStoppedServerPongTimeoutsAreNotAtTheirIdleTime(t *testing.T) {
 	if res.Drops.ByKind["pong_timeout"] < 40 {
 		t.Fatalf("by kind %v: want the connections ended as pong_timeout", res.Drops.ByKind)
 	}
-	c := largestCluster(t, res, 40)
-	if c.Clock != "pong" || c.AtMs < 5000 || c.AtMs > 7500 {
-		t.Errorf("cluster %+v: want it on the pong clock, 5 to 7.5 s after the ping", c)
+	// Each loop checks its connections once per ping interval at its own
+	// phase, so the loops' pong timeouts may form a cluster each (seen
+	// under load: 26 at 5.92 s and 24 at 6.01 s): every cluster must be
+	// on the pong clock, 5 to 7.5 s after the ping, and together hold
+	// nearly all.
+	var clustered int64
+	for _, c := range res.Drops.Clusters {
+		if c.Clock != "pong" || c.AtMs < 5000 || c.AtMs > 7500 {
+			t.Errorf("cluster %+v: want it on the pong clock, 5 to 7.5 s after the ping", c)
+		}
+		clustered += c.Count
+	}
+	if clustered < 40 {
+		t.Errorf("clusters %+v hold %d drops, want at least 40 of 50", res.Drops.Clusters, clustered)
 	}
 	if line := report.VerdictLine(res); strings.Contains(line, "at 2.0 s") {
 		t.Errorf("verdict %q reports the pong timeouts at their idle time", line)
