@@ -54,8 +54,17 @@ func nodeModules(t *testing.T) (node, modules string) {
 func nodeEcho(t *testing.T) string {
 	t.Helper()
 	node, modules := nodeModules(t)
-	cmd := exec.Command(node, filepath.Join(labtest.RepoRoot(t), "scripts", "node", "ws-echo.js"), "127.0.0.1", "0")
-	cmd.Env = append(os.Environ(), "NODE_PATH="+modules)
+	return startNodeScript(t, node, "ws-echo.js", []string{"NODE_PATH=" + modules}, "127.0.0.1", "0")
+}
+
+// startNodeScript runs scripts/node/NAME with args and env added to this
+// process's, and returns the loopback host:port it prints on its first
+// line. The script exits when its stdin closes (at the test's cleanup),
+// or is killed 5 s later, or with the test binary.
+func startNodeScript(t *testing.T, node, name string, env []string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(node, append([]string{filepath.Join(labtest.RepoRoot(t), "scripts", "node", name)}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stderr = os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stdin, err := cmd.StdinPipe() // it exits when this closes
@@ -67,7 +76,7 @@ func nodeEcho(t *testing.T) string {
 		t.Fatal(err)
 	}
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting ws-echo.js: %v", err)
+		t.Fatalf("starting %s: %v", name, err)
 	}
 	t.Cleanup(func() {
 		stdin.Close()
@@ -88,11 +97,11 @@ func nodeEcho(t *testing.T) string {
 	select {
 	case addr := <-line:
 		if addr == "" {
-			t.Fatal("ws-echo.js exited without printing its address")
+			t.Fatalf("%s exited without printing its address", name)
 		}
 		return addr
 	case <-time.After(20 * time.Second):
-		t.Fatal("ws-echo.js did not print its address within 20 s")
+		t.Fatalf("%s did not print its address within 20 s", name)
 	}
 	return ""
 }

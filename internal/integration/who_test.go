@@ -1,13 +1,9 @@
 package integration
 
 import (
-	"bufio"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -156,47 +152,7 @@ func upgradeRelay(t *testing.T, upstream string, idleMs string) string {
 	if err != nil {
 		t.Fatalf("node not found in PATH; %s", depsInstall)
 	}
-	cmd := exec.Command(node, filepath.Join(labtest.RepoRoot(t), "scripts", "node", "upgrade-relay.js"), upstream, "127.0.0.1", "0")
-	cmd.Env = append(os.Environ(), "IDLE_MS="+idleMs)
-	cmd.Stderr = os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	stdin, err := cmd.StdinPipe() // it exits when this closes
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting upgrade-relay.js: %v", err)
-	}
-	t.Cleanup(func() {
-		stdin.Close()
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	})
-	line := make(chan string, 1)
-	go func() {
-		s, _ := bufio.NewReader(stdout).ReadString('\n')
-		line <- strings.TrimSpace(s)
-	}()
-	select {
-	case addr := <-line:
-		if addr == "" {
-			t.Fatal("upgrade-relay.js exited without printing its address")
-		}
-		return addr
-	case <-time.After(20 * time.Second):
-		t.Fatal("upgrade-relay.js did not print its address within 20 s")
-	}
-	return ""
+	return startNodeScript(t, node, "upgrade-relay.js", []string{"IDLE_MS=" + idleMs}, upstream, "127.0.0.1", "0")
 }
 
 // A Node proxy that lower-cases every header name (J1, J2) is not HAProxy:
