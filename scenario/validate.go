@@ -125,7 +125,7 @@ func (s Scenario) resolve() (*Resolved, []error) {
 	seenProto := make(map[string]bool)
 	for _, sp := range s.Subprotocols {
 		switch {
-		case !isToken(sp):
+		case !handshake.IsToken(sp):
 			add(problem("subprotocols", "%q is not a valid subprotocol name (letters, digits and !#$%%&'*+-.^_`|~, no spaces or commas)", sp))
 		case seenProto[sp]:
 			add(problem("subprotocols", "%q is offered twice; list each subprotocol once", sp))
@@ -258,7 +258,7 @@ func checkHeader(h string, red *redact.Redactor) (name, value string, err error)
 	if !ok {
 		return "", "", problem("headers", "%s: write \"Name: value\", e.g. \"Authorization: Bearer abc\"", shown)
 	}
-	if !isToken(name) {
+	if !handshake.IsToken(name) {
 		return "", "", problem("headers", "%s: %q is not a valid header name (no spaces before the colon)", shown, name)
 	}
 	if err := handshake.CheckRequestHeader(name, strings.Trim(value, " \t")); err != nil {
@@ -268,21 +268,6 @@ func checkHeader(h string, red *redact.Redactor) (name, value string, err error)
 		return "", "", problem("headers", "%s: %s", shown, why)
 	}
 	return strings.TrimSpace(name), strings.TrimSpace(value), nil
-}
-
-// isToken reports whether s is an RFC 9110 token: the grammar of header
-// names and of subprotocol names.
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return false
-		}
-	}
-	return true
 }
 
 // resolveTLS checks insecure and ca against the target and reads the CA

@@ -20,7 +20,7 @@ import (
 // different parsers), and a Content-Length or Transfer-Encoding on the
 // upgrade GET, which has no body.
 func CheckRequestHeader(name, value string) error {
-	if !isToken(name) {
+	if !IsToken(name) {
 		return fmt.Errorf("%q is not a valid header name (letters, digits and !#$%%&'*+-.^_`|~, no spaces before the colon)", name)
 	}
 	for i := 0; i < len(value); i++ {
@@ -39,9 +39,10 @@ func CheckRequestHeader(name, value string) error {
 	return nil
 }
 
-// isToken reports whether s is an RFC 9110 token: the grammar of header
-// names and of subprotocol names.
-func isToken(s string) bool {
+// IsToken reports whether s is an RFC 9110 token: the grammar of header
+// names and of subprotocol names. The scenario's checks and the request
+// built from it judge names with this one function.
+func IsToken(s string) bool {
 	if s == "" {
 		return false
 	}
