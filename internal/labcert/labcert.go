@@ -7,9 +7,11 @@
 package labcert
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -31,6 +33,9 @@ type Options struct {
 	// NotBefore and NotAfter bound its validity; default from a minute ago
 	// to a day from now. Both in the past make an expired certificate.
 	NotBefore, NotAfter time.Time
+	// RSA gives the certificate an RSA 2048 key instead of ECDSA P-256,
+	// for TLS 1.2 peers and suites that sign with RSA.
+	RSA bool
 }
 
 // CA is a certificate authority made for one lab.
@@ -86,7 +91,13 @@ func (ca *CA) Sign(o Options) (*Files, error) {
 	if o.NotAfter.IsZero() {
 		o.NotAfter = now.Add(24 * time.Hour)
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	var key crypto.Signer
+	var err error
+	if o.RSA {
+		key, err = rsa.GenerateKey(rand.Reader, 2048)
+	} else {
+		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +116,7 @@ func (ca *CA) Sign(o Options) (*Files, error) {
 			tmpl.DNSNames = append(tmpl.DNSNames, n)
 		}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, key.Public(), ca.key)
 	if err != nil {
 		return nil, err
 	}

@@ -2,17 +2,7 @@ package labtest
 
 import (
 	"bytes"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wshold/wshold/internal/labcert"
 )
 
 // SServer is an OpenSSL s_server on loopback: a TLS peer nobody here wrote,
@@ -49,12 +41,19 @@ func OpenSSLServer(t testing.TB, rsaKey bool, args ...string) *SServer {
 	t.Helper()
 	bin := RequireBinary(t, "openssl")
 	dir := t.TempDir()
-	cert, key := selfSigned(t, rsaKey)
-	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certFile, cert, 0o600); err != nil {
+	ca, err := labcert.NewCA()
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(keyFile, key, 0o600); err != nil {
+	f, err := ca.Sign(labcert.Options{Names: []string{"127.0.0.1"}, RSA: rsaKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, f.CertPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, f.KeyPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	s := &SServer{Addr: FreePort(t)}
@@ -162,36 +161,4 @@ func (b *lockedBuffer) Len() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.Len()
-}
-
-// selfSigned makes a certificate for 127.0.0.1 and its key, in PEM.
-func selfSigned(t testing.TB, rsaKey bool) (certPEM, keyPEM []byte) {
-	t.Helper()
-	var key crypto.Signer
-	var err error
-	if rsaKey {
-		key, err = rsa.GenerateKey(rand.Reader, 2048)
-	} else {
-		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore:    time.Now().Add(-time.Minute),
-		NotAfter:     time.Now().Add(time.Hour),
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
 }
