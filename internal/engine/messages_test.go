@@ -22,33 +22,36 @@ import (
 // message's index on its connection and may hold messages back by
 // returning nil, then send them with later ones.
 func echoServer(t *testing.T, alter func(n int, p []byte) [][]byte) *testServer {
-	return startServer(t, func(s *testServer, c net.Conn) {
-		if _, err := ws.Upgrade(c); err != nil {
+	return startServer(t, func(s *testServer, c net.Conn) { echoFrames(c, alter) })
+}
+
+// echoFrames is echoServer's side of one connection, over any stream.
+func echoFrames(c net.Conn, alter func(n int, p []byte) [][]byte) {
+	if _, err := ws.Upgrade(c); err != nil {
+		return
+	}
+	n := 0
+	for {
+		f, err := readFrame(c)
+		if err != nil {
 			return
 		}
-		n := 0
-		for {
-			f, err := readFrame(c)
-			if err != nil {
-				return
+		ws.Cipher(f.Payload, f.Header.Mask, 0)
+		switch f.Header.OpCode {
+		case ws.OpClose:
+			_ = ws.WriteFrame(c, ws.NewCloseFrame(f.Payload))
+			return
+		case ws.OpBinary, ws.OpText:
+			out := [][]byte{f.Payload}
+			if alter != nil {
+				out = alter(n, f.Payload)
 			}
-			ws.Cipher(f.Payload, f.Header.Mask, 0)
-			switch f.Header.OpCode {
-			case ws.OpClose:
-				_ = ws.WriteFrame(c, ws.NewCloseFrame(f.Payload))
-				return
-			case ws.OpBinary, ws.OpText:
-				out := [][]byte{f.Payload}
-				if alter != nil {
-					out = alter(n, f.Payload)
-				}
-				n++
-				for _, p := range out {
-					_ = ws.WriteFrame(c, ws.NewBinaryFrame(p))
-				}
+			n++
+			for _, p := range out {
+				_ = ws.WriteFrame(c, ws.NewBinaryFrame(p))
 			}
 		}
-	})
+	}
 }
 
 // messages counts a sink's message events by kind, and returns the
@@ -272,25 +275,7 @@ func TestPushedMessagesAreTimedAcrossReads(t *testing.T) {
 // wss:// connections carry timed messages as ws:// ones do: the same
 // frame path, through their records.
 func TestMessagesOverWSS(t *testing.T) {
-	srv := startWSSServer(t, nil, func(s *testServer, c *tls.Conn) {
-		if _, err := ws.Upgrade(c); err != nil {
-			return
-		}
-		for {
-			f, err := readFrame(c)
-			if err != nil {
-				return
-			}
-			ws.Cipher(f.Payload, f.Header.Mask, 0)
-			switch f.Header.OpCode {
-			case ws.OpClose:
-				_ = ws.WriteFrame(c, ws.NewCloseFrame(f.Payload))
-				return
-			case ws.OpBinary:
-				_ = ws.WriteFrame(c, ws.NewBinaryFrame(f.Payload))
-			}
-		}
-	})
+	srv := startWSSServer(t, nil, func(s *testServer, c *tls.Conn) { echoFrames(c, nil) })
 	s, _ := run(t, Config{URL: wssURL(srv), TLS: insecure(), Conns: 10, Hold: 600 * time.Millisecond,
 		SendEvery: 100 * time.Millisecond, MessageSize: 2000})
 	n, _ := s.messageCounts()
